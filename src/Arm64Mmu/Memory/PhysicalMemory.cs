@@ -1,0 +1,231 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Arm64Mmu.Memory;
+
+/// <summary>
+/// Sparse little-endian physical memory addressed by up to 52-bit physical addresses.
+/// Unbacked memory reads as zero; a 4 KiB frame is allocated on its first write.
+/// Frames are found with an open-addressing table keyed by frame number, with a last-frame shortcut,
+/// so a descriptor read is one probe plus one array load.
+/// </summary>
+public sealed class PhysicalMemory
+{
+    /// <summary>Frame size in bytes (4 KiB).</summary>
+    public const int FrameSize = 4096;
+    private const int FrameShift = 12;
+    private const int WordsPerFrame = FrameSize / 8;
+
+    /// <summary>Largest physical address width the memory accepts (52 bits, FEAT_LPA/LPA2).</summary>
+    public const int MaxAddressBits = 52;
+    private const ulong AddressLimit = 1UL << MaxAddressBits;
+
+    private ulong[] _keys;      // frame number + 1; 0 = empty slot
+    private ulong[][] _frames;
+    private int _count;
+    private int _mask;
+    private ulong _lastKey = ulong.MaxValue;
+    private ulong[]? _lastFrame;
+    private readonly List<IPhysicalMemoryObserver> _observers = new();
+    private IPhysicalMemoryObserver[] _observerArray = Array.Empty<IPhysicalMemoryObserver>();
+
+    /// <summary>Creates an empty memory.</summary>
+    public PhysicalMemory()
+    {
+        _keys = new ulong[1024];
+        _frames = new ulong[1024][];
+        _mask = 1023;
+    }
+
+    /// <summary>Number of 4 KiB frames that are backed (have been written).</summary>
+    public int BackedFrames => _count;
+
+    /// <summary>True when at least one observer is attached.</summary>
+    public bool HasObservers => _observerArray.Length != 0;
+
+    /// <summary>Attaches an observer of every write.</summary>
+    public void Attach(IPhysicalMemoryObserver observer)
+    {
+        ArgumentNullException.ThrowIfNull(observer);
+        _observers.Add(observer);
+        _observerArray = _observers.ToArray();
+    }
+
+    /// <summary>Detaches an observer attached with <see cref="Attach"/>.</summary>
+    public void Detach(IPhysicalMemoryObserver observer)
+    {
+        _observers.Remove(observer);
+        _observerArray = _observers.ToArray();
+    }
+
+    /// <summary>Reads the little-endian 64-bit word at an 8-byte-aligned address.</summary>
+    /// <exception cref="ArgumentException">The address is not 8-byte aligned or is beyond 52 bits.</exception>
+    public ulong ReadUInt64(ulong pa)
+    {
+        CheckAligned(pa, 8);
+        return ReadWordUnchecked(pa);
+    }
+
+    /// <summary>Reads an aligned word without argument checks (hot path: the caller guarantees alignment and range).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal ulong ReadWordUnchecked(ulong pa)
+    {
+        ulong frameNo = pa >> FrameShift;
+        ulong[]? frame = frameNo == _lastKey ? _lastFrame : FindFrameSlow(frameNo);
+        if (frame is null) return 0;
+        return Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(frame), (int)((pa >> 3) & (WordsPerFrame - 1)));
+    }
+
+    /// <summary>Writes the little-endian 64-bit word at an 8-byte-aligned address.</summary>
+    public void WriteUInt64(ulong pa, ulong value) => WriteUInt64(pa, value, WriteOrigin.Software, -1);
+
+    /// <summary>Writes a 64-bit word, telling observers who wrote it.</summary>
+    public void WriteUInt64(ulong pa, ulong value, WriteOrigin origin, int writer)
+    {
+        CheckAligned(pa, 8);
+        ref ulong slot = ref WordRef(pa);
+        ulong old = slot;
+        slot = value;
+        Notify(pa, old, value, origin, writer);
+    }
+
+    /// <summary>
+    /// Atomically replaces the word at <paramref name="pa"/> with <paramref name="value"/> if it still holds
+    /// <paramref name="expected"/> (the compare-and-swap a hardware descriptor update performs).
+    /// </summary>
+    /// <returns>The value the word held before; equal to <paramref name="expected"/> when the swap happened.</returns>
+    public ulong CompareExchangeUInt64(ulong pa, ulong value, ulong expected, WriteOrigin origin, int writer)
+    {
+        CheckAligned(pa, 8);
+        ref ulong slot = ref WordRef(pa);
+        ulong old = slot;
+        if (old == expected)
+        {
+            slot = value;
+            Notify(pa, old, value, origin, writer);
+        }
+        return old;
+    }
+
+    /// <summary>Reads one byte.</summary>
+    public byte ReadByte(ulong pa)
+    {
+        CheckAligned(pa, 1);
+        ulong word = ReadWordUnchecked(pa & ~7UL);
+        return (byte)(word >> (int)((pa & 7) * 8));
+    }
+
+    /// <summary>Writes one byte.</summary>
+    public void WriteByte(ulong pa, byte value) => WriteByte(pa, value, -1);
+
+    /// <summary>Writes one byte on behalf of a processing element.</summary>
+    public void WriteByte(ulong pa, byte value, int writer)
+    {
+        CheckAligned(pa, 1);
+        ref ulong slot = ref WordRef(pa & ~7UL);
+        ulong old = slot;
+        int shift = (int)((pa & 7) * 8);
+        slot = (old & ~(0xFFUL << shift)) | ((ulong)value << shift);
+        Notify(pa & ~7UL, old, slot, WriteOrigin.Software, writer);
+    }
+
+    /// <summary>Reads <paramref name="destination"/>.Length bytes starting at <paramref name="pa"/>.</summary>
+    public void Read(ulong pa, Span<byte> destination)
+    {
+        for (int i = 0; i < destination.Length; i++) destination[i] = ReadByte(pa + (ulong)i);
+    }
+
+    /// <summary>Writes <paramref name="source"/> starting at <paramref name="pa"/>, byte by byte.</summary>
+    public void Write(ulong pa, ReadOnlySpan<byte> source)
+    {
+        for (int i = 0; i < source.Length; i++) WriteByte(pa + (ulong)i, source[i]);
+    }
+
+    /// <summary>Writes consecutive 64-bit words starting at an 8-byte-aligned address.</summary>
+    public void WriteUInt64s(ulong pa, ReadOnlySpan<ulong> words)
+    {
+        for (int i = 0; i < words.Length; i++) WriteUInt64(pa + (ulong)i * 8, words[i]);
+    }
+
+    /// <summary>Enumerates the base addresses of backed frames in ascending order.</summary>
+    public IEnumerable<ulong> BackedFrameAddresses()
+    {
+        var list = new List<ulong>(_count);
+        for (int i = 0; i < _keys.Length; i++)
+            if (_keys[i] != 0) list.Add((_keys[i] - 1) << FrameShift);
+        list.Sort();
+        return list;
+    }
+
+    private void Notify(ulong wordAddress, ulong old, ulong value, WriteOrigin origin, int writer)
+    {
+        var observers = _observerArray;
+        for (int i = 0; i < observers.Length; i++) observers[i].OnWrite(wordAddress, old, value, origin, writer);
+    }
+
+    private static void CheckAligned(ulong pa, int size)
+    {
+        if (pa >= AddressLimit)
+            throw new ArgumentOutOfRangeException(nameof(pa), $"physical address 0x{pa:x} is beyond the 52-bit physical address space (allowed: 0 to 0x{AddressLimit - 1:x})");
+        if ((pa & (ulong)(size - 1)) != 0)
+            throw new ArgumentException($"physical address 0x{pa:x} is not {size}-byte aligned", nameof(pa));
+    }
+
+    private ulong[]? FindFrameSlow(ulong frameNo)
+    {
+        ulong key = frameNo + 1;
+        int i = (int)Hash(frameNo) & _mask;
+        while (true)
+        {
+            ulong k = _keys[i];
+            if (k == key)
+            {
+                _lastKey = frameNo;
+                _lastFrame = _frames[i];
+                return _lastFrame;
+            }
+            if (k == 0) return null;
+            i = (i + 1) & _mask;
+        }
+    }
+
+    private ref ulong WordRef(ulong pa)
+    {
+        ulong frameNo = pa >> FrameShift;
+        ulong[] frame = (frameNo == _lastKey ? _lastFrame : FindFrameSlow(frameNo)) ?? AddFrame(frameNo);
+        return ref frame[(int)((pa >> 3) & (WordsPerFrame - 1))];
+    }
+
+    private ulong[] AddFrame(ulong frameNo)
+    {
+        if ((_count + 1) * 2 > _keys.Length) Grow();
+        var frame = new ulong[WordsPerFrame];
+        Insert(frameNo + 1, frame);
+        _count++;
+        _lastKey = frameNo;
+        _lastFrame = frame;
+        return frame;
+    }
+
+    private void Insert(ulong key, ulong[] frame)
+    {
+        int i = (int)Hash(key - 1) & _mask;
+        while (_keys[i] != 0) i = (i + 1) & _mask;
+        _keys[i] = key;
+        _frames[i] = frame;
+    }
+
+    private void Grow()
+    {
+        var oldKeys = _keys;
+        var oldFrames = _frames;
+        _keys = new ulong[oldKeys.Length * 2];
+        _frames = new ulong[oldKeys.Length * 2][];
+        _mask = _keys.Length - 1;
+        for (int i = 0; i < oldKeys.Length; i++)
+            if (oldKeys[i] != 0) Insert(oldKeys[i], oldFrames[i]);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Hash(ulong frameNo) => (frameNo * 0x9E3779B97F4A7C15UL) >> 40;
+}

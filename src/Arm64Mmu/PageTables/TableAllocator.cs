@@ -1,0 +1,83 @@
+using Arm64Mmu.Memory;
+
+namespace Arm64Mmu.PageTables;
+
+/// <summary>
+/// Hands out zeroed, aligned translation-table memory from a physical region, and takes freed tables back
+/// (a freed table is zeroed before it is handed out again).
+/// </summary>
+public sealed class TableAllocator
+{
+    private readonly PhysicalMemory _memory;
+    private ulong _next;
+    private readonly Dictionary<ulong, Stack<ulong>> _free = new();
+
+    /// <summary>Creates an allocator over [<paramref name="regionBase"/>, <paramref name="regionBase"/> + <paramref name="regionSize"/>).</summary>
+    public TableAllocator(PhysicalMemory memory, ulong regionBase, ulong regionSize)
+    {
+        _memory = memory ?? throw new ArgumentNullException(nameof(memory));
+        if ((regionBase & 0xFFF) != 0) throw new ArgumentException($"region base 0x{regionBase:x} must be 4 KiB aligned", nameof(regionBase));
+        if (regionBase + regionSize > 1UL << 52 || regionBase + regionSize < regionBase)
+            throw new ArgumentOutOfRangeException(nameof(regionSize), "the region must lie below 2^52");
+        RegionBase = regionBase;
+        RegionEnd = regionBase + regionSize;
+        _next = regionBase;
+    }
+
+    /// <summary>First address of the region.</summary>
+    public ulong RegionBase { get; }
+    /// <summary>End (exclusive) of the region.</summary>
+    public ulong RegionEnd { get; }
+    /// <summary>Bytes handed out and not freed.</summary>
+    public ulong BytesInUse { get; private set; }
+
+    /// <summary>The memory tables live in.</summary>
+    public PhysicalMemory Memory => _memory;
+
+    /// <summary>True when <paramref name="pa"/> lies in the allocator's region.</summary>
+    public bool Contains(ulong pa) => pa >= RegionBase && pa < RegionEnd;
+
+    /// <summary>Allocates <paramref name="bytes"/> bytes aligned to <paramref name="alignment"/> (both powers of two), zeroed.</summary>
+    /// <exception cref="InvalidOperationException">The region is exhausted.</exception>
+    public ulong Allocate(ulong bytes, ulong alignment)
+    {
+        if (bytes == 0 || (bytes & (bytes - 1)) != 0) throw new ArgumentException($"table size {bytes} must be a power of two", nameof(bytes));
+        if (alignment == 0 || (alignment & (alignment - 1)) != 0) throw new ArgumentException($"alignment {alignment} must be a power of two", nameof(alignment));
+        if (_free.TryGetValue(bytes, out var stack) && stack.Count > 0)
+        {
+            foreach (ulong candidate in stack)
+            {
+                if ((candidate & (alignment - 1)) != 0) continue;
+                var keep = stack.Where(x => x != candidate).Reverse().ToArray();
+                stack.Clear();
+                foreach (var k in keep) stack.Push(k);
+                Zero(candidate, bytes);
+                BytesInUse += bytes;
+                return candidate;
+            }
+        }
+        ulong a = (_next + alignment - 1) & ~(alignment - 1);
+        if (a + bytes > RegionEnd || a + bytes < a)
+            throw new InvalidOperationException($"table region 0x{RegionBase:x}-0x{RegionEnd:x} is exhausted (asked for {bytes} bytes aligned to {alignment})");
+        _next = a + bytes;
+        Zero(a, bytes);
+        BytesInUse += bytes;
+        return a;
+    }
+
+    /// <summary>Returns a table to the allocator. The caller guarantees no live table points at it.</summary>
+    public void Free(ulong address, ulong bytes)
+    {
+        if (!Contains(address)) throw new ArgumentException($"0x{address:x} was not allocated from this region", nameof(address));
+        if (!_free.TryGetValue(bytes, out var stack)) _free[bytes] = stack = new Stack<ulong>();
+        stack.Push(address);
+        BytesInUse -= bytes;
+    }
+
+    private void Zero(ulong address, ulong bytes)
+    {
+        // Fresh memory reads as zero; only write where something was stored before.
+        for (ulong off = 0; off < bytes; off += 8)
+            if (_memory.ReadUInt64(address + off) != 0) _memory.WriteUInt64(address + off, 0);
+    }
+}

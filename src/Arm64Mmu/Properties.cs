@@ -1,0 +1,2 @@
+// The hot paths (walker, TLB lookup) never read a local before writing it.
+[module: System.Runtime.CompilerServices.SkipLocalsInit]

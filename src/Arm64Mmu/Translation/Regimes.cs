@@ -1,0 +1,131 @@
+using Arm64Mmu.Architecture;
+
+namespace Arm64Mmu.Translation;
+
+/// <summary>A stage-1 translation regime.</summary>
+public enum RegimeKind : byte
+{
+    /// <summary>EL1&amp;0: TTBR0/1_EL1, ASIDs, two privilege levels.</summary>
+    El10,
+    /// <summary>EL2 with HCR_EL2.E2H=0: TTBR0_EL2 only, no ASIDs, one privilege level.</summary>
+    El2,
+    /// <summary>EL2&amp;0 with HCR_EL2.E2H=1: TTBR0/1_EL2, ASIDs, two privilege levels.</summary>
+    El20,
+}
+
+/// <summary>How a regime treats register values that are reserved or CONSTRAINED UNPREDICTABLE.</summary>
+public enum ConfigurationPolicy : byte
+{
+    /// <summary>Reject them with a <see cref="ConfigurationException"/> naming the field (for building tables and tests).</summary>
+    Strict,
+    /// <summary>Behave as the recording implementation and the Arm ARM's fault choices do: out-of-range TxSZ and bad SL0 give level-0 Translation faults, reserved granules fall back to an implemented one (what a PE does).</summary>
+    Architectural,
+}
+
+/// <summary>One half (TTBR0 or TTBR1 region) of a stage-1 regime, precomputed.</summary>
+public sealed class Stage1Half
+{
+    internal Stage1Half() { }
+
+    /// <summary>When not null, every access to this half takes a level-0 Translation fault for this reason (EPDn, TxSZ out of range).</summary>
+    public string? DisabledReason { get; internal set; }
+    internal TranslationGeometry GeometryRef;
+    /// <summary>The walk geometry.</summary>
+    public TranslationGeometry Geometry { get => GeometryRef; internal set => GeometryRef = value; }
+    /// <summary>The physical (or intermediate) address of the initial table.</summary>
+    public ulong TableBase { get; internal set; }
+    /// <summary>The table base lies beyond the output size: level-0 Address size fault.</summary>
+    public bool BaseOutOfRange { get; internal set; }
+    /// <summary>Top byte ignored.</summary>
+    public bool Tbi { get; internal set; }
+    /// <summary>TBI applies to data accesses only.</summary>
+    public bool Tbid { get; internal set; }
+    /// <summary>EL0 accesses fault (FEAT_E0PD).</summary>
+    public bool E0pd { get; internal set; }
+    /// <summary>Hierarchical permissions disabled.</summary>
+    public bool Hpd { get; internal set; }
+    /// <summary>Leaf shareability when DS=1 (from TCR.SHn).</summary>
+    public Shareability DsShareability { get; internal set; }
+    /// <summary>Effective DS.</summary>
+    public bool Ds { get; internal set; }
+    /// <summary>The TTBR value it was built from.</summary>
+    public ulong Ttbr { get; internal set; }
+}
+
+/// <summary>
+/// A stage-1 regime built from its system registers once, when they are written — never per walk.
+/// </summary>
+public sealed class TranslationRegime
+{
+    internal TranslationRegime() { }
+
+    /// <summary>The regime.</summary>
+    public RegimeKind Kind { get; internal set; }
+    /// <summary>Stage 1 enabled (SCTLR.M, and not forced off by HCR_EL2.TGE/DC).</summary>
+    public bool Enabled { get; internal set; }
+    /// <summary>HCR_EL2.DC: stage 1 off but Normal WB attributes.</summary>
+    public bool DefaultCacheable { get; internal set; }
+    /// <summary>Two privilege levels (EL1&amp;0, EL2&amp;0) with ASIDs and nG.</summary>
+    public bool TwoPrivilege => Kind != RegimeKind.El2;
+    /// <summary>TTBR0 half.</summary>
+    public Stage1Half Half0 { get; internal set; } = new();
+    /// <summary>TTBR1 half (two-range regimes only).</summary>
+    public Stage1Half? Half1 { get; internal set; }
+    /// <summary>MAIR of the regime.</summary>
+    public Mair Mair { get; internal set; }
+    /// <summary>SCTLR.WXN.</summary>
+    public bool Wxn { get; internal set; }
+    /// <summary>SCTLR.EPAN with FEAT_PAN3.</summary>
+    public bool Epan { get; internal set; }
+    /// <summary>Hardware Access flag update.</summary>
+    public bool Ha { get; internal set; }
+    /// <summary>Hardware dirty state (requires HA).</summary>
+    public bool Hd { get; internal set; }
+    /// <summary>The current ASID (TTBR0 or TTBR1 per TCR.A1, upper byte zero with TCR.AS=0).</summary>
+    public ushort Asid { get; internal set; }
+    /// <summary>Physical address size supported by the PE (for the MMU-off check).</summary>
+    public int PaRangeBits { get; internal set; }
+    /// <summary>TCR value used.</summary>
+    public ulong TcrValue { get; internal set; }
+}
+
+/// <summary>Stage 2 of the EL1&amp;0 regime, built from VTCR_EL2, VTTBR_EL2 and HCR_EL2.</summary>
+public sealed class Stage2Regime
+{
+    internal Stage2Regime() { }
+
+    /// <summary>Stage 2 enabled (HCR_EL2.VM or DC).</summary>
+    public bool Enabled { get; internal set; }
+    /// <summary>When not null, every stage-2 lookup takes a level-0 Translation fault (bad T0SZ/SL0).</summary>
+    public string? InvalidReason { get; internal set; }
+    internal TranslationGeometry GeometryRef;
+    /// <summary>The walk geometry.</summary>
+    public TranslationGeometry Geometry { get => GeometryRef; internal set => GeometryRef = value; }
+    /// <summary>Address of the initial table (first of the concatenated group).</summary>
+    public ulong TableBase { get; internal set; }
+    /// <summary>VTTBR base beyond the output size.</summary>
+    public bool BaseOutOfRange { get; internal set; }
+    /// <summary>VMID (upper byte zero with VTCR.VS=0).</summary>
+    public ushort Vmid { get; internal set; }
+    /// <summary>Hardware Access flag update at stage 2.</summary>
+    public bool Ha { get; internal set; }
+    /// <summary>Hardware dirty state at stage 2.</summary>
+    public bool Hd { get; internal set; }
+    /// <summary>Effective DS.</summary>
+    public bool Ds { get; internal set; }
+    /// <summary>Leaf shareability when DS=1 (VTCR_EL2.SH0).</summary>
+    public Shareability DsShareability { get; internal set; }
+    /// <summary>HCR_EL2.FWB.</summary>
+    public bool Fwb { get; internal set; }
+    /// <summary>HCR_EL2.PTW.</summary>
+    public bool Ptw { get; internal set; }
+    /// <summary>HCR_EL2.CD.</summary>
+    public bool Cd { get; internal set; }
+    /// <summary>FEAT_XNX.</summary>
+    public bool Xnx { get; internal set; }
+    /// <summary>VTCR value used.</summary>
+    public ulong VtcrValue { get; internal set; }
+
+    /// <summary>A disabled stage 2.</summary>
+    public static Stage2Regime Disabled { get; } = new();
+}
