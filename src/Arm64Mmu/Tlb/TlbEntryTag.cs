@@ -1,0 +1,45 @@
+using Arm64Mmu.Architecture;
+
+namespace Arm64Mmu.Tlb;
+
+/// <summary>The regime a cached translation belongs to (tags of Arm ARM R_NWYRD).</summary>
+public enum TlbRegime : byte
+{
+    /// <summary>EL1&amp;0 (VMID-tagged when EL2 is enabled).</summary>
+    El10,
+    /// <summary>EL2 with E2H=0: no ASIDs, all global.</summary>
+    El2,
+    /// <summary>EL2&amp;0 with E2H=1: ASIDs.</summary>
+    El20,
+}
+
+/// <summary>Which stage(s) a cached translation represents.</summary>
+public enum TranslationStage : byte
+{
+    /// <summary>Stage 1 only: VA → PA, or VA → IPA when stage 2 is enabled.</summary>
+    Stage1,
+    /// <summary>Stage 2 only: IPA → PA.</summary>
+    Stage2,
+    /// <summary>Stages 1 and 2 combined: VA → PA.</summary>
+    Combined,
+}
+
+/// <summary>
+/// What TLB maintenance compares: the tags of one cached entry (final translation or walk-cache entry).
+/// </summary>
+/// <param name="Regime">Regime.</param>
+/// <param name="Stage">Stage(s).</param>
+/// <param name="Vmid">VMID (EL1&amp;0 entries).</param>
+/// <param name="Asid">ASID (non-global entries).</param>
+/// <param name="Global">Global (nG=0 leaf in a two-privilege regime, or any entry of a one-privilege regime). Entries from levels above the final one are never global (R_CHVGJ).</param>
+/// <param name="InputBase">First input address (VA or IPA) the entry covers.</param>
+/// <param name="SizeShift">log2 of the input range it covers.</param>
+/// <param name="Level">Lookup level of the descriptor it holds.</param>
+/// <param name="Leaf">A final (leaf) translation rather than a walk-cache entry.</param>
+/// <param name="Granule">The granule of the walk that produced it.</param>
+public readonly record struct TlbEntryTag(TlbRegime Regime, TranslationStage Stage, ushort Vmid, ushort Asid, bool Global,
+    ulong InputBase, byte SizeShift, sbyte Level, bool Leaf, Granule Granule)
+{
+    /// <summary>Last input address covered (inclusive).</summary>
+    public ulong InputLast => InputBase + ((SizeShift >= 64 ? ulong.MaxValue : (1UL << SizeShift) - 1));
+}

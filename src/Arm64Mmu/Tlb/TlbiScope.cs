@@ -1,0 +1,253 @@
+using Arm64Mmu.Architecture;
+
+namespace Arm64Mmu.Tlb;
+
+/// <summary>The issuing PE's state that an operand is interpreted against.</summary>
+/// <param name="E2h">HCR_EL2.E2H.</param>
+/// <param name="Tge">HCR_EL2.TGE.</param>
+/// <param name="Vmid">The current VMID (VTTBR_EL2.VMID, upper byte zero when VTCR_EL2.VS=0).</param>
+/// <param name="Ds">Effective TCR_ELx.DS (VTCR_EL2.DS for IPA operations) of the addressed regime.</param>
+/// <param name="Ttl">FEAT_TTL implemented.</param>
+/// <param name="Lpa2">FEAT_LPA2 implemented (makes the 4K level-0 and 16K level-1 TTL codes meaningful).</param>
+public readonly record struct TlbiContext(bool E2h, bool Tge, ushort Vmid, bool Ds, bool Ttl = true, bool Lpa2 = true);
+
+/// <summary>
+/// A decoded TLBI: which entries it removes (<see cref="Matches"/>). Operand formats from Arm ARM D8.17.5
+/// (shared/spec/tlb-maintenance.md §3); over-invalidation is allowed by the architecture (R_MMZTY), but this model
+/// removes exactly the entries in scope so that missing maintenance stays observable.
+/// </summary>
+public readonly struct TlbiScope
+{
+    /// <summary>The operation.</summary>
+    public TlbiOp Op { get; init; }
+    /// <summary>The raw operand.</summary>
+    public ulong Operand { get; init; }
+    /// <summary>The regime addressed (EL1 operations address EL2&amp;0 when E2H=TGE=1).</summary>
+    public TlbRegime Regime { get; init; }
+    /// <summary>Every VMID (ALLE1).</summary>
+    public bool AllVmids { get; init; }
+    /// <summary>The VMID for EL1&amp;0 operations.</summary>
+    public ushort Vmid { get; init; }
+    /// <summary>The ASID for VA and ASID operations.</summary>
+    public ushort Asid { get; init; }
+    /// <summary>Compare addresses.</summary>
+    public bool AddressBased { get; init; }
+    /// <summary>First address (VA or IPA) in scope.</summary>
+    public ulong Start { get; init; }
+    /// <summary>Last address in scope (inclusive).</summary>
+    public ulong Last { get; init; }
+    /// <summary>Only final-level entries.</summary>
+    public bool LastLevel { get; init; }
+    /// <summary>The level hint (TTL or range TTL), or null when there is none.</summary>
+    public int? TtlLevel { get; init; }
+    /// <summary>The granule named by a TTL hint or a range TG field; entries of another granule are not removed.</summary>
+    public Granule? Granule { get; init; }
+    /// <summary>The operand cannot match anything (reserved TG in a range operand).</summary>
+    public bool Empty { get; init; }
+
+    /// <summary>Facts of the operation.</summary>
+    public TlbiOpInfo Info => Op.Info();
+
+    /// <summary>Decodes an operand against the issuing PE's context.</summary>
+    public static TlbiScope Decode(TlbiOp op, ulong operand, in TlbiContext ctx)
+    {
+        var info = op.Info();
+        TlbRegime regime = info.Regime switch
+        {
+            TlbiRegime.El2 => ctx.E2h ? TlbRegime.El20 : TlbRegime.El2,
+            TlbiRegime.El1 => ctx.E2h && ctx.Tge ? TlbRegime.El20 : TlbRegime.El10,
+            _ => TlbRegime.El10,
+        };
+        var s = new TlbiScope
+        {
+            Op = op,
+            Operand = operand,
+            Regime = regime,
+            AllVmids = info.Kind == TlbiKind.AllVmids,
+            Vmid = ctx.Vmid,
+            Asid = info.HasAsid ? (ushort)(operand >> 48) : (ushort)0,
+            LastLevel = info.LastLevel,
+        };
+        if (!info.HasAddress) return s;
+        if (info.IsRange) return DecodeRange(s, operand, info.Kind == TlbiKind.Ipa, ctx);
+        ulong addr;
+        if (info.Kind == TlbiKind.Ipa)
+        {
+            addr = ((operand & 0xF_FFFF_FFFFUL) << 12) | (((operand >> 36) & 0xF) << 48);
+        }
+        else
+        {
+            // VA[55:12] in bits [43:0]; VA[63:56] equal to VA[55] (R_JGGKN).
+            addr = (operand & 0xFFF_FFFF_FFFFUL) << 12;
+            if ((addr & (1UL << 55)) != 0) addr |= 0xFF00_0000_0000_0000UL;
+        }
+        int? ttlLevel = null;
+        Granule? ttlGranule = null;
+        if (ctx.Ttl) DecodeTtl((int)((operand >> 44) & 0xF), ctx.Lpa2, out ttlLevel, out ttlGranule);
+        return s with { AddressBased = true, Start = addr, Last = addr | 0xFFF, TtlLevel = ttlLevel, Granule = ttlGranule };
+    }
+
+    // Arm ARM Table D8-123 (TTL): [3:2] granule 01 4K, 10 16K, 11 64K; [1:0] level, with the reserved and LPA2-only codes treated as no hint.
+    private static void DecodeTtl(int ttl, bool lpa2, out int? level, out Granule? granule)
+    {
+        level = null;
+        granule = null;
+        int g = ttl >> 2, l = ttl & 3;
+        switch (g)
+        {
+            case 1:
+                if (l == 0 && !lpa2) return;
+                granule = Architecture.Granule.Size4K;
+                break;
+            case 2:
+                if (l == 0 || (l == 1 && !lpa2)) return;
+                granule = Architecture.Granule.Size16K;
+                break;
+            case 3:
+                if (l == 0) return;
+                granule = Architecture.Granule.Size64K;
+                break;
+            default:
+                return;
+        }
+        level = l;
+    }
+
+    // Range operand (I_QPHNP): ASID [63:48], TG [47:46], SCALE [45:44], NUM [43:39], TTL [38:37], BaseADDR [36:0].
+    private static TlbiScope DecodeRange(TlbiScope s, ulong operand, bool ipa, in TlbiContext ctx)
+    {
+        int tg = (int)((operand >> 46) & 3);
+        int scale = (int)((operand >> 44) & 3);
+        int num = (int)((operand >> 39) & 0x1F);
+        int ttl = (int)((operand >> 37) & 3);
+        ulong baseField = operand & 0x1F_FFFF_FFFFUL;
+        if (tg == 0) return s with { AddressBased = true, Empty = true };
+        var g = tg switch { 1 => Architecture.Granule.Size4K, 2 => Architecture.Granule.Size16K, _ => Architecture.Granule.Size64K };
+        // BaseADDR units (D8.17.5.2): 4K → VA[48:12], 16K → VA[50:14], and with DS=1 (4K/16K) or 64K → VA[52:16].
+        int unit = g == Architecture.Granule.Size64K || ctx.Ds ? 16 : (int)g;
+        ulong start;
+        if (ipa)
+        {
+            start = baseField << unit;
+        }
+        else
+        {
+            long signed = ((long)(baseField << 27)) >> 27; // sign-extend bit 36 (TTBR1 addresses)
+            start = (ulong)signed << unit;
+        }
+        ulong pages = (ulong)(num + 1) << (5 * scale + 1);
+        ulong length = pages << (int)g;
+        ulong last = start + length - 1;
+        if (last < start) last = ulong.MaxValue; // a range off the top of the TTBR1 half does not wrap
+        int? level = ttl == 0 ? null : ttl;
+        if (ttl == 1 && g == Architecture.Granule.Size16K && !ctx.Lpa2) level = null;
+        return s with { AddressBased = true, Start = start, Last = last, TtlLevel = level, Granule = g };
+    }
+
+    /// <summary>True when this TLBI removes an entry with these tags.</summary>
+    public bool Matches(in TlbEntryTag e)
+    {
+        if (Empty) return false;
+        var info = Info;
+        switch (info.Kind)
+        {
+            case TlbiKind.All:
+                if (e.Regime == TlbRegime.El10) return false;
+                return true;
+            case TlbiKind.AllVmids:
+                return e.Regime == TlbRegime.El10;
+            case TlbiKind.VmAllS12:
+                return e.Regime == TlbRegime.El10 && e.Vmid == Vmid;
+            case TlbiKind.Ipa:
+                if (e.Regime != TlbRegime.El10 || e.Stage != TranslationStage.Stage2 || e.Vmid != Vmid) return false;
+                break;
+            default:
+                if (e.Stage == TranslationStage.Stage2) return false;
+                if (Regime == TlbRegime.El10)
+                {
+                    if (e.Regime != TlbRegime.El10 || e.Vmid != Vmid) return false;
+                }
+                else if (info.Regime == TlbiRegime.El2)
+                {
+                    // EL2 and EL2&0 entries need not be told apart (R_NWYRD).
+                    if (e.Regime == TlbRegime.El10) return false;
+                }
+                else if (e.Regime != Regime)
+                {
+                    return false;
+                }
+                break;
+        }
+        switch (info.Kind)
+        {
+            case TlbiKind.Va:
+                if (!e.Global && e.Asid != Asid && e.Regime != TlbRegime.El2) return false;
+                break;
+            case TlbiKind.Asid:
+                if (e.Global || e.Asid != Asid) return false;
+                return true;
+            case TlbiKind.VmAll:
+                return true;
+        }
+        if (LastLevel && !e.Leaf) return false;
+        if (AddressBased)
+        {
+            if (e.InputLast < Start || e.InputBase > Last) return false;
+            if (e.Leaf && Granule is { } g && g != e.Granule) return false;
+            if (e.Leaf && TtlLevel is { } l && l != e.Level) return false;
+        }
+        return true;
+    }
+
+    /// <inheritdoc/>
+    public override string ToString()
+    {
+        var i = Info;
+        string s = $"TLBI {i.Name}";
+        if (i.HasAsid) s += $" ASID {Asid}";
+        if (i.Regime != TlbiRegime.El2) s += AllVmids ? " all VMIDs" : $" VMID {Vmid}";
+        if (AddressBased) s += Empty ? " (reserved TG: nothing)" : $" 0x{Start:x}..0x{Last:x}";
+        if (TtlLevel is { } l) s += $" TTL level {l}";
+        return s;
+    }
+}
+
+/// <summary>Builds TLBI operands the way the architecture (and Linux's __TLBI_VADDR / __TLBI_VADDR_RANGE) encodes them.</summary>
+public static class TlbiOperand
+{
+    /// <summary>A by-VA operand: ASID [63:48], TTL [47:44], VA[55:12] in [43:0].</summary>
+    /// <param name="va">The virtual address.</param>
+    /// <param name="asid">The ASID (RES0 for operations without one).</param>
+    /// <param name="ttlLevel">Level hint (FEAT_TTL), or null.</param>
+    /// <param name="granule">Granule for the hint.</param>
+    public static ulong Va(ulong va, ushort asid = 0, int? ttlLevel = null, Granule granule = Granule.Size4K)
+        => ((va >> 12) & 0xFFF_FFFF_FFFFUL) | (ulong)asid << 48 | Ttl(ttlLevel, granule) << 44;
+
+    /// <summary>A by-IPA operand: TTL [47:44], IPA[51:48] in [39:36], IPA[47:12] in [35:0].</summary>
+    public static ulong Ipa(ulong ipa, int? ttlLevel = null, Granule granule = Granule.Size4K)
+        => ((ipa >> 12) & 0xF_FFFF_FFFFUL) | ((ipa >> 48) & 0xF) << 36 | Ttl(ttlLevel, granule) << 44;
+
+    private static ulong Ttl(int? level, Granule g)
+    {
+        if (level is not { } l) return 0;
+        if (l is < 0 or > 3) throw new ArgumentOutOfRangeException(nameof(level), $"TTL level {l}: allowed 0 to 3 (there is no code for level -1)");
+        return (ulong)((int)g.ToTlbiTg() << 2 | l);
+    }
+
+    /// <summary>
+    /// A range operand covering (<paramref name="num"/>+1)·2^(5·<paramref name="scale"/>+1) pages from <paramref name="start"/>.
+    /// With <paramref name="lpa2Format"/> (TCR.DS=1) BaseADDR is VA[52:16], otherwise VA[48:12] (4K) or VA[50:14] (16K); 64K always VA[52:16].
+    /// </summary>
+    public static ulong Range(ulong start, int scale, int num, Granule granule, bool lpa2Format, ushort asid = 0, int ttlLevel = 0)
+    {
+        if (scale is < 0 or > 3) throw new ArgumentOutOfRangeException(nameof(scale), $"SCALE {scale}: allowed 0 to 3");
+        if (num is < 0 or > 31) throw new ArgumentOutOfRangeException(nameof(num), $"NUM {num}: allowed 0 to 31");
+        if (ttlLevel is < 0 or > 3) throw new ArgumentOutOfRangeException(nameof(ttlLevel), $"range TTL {ttlLevel}: allowed 0 (any level) to 3");
+        int unit = granule == Granule.Size64K || lpa2Format ? 16 : (int)granule;
+        ulong baseAddr = (start >> unit) & 0x1F_FFFF_FFFFUL;
+        return (ulong)asid << 48 | granule.ToTlbiTg() << 46 | (ulong)scale << 44 | (ulong)num << 39 | (ulong)ttlLevel << 37 | baseAddr;
+    }
+
+    /// <summary>Pages covered by a range operand's SCALE and NUM: (NUM+1)·2^(5·SCALE+1).</summary>
+    public static ulong RangePages(int scale, int num) => (ulong)(num + 1) << (5 * scale + 1);
+}
