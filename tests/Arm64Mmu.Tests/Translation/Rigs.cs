@@ -146,7 +146,7 @@ internal sealed class NestedRig
         var features = ProcessorFeatures.QemuMax;
         int fmt1 = ds || g1 == Granule.Size64K ? 52 : 48, fmt2 = ds || g2 == Granule.Size64K ? 52 : 48;
         S2 = new TableBuilder(new TableAllocator(Memory, 0x4000_0000UL, 0x0400_0000UL), Geometries.Stage2(g2, ipaBits, s2Start, fmt2, ds));
-        S1Allocator = new TableAllocator(Memory, S1TablesPa, 0x0100_0000UL);
+        S1Allocator = new TableAllocator(Memory, S1TablesPa, 0x0040_0000UL);
         S1 = new TableBuilder(S1Allocator, Geometries.Stage1(g1, vaBits, fmt1, ds), S1TablesPa - S1TablesIpa);
         Pe = new AddressTranslator(Memory, features);
         Pe.Registers.TcrEl1 = new Tcr(0).WithT0sz(64 - vaBits).WithTg0(g1).WithIps(ds ? 52 : 48).WithDs(ds).WithWalkAttributesInnerWb()
@@ -166,13 +166,12 @@ internal sealed class NestedRig
     public ulong S2Leaf(int level, int memAttr = 0xF, bool read = true, bool write = true)
         => Descriptor.Stage2Leaf(0, page: level == 3, memAttr, read, write, S2.Geometry.Format);
 
-    /// <summary>Maps every page of stage-1 table memory at stage 2 with last-level pages (IPA → PA offset by S1TablesPa − S1TablesIpa).</summary>
+    /// <summary>
+    /// Maps the whole stage-1 table region at stage 2 with last-level pages (IPA → PA offset by S1TablesPa − S1TablesIpa),
+    /// so that every stage-1 table read costs a full stage-2 walk.
+    /// </summary>
     public void MapStage1Tables(bool read = true, bool write = true, int memAttr = 0xF)
-    {
-        ulong page = S2.Geometry.Granule.Bytes();
-        for (ulong off = 0; off < S1Allocator.BytesInUse; off += page)
-            S2.Map(S1TablesIpa + off, S1TablesPa + off, 3, S2Leaf(3, memAttr, read, write));
-    }
+        => S2.MapRange(S1TablesIpa, S1TablesPa, S1Allocator.RegionEnd - S1Allocator.RegionBase, 3, S2Leaf(3, memAttr, read, write));
 
     /// <summary>The IPA of the stage-1 table that holds the level-<paramref name="level"/> descriptor for <paramref name="va"/>.</summary>
     public ulong S1TableIpa(ulong va, int level)
