@@ -220,6 +220,31 @@ public class FaultTests
     }
 
     [Fact]
+    public void Stage2LevelMinusOneFaultsUseTheLpa2Codes()
+    {
+        var rig = new Stage2Rig(Granule.Size4K, 52, -1, ds: true, psBits: 48);
+        var par = rig.At(AtOperation.S12E1R, 0x1000);
+        (par.FaultStatus, par.Stage2).Should().Be((0x2B, true));
+        rig.Map(0x1000, 0x2000, 3);
+        rig.Patch(0x1000, -1, d => d | 1UL << 8); // next-table address bit 50, beyond PS = 48 bits
+        par = rig.At(AtOperation.S12E1R, 0x1000);
+        (par.FaultStatus, par.Stage2).Should().Be((0x29, true));
+    }
+
+    [Fact]
+    public void Stage2LevelMinusOneFaultOnAStage1WalkHasS1Ptw()
+    {
+        var n = new NestedRig(Granule.Size4K, 52, Granule.Size4K, 52, -1, ds: true, psBits: 52);
+        n.S1.Map(Page, 0x4000_0000UL, 3, n.S1Leaf(3));
+        n.MapStage1Tables();
+        n.S2.Map(0x4000_0000UL, 0x2_0000_0000UL, 3, n.S2Leaf(3));
+        n.At(AtOperation.S12E1R, Va).Faulted.Should().BeFalse();
+        Walks.Patch(n.Memory, n.S2.SlotFor(NestedRig.S1TablesIpa, -1, false), _ => 0);
+        var par = n.At(AtOperation.S12E1R, Va);
+        (par.FaultStatus, par.Stage2, par.Ptw).Should().Be((0x2B, true, true));
+    }
+
+    [Fact]
     public void IpaBeyondTheStage2InputSizeIsALevel0Stage2TranslationFault()
     {
         var rig = new Stage2Rig(Granule.Size4K, 40, 1);

@@ -176,6 +176,20 @@ public class Stage1WalkTests
         par.Attributes.Should().Be(0x00); // Device-nGnRnE for data accesses
     }
 
+    [Fact]
+    public void HcrDcTurnsStage1OffWithNormalWriteBackNonShareableMemory()
+    {
+        // AArch64.S1DisabledOutput with HCR_EL2.DC=1: Normal, Inner/Outer WB RW-allocate, Non-shareable; stage 2 forced on.
+        var rig = new Stage2Rig(Granule.Size4K, 40, 1);
+        rig.Map(0x1234_5000, 0x7700_0000UL, 3, rig.Leaf(3, memAttr: 0b1111) & ~(3UL << 8) | 0b10UL << 8);
+        rig.Pe.Registers.SctlrEl1 = new Sctlr(0).WithM(true); // ignored: DC=1 turns stage 1 off
+        rig.Pe.Registers.HcrEl2 = new Hcr(Hcr.Rw | 1UL << 12); // DC=1, VM=0
+        var s1 = rig.At(AtOperation.S1E1R, 0x1234_5678);
+        (s1.Faulted, s1.PhysicalAddress, s1.Attributes, s1.Shareability).Should().Be((false, 0x1234_5000UL, (byte)0xFF, Shareability.NonShareable));
+        var s12 = rig.At(AtOperation.S12E1R, 0x1234_5678);
+        (s12.Faulted, s12.PhysicalAddress, s12.Attributes, s12.Shareability).Should().Be((false, 0x7700_0000UL, (byte)0xFF, Shareability.Outer));
+    }
+
     [Theory]
     [InlineData(52, 1UL << 52)]
     [InlineData(48, 1UL << 48)]
