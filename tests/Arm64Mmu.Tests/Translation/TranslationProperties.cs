@@ -12,7 +12,7 @@ namespace Arm64Mmu.Tests.Translation;
 /// </summary>
 public class TranslationProperties
 {
-    private static readonly Config Runs = Config.QuickThrowOnFailure.WithMaxTest(150);
+    private static readonly Config Runs = PropertyConfig.Runs(150);
 
     /// <summary>Counts what a property actually checked, so that a generator change cannot make it vacuous.</summary>
     private sealed class Coverage
