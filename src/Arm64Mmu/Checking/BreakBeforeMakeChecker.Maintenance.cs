@@ -115,21 +115,23 @@ public sealed partial class BreakBeforeMakeChecker
     }
 
     // A context the PE no longer uses is forgotten once a TLBI removes every entry it could have left (VMALLE1, VMALLS12E1,
-    // ALLE1, ALLE2 …), so that its ASID/VMID may be reused with other tables.
+    // ALLE1, ALLE2 …), so that its ASID/VMID may be reused with other tables. A context still loaded is forgotten only
+    // when it cannot refill meanwhile: EL1&0 and stage-2 entries are out of context at EL2 (R_FXGNQ); it comes back
+    // when the PE changes EL or writes a register.
     private static void DropInvalidatedContexts(PeState p, in TlbiScope s)
     {
-        if (s.AddressBased || s.Info.Kind == TlbiKind.Asid) return;
+        if (s.AddressBased) return;
         for (int i = p.Contexts.Count - 1; i >= 0; i--)
         {
             var c = p.Contexts[i];
-            if (c.Live) continue;
+            if (c.Live && !(c.Kind is ContextKind.El10 or ContextKind.Stage2 && p.ExceptionLevel >= 2)) continue;
             var g = c.Tree.Geometry.Granule;
             bool all = c.Kind == ContextKind.Stage2
                 ? s.Matches(new TlbEntryTag(TlbRegime.El10, TranslationStage.Stage2, c.Vmid, 0, false, 0, 63, 0, false, g))
                   && s.Matches(new TlbEntryTag(TlbRegime.El10, TranslationStage.Stage2, c.Vmid, 0, false, 0, 63, 3, true, g))
-                : s.Matches(new TlbEntryTag(c.Regime, TranslationStage.Stage1, c.Vmid, c.Asid, false, 0, 63, 0, false, g))
-                  && s.Matches(new TlbEntryTag(c.Regime, TranslationStage.Stage1, c.Vmid, c.Asid, c.Kind == ContextKind.El2, 0, 63, 3, true, g))
-                  && s.Matches(new TlbEntryTag(c.Regime, TranslationStage.Stage1, c.Vmid, 0, true, 0, 63, 3, true, g));
+                // ASIDE1 leaves global entries, which are not tagged with the ASID and so do not matter for its reuse.
+                : s.Matches(new TlbEntryTag(c.Regime, TranslationStage.Stage1, c.Vmid, c.Asid, c.Kind == ContextKind.El2, 0, 63, 0, false, g))
+                  && s.Matches(new TlbEntryTag(c.Regime, TranslationStage.Stage1, c.Vmid, c.Asid, c.Kind == ContextKind.El2, 0, 63, 3, true, g));
             if (all) p.Contexts.RemoveAt(i);
         }
     }

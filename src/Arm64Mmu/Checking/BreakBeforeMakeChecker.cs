@@ -143,9 +143,12 @@ public sealed partial class BreakBeforeMakeChecker : IMachineObserver, IPhysical
     public void OnExceptionLevelChange(int pe, int exceptionLevel)
     {
         if (exceptionLevel is < 0 or > 3) throw new ArgumentOutOfRangeException(nameof(exceptionLevel), $"EL{exceptionLevel}: allowed 0 to 3");
-        // Conservative: out-of-context regimes (R_FXGNQ) are still treated as possibly cached; the EL is kept for the trace.
-        Pe(pe).ExceptionLevel = exceptionLevel;
-        Record(pe, $"exception level -> EL{exceptionLevel}");
+        // Out-of-context regimes (R_FXGNQ) keep what they cached; the EL matters only for forgetting invalidated contexts.
+        var p = Pe(pe);
+        p.ExceptionLevel = exceptionLevel;
+        var ev = Record(pe, $"exception level -> EL{exceptionLevel}");
+        RecomputeContexts(p, ev);
+        Flush();
     }
 
     /// <inheritdoc/>
