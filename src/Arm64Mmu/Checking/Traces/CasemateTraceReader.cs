@@ -381,3 +381,37 @@ public static class CasemateTraceReader
         }
     }
 }
+
+/// <summary>What a Casemate verdict message is about.</summary>
+public enum CasemateVerdictCategory
+{
+    /// <summary>No verdict line: Casemate accepted the trace.</summary>
+    Clean,
+    /// <summary>A break-before-make or TLB-maintenance failure ("BBM valid->valid", "BBM invalid unclean->valid", releasing or reusing a table whose unlinking was not invalidated): the checker must agree.</summary>
+    BreakBeforeMake,
+    /// <summary>Casemate's lock discipline (writes without the owner lock, ownership hints, write authorization): read, not checked.</summary>
+    LockDiscipline,
+    /// <summary>Casemate's own assignment of one ASID/VMID per root, stricter than the architecture: not checked as such (the checker flags an ID reused for other tables only when the PE may still hold entries of the old ones).</summary>
+    IdDiscipline,
+    /// <summary>A register value that breaks a RES0 rule (TTBR0_EL2.ASID with E2H=0): not a maintenance question.</summary>
+    RegisterValue,
+    /// <summary>A message this reader does not know.</summary>
+    Unknown,
+}
+
+/// <summary>Sorts Casemate's verdict messages (src/lib/src/model.c GHOST_MODEL_CATCH_FIRE) into categories.</summary>
+public static class CasemateVerdicts
+{
+    /// <summary>The category of a verdict message (without the leading '!'), or <see cref="CasemateVerdictCategory.Clean"/> for null.</summary>
+    public static CasemateVerdictCategory Classify(string? message) => message?.Trim() switch
+    {
+        null or "" => CasemateVerdictCategory.Clean,
+        "BBM valid->valid" or "BBM invalid unclean->valid" or "cannot release table where children are still unclean" or "double-use pte"
+            or "BBM write table descriptor with unclean children" or "Wrote on a page with an unclean parent" => CasemateVerdictCategory.BreakBeforeMake,
+        "must write to pte while holding owner lock" or "must have associated owner with a root" or "must have associated root with a lock"
+            or "Wrote plain without authorization" or "Location owned by a thread but accessed by another" => CasemateVerdictCategory.LockDiscipline,
+        "duplicate (VM/AS)ID" or "root already associated with an (VM/AS)ID" => CasemateVerdictCategory.IdDiscipline,
+        "TTBR0_EL2 ASID is reserved 0" => CasemateVerdictCategory.RegisterValue,
+        _ => CasemateVerdictCategory.Unknown,
+    };
+}
