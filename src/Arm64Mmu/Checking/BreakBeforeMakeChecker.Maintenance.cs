@@ -15,11 +15,11 @@ public sealed partial class BreakBeforeMakeChecker
             if ((uint)t >= (uint)_pes.Length) throw new ArgumentOutOfRangeException(nameof(targets), $"target PE {t}: the machine has PEs 0 to {_pes.Length - 1}");
             reached[t] = true;
         }
-        var ev = Record(pe, scope.ToString() + (targets.Length == 1 && targets[0] == pe ? " (this PE only)" : $" (reaches {targets.Length} PEs)"),
-            scope.AddressBased ? scope.Start : null);
+        var ev = Record(pe, scope.ToString() + (scope.Info.IsBroadcast ? $" (broadcast to {targets.Length} PE{(targets.Length == 1 ? "" : "s")})"
+            : targets.Length == 1 && targets[0] == pe ? " (local)" : $" (delivered to {targets.Length} PEs)"), scope.AddressBased ? scope.Start : null);
         foreach (var o in _outstanding.ToArray())
         {
-            var (match, why) = Evaluate(o, scope);
+            var (match, why, relevance) = Evaluate(o, scope);
             if (!reached[o.Pe])
             {
                 if (match)
@@ -51,7 +51,12 @@ public sealed partial class BreakBeforeMakeChecker
             }
             else if (why is not null && Related(o, scope))
             {
-                o.NearMiss = (why, ev);
+                // Keep the most telling miss: a TLBI of the right kind with a wrong operand over one of another kind.
+                if (o.NearMiss is null || relevance >= o.NearMissRelevance)
+                {
+                    o.NearMiss = (why, ev);
+                    o.NearMissRelevance = relevance;
+                }
                 o.Events.Add(ev);
             }
         }
@@ -66,28 +71,32 @@ public sealed partial class BreakBeforeMakeChecker
         return o.Tag.Regime == TlbRegime.El10 ? r != TlbiRegime.El2 || s.Regime == TlbRegime.El10 : r == TlbiRegime.El2 || s.Regime != TlbRegime.El10;
     }
 
-    private (bool Match, string? Why) Evaluate(Obligation o, in TlbiScope s)
+    private (bool Match, string? Why, int Relevance) Evaluate(Obligation o, in TlbiScope s)
     {
         var info = s.Info;
         bool wholeVm = info.Kind is TlbiKind.VmAllS12 or TlbiKind.AllVmids;
-        if (o.FullInvalidationOnly && s.AddressBased) return (false, $"{info.Name} is by address; the checker could not enumerate the VAs of these combined entries, so only VMALLE1IS/VMALLS12E1IS/ALLE1IS count");
+        if (o.FullInvalidationOnly && s.AddressBased) return (false, $"{info.Name} is by address; the checker could not enumerate the VAs of these combined entries, so only VMALLE1IS/VMALLS12E1IS/ALLE1IS count", 2);
         TlbEntryTag probe;
         if (s.AddressBased)
         {
             ulong lo = Math.Max(s.Start, o.HullStart), hi = Math.Min(s.Last, o.HullLast);
-            if (lo > hi) return (false, TlbiMismatch.Explain(s, o.Tag with { InputBase = o.HullStart, SizeShift = SizeShiftOf(o.HullStart, o.HullLast) }, !o.Tag.Leaf));
+            if (lo > hi)
+            {
+                var hull = o.Tag with { InputBase = o.HullStart, SizeShift = SizeShiftOf(o.HullStart, o.HullLast) };
+                return (false, TlbiMismatch.Explain(s, hull, !o.Tag.Leaf), TlbiMismatch.Relevance(s, hull));
+            }
             probe = o.Tag with { InputBase = lo & ~UnitMask(o), SizeShift = (byte)o.UnitShift };
         }
         else
         {
             probe = o.Tag with { InputBase = o.Remaining.IsEmpty ? o.HullStart : o.Remaining.Ranges[0].Start & ~UnitMask(o), SizeShift = (byte)o.UnitShift };
         }
-        if (!s.Matches(probe)) return (false, TlbiMismatch.Explain(s, probe, !o.Tag.Leaf));
+        if (!s.Matches(probe)) return (false, TlbiMismatch.Explain(s, probe, !o.Tag.Leaf), TlbiMismatch.Relevance(s, probe));
         // D8.17.6.1: a stage-1 TLBI removes combined entries only once the stage-2 invalidation has completed; otherwise a walk
         // may refill a combined entry from a still-cached stage-2 entry.
         if (o.Kind == ObligationKind.Combined && !wholeVm && !o.PrerequisitesDone)
-            return (false, $"{info.Name} came before the stage-2 invalidation (IPAS2E1IS) was complete (TLBI IPAS2E1IS; DSB ISH; then the stage-1 TLBI, D8.17.6.1)");
-        return (true, null);
+            return (false, $"{info.Name} came before the stage-2 invalidation (IPAS2E1IS) was complete (TLBI IPAS2E1IS; DSB ISH; then the stage-1 TLBI, D8.17.6.1)", 3);
+        return (true, null, 0);
     }
 
     private static ulong UnitMask(Obligation o) => o.UnitShift >= 64 ? ulong.MaxValue : (1UL << o.UnitShift) - 1;

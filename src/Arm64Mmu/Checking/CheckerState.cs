@@ -103,6 +103,7 @@ internal sealed class Obligation
     public TraceEvent? NotVisibleTlbi { get; set; }
     public TraceEvent? ReachMiss { get; set; }
     public (string Why, TraceEvent Event)? NearMiss { get; set; }
+    public int NearMissRelevance { get; set; }
     public TraceEvent? IncompleteDsb { get; set; }
     public bool PartiallyCovered { get; set; }
     public bool Reported { get; set; }

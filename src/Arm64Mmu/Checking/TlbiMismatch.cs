@@ -6,6 +6,21 @@ namespace Arm64Mmu.Checking;
 /// <summary>Says in words why a TLBI does not remove an entry (the first difference found, in the order of Arm ARM D8.17.5).</summary>
 internal static class TlbiMismatch
 {
+    /// <summary>How close a miss is: a TLBI of another kind or regime (1) tells less than one of the right kind with a wrong ASID, VMID, address or level (2).</summary>
+    public static int Relevance(in TlbiScope s, in TlbEntryTag e)
+    {
+        var info = s.Info;
+        if (s.Empty) return 2;
+        bool stageOk = info.Kind switch
+        {
+            TlbiKind.Ipa => e.Stage == TranslationStage.Stage2,
+            TlbiKind.All => e.Regime != TlbRegime.El10,
+            TlbiKind.AllVmids or TlbiKind.VmAllS12 => e.Regime == TlbRegime.El10,
+            _ => e.Stage != TranslationStage.Stage2 && (s.Regime == TlbRegime.El10) == (e.Regime == TlbRegime.El10),
+        };
+        return stageOk ? 2 : 1;
+    }
+
     public static string Explain(in TlbiScope s, in TlbEntryTag e, bool removedTable)
     {
         var info = s.Info;

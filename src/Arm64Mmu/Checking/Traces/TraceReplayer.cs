@@ -21,12 +21,12 @@ public sealed record TraceReplayResult(ParsedTrace Trace, BreakBeforeMakeChecker
 /// </summary>
 public static class TraceReplayer
 {
-    /// <summary>Replays a trace. <paramref name="options"/> default to the trace's features and collect mode.</summary>
+    /// <summary>Replays a trace. Without <paramref name="options"/>: collect mode, the architecture policy and the trace's features (if it names them).</summary>
     public static TraceReplayResult Replay(ParsedTrace trace, CheckerOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(trace);
         var opts = options ?? new CheckerOptions();
-        if (trace.Features is { } f && options?.PeFeatures is null) opts = opts with { Features = f };
+        if (options is null && trace.Features is { } f) opts = opts with { Features = f };
         var memory = new PhysicalMemory();
         var checker = BreakBeforeMakeChecker.Observe(memory, trace.PeCount, opts);
         int[] all = Enumerable.Range(0, trace.PeCount).ToArray();
