@@ -84,18 +84,26 @@ public sealed partial class BreakBeforeMakeChecker : IMachineObserver, IPhysical
         Flush();
     }
 
-    /// <summary>The state a TLBI operand of <paramref name="pe"/> is decoded against (E2H, TGE, VMID, DS, FEAT_TTL, FEAT_LPA2).</summary>
-    public TlbiContext TlbiContextOf(int pe)
+    /// <summary>
+    /// The state a TLBI operand of <paramref name="pe"/> is decoded against: HCR_EL2.E2H/TGE, the VMID, FEAT_TTL/LPA2, and
+    /// the DS bit of the regime <paramref name="op"/> addresses (VTCR_EL2 for IPA operations, TCR_EL2 for EL2 ones, TCR_EL1
+    /// — or TCR_EL2 when E2H=TGE=1 — for EL1 ones).
+    /// </summary>
+    public TlbiContext TlbiContextOf(int pe, TlbiOp op)
     {
         var p = Pe(pe);
-        var hcr = p.Registers.HcrEl2;
-        bool ds = hcr.E2h ? p.Registers.TcrEl2E2h.Ds : p.Registers.TcrEl1.Ds;
+        var r = p.Registers;
+        var hcr = r.HcrEl2;
+        var info = op.Info();
+        bool ds = info.Kind == TlbiKind.Ipa ? r.VtcrEl2.Ds
+            : info.Regime == TlbiRegime.El2 ? (hcr.E2h ? r.TcrEl2E2h.Ds : r.TcrEl2.Ds)
+            : hcr.E2h && hcr.Tge ? r.TcrEl2E2h.Ds : r.TcrEl1.Ds;
         return new TlbiContext(hcr.E2h, hcr.Tge, p.Vmid, ds, p.Features.Ttl,
             p.Features.TGran4 == GranuleSupport.Supported52Bit || p.Features.TGran16 == GranuleSupport.Supported52Bit);
     }
 
     /// <summary>Decodes a TLBI operand as PE <paramref name="pe"/> would execute it.</summary>
-    public TlbiScope DecodeTlbi(int pe, TlbiOp op, ulong operand = 0) => TlbiScope.Decode(op, operand, TlbiContextOf(pe));
+    public TlbiScope DecodeTlbi(int pe, TlbiOp op, ulong operand = 0) => TlbiScope.Decode(op, operand, TlbiContextOf(pe, op));
 
     private PeState Pe(int pe)
     {

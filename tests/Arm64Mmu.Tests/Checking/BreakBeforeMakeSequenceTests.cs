@@ -204,6 +204,32 @@ public class BreakBeforeMakeSequenceTests
         rig2.Violations.Should().BeEmpty();
     }
 
+    [Theory]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public void RangeTlbiWithTcrDs1_NeedsTheLpa2BaseAddressFormat(bool lpa2Format, bool flagged)
+    {
+        // D8.17.5.2: with TCR_EL1.DS=1 BaseADDR holds VA[52:16]; an operand built in the 4K DS=0 units (VA[48:12]) names another range.
+        var rig = new CheckerRig(2);
+        var t = rig.Stage1Tables();
+        t.Map(Va, Pa, 3, Descriptor.Af);
+        for (int pe = 0; pe < 2; pe++) rig.LoadEl1(pe, t.Root, 1, ds: true);
+        ulong slot = t.SlotFor(Va, 3, false);
+        ulong operand = TlbiOperand.Range(Va & ~0xFFFFUL, scale: 0, num: 1, Granule.Size4K, lpa2Format, asid: 1);
+        rig.BreakBeforeMake(0, slot, Descriptor.EncodeAddress(OtherPa, Descriptor.AddressFormat.Lpa2) | Descriptor.Af | 3, TlbiOp.Rvae1Is, operand);
+        if (flagged) rig.Violations.Should().ContainSingle().Which.Kind.Should().Be(ViolationKind.TlbiScopeMismatch);
+        else rig.Violations.Should().BeEmpty();
+    }
+
+    [Fact]
+    public void ChangingTcrWhileTheTablesHoldEntries_WithoutTlbi_IsContextReused()
+    {
+        // R_VNRFW: TCR fields may be cached in TLB entries; changing them needs the ASID's entries invalidated.
+        var (rig, _) = Shared(1);
+        rig.Msr(0, Arm64Mmu.Translation.SystemRegister.TcrEl1, new Tcr(rig.Checker.Register(0, Arm64Mmu.Translation.SystemRegister.TcrEl1)).WithDs(true).Value);
+        rig.Violations.Should().ContainSingle().Which.Kind.Should().Be(ViolationKind.ContextReusedWithoutInvalidation);
+    }
+
     [Fact]
     public void BreakSkipped_OutputAddressChangedInPlace_IsMissingBreak()
     {

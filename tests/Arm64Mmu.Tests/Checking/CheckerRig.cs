@@ -38,9 +38,9 @@ internal sealed class CheckerRig
     public TableBuilder Stage2Tables() => new(Allocator, Geometries.Stage2(Granule.Size4K, 48, 0));
 
     /// <summary>EL1&amp;0: 4K granule, 48-bit VAs in both halves, 16-bit ASIDs, MMU on, TTBR0_EL1 = root with ASID.</summary>
-    public void LoadEl1(int pe, ulong root, ushort asid = 0)
+    public void LoadEl1(int pe, ulong root, ushort asid = 0, bool ds = false)
     {
-        var tcr = new Tcr(0).WithT0sz(16).WithT1sz(16).WithTg0(Granule.Size4K).WithTg1(Granule.Size4K).WithIps(48).WithAs(true).WithEpd(false, true);
+        var tcr = new Tcr(0).WithT0sz(16).WithT1sz(16).WithTg0(Granule.Size4K).WithTg1(Granule.Size4K).WithIps(48).WithAs(true).WithEpd(false, true).WithDs(ds);
         Msr(pe, SystemRegister.TcrEl1, tcr.Value);
         Msr(pe, SystemRegister.Ttbr0El1, Ttbr.Create(root, asid).Value);
         Msr(pe, SystemRegister.SctlrEl1, 1);
