@@ -17,7 +17,7 @@ public sealed partial class BreakBeforeMakeChecker
         }
         var ev = Record(pe, scope.ToString() + (scope.Info.IsBroadcast ? $" (broadcast to {targets.Length} PE{(targets.Length == 1 ? "" : "s")})"
             : targets.Length == 1 && targets[0] == pe ? " (local)" : $" (delivered to {targets.Length} PEs)"), scope.AddressBased ? scope.Start : null);
-        foreach (var o in _outstanding.ToArray())
+        foreach (var o in _outstanding)
         {
             var (match, why, relevance) = Evaluate(o, scope);
             if (!reached[o.Pe])
@@ -166,8 +166,10 @@ public sealed partial class BreakBeforeMakeChecker
             }
         }
         // R_YNJCP, R_PSMWS: a TLBI is complete once its issuer executes a DSB that orders loads and stores over the TLBI's domain.
-        foreach (var o in _outstanding.ToArray())
+        for (int i = _outstanding.Count - 1; i >= 0; i--)
         {
+            if (i >= _outstanding.Count) continue;
+            var o = _outstanding[i];
             if (!o.Pending.ContainsKey(pe)) continue;
             if (option.CompletesMaintenance && (o.Pe == pe || option.Domain != BarrierDomain.NonShareable))
             {

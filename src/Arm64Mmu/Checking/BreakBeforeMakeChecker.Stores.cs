@@ -269,7 +269,9 @@ public sealed partial class BreakBeforeMakeChecker
 
     private void OnMake(EntryPosition pos, ulong old, ulong @new, DescriptorType nt, TraceEvent ev)
     {
-        var pending = _outstanding.Where(o => o.Location == pos.Location && !o.Reported).ToList();
+        // The entry's own obligations, and those of a removed table above it whose entries for this address are still outstanding.
+        var pending = _outstanding.Where(o => !o.Reported && (o.Location == pos.Location
+            || (o.CoversTableOrSubtree && o.Kind != ObligationKind.Combined && o.Context.Tree == pos.Link.Tree && o.Remaining.Contains(pos.InputBase)))).ToList();
         if (pending.Count > 0) ReportMake(pos, @new, pending, ev);
         if (nt == DescriptorType.Table) LinkNewTable(pos, old, @new, ev);
     }

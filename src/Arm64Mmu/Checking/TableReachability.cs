@@ -72,6 +72,9 @@ internal sealed class ReverseMap
     private readonly Dictionary<ulong, List<TableLink>> _byParent = new();
     private readonly Dictionary<ulong, List<TableLink>> _byTable = new();
 
+    // Shared and never modified: most stores are not to table memory.
+    private static readonly List<EntryPosition> NoPositions = new();
+
     public ReverseMap(PhysicalMemory memory) => _memory = memory;
 
     public IEnumerable<Tree> Trees => _trees.Values;
@@ -109,8 +112,8 @@ internal sealed class ReverseMap
     /// <summary>The positions of a written word in linked tables (a table page may sit in several trees).</summary>
     public List<EntryPosition> PositionsAt(ulong wordPa)
     {
-        var result = new List<EntryPosition>();
-        if (!_byFrame.TryGetValue(wordPa >> 12, out var links)) return result;
+        if (!_byFrame.TryGetValue(wordPa >> 12, out var links)) return NoPositions;
+        var result = new List<EntryPosition>(links.Count);
         foreach (var l in links)
         {
             if (l.Removed || wordPa < l.TablePa || wordPa >= l.TablePa + l.TableBytes) continue;
