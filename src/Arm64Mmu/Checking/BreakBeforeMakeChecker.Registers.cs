@@ -86,27 +86,55 @@ public sealed partial class BreakBeforeMakeChecker
 
     // Entries are tagged by ASID/VMID, not by table address: loading other tables under an ID whose old entries the PE
     // may still hold lets those entries translate for the new tables (tlb-maintenance.md §1; R_VNRFW for cached TCR fields).
+    // Two entries for one address need the new tables to hold a valid entry too; while they are empty (Linux parks TTBR0 on
+    // the empty reserved_pg_dir during a context switch) the check waits for the first entry made in them.
     private void CheckContextReuse(PeState p, ContextRecord now, TraceEvent ev)
     {
         foreach (var old in p.Contexts)
         {
             if (old == now || old.Live || !old.SameIdentity(now) || old.Tree == now.Tree) continue;
             if (!MayHoldEntries(p, old)) continue;
-            string id = now.Kind switch
+            if (!MayHoldEntries(p, now))
             {
-                ContextKind.Stage2 => $"VMID {now.Vmid}",
-                ContextKind.El2 => "the EL2 regime (no ASIDs)",
-                ContextKind.El20 => $"ASID {now.Asid}",
-                _ => $"ASID {now.Asid}, VMID {now.Vmid}",
-            };
-            string what = old.Tree.Key.Root == now.Tree.Key.Root ? "the same tables walked with another geometry (TCR/VTCR changed)" : $"the tables at 0x{old.Tree.Key.Root:x}";
-            ulong first = now.Tree.Key.VaBase, last = first + ((1UL << now.Tree.Geometry.InputBits) - 1);
-            Report(new Violation(ViolationKind.ContextReusedWithoutInvalidation, new[] { p.Index }, now.Tree.Key.Root, old.Tree.Key.Root, now.Tree.Key.Root,
-                first, last, now.Describe(),
-                $"PE{p.Index} now walks the tables at 0x{now.Tree.Key.Root:x} under {id}, but may still hold entries of {id} from {what}: invalidate the {(now.Kind == ContextKind.Stage2 ? "VMID (TLBI VMALLS12E1IS)" : now.Kind == ContextKind.El2 ? "regime (TLBI ALLE2)" : "ASID (TLBI ASIDE1IS)")} before reusing it",
-                new[] { $"old context: {old.Describe()}, {old.Tree}", $"new context: {now.Describe()}, {now.Tree}" },
-                new[] { ev }, ev, BreakReason.None));
+                p.ArmedReuse.Add((now, old, ev));
+                continue;
+            }
+            ReportContextReuse(p, now, old, ev, ev);
         }
+    }
+
+    // A make in tables loaded under a reused ID: the first entry that may coexist with the old ones.
+    private void CheckArmedReuse(EntryPosition pos, TraceEvent ev)
+    {
+        foreach (var p in _pes)
+        {
+            for (int i = p.ArmedReuse.Count - 1; i >= 0; i--)
+            {
+                var (now, old, loaded) = p.ArmedReuse[i];
+                if (now.Tree != pos.Link.Tree) continue;
+                p.ArmedReuse.RemoveAt(i);
+                if (now.Live && p.Contexts.Contains(now) && p.Contexts.Contains(old) && MayHoldEntries(p, old) && CanReach(p.Index, pos.Link))
+                    ReportContextReuse(p, now, old, loaded, ev);
+            }
+        }
+    }
+
+    private void ReportContextReuse(PeState p, ContextRecord now, ContextRecord old, TraceEvent loaded, TraceEvent ev)
+    {
+        string id = now.Kind switch
+        {
+            ContextKind.Stage2 => $"VMID {now.Vmid}",
+            ContextKind.El2 => "the EL2 regime (no ASIDs)",
+            ContextKind.El20 => $"ASID {now.Asid}",
+            _ => $"ASID {now.Asid}, VMID {now.Vmid}",
+        };
+        string what = old.Tree.Key.Root == now.Tree.Key.Root ? "the same tables walked with another geometry (TCR/VTCR changed)" : $"the tables at 0x{old.Tree.Key.Root:x}";
+        ulong first = now.Tree.Key.VaBase, last = first + ((1UL << now.Tree.Geometry.InputBits) - 1);
+        Report(new Violation(ViolationKind.ContextReusedWithoutInvalidation, new[] { p.Index }, now.Tree.Key.Root, old.Tree.Key.Root, now.Tree.Key.Root,
+            first, last, now.Describe(),
+            $"PE{p.Index} now walks the tables at 0x{now.Tree.Key.Root:x} under {id}, but may still hold entries of {id} from {what}: invalidate the {(now.Kind == ContextKind.Stage2 ? "VMID (TLBI VMALLS12E1IS)" : now.Kind == ContextKind.El2 ? "regime (TLBI ALLE2)" : "ASID (TLBI ASIDE1IS)")} before reusing it",
+            new[] { $"old context: {old.Describe()}, {old.Tree}", $"new context: {now.Describe()}, {now.Tree}" },
+            Merge(new[] { loaded }, ev), ev, BreakReason.None));
     }
 
     private bool MayHoldEntries(PeState p, ContextRecord r)

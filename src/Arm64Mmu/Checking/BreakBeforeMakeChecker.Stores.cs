@@ -273,6 +273,7 @@ public sealed partial class BreakBeforeMakeChecker
         var pending = _outstanding.Where(o => !o.Reported && (o.Location == pos.Location
             || (o.CoversTableOrSubtree && o.Kind != ObligationKind.Combined && o.Context.Tree == pos.Link.Tree && o.Remaining.Contains(pos.InputBase)))).ToList();
         if (pending.Count > 0) ReportMake(pos, @new, pending, ev);
+        if (Array.Exists(_pes, p => p.ArmedReuse.Count > 0)) CheckArmedReuse(pos, ev);
         if (nt == DescriptorType.Table) LinkNewTable(pos, old, @new, ev);
     }
 

@@ -141,6 +141,8 @@ internal sealed class PeState
     public int ExceptionLevel { get; set; } = 1;
     public List<ContextRecord> Contexts { get; } = new();
     public List<BreakRecord> PendingBreaks { get; } = new();
+    /// <summary>Contexts loaded under an ID whose older context may still hold entries, while the new tables are still empty.</summary>
+    public List<(ContextRecord Now, ContextRecord Old, TraceEvent Loaded)> ArmedReuse { get; } = new();
     public ushort Vmid { get; set; }
     public bool Stage1El10Enabled { get; set; }
     public Tree? Stage2Tree { get; set; }

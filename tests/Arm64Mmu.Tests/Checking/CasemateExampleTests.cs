@@ -80,12 +80,14 @@ public class CasemateExampleTests
     [Fact]
     public void OverlappingVmid_IsFlagged_WhenTheOldTablesHeldAnEntry()
     {
-        // bad_overlap_VMID with one change: root1 maps a block before the switch, so the PE may hold it under VMID 0.
+        // bad_overlap_VMID with one change: both roots map something, so the PE may hold root1's entries under VMID 0
+        // while it walks root2 under VMID 0.
         const string trace = """
             (mem-init (id 0) (tid 0) (address 0xaaaaad1e5000) (size 0x1000))
             (mem-init (id 1) (tid 0) (address 0xaaaaad1e6000) (size 0x1000))
             (mem-write (id 2) (tid 0) (mem-order plain) (address 0xaaaaad1e5000) (value 0xaaaaad1e7003))
             (mem-write (id 3) (tid 0) (mem-order plain) (address 0xaaaaad1e7000) (value 0x40000401))
+            (mem-write (id 8) (tid 0) (mem-order plain) (address 0xaaaaad1e6000) (value 0xaaaaad1e7003))
             (sysreg-write (id 4) (tid 0) (sysreg vttbr_el2) (value 0xaaaaad1e5000))
             (barrier (id 5) (tid 0) dsb (kind ish))
             (barrier (id 6) (tid 0) isb)

@@ -142,6 +142,7 @@ public class Stage2AndContextTests
         var b = rig.Stage1Tables();
         var c = rig.Stage1Tables();
         a.Map(Va, Pa, 3, PageAttrs | Descriptor.NotGlobal);
+        b.Map(Va, Pa, 3, PageAttrs | Descriptor.NotGlobal);
         c.Map(Va, OtherPa, 3, PageAttrs | Descriptor.NotGlobal);
         rig.LoadEl1(0, a.Root, 5);
         rig.Msr(0, SystemRegister.Ttbr0El1, Ttbr.Create(b.Root, 6).Value);
@@ -164,11 +165,52 @@ public class Stage2AndContextTests
     }
 
     [Fact]
+    public void LinuxContextSwitch_ThroughTheEmptyReservedTables_IsClean()
+    {
+        // cpu_do_switch_mm with TCR.A1=1: TTBR0 := reserved_pg_dir (old ASID still in TTBR1), TTBR1 := new ASID, TTBR0 := new pgd.
+        var rig = new CheckerRig(1);
+        var prev = rig.Stage1Tables();
+        var next = rig.Stage1Tables();
+        var reserved = rig.Stage1Tables();
+        var kernel = rig.Stage1Tables();
+        prev.Map(Va, Pa, 3, PageAttrs | Descriptor.NotGlobal);
+        next.Map(Va, OtherPa, 3, PageAttrs | Descriptor.NotGlobal);
+        var tcr = new Tcr(0).WithT0sz(16).WithT1sz(16).WithTg0(Granule.Size4K).WithTg1(Granule.Size4K).WithIps(48).WithAs(true).WithA1(true);
+        rig.Msr(0, SystemRegister.TcrEl1, tcr.Value);
+        rig.Msr(0, SystemRegister.Ttbr1El1, Ttbr.Create(kernel.Root, 2).Value);
+        rig.Msr(0, SystemRegister.Ttbr0El1, Ttbr.Create(prev.Root).Value);
+        rig.Msr(0, SystemRegister.SctlrEl1, 1);
+        rig.Msr(0, SystemRegister.Ttbr0El1, Ttbr.Create(reserved.Root).Value);
+        rig.Msr(0, SystemRegister.Ttbr1El1, Ttbr.Create(kernel.Root, 4).Value);
+        rig.Msr(0, SystemRegister.Ttbr0El1, Ttbr.Create(next.Root).Value);
+        rig.Violations.Should().BeEmpty();
+    }
+
+    [Fact]
+    public void AsidReusedWithEmptyTables_IsFlaggedAtTheFirstEntryMadeInThem()
+    {
+        var rig = new CheckerRig(1);
+        var a = rig.Stage1Tables();
+        var b = rig.Stage1Tables();
+        a.Map(Va, Pa, 3, PageAttrs | Descriptor.NotGlobal);
+        b.Map(Va + 0x20_0000, Pa, 3, PageAttrs | Descriptor.NotGlobal); // b's level-3 table for another 2 MiB; b has one valid path
+        ulong emptyRoot = rig.Allocator.Allocate(4096, 4096);
+        rig.LoadEl1(0, a.Root, 5);
+        rig.Msr(0, SystemRegister.Ttbr0El1, Ttbr.Create(emptyRoot, 5).Value);
+        rig.Violations.Should().BeEmpty("no entry can be cached from empty tables");
+        rig.Str(0, emptyRoot, rig.Memory.ReadUInt64(b.RootPhysical));
+        var v = rig.Violations.Should().ContainSingle().Subject;
+        v.Kind.Should().Be(ViolationKind.ContextReusedWithoutInvalidation);
+        v.Trace.Should().HaveCount(2);
+    }
+
+    [Fact]
     public void VmidReusedWithOtherStage2Tables_WithoutInvalidation_IsContextReused()
     {
         var (rig, _) = Guest(1);
         var other = rig.Stage2Tables();
         var third = rig.Stage2Tables();
+        third.Map(Ipa, OtherPa, 3, S2Attrs);
         rig.Msr(0, SystemRegister.VttbrEl2, Vttbr.Create(other.Root, 2).Value);
         rig.Msr(0, SystemRegister.VttbrEl2, Vttbr.Create(third.Root, 1).Value);
         var v = rig.Violations.Should().ContainSingle().Subject;
@@ -196,6 +238,7 @@ public class Stage2AndContextTests
     {
         var (rig, _) = Guest(1);
         var third = rig.Stage2Tables();
+        third.Map(Ipa, OtherPa, 3, S2Attrs);
         rig.Tlbi(0, TlbiOp.Vmalls12e1Is); // at EL1 the PE may walk the guest tables again right after
         rig.Dsb(0, DsbOption.Ish);
         rig.Msr(0, SystemRegister.VttbrEl2, Vttbr.Create(third.Root, 1).Value);
