@@ -128,10 +128,21 @@ public sealed partial class BreakBeforeMakeChecker : IMachineObserver, IPhysical
     private void Flush()
     {
         if (_toReport.Count == 0) return;
-        var batch = _toReport.ToArray();
+        // One store can sit in several trees (a table linked from several roots): one violation per kind and descriptor.
+        var batch = _toReport.GroupBy(v => (v.Kind, v.At.Index, v.DescriptorAddress)).Select(Combine).ToArray();
         _toReport.Clear();
         _violations.AddRange(batch);
         if (Options.Mode == CheckerMode.Throw) throw new BreakBeforeMakeException(batch[0]);
+    }
+
+    private static Violation Combine(IEnumerable<Violation> group)
+    {
+        var list = group.ToList();
+        var f = list[0];
+        if (list.Count == 1) return f;
+        return new Violation(f.Kind, list.SelectMany(v => v.Pes).Distinct().Order().ToArray(), f.DescriptorAddress, f.OldValue, f.NewValue,
+            f.InputStart, f.InputLast, string.Join("; ", list.Select(v => v.Scope).Distinct()), f.Summary,
+            list.SelectMany(v => v.Details).Distinct().ToArray(), Merge(list.SelectMany(v => v.Trace), f.At), f.At, f.Reason);
     }
 
     private static List<TraceEvent> Merge(IEnumerable<TraceEvent> events, TraceEvent at)

@@ -338,6 +338,26 @@ public class Stage2AndContextTests
     }
 
     [Fact]
+    public void LevelThreeTableSharedByPerCpuRoots_LocalMaintenanceIsFlagged_OnceForAllCpus()
+    {
+        // Per-CPU roots and upper levels, but one level-3 table linked from all of them: still shared.
+        var rig = new CheckerRig(3);
+        var shared = rig.Allocator.Allocate(4096, 4096);
+        rig.Memory.WriteUInt64(shared + 3 * 8, Page(Pa));
+        for (int pe = 0; pe < 3; pe++)
+        {
+            var t = rig.Stage1Tables();
+            t.Map(Va + 0x20_0000, Pa, 3, PageAttrs); // builds this CPU's levels 0-2
+            rig.Memory.WriteUInt64(t.SlotFor(Va, 2, false), Descriptor.Table(shared));
+            rig.LoadEl2(pe, t.Root);
+        }
+        rig.Str(1, shared + 3 * 8, Page(OtherPa)); // OA change in place
+        var v = rig.Violations.Should().ContainSingle().Subject;
+        v.Kind.Should().Be(ViolationKind.MissingBreak);
+        v.Pes.Should().Equal(0, 1, 2);
+    }
+
+    [Fact]
     public void El2FixmapOnPrivatePerCpuTables_LocalMaintenanceIsClean()
     {
         var rig = new CheckerRig(4);
