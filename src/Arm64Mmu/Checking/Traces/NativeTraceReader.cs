@@ -81,7 +81,7 @@ public static partial class NativeTraceReader
             records.Add(ParseEvent(t, p, lineNo, err));
         }
         if (declaredPes is { } d && maxPe >= d) throw new TraceFormatException(name, 1, $"the header says 'pes {d}' but PE {maxPe} appears in the trace");
-        if (ftraceSkipped > 0) notes.Add($"{ftraceSkipped} ftrace lines without an 'arm64mmu:' event were skipped");
+        if (ftraceSkipped > 0) notes.Add($"{ftraceSkipped} ftrace line(s) without an 'arm64mmu:' event were skipped");
         return new ParsedTrace
         {
             Format = "arm64mmu",
