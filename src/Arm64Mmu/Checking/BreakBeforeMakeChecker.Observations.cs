@@ -1,0 +1,95 @@
+using Arm64Mmu.Translation;
+
+namespace Arm64Mmu.Checking;
+
+public sealed partial class BreakBeforeMakeChecker
+{
+    /// <inheritdoc/>
+    public void OnTranslationUsed(int pe, ulong va, in WalkResult result, bool fromTlb)
+    {
+        // Fresh walks read the current tables; only TLB hits can be stale. Cheap when nothing is outstanding.
+        if (!fromTlb || !result.Succeeded || _outstanding.Count == 0) return;
+        Pe(pe);
+        List<Obligation>? stale = null;
+        foreach (var o in _outstanding)
+        {
+            if (o.Pe != pe || o.Kind == ObligationKind.SizeChange || o.StaleReported) continue;
+            bool s2 = o.Context.Kind == ContextKind.Stage2;
+            bool hit;
+            if (!s2 && o.Location == result.DescriptorAddress && !o.CoversTableOrSubtree) hit = _memory.ReadUInt64(o.Location) != result.Descriptor;
+            else if (s2 && result.TwoStage && o.Location == result.Stage2DescriptorAddress && !o.CoversTableOrSubtree) hit = _memory.ReadUInt64(o.Location) != result.Stage2Descriptor;
+            else if (o.CoversTableOrSubtree) hit = s2 ? result.TwoStage && o.Remaining.Contains(result.IntermediateAddress) : o.Remaining.Contains(va);
+            else hit = false;
+            if (hit) (stale ??= new()).Add(o);
+        }
+        if (stale is null) return;
+        var ev = Record(pe, "translation from the TLB", va, null, result.OutputAddress);
+        foreach (var o in stale) o.StaleReported = true;
+        var first = stale[0];
+        Report(new Violation(ViolationKind.StaleTranslationUsed, new[] { pe }, first.Location, first.OldValue, _memory.ReadUInt64(first.Location),
+            va, va, first.Scope(),
+            $"PE{pe} translated 0x{va:x} to 0x{result.OutputAddress:x} with a TLB entry from a descriptor that was broken and whose invalidation on PE{pe} was not completed",
+            stale.Select(o => $"{o.What} ({o.Scope()}): {Classify(o).Detail}").ToArray(),
+            Merge(stale.SelectMany(o => o.Break.Events.Concat(o.Events)), ev), ev, Checking.BreakReason.None));
+        Flush();
+    }
+
+    /// <summary>
+    /// Tells the checker that software freed (or is about to reuse) the table page at <paramref name="tablePa"/>. A violation
+    /// (<see cref="ViolationKind.TableReusedBeforeInvalidation"/>) when some PE may still walk it: through a removed entry whose
+    /// invalidation has not completed, through an entry that still points at it, or because it is a root a PE has loaded.
+    /// </summary>
+    public void NotifyTableFreed(int pe, ulong tablePa)
+    {
+        Pe(pe);
+        var ev = Record(pe, "table freed", tablePa);
+        var links = _map.LinksOfTable(tablePa);
+        var problems = new List<string>();
+        var pes = new SortedSet<int>();
+        var related = new List<Obligation>();
+        foreach (var l in links)
+        {
+            if (StaleWithOutstanding(l))
+            {
+                var guards = AllGuards(l).Where(o => !o.Discharged).ToList();
+                related.AddRange(guards);
+                foreach (var o in guards) pes.Add(o.Pe);
+                problems.Add($"the entry at 0x{l.ParentLocation:x} that pointed at it was removed, but its invalidation is not complete on {PeList(guards.Select(o => o.Pe))}");
+            }
+            else if (!l.IsRoot)
+            {
+                var holders = Holders(l);
+                if (holders.Count == 0) continue;
+                foreach (var h in holders) pes.Add(h.Pe.Index);
+                problems.Add($"the entry at 0x{l.ParentLocation:x} still points at it ({l.Tree}), reachable by {PeList(holders.Select(h => h.Pe.Index))}");
+            }
+            else
+            {
+                // A root may be freed once nothing broken in its tree awaits invalidation: entries it left in TLBs are tagged
+                // with its ASID/VMID, and reusing that ID for other tables is checked when a TTBR/VTTBR is loaded.
+                var inTree = _outstanding.Where(o => o.Context.Tree == l.Tree).ToList();
+                if (inTree.Count > 0)
+                {
+                    related.AddRange(inTree);
+                    foreach (var o in inTree) pes.Add(o.Pe);
+                    problems.Add($"it is the root of {l.Tree}, and breaks in that tree are not yet invalidated on {PeList(inTree.Select(o => o.Pe))}");
+                }
+            }
+        }
+        if (problems.Count > 0)
+        {
+            Report(new Violation(ViolationKind.TableReusedBeforeInvalidation, pes.ToArray(), tablePa, 0, 0, links[0].IaBase,
+                links[0].IaBase + ((1UL << (links[0].EntryShift + links[0].Tree.Geometry.Stride)) - 1), links[0].Tree.ToString(),
+                $"table 0x{tablePa:x} was freed while {PeList(pes)} may still walk it", problems,
+                Merge(related.SelectMany(o => o.Break.Events.Concat(o.Events)), ev), ev, Checking.BreakReason.None));
+        }
+        foreach (var l in links) _map.RemoveRecursive(l);
+        foreach (var t in _map.Trees.Where(t => t.Key.Root == tablePa && t.Registered).ToList())
+        {
+            _map.Forget(t);
+            // Still loaded somewhere (e.g. a VM's tables reset in place): follow the page again from its current content.
+            if (_pes.Any(p => p.Contexts.Exists(c => c.Live && c.Tree == t))) _map.GetTree(t.Key);
+        }
+        Flush();
+    }
+}

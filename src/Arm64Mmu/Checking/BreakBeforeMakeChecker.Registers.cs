@@ -1,0 +1,150 @@
+using Arm64Mmu.Architecture;
+using Arm64Mmu.Translation;
+
+namespace Arm64Mmu.Checking;
+
+public sealed partial class BreakBeforeMakeChecker
+{
+    /// <inheritdoc/>
+    public void OnSystemRegisterWrite(int pe, SystemRegister register, ulong value)
+    {
+        var p = Pe(pe);
+        ulong old = p.Registers[register];
+        p.Registers[register] = value;
+        var ev = Record(pe, "MSR " + SystemRegisters.ArmName(register), null, old, value);
+        RecomputeContexts(p, ev);
+        Flush();
+    }
+
+    // Which trees a PE may walk now: every enabled regime's roots (conservatively, whatever the current EL).
+    private void RecomputeContexts(PeState p, TraceEvent ev)
+    {
+        var regs = p.Registers;
+        var f = p.Features;
+        var hcr = regs.HcrEl2;
+        ushort vmid = regs.VttbrEl2.Vmid;
+        if (!regs.VtcrEl2.Vs || f.VmidBits == 8) vmid &= 0xFF;
+        p.Vmid = vmid;
+        var wanted = new List<(ContextKind Kind, Tree Tree, ushort Asid, ushort Vmid, int Half, Mair? Mair)>();
+
+        Stage2Regime s2;
+        try { s2 = RegimeBuilder.BuildStage2(regs, f, ConfigurationPolicy.Architectural); }
+        catch (ConfigurationException) { s2 = Stage2Regime.Disabled; }
+        Tree? s2Tree = null;
+        // A stage 2 whose every lookup faults (bad VTCR) caches nothing (R_XCLRD).
+        if (s2.Enabled && s2.InvalidReason is null && !s2.BaseOutOfRange)
+        {
+            var g = s2.Geometry;
+            s2Tree = _map.GetTree(new TreeKey(s2.TableBase, 2, g.Granule, g.StartLevel, g.InputBits, g.OutputBits, g.Format, g.BlockLevels, 0, null));
+            wanted.Add((ContextKind.Stage2, s2Tree, 0, vmid, 0, null));
+        }
+        p.Stage2Tree = s2Tree;
+
+        var el10 = Build(RegimeKind.El10, regs, f);
+        p.Stage1El10Enabled = el10 is { Enabled: true };
+        if (el10 is { Enabled: true }) AddHalves(el10, ContextKind.El10, el10.Asid, vmid, s2Tree);
+        var el2 = Build(hcr.E2h ? RegimeKind.El20 : RegimeKind.El2, regs, f);
+        if (el2 is { Enabled: true }) AddHalves(el2, hcr.E2h ? ContextKind.El20 : ContextKind.El2, hcr.E2h ? el2.Asid : (ushort)0, 0, null);
+
+        var wasLive = p.Contexts.Where(c => c.Live).ToHashSet();
+        foreach (var c in p.Contexts) c.Live = false;
+        var newlyLive = new List<ContextRecord>();
+        foreach (var w in wanted)
+        {
+            var rec = p.Contexts.Find(c => c.Kind == w.Kind && c.Tree == w.Tree && c.Asid == w.Asid && c.Vmid == w.Vmid && c.Half == w.Half);
+            if (rec is null)
+            {
+                rec = new ContextRecord { Kind = w.Kind, Tree = w.Tree, Asid = w.Asid, Vmid = w.Vmid, Half = w.Half, Mair = w.Mair };
+                p.Contexts.Add(rec);
+            }
+            rec.Live = true;
+            if (!wasLive.Contains(rec)) newlyLive.Add(rec);
+        }
+        foreach (var rec in newlyLive) CheckContextReuse(p, rec, ev);
+
+        void AddHalves(TranslationRegime r, ContextKind kind, ushort asid, ushort id, Tree? stage2)
+        {
+            AddHalf(r.Half0, 0);
+            if (r.TwoPrivilege && r.Half1 is { } h1) AddHalf(h1, 1);
+
+            void AddHalf(Stage1Half h, int half)
+            {
+                if (h.DisabledReason is not null || h.BaseOutOfRange) return;
+                var g = h.Geometry;
+                ulong vaBase = half == 1 ? ~((1UL << g.InputBits) - 1) : 0;
+                var tree = _map.GetTree(new TreeKey(h.TableBase, 1, g.Granule, g.StartLevel, g.InputBits, g.OutputBits, g.Format, g.BlockLevels, vaBase, stage2));
+                wanted.Add((kind, tree, asid, id, half, r.Mair));
+            }
+        }
+    }
+
+    private static TranslationRegime? Build(RegimeKind kind, SystemRegisters regs, ProcessorFeatures f)
+    {
+        try { return RegimeBuilder.BuildStage1(kind, regs, f, ConfigurationPolicy.Architectural); }
+        catch (ConfigurationException) { return null; }
+    }
+
+    // Entries are tagged by ASID/VMID, not by table address: loading other tables under an ID whose old entries the PE
+    // may still hold lets those entries translate for the new tables (tlb-maintenance.md §1; R_VNRFW for cached TCR fields).
+    // Two entries for one address need the new tables to hold a valid entry too; while they are empty (Linux parks TTBR0 on
+    // the empty reserved_pg_dir during a context switch) the check waits for the first entry made in them.
+    private void CheckContextReuse(PeState p, ContextRecord now, TraceEvent ev)
+    {
+        foreach (var old in p.Contexts)
+        {
+            if (old == now || old.Live || !old.SameIdentity(now) || old.Tree == now.Tree) continue;
+            if (!MayHoldEntries(p, old)) continue;
+            if (!MayHoldEntries(p, now))
+            {
+                p.ArmedReuse.Add((now, old, ev));
+                continue;
+            }
+            ReportContextReuse(p, now, old, ev, ev);
+        }
+    }
+
+    // A make in tables loaded under a reused ID: the first entry that may coexist with the old ones.
+    private void CheckArmedReuse(EntryPosition pos, TraceEvent ev)
+    {
+        foreach (var p in _pes)
+        {
+            for (int i = p.ArmedReuse.Count - 1; i >= 0; i--)
+            {
+                var (now, old, loaded) = p.ArmedReuse[i];
+                if (now.Tree != pos.Link.Tree) continue;
+                p.ArmedReuse.RemoveAt(i);
+                if (now.Live && p.Contexts.Contains(now) && p.Contexts.Contains(old) && MayHoldEntries(p, old) && CanReach(p.Index, pos.Link))
+                    ReportContextReuse(p, now, old, loaded, ev);
+            }
+        }
+    }
+
+    private void ReportContextReuse(PeState p, ContextRecord now, ContextRecord old, TraceEvent loaded, TraceEvent ev)
+    {
+        string id = now.Kind switch
+        {
+            ContextKind.Stage2 => $"VMID {now.Vmid}",
+            ContextKind.El2 => "the EL2 regime (no ASIDs)",
+            ContextKind.El20 => $"ASID {now.Asid}",
+            _ => $"ASID {now.Asid}, VMID {now.Vmid}",
+        };
+        string what = old.Tree.Key.Root == now.Tree.Key.Root ? "the same tables walked with another geometry (TCR/VTCR changed)" : $"the tables at 0x{old.Tree.Key.Root:x}";
+        ulong first = now.Tree.Key.VaBase, last = first + ((1UL << now.Tree.Geometry.InputBits) - 1);
+        Report(new Violation(ViolationKind.ContextReusedWithoutInvalidation, new[] { p.Index }, now.Tree.Key.Root, old.Tree.Key.Root, now.Tree.Key.Root,
+            first, last, now.Describe(),
+            $"PE{p.Index} now walks the tables at 0x{now.Tree.Key.Root:x} under {id}, but may still hold entries of {id} from {what}: invalidate the {(now.Kind == ContextKind.Stage2 ? "VMID (TLBI VMALLS12E1IS)" : now.Kind == ContextKind.El2 ? "regime (TLBI ALLE2)" : "ASID (TLBI ASIDE1IS)")} before reusing it",
+            new[] { $"old context: {old.Describe()}, {old.Tree}", $"new context: {now.Describe()}, {now.Tree}" },
+            Merge(new[] { loaded }, ev), ev, BreakReason.None));
+    }
+
+    private bool MayHoldEntries(PeState p, ContextRecord r)
+    {
+        if (_outstanding.Exists(o => o.Pe == p.Index && o.Context == r)) return true;
+        ulong? root = _map.Resolve(r.Tree, r.Tree.Key.Root);
+        if (root is null) return false;
+        var g = r.Tree.Geometry;
+        for (ulong off = 0; off < g.InitialTableBytes; off += 8)
+            if (ReverseMap.TypeOf(_memory.ReadUInt64(root.Value + off), g.StartLevel, g) != DescriptorType.Invalid) return true;
+        return false;
+    }
+}

@@ -1,0 +1,406 @@
+using Arm64Mmu.Architecture;
+using Arm64Mmu.Memory;
+using Arm64Mmu.Tlb;
+
+namespace Arm64Mmu.Checking;
+
+public sealed partial class BreakBeforeMakeChecker
+{
+    private const int CombinedScanLimit = 1 << 20;
+
+    /// <inheritdoc/>
+    public void OnWrite(ulong wordAddress, ulong oldValue, ulong newValue, WriteOrigin origin, int writer)
+    {
+        if (oldValue == newValue) return;
+        var positions = _map.PositionsAt(wordAddress);
+        if (positions.Count == 0) return;
+        if (writer >= _pes.Length) throw new ArgumentOutOfRangeException(nameof(writer), $"PE {writer}: the machine has PEs 0 to {_pes.Length - 1}");
+        var ev = Record(writer, origin == WriteOrigin.HardwareUpdate ? "hardware descriptor update" : "STR", wordAddress, oldValue, newValue);
+        // Hardware Access flag and dirty-state updates (FEAT_HAFDBS) are the architecture's own and need no maintenance.
+        if (origin == WriteOrigin.HardwareUpdate) return;
+        foreach (var pos in positions)
+        {
+            if (pos.Link.Removed) continue;
+            var g = pos.Link.Tree.Geometry;
+            var ot = ReverseMap.TypeOf(oldValue, pos.Level, g);
+            var nt = ReverseMap.TypeOf(newValue, pos.Level, g);
+            bool ov = ot != DescriptorType.Invalid, nv = nt != DescriptorType.Invalid;
+            if (ov && nv) OnInPlaceChange(pos, oldValue, newValue, ot, nt, writer, ev);
+            else if (ov) OnBreak(pos, oldValue, ot, writer, ev);
+            else if (nv) OnMake(pos, oldValue, newValue, nt, ev);
+        }
+        Flush();
+    }
+
+    // Every PE whose recorded contexts use the tree, unless a stale link on the way is reachable only through entries
+    // that PE has already had invalidated.
+    private List<(PeState Pe, ContextRecord Context)> Holders(TableLink link)
+    {
+        var result = new List<(PeState, ContextRecord)>();
+        foreach (var p in _pes)
+        {
+            if (!CanReach(p.Index, link)) continue;
+            foreach (var c in p.Contexts) if (c.Tree == link.Tree) result.Add((p, c));
+        }
+        return result;
+    }
+
+    private static bool CanReach(int pe, TableLink link)
+    {
+        for (var l = link; l is not null; l = l.Parent)
+            if (l.Guards is { } g && !g.Exists(o => !o.Discharged && o.Pe == pe)) return false;
+        return true;
+    }
+
+    private static bool StaleWithOutstanding(TableLink link)
+    {
+        for (var l = link; l is not null; l = l.Parent)
+            if (l.HasOutstandingGuard) return true;
+        return false;
+    }
+
+    // Tags of a cached entry (R_NWYRD): VMID for EL1&0, ASID for non-global entries; table entries are never global (R_CHVGJ)
+    // except in one-privilege regimes where nothing has an ASID (R_SHVGC).
+    private static TlbEntryTag TagFor(ContextRecord c, int level, ulong inputBase, int shift, bool leaf, bool global)
+        => new(c.Regime, c.Stage, c.Kind is ContextKind.El10 or ContextKind.Stage2 ? c.Vmid : (ushort)0,
+            c.TwoPrivilege && !global ? c.Asid : (ushort)0, global, inputBase, (byte)shift, (sbyte)level, leaf, c.Tree.Geometry.Granule);
+
+    private static bool IsGlobal(ContextRecord c, bool leaf, ulong desc)
+        => c.Kind switch
+        {
+            ContextKind.El2 => true,
+            ContextKind.Stage2 => false,
+            _ => leaf && (desc & Descriptor.NotGlobal) == 0,
+        };
+
+    internal static string ScopeText(in TlbEntryTag t)
+    {
+        string stage = t.Stage switch { TranslationStage.Stage2 => "stage 2", TranslationStage.Combined => "combined stage 1+2", _ => "stage 1" };
+        string id = t.Regime == TlbRegime.El10 ? $", VMID {t.Vmid}" : "";
+        string asid = t.Stage == TranslationStage.Stage2 ? "" : t.Global ? ", global" : $", ASID {t.Asid}";
+        string regime = t.Regime switch { TlbRegime.El10 => "EL1&0", TlbRegime.El2 => "EL2", _ => "EL2&0" };
+        return $"{regime} {stage}{id}{asid}, level {t.Level} {(t.Leaf ? "leaf" : "table (walk cache)")}, {t.Granule.Name()} granule";
+    }
+
+    private static string PeList(IEnumerable<int> pes) => string.Join(", ", pes.Distinct().Order().Select(p => "PE" + p));
+
+    private void OnBreak(EntryPosition pos, ulong old, DescriptorType ot, int writer, TraceEvent ev)
+    {
+        var holders = Holders(pos.Link);
+        var children = ot == DescriptorType.Table ? _map.ChildLinks(pos.Location, pos.Link.Tree) : new List<TableLink>();
+        if (holders.Count == 0)
+        {
+            // No PE can hold anything from this table: no maintenance is needed.
+            foreach (var l in children) _map.RemoveRecursive(l);
+            return;
+        }
+        var br = new BreakRecord(writer, ev);
+        if (writer >= 0) _pes[writer].PendingBreaks.Add(br);
+        var created = CreateObligations(ObligationKind.Break, pos, old, ot, holders, br);
+        Guard(children, created);
+    }
+
+    private void Guard(List<TableLink> children, List<Obligation> guards)
+    {
+        foreach (var l in children)
+        {
+            if (guards.Count == 0)
+            {
+                _map.RemoveRecursive(l);
+                continue;
+            }
+            l.Guards = new List<Obligation>(guards);
+            foreach (var o in guards) o.GuardedLinks.Add(l);
+        }
+    }
+
+    private List<Obligation> CreateObligations(ObligationKind kind, EntryPosition pos, ulong old, DescriptorType ot, List<(PeState Pe, ContextRecord Context)> holders, BreakRecord br)
+    {
+        var created = new List<Obligation>();
+        bool table = ot == DescriptorType.Table;
+        var tree = pos.Link.Tree;
+        foreach (var (p, ctx) in holders)
+        {
+            var perPe = new List<Obligation>();
+            var entryTag = TagFor(ctx, pos.Level, pos.InputBase, pos.Shift, !table, IsGlobal(ctx, !table, old));
+            string what = table ? $"the walk-cache entry of the removed level-{pos.Level} table descriptor"
+                : $"the level-{pos.Level} {(pos.Level == 3 ? "page" : "block")} entry";
+            if (kind == ObligationKind.SizeChange) what = "the old-size " + what[4..];
+            perPe.Add(NewObligation(kind, p.Index, ctx, pos.Location, entryTag, pos.Shift, Single(pos.InputBase, pos.InputLast), br, old, what, false));
+            var leafGroups = new List<(int Level, int Shift, RangeSet Ranges)>();
+            if (!table) leafGroups.Add((pos.Level, pos.Shift, Single(pos.InputBase, pos.InputLast)));
+            else
+            {
+                foreach (var ((level, leaf, global), ranges) in ScanSubtree(pos, old, ctx))
+                {
+                    int shift = tree.Geometry.LevelShift(level);
+                    var first = ranges.Ranges[0];
+                    var tag = TagFor(ctx, level, first.Start, shift, leaf, global);
+                    string w = $"the level-{level} {(leaf ? (level == 3 ? "pages" : "blocks") : "table entries (walk cache)")} below the removed table ({ranges})";
+                    perPe.Add(NewObligation(kind, p.Index, ctx, pos.Location, tag, shift, ranges, br, old, w, true));
+                    if (leaf) leafGroups.Add((level, shift, ranges));
+                }
+            }
+            created.AddRange(perPe);
+            if (ctx.Kind == ContextKind.Stage2 && kind == ObligationKind.Break && leafGroups.Count > 0)
+                created.AddRange(CombinedObligations(p, ctx, pos.Location, leafGroups, perPe, br, old));
+        }
+        _outstanding.AddRange(created);
+        return created;
+    }
+
+    private static RangeSet Single(ulong start, ulong last)
+    {
+        var r = new RangeSet();
+        r.Add(start, last);
+        return r;
+    }
+
+    private static Obligation NewObligation(ObligationKind kind, int pe, ContextRecord ctx, ulong location, TlbEntryTag tag, int unitShift,
+        RangeSet ranges, BreakRecord br, ulong old, string what, bool subtree, List<Obligation>? prerequisites = null, bool fullOnly = false)
+    {
+        var o = new Obligation
+        {
+            Kind = kind, Pe = pe, Context = ctx, Location = location, Tag = tag, UnitShift = unitShift, Remaining = ranges, Break = br,
+            OldValue = old, What = what, Subtree = subtree, Prerequisites = prerequisites, FullInvalidationOnly = fullOnly,
+            HullStart = ranges.Ranges[0].Start, HullLast = ranges.Ranges[^1].Last,
+        };
+        return o;
+    }
+
+    // Valid entries below a removed table, grouped by (level, leaf, global): every one of them may be cached.
+    private Dictionary<(int Level, bool Leaf, bool Global), RangeSet> ScanSubtree(EntryPosition pos, ulong old, ContextRecord ctx)
+    {
+        var groups = new Dictionary<(int, bool, bool), RangeSet>();
+        var tree = pos.Link.Tree;
+        var g = tree.Geometry;
+        ulong? child = _map.Resolve(tree, Descriptor.Address(old, (int)g.Granule, g.Format));
+        if (child is not null) Scan(child.Value, pos.Level + 1, pos.InputBase, 0);
+        return groups;
+
+        void Scan(ulong tablePa, int level, ulong iaBase, int depth)
+        {
+            if (level > 3 || depth > 4) return;
+            int shift = g.LevelShift(level);
+            for (ulong i = 0; i < g.Granule.Bytes() / 8; i++)
+            {
+                ulong d = _memory.ReadUInt64(tablePa + i * 8);
+                var t = ReverseMap.TypeOf(d, level, g);
+                if (t == DescriptorType.Invalid) continue;
+                ulong b = iaBase + (i << shift);
+                bool leaf = t != DescriptorType.Table;
+                var key = (level, leaf, IsGlobal(ctx, leaf, d));
+                if (!groups.TryGetValue(key, out var set)) groups[key] = set = new RangeSet();
+                set.Add(b, b + ((1UL << shift) - 1));
+                if (!leaf && _map.Resolve(tree, Descriptor.Address(d, (int)g.Granule, g.Format)) is { } next) Scan(next, level + 1, b, depth + 1);
+            }
+        }
+    }
+
+    // A removed stage-2 entry may live on in combined stage 1+2 entries, tagged by VA (tlb-maintenance.md §1, D8.17.6.1):
+    // with EL1&0 stage 1 off the VA equals the IPA; otherwise every stage-1 leaf of the PE's EL1&0 tables (same VMID,
+    // walked through this stage 2) whose output falls in the removed IPA range gives the VAs concerned.
+    private List<Obligation> CombinedObligations(PeState p, ContextRecord s2ctx, ulong location, List<(int Level, int Shift, RangeSet Ranges)> ipaGroups,
+        List<Obligation> prerequisites, BreakRecord br, ulong old)
+    {
+        var result = new List<Obligation>();
+        var s2g = s2ctx.Tree.Geometry;
+        if (!p.Stage1El10Enabled)
+        {
+            foreach (var (level, shift, ranges) in ipaGroups)
+            {
+                var copy = new RangeSet();
+                foreach (var (s, l) in ranges.Ranges) copy.Add(s, l);
+                var tag = new TlbEntryTag(TlbRegime.El10, TranslationStage.Combined, s2ctx.Vmid, 0, true, copy.Ranges[0].Start, (byte)shift, (sbyte)level, true, s2g.Granule);
+                result.Add(NewObligation(ObligationKind.Combined, p.Index, s2ctx, location, tag, shift, copy, br, old,
+                    $"the combined stage 1+2 entries (stage 1 off, VA = IPA {copy})", true, prerequisites));
+            }
+        }
+        foreach (var c1 in p.Contexts)
+        {
+            if (c1.Kind != ContextKind.El10 || c1.Vmid != s2ctx.Vmid || c1.Tree.Key.Stage2 != s2ctx.Tree) continue;
+            var g1 = c1.Tree.Geometry;
+            var groups = new Dictionary<(int Level, bool Global, int Unit), RangeSet>();
+            int scanned = 0;
+            bool tooMany = false;
+            foreach (var link in c1.Tree.Links.ToArray())
+            {
+                if (link.Removed) continue;
+                int shift = link.EntryShift;
+                for (ulong off = 0; off < link.TableBytes; off += 8)
+                {
+                    if (++scanned > CombinedScanLimit) { tooMany = true; break; }
+                    ulong d = _memory.ReadUInt64(link.TablePa + off);
+                    var t = ReverseMap.TypeOf(d, link.Level, g1);
+                    if (t is DescriptorType.Invalid or DescriptorType.Table) continue;
+                    ulong oa = Descriptor.Address(d, shift, g1.Format), oaLast = oa + ((1UL << shift) - 1);
+                    ulong va = link.IaBase + ((off >> 3) << shift);
+                    foreach (var (level, s2shift, ranges) in ipaGroups)
+                    {
+                        foreach (var (s, l) in ranges.Ranges)
+                        {
+                            if (l < oa || s > oaLast) continue;
+                            ulong from = Math.Max(s, oa) - oa, to = Math.Min(l, oaLast) - oa;
+                            var key = (link.Level, IsGlobal(c1, true, d), Math.Min(shift, s2shift));
+                            if (!groups.TryGetValue(key, out var set)) groups[key] = set = new RangeSet();
+                            set.Add(va + from, va + to);
+                        }
+                    }
+                }
+                if (tooMany) break;
+            }
+            if (tooMany)
+            {
+                var tag = new TlbEntryTag(TlbRegime.El10, TranslationStage.Combined, c1.Vmid, c1.Asid, false, 0, 63, -1, true, g1.Granule);
+                result.Add(NewObligation(ObligationKind.Combined, p.Index, c1, location, tag, 63, Single(0, ulong.MaxValue), br, old,
+                    $"the combined stage 1+2 entries of {c1.Describe()} (too many stage-1 entries to enumerate: only a TLBI of all entries of VMID {c1.Vmid} counts)",
+                    true, prerequisites, fullOnly: true));
+                continue;
+            }
+            foreach (var ((level, global, unit), set) in groups)
+            {
+                var tag = new TlbEntryTag(TlbRegime.El10, TranslationStage.Combined, c1.Vmid, global ? (ushort)0 : c1.Asid, global, set.Ranges[0].Start, (byte)unit, (sbyte)level, true, g1.Granule);
+                result.Add(NewObligation(ObligationKind.Combined, p.Index, c1, location, tag, unit, set, br, old,
+                    $"the combined stage 1+2 entries for VA {set} ({c1.Describe()}, stage-1 level {level})", true, prerequisites));
+            }
+        }
+        return result;
+    }
+
+    private void OnMake(EntryPosition pos, ulong old, ulong @new, DescriptorType nt, TraceEvent ev)
+    {
+        // The entry's own obligations, and those of a removed table above it whose entries for this address are still outstanding.
+        var pending = _outstanding.Where(o => !o.Reported && (o.Location == pos.Location
+            || (o.CoversTableOrSubtree && o.Kind != ObligationKind.Combined && o.Context.Tree == pos.Link.Tree && o.Remaining.Contains(pos.InputBase)))).ToList();
+        if (pending.Count > 0) ReportMake(pos, @new, pending, ev);
+        if (Array.Exists(_pes, p => p.ArmedReuse.Count > 0)) CheckArmedReuse(pos, ev);
+        if (nt == DescriptorType.Table) LinkNewTable(pos, old, @new, ev);
+    }
+
+    private void ReportMake(EntryPosition pos, ulong @new, List<Obligation> pending, TraceEvent ev)
+    {
+        var classified = pending.Select(o => (o, Classify(o))).GroupBy(x => x.Item2.Kind).OrderBy(g => g.Key);
+        foreach (var group in classified)
+        {
+            var obs = group.Select(x => x.o).ToList();
+            var first = obs[0];
+            string pes = PeList(obs.Select(o => o.Pe));
+            string summary = group.Key switch
+            {
+                ViolationKind.TlbiNotCompleted => $"the entry was made valid before the TLBI covering the old entry was completed by a DSB (loads and stores, of the TLBI's domain) on the issuing PE; {pes} may still hold it (R_PSMWS)",
+                ViolationKind.BreakNotVisibleBeforeTlbi => $"the TLBI came before a DSB made the break visible to the table walkers; {pes} may have refilled the old entry (R_SPVBD)",
+                ViolationKind.LocalInvalidationOfSharedTable => $"the old entry was invalidated by a TLBI that does not reach {pes}, whose live roots reach this table: use the broadcast (IS) form",
+                ViolationKind.TlbiScopeMismatch => $"TLBIs after the break did not cover the old entry on {pes}",
+                _ => $"the entry was made valid while {pes} may still hold the old entry: no TLBI reaching them covered it since the break",
+            };
+            foreach (var o in obs) o.Reported = true;
+            var trace = Merge(obs.SelectMany(o => o.Break.Events.Concat(o.Events)), ev);
+            Report(new Violation(group.Key, obs.Select(o => o.Pe).Distinct().Order().ToArray(), pos.Location, first.OldValue, @new, pos.InputBase, pos.InputLast,
+                first.Scope(), summary, group.Select(x => x.Item2.Detail).ToArray(), trace, ev, BreakReason.None));
+        }
+    }
+
+    private static (ViolationKind Kind, string Detail) Classify(Obligation o)
+    {
+        string who = $"PE{o.Pe}: {o.What} ({o.Scope()})";
+        if (o.Remaining.IsEmpty && o.Pending.Count > 0)
+            return (ViolationKind.TlbiNotCompleted, $"{who}: covered by the TLBI of {PeList(o.Pending.Keys)}, not completed" +
+                (o.IncompleteDsb is { } d ? $"; {d.Instruction} (#{d.Index}) does not complete it ({(d.Instruction.EndsWith("ST") || d.Instruction.EndsWith("LD") ? "it does not order both loads and stores" : "its domain does not cover this PE")})" : "; no DSB followed"));
+        if (o.NotVisibleTlbi is { } nv)
+            return (ViolationKind.BreakNotVisibleBeforeTlbi, $"{who}: {nv.Instruction} (#{nv.Index}) came before a DSB {(o.Pe == o.Break.StorePe ? "(any ST or full DSB)" : "of the Inner Shareable domain (DSB ISHST or wider)")} by PE{o.Break.StorePe} after the break store (#{o.Break.Store.Index})");
+        if (o.ReachMiss is { } rm)
+            return (ViolationKind.LocalInvalidationOfSharedTable, $"{who}: {rm.Instruction} by PE{rm.Pe} (#{rm.Index}) would cover it but reaches only the PEs of its own domain, not PE{o.Pe}");
+        if (o.NearMiss is { } nm)
+            return (ViolationKind.TlbiScopeMismatch, $"{who}: {nm.Why} (#{nm.Event.Index}){(o.PartiallyCovered ? $"; still not invalidated: {o.Remaining}" : "")}");
+        if (o.PartiallyCovered)
+            return (ViolationKind.TlbiScopeMismatch, $"{who}: the TLBIs covered only part of it; still not invalidated: {o.Remaining}");
+        return (ViolationKind.MakeBeforeInvalidation, $"{who}: no TLBI reaching PE{o.Pe} covered it after the break (#{o.Break.Store.Index})");
+    }
+
+    private void LinkNewTable(EntryPosition pos, ulong old, ulong @new, TraceEvent ev)
+    {
+        var tree = pos.Link.Tree;
+        var g = tree.Geometry;
+        ulong next = Descriptor.Address(@new, (int)g.Granule, g.Format);
+        if (_map.Resolve(tree, next) is { } pa)
+        {
+            var stale = _map.LinksOfTable(pa).Where(l => l.ParentLocation != pos.Location && StaleWithOutstanding(l)).ToList();
+            if (stale.Count > 0)
+            {
+                var guardPes = stale.SelectMany(l => AllGuards(l)).Where(o => !o.Discharged).ToList();
+                var trace = Merge(guardPes.SelectMany(o => o.Break.Events.Concat(o.Events)), ev);
+                Report(new Violation(ViolationKind.TableReusedBeforeInvalidation, guardPes.Select(o => o.Pe).Distinct().Order().ToArray(), pos.Location, old, @new,
+                    pos.InputBase, pos.InputLast, $"table page 0x{pa:x} ({tree})",
+                    $"table 0x{pa:x} is linked here while {PeList(guardPes.Select(o => o.Pe))} may still walk it through the removed entry at 0x{stale[0].ParentLocation:x}, whose break was not yet invalidated",
+                    guardPes.Select(o => $"PE{o.Pe}: {o.What} ({o.Scope()}) is still outstanding").Distinct().ToArray(), trace, ev, BreakReason.None));
+            }
+        }
+        _map.LinkChild(pos, @new);
+    }
+
+    private static IEnumerable<Obligation> AllGuards(TableLink link)
+    {
+        for (var l = link; l is not null; l = l.Parent)
+            if (l.Guards is { } g) foreach (var o in g) yield return o;
+    }
+
+    private void OnInPlaceChange(EntryPosition pos, ulong old, ulong @new, DescriptorType ot, DescriptorType nt, int writer, TraceEvent ev)
+    {
+        var tree = pos.Link.Tree;
+        var g = tree.Geometry;
+        bool oldTable = ot == DescriptorType.Table, newTable = nt == DescriptorType.Table;
+        bool relink = oldTable != newTable || (oldTable && Descriptor.Address(old, (int)g.Granule, g.Format) != Descriptor.Address(@new, (int)g.Granule, g.Format));
+        var holders = Holders(pos.Link);
+        if (holders.Count == 0)
+        {
+            // Not reachable by any PE (e.g. a table being prepared): any change is allowed.
+            if (relink) Relink(pos, old, @new, ev, null);
+            return;
+        }
+        int bbm = holders.Min(h => h.Pe.Features.BbmLevel);
+        var ctx0 = holders[0].Context;
+        var change = new DescriptorChange(old, @new, pos.Level, ot, nt, tree.Stage, tree.Stage == 1 && ctx0.TwoPrivilege, g.Granule, g.Format, bbm, ctx0.Mair);
+        var verdict = Options.Policy.Check(change);
+        var sizeOutstanding = _outstanding.Where(o => o.Kind == ObligationKind.SizeChange && o.Location == pos.Location && !o.Reported).ToList();
+        var tag = TagFor(ctx0, pos.Level, pos.InputBase, pos.Shift, !oldTable, IsGlobal(ctx0, !oldTable, old));
+        if (!verdict.IsAllowed)
+        {
+            Report(new Violation(ViolationKind.MissingBreak, holders.Select(h => h.Pe.Index).Distinct().Order().ToArray(), pos.Location, old, @new,
+                pos.InputBase, pos.InputLast, ScopeText(tag),
+                $"a live entry was changed in place without a break ({Options.Policy.Name} rule): {verdict.Explanation}",
+                holders.Select(h => $"PE{h.Pe.Index} may hold the old entry through {h.Context.Describe()}").Distinct().ToArray(), new[] { ev }, ev, verdict.Reason));
+        }
+        else if (verdict.SizeChange)
+        {
+            if (sizeOutstanding.Count > 0) ReportSizeChange(pos, old, @new, sizeOutstanding, ev, "the translation size changed again before the entries of the previous size change were invalidated");
+            var br = new BreakRecord(writer, ev);
+            if (writer >= 0) _pes[writer].PendingBreaks.Add(br);
+            var created = CreateObligations(ObligationKind.SizeChange, pos, old, ot, holders, br);
+            if (relink) Relink(pos, old, @new, ev, created);
+            return;
+        }
+        else if (ot == DescriptorType.Block && nt == DescriptorType.Block && (old & ~@new & Descriptor.Nt) != 0 && sizeOutstanding.Count > 0)
+        {
+            ReportSizeChange(pos, old, @new, sizeOutstanding, ev, "nT was cleared before the old-size entries were invalidated (the FEAT_BBML1 sequence clears nT only after the TLBI and its DSB)");
+        }
+        if (relink) Relink(pos, old, @new, ev, null);
+    }
+
+    private void Relink(EntryPosition pos, ulong old, ulong @new, TraceEvent ev, List<Obligation>? guards)
+    {
+        var tree = pos.Link.Tree;
+        var children = _map.ChildLinks(pos.Location, tree).Where(l => !l.IsStale).ToList();
+        if (guards is null) foreach (var l in children) _map.RemoveRecursive(l);
+        else Guard(children, guards.Where(o => o.Location == pos.Location).ToList());
+        if (ReverseMap.TypeOf(@new, pos.Level, tree.Geometry) == DescriptorType.Table) LinkNewTable(pos, old, @new, ev);
+    }
+
+    private void ReportSizeChange(EntryPosition pos, ulong old, ulong @new, List<Obligation> outstanding, TraceEvent ev, string what)
+    {
+        foreach (var o in outstanding) o.Reported = true;
+        Report(new Violation(ViolationKind.SizeChangeNotInvalidated, outstanding.Select(o => o.Pe).Distinct().Order().ToArray(), pos.Location, old, @new,
+            pos.InputBase, pos.InputLast, outstanding[0].Scope(), what + $"; {PeList(outstanding.Select(o => o.Pe))} may still hold the old-size entries (I_CFFVK)",
+            outstanding.Select(o => $"PE{o.Pe}: {o.What} ({o.Scope()}) not yet invalidated").Distinct().ToArray(),
+            Merge(outstanding.SelectMany(o => o.Break.Events.Concat(o.Events)), ev), ev, BreakReason.BlockSize));
+    }
+}

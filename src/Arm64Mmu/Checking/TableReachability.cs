@@ -1,0 +1,239 @@
+using Arm64Mmu.Architecture;
+using Arm64Mmu.Memory;
+
+namespace Arm64Mmu.Checking;
+
+/// <summary>Identifies one translation-table tree: its root, stage, walk geometry, input-address base and (for stage-1 tables
+/// under stage 2) the stage-2 tree that translates its table addresses.</summary>
+internal readonly record struct TreeKey(ulong Root, int Stage, Granule Granule, int StartLevel, int InputBits, int OutputBits,
+    Descriptor.AddressFormat Format, byte BlockLevels, ulong VaBase, Tree? Stage2);
+
+/// <summary>A translation-table tree some PE has used, with the links of its tables.</summary>
+internal sealed class Tree
+{
+    public Tree(TreeKey key)
+    {
+        Key = key;
+        Geometry = new TranslationGeometry(key.Granule, key.InputBits, key.StartLevel, key.OutputBits, key.Format, key.BlockLevels);
+    }
+
+    public TreeKey Key { get; }
+    public TranslationGeometry Geometry { get; }
+    public int Stage => Key.Stage;
+    public bool Registered { get; set; }
+    public List<TableLink> Links { get; } = new();
+
+    public override string ToString() => $"stage-{Stage} tables rooted at 0x{Key.Root:x} ({Geometry.Granule.Name()}, {Geometry.InputBits}-bit input, start level {Geometry.StartLevel})";
+}
+
+/// <summary>
+/// One place a table page occupies in a tree: the reverse map entry "table page → (root, level, input-address base)".
+/// A link whose parent entry was broken stays as a stale link, guarded by the obligations of that break, until
+/// every PE that may still walk through the old entry has had it invalidated.
+/// </summary>
+internal sealed class TableLink
+{
+    public const ulong NoParent = ulong.MaxValue;
+
+    public required Tree Tree { get; init; }
+    public required ulong TablePa { get; init; }
+    public required ulong TableBytes { get; init; }
+    public required int Level { get; init; }
+    public required ulong IaBase { get; init; }
+    public required ulong ParentLocation { get; init; }
+    public TableLink? Parent { get; init; }
+    /// <summary>Non-null when the parent entry was broken: only PEs with an outstanding guard may still walk this table.</summary>
+    public List<Obligation>? Guards { get; set; }
+    public bool Removed { get; set; }
+
+    public bool IsRoot => Parent is null;
+    public bool IsStale => Guards is not null;
+    public bool HasOutstandingGuard => Guards is not null && Guards.Exists(g => !g.Discharged);
+    public int EntryShift => Tree.Geometry.LevelShift(Level);
+}
+
+/// <summary>A descriptor position: an entry of a linked table.</summary>
+internal readonly record struct EntryPosition(TableLink Link, ulong Location, ulong InputBase)
+{
+    public int Level => Link.Level;
+    public int Shift => Link.EntryShift;
+    public ulong InputLast => InputBase + ((1UL << Shift) - 1);
+}
+
+/// <summary>
+/// The reverse map from table pages to their places in the trees PEs use, maintained as table descriptors are
+/// written and roots are loaded (DESIGN.md "Break-before-make model" step 1).
+/// </summary>
+internal sealed class ReverseMap
+{
+    private readonly PhysicalMemory _memory;
+    private readonly Dictionary<TreeKey, Tree> _trees = new();
+    private readonly Dictionary<ulong, List<TableLink>> _byFrame = new();
+    private readonly Dictionary<ulong, List<TableLink>> _byParent = new();
+    private readonly Dictionary<ulong, List<TableLink>> _byTable = new();
+
+    // Shared and never modified: most stores are not to table memory.
+    private static readonly List<EntryPosition> NoPositions = new();
+
+    public ReverseMap(PhysicalMemory memory) => _memory = memory;
+
+    public IEnumerable<Tree> Trees => _trees.Values;
+
+    /// <summary>The tree for a key, registered (its tables walked and linked) if it was not.</summary>
+    public Tree GetTree(TreeKey key)
+    {
+        if (!_trees.TryGetValue(key, out var t)) _trees[key] = t = new Tree(key);
+        if (!t.Registered) Register(t);
+        return t;
+    }
+
+    private void Register(Tree t)
+    {
+        t.Registered = true;
+        ulong? pa = Resolve(t, t.Key.Root);
+        if (pa is null) return;
+        var root = new TableLink
+        {
+            Tree = t, TablePa = pa.Value, TableBytes = t.Geometry.InitialTableBytes, Level = t.Geometry.StartLevel,
+            IaBase = t.Key.VaBase, ParentLocation = TableLink.NoParent,
+        };
+        Add(root);
+        Populate(root);
+    }
+
+    /// <summary>Forgets every link of a tree (its root was freed); it is walked again when a PE loads it.</summary>
+    public void Forget(Tree t)
+    {
+        foreach (var l in t.Links.ToArray()) RemoveOne(l);
+        t.Links.Clear();
+        t.Registered = false;
+    }
+
+    /// <summary>The positions of a written word in linked tables (a table page may sit in several trees).</summary>
+    public List<EntryPosition> PositionsAt(ulong wordPa)
+    {
+        if (!_byFrame.TryGetValue(wordPa >> 12, out var links)) return NoPositions;
+        var result = new List<EntryPosition>(links.Count);
+        foreach (var l in links)
+        {
+            if (l.Removed || wordPa < l.TablePa || wordPa >= l.TablePa + l.TableBytes) continue;
+            ulong index = (wordPa - l.TablePa) >> 3;
+            result.Add(new EntryPosition(l, wordPa, l.IaBase + (index << l.EntryShift)));
+        }
+        return result;
+    }
+
+    public List<TableLink> ChildLinks(ulong parentLocation, Tree tree)
+    {
+        var r = new List<TableLink>();
+        if (_byParent.TryGetValue(parentLocation, out var list))
+            foreach (var l in list) if (!l.Removed && l.Tree == tree) r.Add(l);
+        return r;
+    }
+
+    public List<TableLink> LinksOfTable(ulong tablePa)
+        => _byTable.TryGetValue(tablePa, out var list) ? list.Where(l => !l.Removed).ToList() : new List<TableLink>();
+
+    /// <summary>Links the table a (new) table descriptor at <paramref name="pos"/> points to, and everything below it.</summary>
+    public TableLink? LinkChild(EntryPosition pos, ulong descriptor)
+    {
+        var tree = pos.Link.Tree;
+        if (pos.Level >= 3) return null;
+        foreach (var existing in ChildLinks(pos.Location, tree))
+            if (existing.Guards is null) return existing;
+        ulong next = Descriptor.Address(descriptor, (int)tree.Geometry.Granule, tree.Geometry.Format);
+        ulong? pa = Resolve(tree, next);
+        if (pa is null) return null;
+        var link = new TableLink
+        {
+            Tree = tree, TablePa = pa.Value, TableBytes = tree.Geometry.Granule.Bytes(), Level = pos.Level + 1,
+            IaBase = pos.InputBase, ParentLocation = pos.Location, Parent = pos.Link,
+        };
+        Add(link);
+        Populate(link);
+        return link;
+    }
+
+    /// <summary>Removes a link and every link below it.</summary>
+    public void RemoveRecursive(TableLink link)
+    {
+        if (link.Removed) return;
+        RemoveOne(link);
+        link.Tree.Links.Remove(link);
+        for (ulong off = 0; off < link.TableBytes; off += 8)
+            foreach (var child in ChildLinks(link.TablePa + off, link.Tree)) RemoveRecursive(child);
+    }
+
+    /// <summary>Descriptor type at a level, with blocks where the geometry does not allow them treated as invalid.</summary>
+    public static DescriptorType TypeOf(ulong d, int level, in TranslationGeometry g)
+    {
+        var t = Descriptor.TypeAt(d, level);
+        return t == DescriptorType.Block && !g.BlockAllowed(level) ? DescriptorType.Invalid : t;
+    }
+
+    /// <summary>The physical address of a table address of a tree: itself, or its stage-2 translation for stage-1 tables under stage 2
+    /// (a snapshot taken when the table is linked; later stage-2 remapping of table pages is not followed).</summary>
+    public ulong? Resolve(Tree t, ulong tableAddress) => t.Key.Stage2 is { } s2 ? TranslateIpa(s2, tableAddress) : tableAddress;
+
+    private ulong? TranslateIpa(Tree s2, ulong ipa)
+    {
+        var g = s2.Geometry;
+        if (g.InputBits < 64 && (ipa >> g.InputBits) != 0) return null;
+        ulong table = s2.Key.Root;
+        for (int level = g.StartLevel; level <= 3; level++)
+        {
+            ulong d = _memory.ReadUInt64(table + g.Index(ipa, level) * 8);
+            var type = TypeOf(d, level, g);
+            if (type == DescriptorType.Invalid) return null;
+            if (type == DescriptorType.Table)
+            {
+                table = Descriptor.Address(d, (int)g.Granule, g.Format);
+                continue;
+            }
+            int shift = g.LevelShift(level);
+            return Descriptor.Address(d, shift, g.Format) | (ipa & ((1UL << shift) - 1));
+        }
+        return null;
+    }
+
+    private void Populate(TableLink link)
+    {
+        if (link.Level >= 3) return;
+        var g = link.Tree.Geometry;
+        for (ulong off = 0; off < link.TableBytes; off += 8)
+        {
+            ulong d = _memory.ReadUInt64(link.TablePa + off);
+            if (TypeOf(d, link.Level, g) != DescriptorType.Table) continue;
+            LinkChild(new EntryPosition(link, link.TablePa + off, link.IaBase + ((off >> 3) << link.EntryShift)), d);
+        }
+    }
+
+    private void Add(TableLink l)
+    {
+        l.Tree.Links.Add(l);
+        for (ulong f = l.TablePa >> 12; f <= (l.TablePa + l.TableBytes - 1) >> 12; f++) AddTo(_byFrame, f, l);
+        if (l.ParentLocation != TableLink.NoParent) AddTo(_byParent, l.ParentLocation, l);
+        AddTo(_byTable, l.TablePa, l);
+    }
+
+    private void RemoveOne(TableLink l)
+    {
+        l.Removed = true;
+        for (ulong f = l.TablePa >> 12; f <= (l.TablePa + l.TableBytes - 1) >> 12; f++) RemoveFrom(_byFrame, f, l);
+        if (l.ParentLocation != TableLink.NoParent) RemoveFrom(_byParent, l.ParentLocation, l);
+        RemoveFrom(_byTable, l.TablePa, l);
+    }
+
+    private static void AddTo(Dictionary<ulong, List<TableLink>> d, ulong key, TableLink l)
+    {
+        if (!d.TryGetValue(key, out var list)) d[key] = list = new List<TableLink>(1);
+        list.Add(l);
+    }
+
+    private static void RemoveFrom(Dictionary<ulong, List<TableLink>> d, ulong key, TableLink l)
+    {
+        if (!d.TryGetValue(key, out var list)) return;
+        list.Remove(l);
+        if (list.Count == 0) d.Remove(key);
+    }
+}

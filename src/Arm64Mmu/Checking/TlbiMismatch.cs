@@ -1,0 +1,70 @@
+using Arm64Mmu.Architecture;
+using Arm64Mmu.Tlb;
+
+namespace Arm64Mmu.Checking;
+
+/// <summary>Says in words why a TLBI does not remove an entry (the first difference found, in the order of Arm ARM D8.17.5).</summary>
+internal static class TlbiMismatch
+{
+    /// <summary>How close a miss is: a TLBI of another kind or regime (1) tells less than one of the right kind with a wrong ASID, VMID, address or level (2).</summary>
+    public static int Relevance(in TlbiScope s, in TlbEntryTag e)
+    {
+        var info = s.Info;
+        if (s.Empty) return 2;
+        bool stageOk = info.Kind switch
+        {
+            TlbiKind.Ipa => e.Stage == TranslationStage.Stage2,
+            TlbiKind.All => e.Regime != TlbRegime.El10,
+            TlbiKind.AllVmids or TlbiKind.VmAllS12 => e.Regime == TlbRegime.El10,
+            _ => e.Stage != TranslationStage.Stage2 && (s.Regime == TlbRegime.El10) == (e.Regime == TlbRegime.El10),
+        };
+        return stageOk ? 2 : 1;
+    }
+
+    public static string Explain(in TlbiScope s, in TlbEntryTag e, bool removedTable)
+    {
+        var info = s.Info;
+        if (s.Empty) return $"{info.Name} has a reserved TG field in its range operand and removes nothing (R_XKMMX)";
+        string entryRegime = e.Regime switch { TlbRegime.El10 => "EL1&0", TlbRegime.El2 => "EL2", _ => "EL2&0" };
+        switch (info.Kind)
+        {
+            case TlbiKind.Ipa:
+                if (e.Stage != TranslationStage.Stage2)
+                    return e.Stage == TranslationStage.Combined
+                        ? $"{info.Name} removes stage-2-only entries; the combined stage 1+2 entries need TLBI VMALLE1IS (or VAE1IS/VALE1IS by VA) after the stage-2 TLBI completes (D8.17.6.1)"
+                        : $"{info.Name} removes stage-2 entries, the entry is {entryRegime} stage 1";
+                break;
+            case TlbiKind.All:
+                if (e.Regime == TlbRegime.El10) return $"{info.Name} removes EL2 and EL2&0 entries, the entry is EL1&0";
+                break;
+            case TlbiKind.AllVmids:
+            case TlbiKind.VmAllS12:
+                if (e.Regime != TlbRegime.El10) return $"{info.Name} removes EL1&0 entries, the entry is {entryRegime}";
+                break;
+            default:
+                if (e.Stage == TranslationStage.Stage2) return $"{info.Name} is a stage-1 TLBI; stage-2 entries need IPAS2E1IS, VMALLS12E1IS or ALLE1IS";
+                if (s.Regime == TlbRegime.El10 && e.Regime != TlbRegime.El10) return $"{info.Name} addresses the EL1&0 regime, the entry is {entryRegime}";
+                if (info.Regime == TlbiRegime.El2 && e.Regime == TlbRegime.El10) return $"{info.Name} addresses EL2, the entry is EL1&0";
+                break;
+        }
+        if (e.Regime == TlbRegime.El10 && !s.AllVmids && s.Vmid != e.Vmid)
+            return $"{info.Name} ran with VMID {s.Vmid} (VTTBR_EL2 of the issuing PE), the entry is tagged VMID {e.Vmid}";
+        if (info.Kind == TlbiKind.Asid && e.Global) return $"{info.Name} removes non-global entries only; the entry is global";
+        if ((info.Kind is TlbiKind.Va or TlbiKind.Asid) && !e.Global && e.Regime != TlbRegime.El2 && s.Asid != e.Asid)
+            return $"{info.Name} names ASID {s.Asid}, the entry is non-global with ASID {e.Asid}";
+        if (s.LastLevel && !e.Leaf)
+            return removedTable
+                ? $"{info.Name} is a last-level form: it does not remove walk-cache entries of the removed table descriptor (use the non-last-level form, e.g. {info.Name.Replace("LE", "E")})"
+                : $"{info.Name} is a last-level form and does not remove entries of level {e.Level} tables";
+        if (s.AddressBased)
+        {
+            if (e.InputLast < s.Start || e.InputBase > s.Last)
+                return $"{info.Name} covers 0x{s.Start:x}..0x{s.Last:x}, the entry covers 0x{e.InputBase:x}..0x{e.InputLast:x}";
+            if (e.Leaf && s.Granule is { } g && g != e.Granule)
+                return $"{info.Name} names the {g.Name()} granule (TTL/TG), the entry was walked with {e.Granule.Name()}";
+            if (e.Leaf && s.TtlLevel is { } l && l != e.Level)
+                return $"{info.Name} has a TTL hint of level {l}, the entry is level {e.Level} (R_SQXYZ)";
+        }
+        return $"{info.Name} does not cover the entry";
+    }
+}

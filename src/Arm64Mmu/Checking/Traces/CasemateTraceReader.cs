@@ -1,0 +1,417 @@
+using System.Globalization;
+using System.Text;
+using Arm64Mmu.Architecture;
+using Arm64Mmu.Machine;
+using Arm64Mmu.Tlb;
+using Arm64Mmu.Translation;
+
+namespace Arm64Mmu.Checking.Traces;
+
+/// <summary>
+/// Reads the s-expression trace format of rems-project/casemate (its doc/trace-format.md and src/casemate-check-c/src/parser.c):
+/// one record per transition, <c>(name (id N) (tid T) fields… (src "file:line"))</c>, keyed or positional; <c>id</c> and <c>tid</c>
+/// are decimal, every other number is hexadecimal with or without 0x. Casemate's expected-output logs end with a
+/// <c>! message</c> line, kept as <see cref="ParsedTrace.EmbeddedVerdict"/>.
+/// <para>
+/// Mapping: <c>mem-write</c> → store by the thread's PE; <c>mem-init</c> → zero the region (stores where it was not zero);
+/// <c>mem-set</c> → fill; <c>barrier dsb/isb</c>; <c>tlbi</c> with a raw <c>(value …)</c> operand or <c>(addr …) (level …)</c>;
+/// <c>sysreg-write</c>/<c>msr</c>; <c>hint release_table</c> and <c>mem-free</c> → table freed; <c>enter-context</c>/<c>exit-context</c>
+/// → exception level. Lock-discipline events (<c>lock</c>, <c>unlock</c>, <c>trylock</c>, the ownership hints) and <c>mem-read</c>
+/// are read and listed as not checked. Casemate's model fixes the 4K granule, 48-bit addresses and start level 0, stage 2
+/// on and the EL2 MMU on: those are the initial register values; a TCR_EL2/VTCR_EL2 write that is not a usable
+/// configuration is ignored with a note.
+/// </para>
+/// </summary>
+public static class CasemateTraceReader
+{
+    /// <summary>TCR_EL2 assumed: T0SZ=16 (48-bit VA), TG0=4K, PS=48 bits, RES1 bits set — start level 0.</summary>
+    public const ulong DefaultTcrEl2 = TcrEl2.Res1 | 5UL << 16 | 16;
+    /// <summary>VTCR_EL2 assumed: T0SZ=16 (48-bit IPA), SL0=2 (start level 0 with 4K), TG0=4K, PS=48 bits.</summary>
+    public const ulong DefaultVtcrEl2 = 5UL << 16 | 2UL << 6 | 16;
+
+    /// <summary>The registers every PE starts with.</summary>
+    public static IReadOnlyDictionary<SystemRegister, ulong> DefaultRegisters { get; } = new Dictionary<SystemRegister, ulong>
+    {
+        [SystemRegister.TcrEl2] = DefaultTcrEl2,
+        [SystemRegister.VtcrEl2] = DefaultVtcrEl2,
+        [SystemRegister.HcrEl2] = Hcr.Rw | 1, // VM=1: Casemate's VTTBR_EL2 roots are live stage-2 tables
+        [SystemRegister.SctlrEl2] = 1,         // M=1: TTBR0_EL2 roots are live EL2 tables
+    };
+
+    private sealed class Node
+    {
+        public string? Atom;
+        public bool IsString;
+        public List<Node>? Items;
+        public int Line;
+        public bool IsList => Items is not null;
+        public override string ToString() => IsList ? "(" + string.Join(' ', Items!) + ")" : IsString ? $"\"{Atom}\"" : Atom!;
+    }
+
+    /// <summary>Parses a Casemate trace or expected-output log.</summary>
+    /// <exception cref="TraceFormatException">A record is malformed; the message names the line and what was expected.</exception>
+    public static ParsedTrace Parse(string text, string name)
+    {
+        var records = new List<TraceRecord>();
+        var unchecked_ = new List<UncheckedEvent>();
+        var notes = new List<string> { "Casemate trace: 4K granule, 48-bit addresses, start level 0, HCR_EL2.VM=1 and SCTLR_EL2.M=1 assumed until the trace writes those registers" };
+        string? verdict = null;
+        int maxPe = 0;
+        int pos = 0, line = 1;
+        while (true)
+        {
+            SkipSpace(text, ref pos, ref line);
+            if (pos >= text.Length) break;
+            char c = text[pos];
+            if (c == '!')
+            {
+                int end = text.IndexOf('\n', pos);
+                if (end < 0) end = text.Length;
+                verdict = text[(pos + 1)..end].Trim();
+                pos = end;
+                continue;
+            }
+            if (c is ';' or '#')
+            {
+                int end = text.IndexOf('\n', pos);
+                pos = end < 0 ? text.Length : end;
+                continue;
+            }
+            if (c != '(') throw new TraceFormatException(name, line, $"expected '(' starting a Casemate record or a '!' verdict line, got '{Snippet(text, pos)}'");
+            var node = ReadList(text, ref pos, ref line, name);
+            var rec = Record.From(node, name);
+            maxPe = Math.Max(maxPe, rec.Tid);
+            Map(rec, records, unchecked_, notes, name);
+        }
+        return new ParsedTrace
+        {
+            Format = "casemate",
+            Name = name,
+            PeCount = maxPe + 1,
+            Records = records,
+            InitialRegisters = DefaultRegisters,
+            Unchecked = unchecked_,
+            Notes = notes,
+            EmbeddedVerdict = verdict,
+        };
+    }
+
+    private static string Snippet(string text, int pos) => text.Substring(pos, Math.Min(20, text.Length - pos)).Split('\n')[0];
+
+    private static void SkipSpace(string text, ref int pos, ref int line)
+    {
+        while (pos < text.Length && char.IsWhiteSpace(text[pos]))
+        {
+            if (text[pos] == '\n') line++;
+            pos++;
+        }
+    }
+
+    private static Node ReadList(string text, ref int pos, ref int line, string name)
+    {
+        var list = new Node { Items = new List<Node>(), Line = line };
+        int startLine = line;
+        pos++; // '('
+        while (true)
+        {
+            SkipSpace(text, ref pos, ref line);
+            if (pos >= text.Length) throw new TraceFormatException(name, startLine, "expected ')' closing the record started here, got the end of the file");
+            char c = text[pos];
+            if (c == ')')
+            {
+                pos++;
+                return list;
+            }
+            if (c == '(')
+            {
+                list.Items!.Add(ReadList(text, ref pos, ref line, name));
+                continue;
+            }
+            if (c == '"')
+            {
+                var sb = new StringBuilder();
+                int l0 = line;
+                pos++;
+                while (pos < text.Length && text[pos] != '"')
+                {
+                    if (text[pos] == '\n') line++;
+                    sb.Append(text[pos++]);
+                }
+                if (pos >= text.Length) throw new TraceFormatException(name, l0, "expected '\"' closing the string started here");
+                pos++;
+                list.Items!.Add(new Node { Atom = sb.ToString(), IsString = true, Line = l0 });
+                continue;
+            }
+            int s = pos;
+            while (pos < text.Length && !char.IsWhiteSpace(text[pos]) && text[pos] is not '(' and not ')' and not '"') pos++;
+            list.Items!.Add(new Node { Atom = text[s..pos], Line = line });
+        }
+    }
+
+    // A record with its fields found by key "(key value)" or by position after id, tid and src.
+    private sealed class Record
+    {
+        public required string Name { get; init; }
+        public required int Line { get; init; }
+        public required int Tid { get; init; }
+        public required Dictionary<string, List<Node>> Keyed { get; init; }
+        public required List<Node> Bare { get; init; }
+        public required string FileName { get; init; }
+        public required Node Source { get; init; }
+
+        public static Record From(Node n, string file)
+        {
+            var items = n.Items!;
+            if (items.Count == 0 || items[0].IsList || items[0].IsString)
+                throw new TraceFormatException(file, n.Line, $"expected a transition name (mem-write, mem-init, barrier, tlbi, sysreg-write, hint, lock …) at the start of the record, got '{n}'");
+            var keyed = new Dictionary<string, List<Node>>(StringComparer.OrdinalIgnoreCase);
+            var bare = new List<Node>();
+            foreach (var it in items.Skip(1))
+            {
+                if (it.IsList && it.Items!.Count > 0 && !it.Items[0].IsList && !it.Items[0].IsString) keyed[it.Items[0].Atom!] = it.Items.Skip(1).ToList();
+                else bare.Add(it);
+            }
+            int tid;
+            bool positional = !keyed.ContainsKey("id");
+            if (positional)
+            {
+                // (name id tid "src" fields…)
+                if (bare.Count < 2) throw new TraceFormatException(file, n.Line, $"expected (id N) and (tid T), or positional 'id tid \"src\"' after '{items[0].Atom}', got '{n}'");
+                tid = Decimal(bare[1], "thread id", file);
+                Decimal(bare[0], "sequence id", file);
+                bare.RemoveRange(0, 2);
+                if (bare.Count > 0 && bare[0].IsString) bare.RemoveAt(0);
+            }
+            else
+            {
+                var t = keyed.GetValueOrDefault("tid") ?? keyed.GetValueOrDefault("thread")
+                    ?? throw new TraceFormatException(file, n.Line, $"expected (tid T) after (id N) in '{n}'");
+                if (t.Count != 1) throw new TraceFormatException(file, n.Line, $"expected (tid T) with one number, got '{n}'");
+                tid = Decimal(t[0], "thread id", file);
+                Decimal(keyed["id"].FirstOrDefault() ?? throw new TraceFormatException(file, n.Line, "expected a number in (id N)"), "sequence id", file);
+            }
+            if (tid is < 0 or > 4095) throw new TraceFormatException(file, n.Line, $"thread id {tid}: allowed 0 to 4095 (one PE per thread)");
+            return new Record { Name = items[0].Atom!.ToLowerInvariant(), Line = n.Line, Tid = tid, Keyed = keyed, Bare = bare, FileName = file, Source = n };
+        }
+
+
+        private static int Decimal(Node n, string what, string file)
+        {
+            if (n.IsList || !int.TryParse(n.Atom, NumberStyles.None, CultureInfo.InvariantCulture, out int v))
+                throw new TraceFormatException(file, n.Line, $"expected a decimal {what}, got '{n}'");
+            return v;
+        }
+
+        private int _next;
+
+        /// <summary>A field by key, or the next positional value.</summary>
+        public Node Field(string key)
+        {
+            if (Keyed.TryGetValue(key, out var v))
+            {
+                if (v.Count != 1) throw Error($"expected ({key} value) with one value");
+                return v[0];
+            }
+            if (_next < Bare.Count) return Bare[_next++];
+            throw Error($"expected a ({key} …) field");
+        }
+
+        public Node? OptionalField(string key) => Keyed.TryGetValue(key, out var v) && v.Count == 1 ? v[0] : null;
+
+        public string Word(string key) => Field(key) is { IsList: false } n ? n.Atom! : throw Error($"expected a word in ({key} …)");
+
+        public ulong Hex(string key) => Hex(Field(key), key);
+
+        public ulong Hex(Node n, string key)
+        {
+            string s = n.Atom ?? "";
+            if (s.StartsWith("0x", StringComparison.OrdinalIgnoreCase)) s = s[2..];
+            if (n.IsList || !ulong.TryParse(s, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out ulong v))
+                throw Error($"expected a hexadecimal number in ({key} …), got '{n}'");
+            return v;
+        }
+
+        public TraceFormatException Error(string message) => new(FileName, Line, $"{message} in '{Source}'");
+    }
+
+    private static void Map(Record r, List<TraceRecord> records, List<UncheckedEvent> unchecked_, List<string> notes, string name)
+    {
+        int pe = r.Tid, line = r.Line;
+        switch (r.Name)
+        {
+            case "mem-write":
+            {
+                string order = r.Word("mem-order").ToLowerInvariant();
+                if (order is not ("plain" or "release")) throw r.Error($"expected mem-order plain or release, got '{order}'");
+                ulong a = r.Hex("address");
+                if ((a & 7) != 0 || a >= 1UL << 52) throw r.Error($"address 0x{a:x} must be 8-byte aligned and below 2^52");
+                records.Add(new TraceRecord(TraceRecordKind.Store, pe, line) { Address = a, Value = r.Hex("value") });
+                break;
+            }
+            case "mem-read":
+                r.Hex("address");
+                r.Hex("value");
+                unchecked_.Add(new UncheckedEvent(line, "memory read (Casemate compares its ghost copy)", r.Source.ToString()));
+                break;
+            case "mem-init" or "mem-set":
+            {
+                ulong a = r.Hex("address"), size = r.Hex("size");
+                ulong fill = r.Name == "mem-set" ? r.Hex("value") : 0;
+                if ((a & 7) != 0 || (size & 7) != 0 || a + size >= 1UL << 52 || a + size < a) throw r.Error("expected an 8-byte aligned region below 2^52 whose size is a multiple of 8");
+                if (fill > 0xFF) throw r.Error($"mem-set value 0x{fill:x} is not a byte");
+                records.Add(new TraceRecord(TraceRecordKind.Fill, pe, line) { Address = a, Size = size, Value = fill });
+                break;
+            }
+            case "mem-free":
+            {
+                ulong a = r.Hex("address"), size = r.Hex("size");
+                records.Add(new TraceRecord(TraceRecordKind.TableFreed, pe, line) { Address = a, Size = size });
+                break;
+            }
+            case "barrier":
+            {
+                string kind = r.Word("barrier").ToLowerInvariant();
+                if (kind == "isb")
+                {
+                    records.Add(new TraceRecord(TraceRecordKind.Isb, pe, line));
+                    break;
+                }
+                if (kind != "dsb") throw r.Error($"expected dsb or isb, got '{kind}'");
+                string opt = r.Word("kind");
+                var o = DsbOption.Parse(opt) ?? throw r.Error($"expected a DSB kind (ish, ishst, nsh, sy …), got '{opt}'");
+                records.Add(new TraceRecord(TraceRecordKind.Dsb, pe, line) { Barrier = o });
+                break;
+            }
+            case "tlbi":
+            {
+                string opName = r.Word("op");
+                var op = TlbiOps.Parse(opName) ?? throw r.Error($"expected a TLBI operation (vmalls12e1is, vmalle1is, alle1is, alle2is, vae2is, vale2is, ipas2e1is …), got '{opName}'");
+                ulong operand = 0;
+                if (op.Info().HasAddress)
+                {
+                    if (r.OptionalField("value") is { } v) operand = r.Hex(v, "value");
+                    else if (r.OptionalField("addr") is { } addr)
+                    {
+                        // The older form (addr A) (level L): Casemate put the level in TTL[1:0] with no granule, i.e. no hint.
+                        ulong level = r.OptionalField("level") is { } l ? r.Hex(l, "level") : 0;
+                        ulong a = r.Hex(addr, "addr");
+                        operand = op.Info().Kind == TlbiKind.Ipa ? TlbiOperand.Ipa(a) : TlbiOperand.Va(a);
+                        operand |= (level & 3) << 44;
+                    }
+                    else operand = r.Hex("value");
+                }
+                records.Add(new TraceRecord(TraceRecordKind.Tlbi, pe, line) { Op = op, Operand = operand });
+                break;
+            }
+            case "sysreg-write" or "msr":
+            {
+                string regName = r.Word("sysreg");
+                ulong value = r.Hex("value");
+                var reg = CasemateRegister(regName);
+                if (reg is null)
+                {
+                    notes.Add($"{name}:{line}: register {regName} is not a translation register the checker models; ignored");
+                    break;
+                }
+                if (!UsableConfiguration(reg.Value, value, out string? why))
+                {
+                    notes.Add($"{name}:{line}: {SystemRegisters.ArmName(reg.Value)}=0x{value:x} is not a usable configuration ({why}); keeping the 4K, 48-bit, start-level-0 geometry Casemate assumes");
+                    break;
+                }
+                records.Add(new TraceRecord(TraceRecordKind.SystemRegisterWrite, pe, line) { Register = reg.Value, Value = value });
+                break;
+            }
+            case "hint":
+            {
+                string kind = r.Word("kind").ToLowerInvariant();
+                ulong location = r.Hex("location");
+                r.Hex("value");
+                if (kind == "release_table") records.Add(new TraceRecord(TraceRecordKind.TableFreed, pe, line) { Address = location & ~0xFFFUL });
+                else if (kind is "set_root_lock" or "set_owner_root" or "set_pte_thread_owner")
+                    unchecked_.Add(new UncheckedEvent(line, "lock discipline", r.Source.ToString()));
+                else throw r.Error($"expected a hint kind (set_root_lock, set_owner_root, release_table, set_pte_thread_owner), got '{kind}'");
+                break;
+            }
+            case "lock" or "unlock" or "trylock":
+                r.Hex("address");
+                unchecked_.Add(new UncheckedEvent(line, "lock discipline", r.Source.ToString()));
+                break;
+            case "enter-context":
+            {
+                ulong el = r.OptionalField("el") is { } e ? r.Hex(e, "el") : 1;
+                if (el > 3) throw r.Error($"el {el}: allowed 0 to 3");
+                records.Add(new TraceRecord(TraceRecordKind.ExceptionLevel, pe, line) { ExceptionLevel = (int)el });
+                break;
+            }
+            case "exit-context":
+                records.Add(new TraceRecord(TraceRecordKind.ExceptionLevel, pe, line) { ExceptionLevel = 2 });
+                break;
+            default:
+                throw r.Error($"expected a Casemate transition (mem-write, mem-read, mem-init, mem-set, mem-free, barrier, tlbi, sysreg-write, hint, lock, unlock, trylock, enter-context, exit-context), got '{r.Name}'");
+        }
+    }
+
+    private static SystemRegister? CasemateRegister(string name) => name.ToLowerInvariant() switch
+    {
+        "ttbr_el2" => SystemRegister.Ttbr0El2,
+        "vttbr" => SystemRegister.VttbrEl2,
+        var n => SystemRegisters.Parse(n),
+    };
+
+    // Casemate's test harness writes placeholder TCR_EL2/VTCR_EL2 values (e.g. VTCR_EL2=0x10: a 48-bit IPA with SL0=0,
+    // which the architecture does not allow); its model ignores them. Keep a value only if the architecture accepts it.
+    private static bool UsableConfiguration(SystemRegister reg, ulong value, out string? why)
+    {
+        why = null;
+        if (reg is not (SystemRegister.VtcrEl2 or SystemRegister.TcrEl2)) return true;
+        var regs = new SystemRegisters();
+        foreach (var kv in DefaultRegisters) regs[kv.Key] = kv.Value;
+        regs[reg] = value;
+        try
+        {
+            var f = ProcessorFeatures.QemuMax;
+            if (reg == SystemRegister.VtcrEl2) RegimeBuilder.BuildStage2(regs, f, ConfigurationPolicy.Strict);
+            else RegimeBuilder.BuildStage1(RegimeKind.El2, regs, f, ConfigurationPolicy.Strict);
+            return true;
+        }
+        catch (ConfigurationException e)
+        {
+            why = e.Message;
+            return false;
+        }
+    }
+}
+
+/// <summary>What a Casemate verdict message is about.</summary>
+public enum CasemateVerdictCategory
+{
+    /// <summary>No verdict line: Casemate accepted the trace.</summary>
+    Clean,
+    /// <summary>A break-before-make or TLB-maintenance failure ("BBM valid->valid", "BBM invalid unclean->valid", releasing or reusing a table whose unlinking was not invalidated): the checker must agree.</summary>
+    BreakBeforeMake,
+    /// <summary>Casemate's lock discipline (writes without the owner lock, ownership hints, write authorization): read, not checked.</summary>
+    LockDiscipline,
+    /// <summary>Casemate's own assignment of one ASID/VMID per root, stricter than the architecture: not checked as such (the checker flags an ID reused for other tables only when the PE may still hold entries of the old ones).</summary>
+    IdDiscipline,
+    /// <summary>A register value that breaks a RES0 rule (TTBR0_EL2.ASID with E2H=0): not a maintenance question.</summary>
+    RegisterValue,
+    /// <summary>A message this reader does not know.</summary>
+    Unknown,
+}
+
+/// <summary>Sorts Casemate's verdict messages (src/lib/src/model.c GHOST_MODEL_CATCH_FIRE) into categories.</summary>
+public static class CasemateVerdicts
+{
+    /// <summary>The category of a verdict message (without the leading '!'), or <see cref="CasemateVerdictCategory.Clean"/> for null.</summary>
+    public static CasemateVerdictCategory Classify(string? message) => message?.Trim() switch
+    {
+        null or "" => CasemateVerdictCategory.Clean,
+        "BBM valid->valid" or "BBM invalid unclean->valid" or "cannot release table where children are still unclean" or "double-use pte"
+            or "BBM write table descriptor with unclean children" or "Wrote on a page with an unclean parent" => CasemateVerdictCategory.BreakBeforeMake,
+        "must write to pte while holding owner lock" or "must have associated owner with a root" or "must have associated root with a lock"
+            or "Wrote plain without authorization" or "Location owned by a thread but accessed by another" => CasemateVerdictCategory.LockDiscipline,
+        "duplicate (VM/AS)ID" or "root already associated with an (VM/AS)ID" => CasemateVerdictCategory.IdDiscipline,
+        "TTBR0_EL2 ASID is reserved 0" => CasemateVerdictCategory.RegisterValue,
+        _ => CasemateVerdictCategory.Unknown,
+    };
+}

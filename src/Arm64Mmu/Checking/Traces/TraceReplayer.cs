@@ -1,0 +1,92 @@
+using Arm64Mmu.Memory;
+using Arm64Mmu.Tlb;
+using Arm64Mmu.Translation;
+
+namespace Arm64Mmu.Checking.Traces;
+
+/// <summary>The outcome of replaying a trace.</summary>
+/// <param name="Trace">The trace replayed.</param>
+/// <param name="Checker">The checker after the last event (its <see cref="BreakBeforeMakeChecker.Violations"/>).</param>
+public sealed record TraceReplayResult(ParsedTrace Trace, BreakBeforeMakeChecker Checker)
+{
+    /// <summary>The violations found.</summary>
+    public IReadOnlyList<Violation> Violations => Checker.Violations;
+}
+
+/// <summary>
+/// Replays a recorded trace through a <see cref="BreakBeforeMakeChecker"/> over a fresh <see cref="PhysicalMemory"/>,
+/// playing the machine's part: stores go through the memory with the storing PE, TLBIs are decoded against the
+/// issuing PE's registers and delivered to the PEs their shareability reaches (all PEs for IS/OS; the issuer alone for
+/// the local forms, except at EL1 with HCR_EL2.FB=1, which makes them broadcast).
+/// </summary>
+public static class TraceReplayer
+{
+    /// <summary>Replays a trace. Without <paramref name="options"/>: collect mode, the architecture policy and the trace's features (if it names them).</summary>
+    public static TraceReplayResult Replay(ParsedTrace trace, CheckerOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(trace);
+        var opts = options ?? new CheckerOptions();
+        if (options is null && trace.Features is { } f) opts = opts with { Features = f };
+        var memory = new PhysicalMemory();
+        var checker = BreakBeforeMakeChecker.Observe(memory, trace.PeCount, opts);
+        int[] all = Enumerable.Range(0, trace.PeCount).ToArray();
+        var el = new int[trace.PeCount];
+        Array.Fill(el, 1);
+        checker.Source = trace.Name + " (initial registers)";
+        for (int pe = 0; pe < trace.PeCount; pe++)
+            foreach (var kv in trace.InitialRegisters) checker.OnSystemRegisterWrite(pe, kv.Key, kv.Value);
+        foreach (var r in trace.Records)
+        {
+            checker.Source = $"{trace.Name}:{r.Line}";
+            switch (r.Kind)
+            {
+                case TraceRecordKind.Store:
+                    memory.WriteUInt64(r.Address, r.Value, WriteOrigin.Software, r.Pe);
+                    break;
+                case TraceRecordKind.HardwareUpdate:
+                    memory.WriteUInt64(r.Address, r.Value, WriteOrigin.HardwareUpdate, r.Pe);
+                    break;
+                case TraceRecordKind.Initial:
+                    memory.WriteUInt64(r.Address, r.Value, WriteOrigin.Software, -1);
+                    break;
+                case TraceRecordKind.Fill:
+                {
+                    ulong word = 0x0101_0101_0101_0101UL * (r.Value & 0xFF);
+                    for (ulong a = r.Address; a < r.Address + r.Size; a += 8)
+                        if (memory.ReadUInt64(a) != word) memory.WriteUInt64(a, word, WriteOrigin.Software, r.Pe);
+                    break;
+                }
+                case TraceRecordKind.SystemRegisterWrite:
+                    checker.OnSystemRegisterWrite(r.Pe, r.Register, r.Value);
+                    break;
+                case TraceRecordKind.ExceptionLevel:
+                    el[r.Pe] = r.ExceptionLevel;
+                    checker.OnExceptionLevelChange(r.Pe, r.ExceptionLevel);
+                    break;
+                case TraceRecordKind.Dsb:
+                    checker.OnDsb(r.Pe, r.Barrier);
+                    break;
+                case TraceRecordKind.Isb:
+                    checker.OnIsb(r.Pe);
+                    break;
+                case TraceRecordKind.Tlbi:
+                {
+                    var scope = checker.DecodeTlbi(r.Pe, r.Op, r.Operand);
+                    var info = r.Op.Info();
+                    // HCR_EL2.FB=1 turns a non-shareable TLBI executed at EL1 into its Inner Shareable form (tlb-maintenance.md §2).
+                    bool fb = el[r.Pe] == 1 && info.Regime == TlbiRegime.El1 && new Architecture.Hcr(checker.Register(r.Pe, SystemRegister.HcrEl2)).Fb;
+                    checker.OnTlbi(r.Pe, scope, info.IsBroadcast || fb ? all : new[] { r.Pe });
+                    break;
+                }
+                case TraceRecordKind.TableFreed:
+                {
+                    ulong size = Math.Max(r.Size, 1);
+                    for (ulong a = r.Address & ~0xFFFUL; a < r.Address + size; a += 0x1000) checker.NotifyTableFreed(r.Pe, a);
+                    break;
+                }
+            }
+        }
+        checker.Source = null;
+        return new TraceReplayResult(trace, checker);
+    }
+}
