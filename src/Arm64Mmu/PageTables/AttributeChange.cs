@@ -37,14 +37,14 @@ public readonly record struct AttributeChange(ulong Set, ulong Clear)
     public static AttributeChange MemoryType(int attrIndx)
     {
         if (attrIndx is < 0 or > 7) throw new ArgumentOutOfRangeException(nameof(attrIndx), $"AttrIndx {attrIndx}: allowed 0 to 7");
-        return new((ulong)attrIndx << Descriptor.AttrIndxShift, 7UL << Descriptor.AttrIndxShift);
+        return new((ulong)attrIndx << Descriptor.AttrIndxShift, (7UL << Descriptor.AttrIndxShift) & ~((ulong)attrIndx << Descriptor.AttrIndxShift));
     }
 
     /// <summary>Stage 2 memory type change to another MemAttr[3:0] (needs break-before-make).</summary>
     public static AttributeChange Stage2MemoryType(int memAttr)
     {
         if (memAttr is < 0 or > 15) throw new ArgumentOutOfRangeException(nameof(memAttr), $"MemAttr {memAttr}: allowed 0 to 15");
-        return new((ulong)memAttr << 2, 0xFUL << 2);
+        return new((ulong)memAttr << 2, (0xFUL << 2) & ~((ulong)memAttr << 2));
     }
 
     /// <summary>Both changes at once.</summary>
