@@ -98,8 +98,8 @@ public sealed class PageTableDump
         while (x < a.Length || y < b.Length)
         {
             if (x < a.Length && y < b.Length && a[x] == b[y]) { x++; y++; }
-            else if (y < b.Length && (x == a.Length || lcs[x, y + 1] >= lcs[x + 1, y])) sb.Append("+ ").Append(b[y++]).Append('\n');
-            else sb.Append("- ").Append(a[x++]).Append('\n');
+            else if (x < a.Length && (y == b.Length || lcs[x + 1, y] >= lcs[x, y + 1])) sb.Append("- ").Append(a[x++]).Append('\n');
+            else sb.Append("+ ").Append(b[y++]).Append('\n');
         }
         return sb.ToString();
     }
