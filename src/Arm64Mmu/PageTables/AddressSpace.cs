@@ -252,14 +252,18 @@ public sealed class AddressSpace
     public IReadOnlyList<MaintenanceStep> PrepareTables(ITableMaintenance pe, ulong address, ulong length, int level, MaintenanceOptions? options = null)
         => Commit(pe, PlanPrepareTables(address, length, level), options);
 
-    /// <summary>Invalidates a range as if its entries had changed (Linux <c>flush_tlb_range</c> / <c>flush_tlb_kernel_range</c>), without storing anything.</summary>
-    public IReadOnlyList<MaintenanceStep> InvalidateRange(ITableMaintenance pe, ulong address, ulong length, MaintenanceOptions? options = null)
+    /// <summary>
+    /// Invalidates a range without storing anything — by page, by range or whole, by size — with the barriers around it:
+    /// Linux <c>flush_tlb_range</c> (<paramref name="lastLevel"/> false: walk caches too) or <c>flush_tlb_kernel_range</c>
+    /// (<paramref name="lastLevel"/> true).
+    /// </summary>
+    public IReadOnlyList<MaintenanceStep> InvalidateRange(ITableMaintenance pe, ulong address, ulong length, bool lastLevel = false, MaintenanceOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(pe);
         ulong ia = CheckRange(address, length, nameof(address));
         var o = options ?? Maintenance;
         CheckFeatures(pe, o);
-        var r = new InvalidationRequest(ia | InputBase, length, Geometry.Granule.Bytes(), null, o.LastLevelOps, Definition.TwoPrivilege && !Definition.HasAsid);
+        var r = new InvalidationRequest(ia | InputBase, length, Geometry.Granule.Bytes(), null, lastLevel, Definition.TwoPrivilege && !Definition.HasAsid);
         var steps = new List<MaintenanceStep>();
         if (o.PublishBeforeInvalidate) steps.Add(MaintenanceStep.Dsb(o.Broadcast ? DsbOption.Ishst : DsbOption.Nshst));
         bool full = o.InvalidateTlb && TlbInvalidation.Append(steps, Definition, r, o, pe.Features);

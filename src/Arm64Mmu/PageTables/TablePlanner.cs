@@ -382,14 +382,14 @@ internal sealed class TablePlanner
                 continue;
             }
             bool covered = a == eIa && b == eIa + size;
+            ulong nd = change.ApplyTo(d);
+            if (nd == d) continue; // already so: no split, no store
             if (!covered)
             {
                 ulong split = SplitInPlace(tablePa, level, tableIa, idx, slot);
                 ChangeIn(split, level + 1, eIa, a, b, change);
                 continue;
             }
-            ulong nd = change.ApplyTo(d);
-            if (nd == d) continue;
             if ((d & Descriptor.Contiguous) != 0)
             {
                 UnfoldContiguous(tablePa, level, tableIa, idx);

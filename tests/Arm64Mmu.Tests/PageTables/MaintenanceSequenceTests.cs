@@ -371,4 +371,27 @@ public class MaintenanceSequenceTests
             .Where(s => s.Kind == MaintenanceStepKind.Tlbi).Should().OnlyContain(s => s.Op == TlbiOp.Vaale1Is);
         three.Abandon();
     }
+
+    [Fact]
+    public void InvalidateKernelRange_ThreePages_IsOneTwoPageRangeOpAndOneByVa()
+    {
+        var rig = Rig.El10(Granule.Size4K, 48, asid: null);
+        var seq = Commit(rig, () => rig.Space.InvalidateRange(rig.Pe, Va, 0x3000, lastLevel: true));
+        // flush_tlb_kernel_range: TTL unknown; scale 0, NUM (3 >> 1) − 1 = 0 covers 2 pages, then VAALE1IS for the third.
+        seq.Should().Equal(Dsb(DsbOption.Ishst), Tlbi(TlbiOp.Rvaale1Is, 0x0000_4000_0400_0123UL), Tlbi(TlbiOp.Vaale1Is, 0x0000_0000_0400_0125UL),
+            Dsb(DsbOption.Ish), MaintenanceStep.Isb);
+    }
+
+    [Fact]
+    public void ChangeThatChangesNothing_NeitherSplitsNorStores()
+    {
+        var rig = Rig.El10(Granule.Size4K, 48, asid: null);
+        ulong va = 0x0000_0040_0020_0000UL;
+        rig.Space.Map(rig.Pe, va, Pa, 0x20_0000, KernelAttrs);
+        var update = rig.Space.PlanChangeAttributes(va + 0x1000, 0x1000, AttributeChange.ReadWrite);
+        update.IsEmpty.Should().BeTrue();
+        update.NewTables.Should().BeEmpty();
+        Commit(rig, () => rig.Space.Commit(rig.Pe, update)).Should().BeEmpty();
+        rig.Space.Lookup(va)!.Value.Level.Should().Be(2);
+    }
 }
