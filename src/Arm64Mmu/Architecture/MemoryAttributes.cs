@@ -72,7 +72,7 @@ public static class MemoryAttributes
 
     /// <summary>
     /// Combines stage-1 and stage-2 attributes (FWB=0): Device beats Normal and the stricter Device type wins;
-    /// per cache nibble Non-cacheable beats Write-Through beats Write-Back, keeping the stage-1 allocation hints.
+    /// per cache nibble Non-cacheable beats Write-Through beats Write-Back, keeping the stage-1 allocation hints and transience.
     /// </summary>
     public static byte CombineStage1Stage2(byte s1, byte s2)
     {
@@ -115,8 +115,9 @@ public static class MemoryAttributes
         int c = Math.Min(c1, c2);
         if (c == 0) return 0b0100;
         if (c == c1) return n1; // stage 1 decides (keeps its hints)
-        // Stage 2 is stricter (WT over stage-1 WB): WT with the stage-1 allocation hints.
-        return 0b1000 | (n1 & 3);
+        // Stage 2 is stricter (WT over stage-1 WB): WT with the stage-1 allocation hints and transience
+        // (Arm ARM CombineS1S2AttrHints): WB-transient 0b01RW becomes WT-transient 0b00RW, WB 0b11RW becomes WT 0b10RW.
+        return ((n1 >> 2) == 0b01 ? 0b0000 : 0b1000) | (n1 & 3);
     }
 
     /// <summary>Combines two shareabilities the way stage 1 and stage 2 combine: Outer if either is Outer, else Inner if either is Inner, else Non-shareable.</summary>

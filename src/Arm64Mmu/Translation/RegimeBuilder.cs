@@ -25,7 +25,7 @@ public static class RegimeBuilder
             r.Ha = tcr.Ha && f.Hafdbs >= 1;
             r.Hd = r.Ha && tcr.Hd && f.Hafdbs >= 2;
             r.Half0 = BuildHalf("TCR_EL2", "TTBR0_EL2", false, tcr.Tg0, tcr.T0sz, false, tcr.Tbi, tcr.Tbid, false,
-                tcr.Hpd && f.Hpds, tcr.Sh0, tcr.Ds, tcr.Ps, "PS", regs.Ttbr0El2.Value, f, policy);
+                tcr.Hpd && f.Hpds, tcr.Sh0, tcr.Ds, tcr.Ps, "PS", regs.Ttbr0El2.Value, f, WalkPolicy(r, policy));
             return r;
         }
 
@@ -49,11 +49,15 @@ public static class RegimeBuilder
         r.Asid = asid;
         string ttbr0Name = el1 ? "TTBR0_EL1" : "TTBR0_EL2", ttbr1Name = el1 ? "TTBR1_EL1" : "TTBR1_EL2";
         r.Half0 = BuildHalf(tcrName, ttbr0Name, false, t.Tg0, t.T0sz, t.Epd0, t.Tbi0, t.Tbid0, t.E0pd0 && f.E0pd,
-            t.Hpd0 && f.Hpds, t.Sh0, t.Ds, t.Ips, "IPS", ttbr0, f, policy);
+            t.Hpd0 && f.Hpds, t.Sh0, t.Ds, t.Ips, "IPS", ttbr0, f, WalkPolicy(r, policy));
         r.Half1 = BuildHalf(tcrName, ttbr1Name, true, t.Tg1, t.T1sz, t.Epd1, t.Tbi1, t.Tbid1, t.E0pd1 && f.E0pd,
-            t.Hpd1 && f.Hpds, t.Sh1, t.Ds, t.Ips, "IPS", ttbr1, f, policy);
+            t.Hpd1 && f.Hpds, t.Sh1, t.Ds, t.Ips, "IPS", ttbr1, f, WalkPolicy(r, policy));
         return r;
     }
+
+    // With stage 1 disabled no walk uses TCR/TTBR (a reset TCR has T0SZ=0), so nothing there is rejected.
+    private static ConfigurationPolicy WalkPolicy(TranslationRegime r, ConfigurationPolicy policy)
+        => r.Enabled ? policy : ConfigurationPolicy.Architectural;
 
     private static Stage1Half BuildHalf(string tcrName, string ttbrName, bool isTg1, int tgRaw, int txsz, bool epd, bool tbi, bool tbid,
         bool e0pd, bool hpd, int sh, bool ds, int psRaw, string psName, ulong ttbr, ProcessorFeatures f, ConfigurationPolicy policy)

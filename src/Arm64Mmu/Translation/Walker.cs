@@ -97,7 +97,8 @@ public sealed class Walker
         else if (access.Kind == AccessKind.Execute) attr = 0x44;
         else attr = MemoryAttributes.DeviceNGnRnE;
         r.Attributes = r.Stage1Attributes = attr;
-        r.Shareability = Shareability.Outer;
+        // HCR_EL2.DC=1 gives Normal WB Non-shareable; Device and Normal NC are Outer Shareable (AArch64.S1DisabledOutput).
+        r.Shareability = s1.DefaultCacheable ? Shareability.NonShareable : Shareability.Outer;
         r.Permissions = s1.TwoPrivilege ? AccessPermissions.All : AccessPermissions.PrivilegedRead | AccessPermissions.PrivilegedWrite | AccessPermissions.PrivilegedExecute;
         return true;
     }
