@@ -102,7 +102,7 @@ public class FixmapTests
         fixmap.Invoking(f => f.Map(pes[0], 0x9000_0000UL)).Should().Throw<PageTableUpdateException>()
             .WithMessage("the fixmap slot of PE 0 at 0x8000000000 is already mapped (descriptor 0x0000000080000707); clear it first");
         fixmap.Invoking(f => f.Clear(pes[1])).Should().Throw<PageTableUpdateException>().WithMessage("the fixmap slot of PE 1 at 0x8000001000 is not mapped");
-        var stranger = new RecordingPe(new Memory.PhysicalMemory(), pes[0].Features, 5);
+        var stranger = new RecordingPe(new Arm64Mmu.Memory.PhysicalMemory(), pes[0].Features, 5);
         fixmap.Invoking(f => f.Map(stranger, 0x8000_0000UL)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("PE 5 has no fixmap slot (slots exist for PEs 0 to 1)*");
     }
 }
