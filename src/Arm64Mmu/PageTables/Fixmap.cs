@@ -142,6 +142,7 @@ public sealed class Fixmap
         ulong page = physicalAddress & ~(g.Granule.Bytes() - 1);
         ulong value = (old & ~LiveUpdateRules.AddressBits(g.Format)) | Descriptor.EncodeAddress(page, g.Format) | Descriptor.Valid;
         var change = new EntryChange(slot, SlotLevel, _slotAddress[pe], old, value, EntryChangeKind.Make);
+        // A make needs no TLBI, so the PE's features do not matter here.
         return MaintenanceSequence.Build(space.Definition, [change], null, o, ProcessorFeatures.Armv80);
     }
 

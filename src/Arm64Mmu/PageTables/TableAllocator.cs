@@ -80,9 +80,6 @@ public sealed class TableAllocator
         return true;
     }
 
-    /// <summary>Bytes that can still be handed out from the never-used part of the region (freed tables not counted).</summary>
-    public ulong BytesNeverUsed => RegionEnd - _next;
-
     /// <summary>Returns a table to the allocator. The caller guarantees no live table points at it.</summary>
     public void Free(ulong address, ulong bytes)
     {
