@@ -41,6 +41,16 @@ public sealed class TableAllocator
     /// <exception cref="InvalidOperationException">The region is exhausted.</exception>
     public ulong Allocate(ulong bytes, ulong alignment)
     {
+        if (TryAllocate(bytes, alignment, out ulong a)) return a;
+        throw new InvalidOperationException($"table region 0x{RegionBase:x}-0x{RegionEnd:x} is exhausted (asked for {bytes} bytes aligned to {alignment})");
+    }
+
+    /// <summary>
+    /// Allocates like <see cref="Allocate"/> but reports exhaustion by returning false (nothing is allocated then),
+    /// so a planner can give up cleanly.
+    /// </summary>
+    public bool TryAllocate(ulong bytes, ulong alignment, out ulong address)
+    {
         if (bytes == 0 || (bytes & (bytes - 1)) != 0) throw new ArgumentException($"table size {bytes} must be a power of two", nameof(bytes));
         if (alignment == 0 || (alignment & (alignment - 1)) != 0) throw new ArgumentException($"alignment {alignment} must be a power of two", nameof(alignment));
         if (_free.TryGetValue(bytes, out var stack) && stack.Count > 0)
@@ -53,16 +63,21 @@ public sealed class TableAllocator
                 foreach (var k in keep) stack.Push(k);
                 Zero(candidate, bytes);
                 BytesInUse += bytes;
-                return candidate;
+                address = candidate;
+                return true;
             }
         }
         ulong a = (_next + alignment - 1) & ~(alignment - 1);
-        if (a + bytes > RegionEnd || a + bytes < a)
-            throw new InvalidOperationException($"table region 0x{RegionBase:x}-0x{RegionEnd:x} is exhausted (asked for {bytes} bytes aligned to {alignment})");
+        if (a < _next || a + bytes > RegionEnd || a + bytes < a)
+        {
+            address = 0;
+            return false;
+        }
         _next = a + bytes;
         Zero(a, bytes);
         BytesInUse += bytes;
-        return a;
+        address = a;
+        return true;
     }
 
     /// <summary>Returns a table to the allocator. The caller guarantees no live table points at it.</summary>

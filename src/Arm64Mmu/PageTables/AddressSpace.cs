@@ -1,0 +1,370 @@
+using Arm64Mmu.Architecture;
+using Arm64Mmu.Machine;
+using Arm64Mmu.Memory;
+
+namespace Arm64Mmu.PageTables;
+
+/// <summary>
+/// Live translation tables of one address space (an EL1&amp;0 process or kernel, the EL2 hypervisor, or a guest's stage 2)
+/// edited the way a correct kernel or hypervisor does: map, unmap, change attributes, split a block and merge it back,
+/// each with the maintenance it needs (shared/spec/break-before-make.md, tlb-maintenance.md §4).
+/// <para>
+/// Every operation is decided first and done second: <c>Plan…</c> reads the tables, allocates every table the update
+/// needs and returns a <see cref="TableUpdate"/> without writing live memory (a refused update throws and leaves the
+/// tables untouched); <see cref="Commit"/> then writes it through a PE (<see cref="ITableMaintenance"/>) with the
+/// barriers and TLBIs that <see cref="MaintenanceOptions"/> select. The one-call forms (<see cref="Map"/>,
+/// <see cref="Unmap"/>, …) do both.
+/// </para>
+/// </summary>
+public sealed class AddressSpace
+{
+    private int _version;
+
+    /// <summary>Creates an address space and allocates its initial table (or adopts one built earlier, e.g. by <see cref="TableBuilder"/>).</summary>
+    /// <param name="allocator">Where tables come from and go back to.</param>
+    /// <param name="definition">Regime, geometry and tags.</param>
+    /// <param name="existingRootPhysical">Physical address of an initial table to adopt, or null to allocate one.</param>
+    public AddressSpace(TableAllocator allocator, AddressSpaceDefinition definition, ulong? existingRootPhysical = null)
+    {
+        Allocator = allocator ?? throw new ArgumentNullException(nameof(allocator));
+        Definition = definition ?? throw new ArgumentNullException(nameof(definition));
+        definition.Validate();
+        var g = definition.Geometry;
+        ulong size = g.InitialTableBytes;
+        if (existingRootPhysical is { } root)
+        {
+            if ((root & (Math.Max(size, 64) - 1)) != 0)
+                throw new ArgumentException($"initial table 0x{root:x} must be aligned to its size 0x{Math.Max(size, 64):x}", nameof(existingRootPhysical));
+            RootPhysical = root;
+        }
+        else
+        {
+            RootPhysical = allocator.TryAllocate(size, Math.Max(size, 64), out ulong r) ? r
+                : throw new PageTableUpdateException(PageTableErrorKind.OutOfTableMemory, $"no room in the table allocator for the {size}-byte initial table");
+        }
+        InputBase = definition.UpperRange ? ~0UL << g.InputBits : 0;
+    }
+
+    /// <summary>EL1&amp;0 stage-1 tables: a user address space when <paramref name="asid"/> is given, else global (kernel) mappings.</summary>
+    public static AddressSpace ForEl10(TableAllocator allocator, TranslationGeometry geometry, ushort? asid = null, bool upperRange = false)
+        => new(allocator, new AddressSpaceDefinition { Regime = TableRegime.El10, Geometry = geometry, Asid = asid, UpperRange = upperRange });
+
+    /// <summary>EL2 stage-1 tables (HCR_EL2.E2H=0).</summary>
+    public static AddressSpace ForEl2(TableAllocator allocator, TranslationGeometry geometry)
+        => new(allocator, new AddressSpaceDefinition { Regime = TableRegime.El2, Geometry = geometry });
+
+    /// <summary>Stage-2 tables of a guest with a VMID.</summary>
+    public static AddressSpace ForStage2(TableAllocator allocator, TranslationGeometry geometry, ushort vmid)
+        => new(allocator, new AddressSpaceDefinition { Regime = TableRegime.Stage2, Geometry = geometry, Vmid = vmid });
+
+    /// <summary>Regime, geometry and tags.</summary>
+    public AddressSpaceDefinition Definition { get; }
+    /// <summary>The walk geometry.</summary>
+    public TranslationGeometry Geometry => Definition.Geometry;
+    /// <summary>The table allocator.</summary>
+    public TableAllocator Allocator { get; }
+    /// <summary>The memory the tables live in.</summary>
+    public PhysicalMemory Memory => Allocator.Memory;
+    /// <summary>Physical address of the initial table.</summary>
+    public ulong RootPhysical { get; }
+    /// <summary>Address of the initial table as the walker sees it (for TTBR/VTTBR).</summary>
+    public ulong Root => RootPhysical - Definition.TableViewOffset;
+    /// <summary>Lowest input address: 0, or 2^64 − 2^InputBits for the TTBR1 half.</summary>
+    public ulong InputBase { get; }
+    /// <summary>Highest input address.</summary>
+    public ulong InputLast => InputBase + ((1UL << Geometry.InputBits) - 1);
+    /// <summary>The maintenance used when an operation is not given options.</summary>
+    public MaintenanceOptions Maintenance { get; set; } = MaintenanceOptions.Default;
+    /// <summary>Incremented by every commit; a plan made before another commit is stale.</summary>
+    public int Version => _version;
+
+    /// <summary>A TTBR value for the tables with the space's ASID (0 when it has none; CnP clear).</summary>
+    public Ttbr Ttbr => Ttbr.Create(Root, Definition.Asid ?? 0);
+    /// <summary>A VTTBR_EL2 value for stage-2 tables with the space's VMID.</summary>
+    public Vttbr Vttbr => Vttbr.Create(Root, Definition.Vmid);
+
+    // ---- decide ----------------------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Plans mapping [<paramref name="address"/>, +<paramref name="length"/>) to <paramref name="outputAddress"/> with the
+    /// largest leaves alignment allows (Linux <c>alloc_init_pud</c>/<c>alloc_init_cont_pmd</c>). Existing tables are reused.
+    /// </summary>
+    /// <param name="address">First input address (VA or IPA), granule aligned.</param>
+    /// <param name="outputAddress">First output address, granule aligned.</param>
+    /// <param name="length">Bytes, a multiple of the granule.</param>
+    /// <param name="attributes">The leaf attributes: descriptor bits other than the address and type (e.g. from <see cref="Descriptor.Stage1Leaf"/> with address 0).</param>
+    /// <param name="options">Leaf size and Contiguous choices.</param>
+    /// <exception cref="ArgumentException">Misaligned or out-of-range addresses, or attributes carrying address bits.</exception>
+    /// <exception cref="PageTableUpdateException">Part of the range is mapped (<see cref="PageTableErrorKind.Overlap"/>) or tables ran out.</exception>
+    public TableUpdate PlanMap(ulong address, ulong outputAddress, ulong length, ulong attributes, MapOptions? options = null)
+    {
+        var o = options ?? MapOptions.Default;
+        ulong ia = CheckRange(address, length, nameof(address));
+        CheckAligned(outputAddress, "output address", nameof(outputAddress));
+        if (outputAddress + length < outputAddress || (Geometry.OutputBits < 64 && outputAddress + length > 1UL << Geometry.OutputBits))
+            throw new ArgumentOutOfRangeException(nameof(outputAddress), $"output 0x{outputAddress:x}+0x{length:x} is beyond the {Geometry.OutputBits}-bit output size");
+        ulong addrBits = LiveUpdateRules.AddressBits(Geometry.Format);
+        if ((attributes & addrBits) != 0)
+            throw new ArgumentException($"attributes 0x{attributes:x16} carry output-address bits (0x{attributes & addrBits:x} in this {Geometry.Format} format); pass the address separately", nameof(attributes));
+        if ((attributes & Descriptor.Contiguous) != 0)
+            throw new ArgumentException("set the Contiguous bit with MapOptions.Contiguous, which places it only on complete, aligned groups", nameof(attributes));
+        int largest = o.LargestLeafLevel ?? Geometry.StartLevel;
+        if (o.LargestLeafLevel is { } ll && (ll > 3 || ll < Geometry.StartLevel || (ll < 3 && !Geometry.BlockAllowed(ll))))
+            throw new ArgumentOutOfRangeException(nameof(options), $"largest leaf level {ll}: allowed 3 or a level where this geometry permits blocks ({BlockLevels()})");
+        return Plan($"map 0x{address:x}+0x{length:x} -> 0x{outputAddress:x}", p => p.Map(ia, ia + length, outputAddress, attributes, largest, o.Contiguous));
+    }
+
+    /// <summary>
+    /// Plans unmapping [<paramref name="address"/>, +<paramref name="length"/>): leaves inside are broken, a block cut by
+    /// the range is split first, and tables left empty are unlinked and freed (unless <paramref name="freeEmptyTables"/> is false).
+    /// Holes in the range are allowed (like munmap).
+    /// </summary>
+    public TableUpdate PlanUnmap(ulong address, ulong length, bool freeEmptyTables = true)
+    {
+        ulong ia = CheckRange(address, length, nameof(address));
+        return Plan($"unmap 0x{address:x}+0x{length:x}", p => p.Unmap(ia, ia + length, freeEmptyTables));
+    }
+
+    /// <summary>
+    /// Plans setting and clearing attribute bits in every leaf of [<paramref name="address"/>, +<paramref name="length"/>)
+    /// (protect). Blocks cut by the range are split; the whole range must be mapped.
+    /// </summary>
+    public TableUpdate PlanChangeAttributes(ulong address, ulong length, AttributeChange change)
+    {
+        ulong ia = CheckRange(address, length, nameof(address));
+        change.Validate(Geometry.Format);
+        return Plan($"change attributes 0x{address:x}+0x{length:x} set 0x{change.Set:x} clear 0x{change.Clear:x}", p => p.ChangeAttributes(ia, ia + length, change));
+    }
+
+    /// <summary>
+    /// Plans splitting the block that maps <paramref name="address"/> into entries of <paramref name="targetLevel"/>
+    /// (pages by default; next-level blocks when a block level is given) with the same output and attributes.
+    /// The new tables are filled unlinked, then the block is replaced with break-before-make.
+    /// </summary>
+    public TableUpdate PlanSplit(ulong address, int targetLevel = 3)
+    {
+        ulong ia = CheckAddress(address, nameof(address));
+        if (targetLevel > 3 || targetLevel <= Geometry.StartLevel || (targetLevel < 3 && !Geometry.BlockAllowed(targetLevel)))
+            throw new ArgumentOutOfRangeException(nameof(targetLevel), $"target level {targetLevel}: allowed 3 or a level below the start level where blocks are permitted ({BlockLevels()})");
+        return Plan($"split 0x{address:x} to level {targetLevel}", p => p.Split(ia, targetLevel));
+    }
+
+    /// <summary>
+    /// Plans replacing the level-<paramref name="level"/> table entry that covers <paramref name="address"/> by one block,
+    /// when everything below maps one aligned, contiguous output range with identical attributes. The table entry is
+    /// broken, invalidated with a non-last-level TLBI (walk caches), and the block made; the tables are freed after.
+    /// </summary>
+    public TableUpdate PlanMerge(ulong address, int level)
+    {
+        ulong ia = CheckAddress(address, nameof(address));
+        if (level >= 3 || level < Geometry.StartLevel || !Geometry.BlockAllowed(level))
+            throw new ArgumentOutOfRangeException(nameof(level), $"a block is not allowed at level {level} with this geometry (blocks at {BlockLevels()})");
+        return Plan($"merge 0x{address:x} into a level-{level} block", p => p.Merge(ia, level));
+    }
+
+    /// <summary>
+    /// Plans creating the tables down to <paramref name="level"/> for a range without mapping anything (as pKVM does
+    /// for fixmap slots), so that later stores to its entries need no allocation.
+    /// </summary>
+    public TableUpdate PlanPrepareTables(ulong address, ulong length, int level)
+    {
+        ulong ia = CheckRange(address, length, nameof(address));
+        if (level > 3 || level <= Geometry.StartLevel)
+            throw new ArgumentOutOfRangeException(nameof(level), $"level {level}: allowed {Geometry.StartLevel + 1} to 3");
+        return Plan($"prepare level-{level} tables 0x{address:x}+0x{length:x}", p => p.PrepareTables(ia, ia + length, level));
+    }
+
+    private TableUpdate Plan(string description, Action<TablePlanner> plan)
+    {
+        var planner = new TablePlanner(this);
+        try
+        {
+            plan(planner);
+            return planner.Finish(description, _version);
+        }
+        catch
+        {
+            planner.ReleaseAll();
+            throw;
+        }
+    }
+
+    // ---- do --------------------------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Writes a planned update through <paramref name="pe"/> with the maintenance <paramref name="options"/> select
+    /// (default <see cref="Maintenance"/>), then frees the tables it unlinked. Returns the instructions issued.
+    /// </summary>
+    /// <exception cref="PageTableUpdateException">The plan is stale (<see cref="PageTableErrorKind.StalePlan"/>); it is abandoned and nothing is written.</exception>
+    public IReadOnlyList<MaintenanceStep> Commit(ITableMaintenance pe, TableUpdate update, MaintenanceOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(pe);
+        ArgumentNullException.ThrowIfNull(update);
+        if (update.Space != this) throw new ArgumentException("the update was planned for another address space", nameof(update));
+        if (update.State != TableUpdateState.Planned) throw new InvalidOperationException($"the update \"{update.Description}\" is already {update.State.ToString().ToLowerInvariant()}");
+        var o = options ?? Maintenance;
+        CheckFeatures(pe, o);
+        if (update.Version != _version)
+        {
+            update.Abandon();
+            throw new PageTableUpdateException(PageTableErrorKind.StalePlan, $"the update \"{update.Description}\" was planned before another update was committed; plan it again");
+        }
+        foreach (var c in update.Changes)
+        {
+            if (c.Kind == EntryChangeKind.Fill) continue;
+            ulong now = Memory.ReadUInt64(c.DescriptorAddress);
+            if (now != c.OldValue)
+            {
+                update.Abandon();
+                throw new PageTableUpdateException(PageTableErrorKind.StalePlan,
+                    $"the descriptor at 0x{c.DescriptorAddress:x} changed since the update \"{update.Description}\" was planned (0x{c.OldValue:x16} -> 0x{now:x16}, e.g. a hardware Access flag or dirty update); plan it again");
+            }
+        }
+        var steps = update.Sequence(o, pe.Features);
+        foreach (var s in steps) s.ExecuteOn(pe);
+        update.MarkCommitted();
+        _version++;
+        return steps;
+    }
+
+    /// <summary>Maps a range and commits it (see <see cref="PlanMap"/>).</summary>
+    public IReadOnlyList<MaintenanceStep> Map(ITableMaintenance pe, ulong address, ulong outputAddress, ulong length, ulong attributes,
+        MapOptions? mapOptions = null, MaintenanceOptions? options = null)
+        => Commit(pe, PlanMap(address, outputAddress, length, attributes, mapOptions), options);
+
+    /// <summary>Unmaps a range and commits it (see <see cref="PlanUnmap"/>).</summary>
+    public IReadOnlyList<MaintenanceStep> Unmap(ITableMaintenance pe, ulong address, ulong length, MaintenanceOptions? options = null)
+        => Commit(pe, PlanUnmap(address, length), options);
+
+    /// <summary>Changes attributes of a range and commits it (see <see cref="PlanChangeAttributes"/>).</summary>
+    public IReadOnlyList<MaintenanceStep> ChangeAttributes(ITableMaintenance pe, ulong address, ulong length, AttributeChange change, MaintenanceOptions? options = null)
+        => Commit(pe, PlanChangeAttributes(address, length, change), options);
+
+    /// <summary>Splits a block and commits it (see <see cref="PlanSplit"/>).</summary>
+    public IReadOnlyList<MaintenanceStep> Split(ITableMaintenance pe, ulong address, int targetLevel = 3, MaintenanceOptions? options = null)
+        => Commit(pe, PlanSplit(address, targetLevel), options);
+
+    /// <summary>Merges a table into a block and commits it (see <see cref="PlanMerge"/>).</summary>
+    public IReadOnlyList<MaintenanceStep> Merge(ITableMaintenance pe, ulong address, int level, MaintenanceOptions? options = null)
+        => Commit(pe, PlanMerge(address, level), options);
+
+    /// <summary>Creates tables down to a level and commits it (see <see cref="PlanPrepareTables"/>).</summary>
+    public IReadOnlyList<MaintenanceStep> PrepareTables(ITableMaintenance pe, ulong address, ulong length, int level, MaintenanceOptions? options = null)
+        => Commit(pe, PlanPrepareTables(address, length, level), options);
+
+    /// <summary>
+    /// Invalidates a range without storing anything — by page, by range or whole, by size — with the barriers around it:
+    /// Linux <c>flush_tlb_range</c> (<paramref name="lastLevel"/> false: walk caches too) or <c>flush_tlb_kernel_range</c>
+    /// (<paramref name="lastLevel"/> true).
+    /// </summary>
+    public IReadOnlyList<MaintenanceStep> InvalidateRange(ITableMaintenance pe, ulong address, ulong length, bool lastLevel = false, MaintenanceOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(pe);
+        ulong ia = CheckRange(address, length, nameof(address));
+        var o = options ?? Maintenance;
+        CheckFeatures(pe, o);
+        var r = new InvalidationRequest(ia | InputBase, length, Geometry.Granule.Bytes(), null, lastLevel, Definition.TwoPrivilege && !Definition.HasAsid);
+        var steps = new List<MaintenanceStep>();
+        if (o.PublishBeforeInvalidate) steps.Add(MaintenanceStep.Dsb(o.Broadcast ? DsbOption.Ishst : DsbOption.Nshst));
+        bool full = o.InvalidateTlb && TlbInvalidation.Append(steps, Definition, r, o, pe.Features);
+        if (Definition.Regime == TableRegime.Stage2 && o.InvalidateTlb && !full && o.Stage2CombinedInvalidation)
+        {
+            steps.Add(MaintenanceStep.Dsb(o.Broadcast ? DsbOption.Ish : DsbOption.Nsh));
+            steps.Add(MaintenanceStep.Tlbi(o.Broadcast ? Tlb.TlbiOp.Vmalle1Is : Tlb.TlbiOp.Vmalle1));
+        }
+        if (o.CompleteInvalidation) steps.Add(MaintenanceStep.Dsb(o.Broadcast ? DsbOption.Ish : DsbOption.Nsh));
+        if (o.Isb ?? !Definition.HasAsid) steps.Add(MaintenanceStep.Isb);
+        foreach (var s in steps) s.ExecuteOn(pe);
+        return steps;
+    }
+
+    // ---- read ------------------------------------------------------------------------------------------------------
+
+    /// <summary>The leaf mapping <paramref name="address"/>, read from the tables; null when it is not mapped.</summary>
+    public MappingInfo? Lookup(ulong address)
+    {
+        if (!InRange(address)) return null;
+        var g = Geometry;
+        ulong table = RootPhysical;
+        for (int l = g.StartLevel; l <= 3; l++)
+        {
+            ulong slot = table + g.Index(address, l) * 8;
+            ulong d = Memory.ReadUInt64(slot);
+            if ((d & Descriptor.Valid) == 0) return null;
+            if (l < 3 && (d & Descriptor.TableOrPage) != 0)
+            {
+                table = Descriptor.Address(d, g.GranuleBits, g.Format) + Definition.TableViewOffset;
+                continue;
+            }
+            if (l == 3 && (d & Descriptor.TableOrPage) == 0) return null;
+            int shift = g.LevelShift(l);
+            ulong size = 1UL << shift;
+            ulong start = address & ~(size - 1);
+            return new MappingInfo(start, l, size, Descriptor.Address(d, shift, g.Format), d, slot);
+        }
+        return null;
+    }
+
+    /// <summary>Physical address of the level-<paramref name="level"/> descriptor for an address, or null when a table on the way is missing or a block is above it.</summary>
+    public ulong? DescriptorAddress(ulong address, int level)
+    {
+        if (!InRange(address)) return null;
+        var g = Geometry;
+        if (level < g.StartLevel || level > 3) return null;
+        ulong table = RootPhysical;
+        for (int l = g.StartLevel; ; l++)
+        {
+            ulong slot = table + g.Index(address, l) * 8;
+            if (l == level) return slot;
+            ulong d = Memory.ReadUInt64(slot);
+            if ((d & 3) != 3) return null;
+            table = Descriptor.Address(d, g.GranuleBits, g.Format) + Definition.TableViewOffset;
+        }
+    }
+
+    /// <summary>A ptdump-style listing of the mappings.</summary>
+    public PageTableDump Dump(Mair? mair = null) => PageTableDump.Of(this, mair);
+
+    // ---- argument checks -------------------------------------------------------------------------------------------
+
+    private bool InRange(ulong address) => Definition.UpperRange ? address >= InputBase : (address >> Geometry.InputBits) == 0;
+
+    private ulong CheckAddress(ulong address, string param)
+    {
+        if (!InRange(address))
+            throw new ArgumentOutOfRangeException(param, $"0x{address:x} is outside the {Geometry.InputBits}-bit input range 0x{InputBase:x}-0x{InputLast:x}");
+        return address & ((1UL << Geometry.InputBits) - 1);
+    }
+
+    private ulong CheckRange(ulong address, ulong length, string param)
+    {
+        if (length == 0) throw new ArgumentOutOfRangeException(nameof(length), "the length must not be zero");
+        CheckAligned(address, "address", param);
+        CheckAligned(length, "length", nameof(length));
+        ulong ia = CheckAddress(address, param);
+        ulong limit = 1UL << Geometry.InputBits;
+        if (ia + length > limit || ia + length < ia)
+            throw new ArgumentOutOfRangeException(nameof(length), $"0x{address:x}+0x{length:x} runs past the end of the {Geometry.InputBits}-bit input range (last address 0x{InputLast:x})");
+        return ia;
+    }
+
+    private void CheckAligned(ulong value, string what, string param)
+    {
+        ulong g = Geometry.Granule.Bytes();
+        if ((value & (g - 1)) != 0)
+            throw new ArgumentException($"{what} 0x{value:x} is not aligned to the {Geometry.Granule.Name()} granule (0x{g:x})", param);
+    }
+
+    private string BlockLevels()
+    {
+        var levels = new List<string>();
+        for (int l = Geometry.StartLevel; l < 3; l++) if (Geometry.BlockAllowed(l)) levels.Add($"level {l}");
+        return levels.Count == 0 ? "no level" : string.Join(", ", levels);
+    }
+
+    private static void CheckFeatures(ITableMaintenance pe, MaintenanceOptions o)
+    {
+        if (o.UseRangeTlbi == true && !pe.Features.TlbiRange)
+            throw new ArgumentException($"range TLBIs were asked for, but PE {pe.PeIndex} does not implement FEAT_TLBIRANGE (they would be UNDEFINED)", nameof(o));
+    }
+}

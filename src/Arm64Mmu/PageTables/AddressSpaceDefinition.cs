@@ -1,0 +1,65 @@
+using Arm64Mmu.Architecture;
+
+namespace Arm64Mmu.PageTables;
+
+/// <summary>What an <see cref="AddressSpace"/> is: its regime, walk geometry and the tags its TLB entries carry.</summary>
+public sealed record AddressSpaceDefinition
+{
+    /// <summary>The regime whose tables these are.</summary>
+    public required TableRegime Regime { get; init; }
+
+    /// <summary>The walk geometry (granule, input size, start level, descriptor address format).</summary>
+    public required TranslationGeometry Geometry { get; init; }
+
+    /// <summary>
+    /// EL1&amp;0 only: the ASID of a user address space, used in TLBI operands; null for a space of global (kernel)
+    /// mappings, which is invalidated for every ASID.
+    /// </summary>
+    public ushort? Asid { get; init; }
+
+    /// <summary>
+    /// Stage 2 only: the VMID of the guest. TLBI by IPA acts on the issuing PE's current VMID (VTTBR_EL2.VMID), so the
+    /// PE that commits an update must have this VMID loaded, as KVM's <c>__load_stage2</c> does before it invalidates.
+    /// </summary>
+    public ushort Vmid { get; init; }
+
+    /// <summary>EL1&amp;0 only: the tables are the TTBR1 half, addresses 2^64 − 2^InputBits … 2^64 − 1.</summary>
+    public bool UpperRange { get; init; }
+
+    /// <summary>
+    /// Physical address minus the address the walker uses for table memory: 0 when tables are addressed physically;
+    /// for a guest's stage-1 tables under stage 2, PA − IPA of the table region (as for <see cref="TableBuilder"/>).
+    /// </summary>
+    public ulong TableViewOffset { get; init; }
+
+    /// <summary>True for EL1&amp;0 with an ASID: leaves are normally non-global and maintenance is by ASID.</summary>
+    public bool HasAsid => Regime == TableRegime.El10 && Asid is not null;
+
+    /// <summary>True when the regime has two privilege levels (nG, AP[1], PXN/UXN are meaningful).</summary>
+    public bool TwoPrivilege => Regime == TableRegime.El10;
+
+    /// <summary>Throws when the combination is not one the architecture has.</summary>
+    internal void Validate()
+    {
+        if (Asid is not null && Regime != TableRegime.El10)
+            throw new ArgumentException($"an ASID applies to EL1&0 stage-1 tables only, not to {Regime}", nameof(Asid));
+        if (UpperRange && Regime != TableRegime.El10)
+            throw new ArgumentException($"the TTBR1 (upper) range exists for EL1&0 only, not for {Regime}", nameof(UpperRange));
+        if (Vmid != 0 && Regime != TableRegime.Stage2)
+            throw new ArgumentException($"a VMID applies to stage-2 tables only, not to {Regime}", nameof(Vmid));
+        if (Geometry.InputBits == 0)
+            throw new ArgumentException("the geometry is not initialised (use Geometries.Stage1 or Geometries.Stage2)", nameof(Geometry));
+    }
+
+    /// <inheritdoc/>
+    public override string ToString()
+    {
+        string what = Regime switch
+        {
+            TableRegime.El10 => $"EL1&0 stage 1{(UpperRange ? " (TTBR1)" : "")}, {(Asid is { } a ? $"ASID {a}" : "global")}",
+            TableRegime.El2 => "EL2 stage 1",
+            _ => $"stage 2, VMID {Vmid}",
+        };
+        return $"{what}; {Geometry}";
+    }
+}
