@@ -251,6 +251,7 @@ internal sealed class Mmu
         public AccessPermissions Stage1Permissions;
         public AccessPermissions Stage2Permissions;
         public Granule Granule;
+        public int TableSpan;
         public byte Attributes;
         public Shareability Shareability;
     }
@@ -291,7 +292,6 @@ internal sealed class Mmu
         facts.FinalAddress = r.OutputAddress;
         facts.Attributes = r.Attributes;
         facts.Shareability = r.Shareability;
-
         if (applyStage2 && s2.Enabled)
         {
             ulong ipa = r.OutputAddress;
@@ -391,13 +391,13 @@ internal sealed class Mmu
     private void FillFinal(RegimeContext rc, bool fetch, ulong key, in WalkResult r, in LeafFacts f)
     {
         int shift = r.BlockShift;
-        if (_coalesce && r.Contiguous) shift += BitOperations.Log2((uint)f.Granule.ContiguousEntries(r.Level));
+        if (_coalesce && r.Contiguous) shift = GroupShift(shift, f.Granule, r.Level, f.TableSpan);
         byte flags = 0;
         if (r.TwoStage)
         {
             int s2Shift = r.Stage2BlockShift;
             if (_coalesce && (r.Stage2Descriptor & Descriptor.Contiguous) != 0)
-                s2Shift += BitOperations.Log2((uint)rc.S2.Geometry.Granule.ContiguousEntries(r.Stage2Level));
+                s2Shift = GroupShift(s2Shift, rc.S2.Geometry.Granule, r.Stage2Level, TableSpan(in rc.S2.GeometryRef, r.Stage2Level));
             if (s2Shift < shift) shift = s2Shift;
             flags |= LeafEntry.TwoStageFlag;
             if (rc.S2.Hd && (r.Stage2Descriptor & Descriptor.Dbm) != 0 && (r.Stage2Descriptor & Descriptor.S2ApWrite) == 0) flags |= LeafEntry.Stage2CleanFlag;
@@ -593,6 +593,7 @@ internal sealed class Mmu
         r.BlockShift = (byte)shift;
         r.Descriptor = desc;
         r.DescriptorAddress = descPa;
+        facts.TableSpan = TableSpan(in geo, level);
         bool afMissing = (desc & Descriptor.Af) == 0;
         if (afMissing && !s1.Ha)
         {
@@ -613,6 +614,9 @@ internal sealed class Mmu
             r.Asid = s1.Asid;
         }
         r.Contiguous = (desc & Descriptor.Contiguous) != 0;
+        facts.FinalAddress = r.OutputAddress;
+        facts.Attributes = attr;
+        facts.Shareability = r.Shareability;
         if (!Walker.Stage1Permits(s1, perms, access))
         {
             r.Fault = Fault.Make(FaultKind.Permission, level, 1);
@@ -767,11 +771,22 @@ internal sealed class Mmu
         }
     }
 
+    // log2 of the region a contiguous group covers (Arm ARM D8.7.1), or of the single leaf when the group would not
+    // fit in the table holding it (then the bit cannot describe a group).
+    private static int GroupShift(int leafShift, Granule g, int level, int tableSpan)
+    {
+        int group = leafShift + BitOperations.Log2((uint)g.ContiguousEntries(level));
+        return group <= tableSpan ? group : leafShift;
+    }
+
+    // log2 of the input range the table holding a level's descriptors covers.
+    private static int TableSpan(in TranslationGeometry geo, int level) => level <= geo.StartLevel ? geo.InputBits : geo.LevelShift(level - 1);
+
     private void FillIpa(RegimeContext rc, ulong ipa, int level, int leafShift, ulong pa, ulong desc, ulong descPa)
     {
         int shift = leafShift;
         var g = rc.S2.Geometry.Granule;
-        if (_coalesce && (desc & Descriptor.Contiguous) != 0) shift += BitOperations.Log2((uint)g.ContiguousEntries(level));
+        if (_coalesce && (desc & Descriptor.Contiguous) != 0) shift = GroupShift(shift, g, level, TableSpan(in rc.S2.GeometryRef, level));
         if (shift > _maxShift) shift = _maxShift;
         var e = new Stage2Entry
         {
