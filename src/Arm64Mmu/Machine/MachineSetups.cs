@@ -45,16 +45,18 @@ public static class MachineSetups
     /// <param name="global">Global leaves (nG=0); otherwise non-global, tagged with <paramref name="asid"/>.</param>
     /// <param name="tableRegion">Physical base of the region the tables are allocated from.</param>
     /// <param name="tableRegionSize">Size of that region.</param>
+    /// <param name="ds">TCR_EL1.DS=1 (FEAT_LPA2 descriptor and operand formats, 52-bit output size); 4K and 16K only.</param>
     public static LinearMapping MapLinearEl1(Machine machine, ulong va, ulong pa, ulong length, Granule granule = Granule.Size4K,
-        int leafLevel = 3, ushort asid = 1, bool global = true, ulong tableRegion = 0x4000_0000UL, ulong tableRegionSize = 0x1000_0000UL)
+        int leafLevel = 3, ushort asid = 1, bool global = true, ulong tableRegion = 0x4000_0000UL, ulong tableRegionSize = 0x1000_0000UL,
+        bool ds = false)
     {
         ArgumentNullException.ThrowIfNull(machine);
-        var geo = Geometries.Stage1(granule, 48);
+        var geo = Geometries.Stage1(granule, 48, ds ? 52 : 48, ds);
         var tables = new TableBuilder(new TableAllocator(machine.Memory, tableRegion, tableRegionSize), geo);
-        ulong leaf = Descriptor.Stage1Leaf(0, page: leafLevel == 3, attrIndx: 1) | (global ? 0 : Descriptor.NotGlobal);
+        ulong leaf = Descriptor.Stage1Leaf(0, page: leafLevel == 3, attrIndx: 1, format: geo.Format) | (global ? 0 : Descriptor.NotGlobal);
         tables.MapRange(va, pa, length, leafLevel, leaf);
-        var tcr = new Tcr(0).WithT0sz(16).WithTg0(granule).WithIps(48).WithWalkAttributesInnerWb().WithEpd(false, true)
-            .WithTg1(Granule.Size4K).WithT1sz(16).WithAs(true);
+        var tcr = new Tcr(0).WithT0sz(16).WithTg0(granule).WithIps(ds ? 52 : 48).WithWalkAttributesInnerWb().WithEpd(false, true)
+            .WithTg1(Granule.Size4K).WithT1sz(16).WithAs(true).WithDs(ds);
         foreach (var pe in machine.ProcessingElements)
         {
             if (pe.ExceptionLevel == 0) throw new InvalidOperationException($"PE {pe.PeIndex} is at EL0; it cannot program its EL1 registers");

@@ -22,16 +22,18 @@ internal sealed class Rig
     public LinearMapping Map { get; }
 
     public Rig(int pes = 2, CoreProfile? profile = null, ProcessorFeatures? features = null, bool global = true, ushort asid = 1,
-        Action<MachineBuilder>? configure = null)
+        Action<MachineBuilder>? configure = null, bool ds = false)
     {
         var b = new MachineBuilder().WithProcessingElements(pes).WithProfile(profile ?? CoreProfile.NeoverseN1);
         if (features is not null) b.WithFeatures(features);
         configure?.Invoke(b);
         M = b.Build();
-        Map = MachineSetups.MapLinearEl1(M, Va, Pa, Pages * 0x1000UL, global: global, asid: asid);
-        for (int i = 0; i < Pages; i++) M.Memory.WriteUInt64(Pa + (ulong)i * 0x1000, Pa + (ulong)i * 0x1000);
-        M.Memory.WriteUInt64(OtherPa, OtherPa);
-        for (int i = 1; i < 8; i++) M.Memory.WriteUInt64(OtherPa + (ulong)i * 0x1000, OtherPa + (ulong)i * 0x1000);
+        Map = MachineSetups.MapLinearEl1(M, Va, Pa, Pages * 0x1000UL, global: global, asid: asid, ds: ds);
+        for (int i = 0; i < Pages; i++)
+        {
+            M.Memory.WriteUInt64(Pa + (ulong)i * 0x1000, Pa + (ulong)i * 0x1000);
+            M.Memory.WriteUInt64(OtherPa + (ulong)i * 0x1000, OtherPa + (ulong)i * 0x1000);
+        }
     }
 
     public ProcessingElement this[int pe] => M[pe];
@@ -43,8 +45,8 @@ internal sealed class Rig
     public ulong Slot(ulong va, int level) => Map.Tables.SlotFor(va, level, allocate: false);
 
     /// <summary>The level-3 descriptor mapping a page to <paramref name="pa"/> with the rig's attributes (global unless nG).</summary>
-    public static ulong Page(ulong pa, bool notGlobal = false, bool readOnly = false)
-        => Descriptor.Stage1Leaf(pa, page: true, attrIndx: 1, readOnly: readOnly) | (notGlobal ? Descriptor.NotGlobal : 0);
+    public ulong Page(ulong pa, bool notGlobal = false, bool readOnly = false)
+        => Descriptor.Stage1Leaf(pa, page: true, attrIndx: 1, readOnly: readOnly, format: Map.Tables.Geometry.Format) | (notGlobal ? Descriptor.NotGlobal : 0);
 
     /// <summary>Loads the marker word at a VA on a PE; the value is the PA the translation used (or 0 on a fault).</summary>
     public ulong Marker(int pe, ulong va)

@@ -162,7 +162,7 @@ public class TlbMaintenanceTests
         var alloc = new Arm64Mmu.PageTables.TableAllocator(rig.M.Memory, 0x6000_0000, 0x10_0000);
         ulong newTable = alloc.Allocate(0x1000, 0x1000);
         int index = (int)((Rig.Va >> 12) & 511);
-        rig.M.Memory.WriteUInt64(newTable + (ulong)index * 8, Rig.Page(Rig.OtherPa));
+        rig.M.Memory.WriteUInt64(newTable + (ulong)index * 8, rig.Page(Rig.OtherPa));
         rig[0].WriteDescriptor(l2Slot, Descriptor.Table(newTable));
         rig[0].Tlbi(TlbiOp.Vale1, TlbiOperand.Va(Rig.Va, asid: 1));
         rig[0].Dsb(DsbOption.Nsh);
@@ -181,7 +181,7 @@ public class TlbMaintenanceTests
         ulong l2Slot = rig.Slot(Rig.Va, 2);
         var alloc = new Arm64Mmu.PageTables.TableAllocator(rig.M.Memory, 0x6000_0000, 0x10_0000);
         ulong newTable = alloc.Allocate(0x1000, 0x1000);
-        rig.M.Memory.WriteUInt64(newTable + (ulong)((Rig.Va >> 12) & 511) * 8, Rig.Page(Rig.OtherPa));
+        rig.M.Memory.WriteUInt64(newTable + (ulong)((Rig.Va >> 12) & 511) * 8, rig.Page(Rig.OtherPa));
         rig[0].WriteDescriptor(l2Slot, Descriptor.Table(newTable));
         rig[0].Tlbi(TlbiOp.Vae1, TlbiOperand.Va(Rig.Va, asid: 8));
         rig[0].Dsb(DsbOption.Nsh);
