@@ -86,6 +86,7 @@ public sealed class Machine
         _observerList.Add(observer);
         Observers = _observerList.ToArray();
         ObserversAttached = true;
+        foreach (var pe in _pes) pe.ObserversChanged();
     }
 
     /// <summary>Detaches an observer.</summary>
@@ -94,6 +95,7 @@ public sealed class Machine
         _observerList.Remove(observer);
         Observers = _observerList.ToArray();
         ObserversAttached = Observers.Length != 0;
+        foreach (var pe in _pes) pe.ObserversChanged();
     }
 
     /// <summary>A builder.</summary>

@@ -36,6 +36,8 @@ public sealed class ProcessingElement : ITableMaintenance
     private readonly Machine _machine;
     private readonly PhysicalMemory _memory;
     private readonly Mmu _mmu;
+    private readonly SetAssociativeTlb<LeafEntry> _l1i, _l1d;
+    private readonly ulong _receiveCycles;
     private readonly CostModel _cost;
     private readonly ulong[] _written;
     private readonly bool _immediate;
@@ -47,6 +49,10 @@ public sealed class ProcessingElement : ITableMaintenance
     private WalkResult _result;
     private PendingTlbi[] _pending = new PendingTlbi[4];
     private int _pendingCount;
+    // The L1 hit path is taken when no observer needs the full walk result and stage 1 is on.
+    private bool _fast;
+    private int _readClass, _writeClass, _fetchClass;
+    private bool _pan;
 
     private struct PendingTlbi
     {
@@ -55,7 +61,9 @@ public sealed class ProcessingElement : ITableMaintenance
         public ulong[] Done;
         public int Remaining;
         public ulong IssueTime;
-        public double Scale;
+        // Latency to the i-th other target: ScaledBase + (ScaledPerTarget × i) / 1024 cycles (contention already applied).
+        public ulong ScaledBase, ScaledPerTarget;
+        public TlbiShareability Reach;
     }
 
     internal ProcessingElement(Machine machine, int index, ProcessorFeatures features, CoreProfile profile, LineCache? llc,
@@ -69,6 +77,9 @@ public sealed class ProcessingElement : ITableMaintenance
         Translator = new AddressTranslator(_memory, features, ConfigurationPolicy.Architectural);
         Tlbs = new TlbHierarchy(profile.Tlbs);
         _mmu = new Mmu(_memory, Tlbs, index, conflictAbort: features.BbmLevel < 2);
+        _l1i = Tlbs.L1I;
+        _l1d = Tlbs.L1D;
+        _receiveCycles = (ulong)profile.TlbiReceiveCycles;
         _cost = new CostModel(profile, llc);
         _immediate = synchronization == RegisterSynchronization.Immediate;
         _written = new ulong[RegisterCount];
@@ -77,6 +88,7 @@ public sealed class ProcessingElement : ITableMaintenance
         ExceptionLevel = exceptionLevel;
         RefreshContexts();
     }
+
 
     /// <summary>The PE's index in its machine.</summary>
     public int PeIndex { get; }
@@ -102,7 +114,24 @@ public sealed class ProcessingElement : ITableMaintenance
     /// <summary>The current exception level: 0, 1 or 2.</summary>
     public int ExceptionLevel { get; private set; }
     /// <summary>PSTATE.PAN: privileged data accesses to EL0-accessible memory fault.</summary>
-    public bool Pan { get; set; }
+    public bool Pan
+    {
+        get => _pan;
+        set
+        {
+            _pan = value;
+            UpdateAccessClasses();
+        }
+    }
+
+    private void UpdateAccessClasses()
+    {
+        _readClass = AccessClasses.Of(Access(AccessKind.Read));
+        _writeClass = AccessClasses.Of(Access(AccessKind.Write));
+        _fetchClass = AccessClasses.Of(Access(AccessKind.Execute));
+    }
+
+    internal void ObserversChanged() => _fast = !_machine.ObserversAttached && _access.Stage1Enabled;
     /// <summary>TLBIs issued by this PE that a DSB has not completed on every PE they reach.</summary>
     public int OutstandingTlbis => _pendingCount;
 
@@ -224,6 +253,8 @@ public sealed class ProcessingElement : ITableMaintenance
             _ctxVersion = t.Registers.Version;
         }
         _access = ExceptionLevel == 2 ? _ctxEl2 : _ctxEl10;
+        UpdateAccessClasses();
+        ObserversChanged();
     }
 
     // VTTBR_EL2.VMID, 8 bits unless VTCR_EL2.VS=1 on a PE with 16-bit VMIDs.
@@ -239,7 +270,7 @@ public sealed class ProcessingElement : ITableMaintenance
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private AccessRequest Access(AccessKind kind)
-        => new(kind, ExceptionLevel == 0, Pan && ExceptionLevel != 0 && kind != AccessKind.Execute);
+        => new(kind, ExceptionLevel == 0, _pan && ExceptionLevel != 0 && kind != AccessKind.Execute);
 
     /// <summary>
     /// Translates <paramref name="va"/> for an access of <paramref name="kind"/> at the current exception level, as an
@@ -247,15 +278,15 @@ public sealed class ProcessingElement : ITableMaintenance
     /// </summary>
     public PeTranslation Translate(ulong va, AccessKind kind)
     {
-        var access = Access(kind);
         var rc = _access;
         bool fetch = kind == AccessKind.Execute;
-        if (!_machine.ObserversAttached && rc.S1.Enabled && _mmu.TryL1Hit(rc, rc.KeyAddress(va, fetch), access, fetch, out ulong pa, out _))
+        int cls = kind switch { AccessKind.Read => _readClass, AccessKind.Write => _writeClass, _ => _fetchClass };
+        if (_fast && Mmu.TryL1Hit(fetch ? _l1i : _l1d, rc, rc.KeyAddress(va, fetch), cls, out ulong pa))
         {
             _cost.ChargeL1Hit(fetch);
             return new PeTranslation(default, pa, TranslationSource.L1Tlb);
         }
-        TranslateSlow(rc, va, access);
+        TranslateSlow(rc, va, Access(kind));
         return new PeTranslation(_result.Fault, _result.Succeeded ? _result.OutputAddress : 0, _rec.Source);
     }
 
@@ -264,15 +295,13 @@ public sealed class ProcessingElement : ITableMaintenance
     public AccessResult Load(ulong va, int size)
     {
         CheckSize(size);
-        var access = Access(AccessKind.Read);
         var rc = _access;
-        if (!_machine.ObserversAttached && (va & 0xFFF) + (ulong)size <= 0x1000 && rc.S1.Enabled
-            && _mmu.TryL1Hit(rc, rc.KeyAddress(va, false), access, false, out ulong pa, out _))
+        if (_fast && (va & 0xFFF) + (ulong)size <= 0x1000 && Mmu.TryL1Hit(_l1d, rc, rc.KeyAddress(va, false), _readClass, out ulong pa))
         {
             _cost.ChargeL1Hit(false);
             return new AccessResult(default, ReadBytes(pa, size), pa, 0, 1);
         }
-        return AccessSlow(rc, va, size, access, 0);
+        return AccessSlow(rc, va, size, Access(AccessKind.Read), 0);
     }
 
     /// <summary>
@@ -283,16 +312,14 @@ public sealed class ProcessingElement : ITableMaintenance
     public AccessResult Store(ulong va, int size, ulong value)
     {
         CheckSize(size);
-        var access = Access(AccessKind.Write);
         var rc = _access;
-        if (!_machine.ObserversAttached && (va & 0xFFF) + (ulong)size <= 0x1000 && rc.S1.Enabled
-            && _mmu.TryL1Hit(rc, rc.KeyAddress(va, false), access, false, out ulong pa, out _))
+        if (_fast && (va & 0xFFF) + (ulong)size <= 0x1000 && Mmu.TryL1Hit(_l1d, rc, rc.KeyAddress(va, false), _writeClass, out ulong pa))
         {
             _cost.ChargeL1Hit(false);
             WriteBytes(pa, size, value);
             return new AccessResult(default, 0, pa, 0, 1);
         }
-        return AccessSlow(rc, va, size, access, value);
+        return AccessSlow(rc, va, size, Access(AccessKind.Write), value);
     }
 
     /// <summary>Fetches 1, 2, 4 (default) or 8 bytes of instructions.</summary>
@@ -300,19 +327,13 @@ public sealed class ProcessingElement : ITableMaintenance
     public AccessResult Fetch(ulong va, int size = 4)
     {
         CheckSize(size);
-        return AccessSlowOrFast(va, size, Access(AccessKind.Execute));
-    }
-
-    private AccessResult AccessSlowOrFast(ulong va, int size, AccessRequest access)
-    {
         var rc = _access;
-        if (!_machine.ObserversAttached && (va & 0xFFF) + (ulong)size <= 0x1000 && rc.S1.Enabled
-            && _mmu.TryL1Hit(rc, rc.KeyAddress(va, true), access, true, out ulong pa, out _))
+        if (_fast && (va & 0xFFF) + (ulong)size <= 0x1000 && Mmu.TryL1Hit(_l1i, rc, rc.KeyAddress(va, true), _fetchClass, out ulong pa))
         {
             _cost.ChargeL1Hit(true);
             return new AccessResult(default, ReadBytes(pa, size), pa, 0, 1);
         }
-        return AccessSlow(rc, va, size, access, 0);
+        return AccessSlow(rc, va, size, Access(AccessKind.Execute), 0);
     }
 
     /// <summary>Loads <paramref name="destination"/>.Length bytes, part by part (one translation per page); stops at the first fault.</summary>
@@ -390,7 +411,7 @@ public sealed class ProcessingElement : ITableMaintenance
     private bool TranslatePart(RegimeContext rc, ulong va, AccessRequest access, out ulong pa)
     {
         bool fetch = access.Kind == AccessKind.Execute;
-        if (!_machine.ObserversAttached && rc.S1.Enabled && _mmu.TryL1Hit(rc, rc.KeyAddress(va, fetch), access, fetch, out pa, out _))
+        if (_fast && Mmu.TryL1Hit(fetch ? _l1i : _l1d, rc, rc.KeyAddress(va, fetch), AccessClasses.Of(access), out pa))
         {
             _cost.ChargeL1Hit(fetch);
             return true;
@@ -540,7 +561,7 @@ public sealed class ProcessingElement : ITableMaintenance
             ulong alone = (ulong)Profile.BroadcastBaseCycles + (ulong)Profile.BroadcastPerTargetCycles * (ulong)(targets.Length - 2) + (ulong)Profile.TlbiReceiveCycles;
             scale = _machine.Interconnect.Schedule(PeIndex, issued, alone, Profile.ContentionFactor);
         }
-        AddPending(new TlbiMatcher(scope), targets, issued, scale);
+        AddPending(new TlbiMatcher(scope), targets, issued, scale, info.Shareability);
         if (_machine.ObserversAttached)
             foreach (var o in _machine.Observers) o.OnTlbi(PeIndex, in scope, targets);
         return InstructionStatus.Executed;
@@ -576,7 +597,7 @@ public sealed class ProcessingElement : ITableMaintenance
         return ds && Features.Support(g, stage2) == GranuleSupport.Supported52Bit;
     }
 
-    private void AddPending(in TlbiMatcher matcher, int[] targets, ulong issued, double scale)
+    private void AddPending(in TlbiMatcher matcher, int[] targets, ulong issued, double scale, TlbiShareability reach)
     {
         if (_pendingCount == _pending.Length) Array.Resize(ref _pending, _pending.Length * 2);
         ref var p = ref _pending[_pendingCount++];
@@ -587,7 +608,9 @@ public sealed class ProcessingElement : ITableMaintenance
         p.Targets = targets;
         p.Remaining = targets.Length;
         p.IssueTime = issued;
-        p.Scale = scale;
+        p.ScaledBase = (ulong)Math.Round(Profile.BroadcastBaseCycles * scale);
+        p.ScaledPerTarget = (ulong)Math.Round(Profile.BroadcastPerTargetCycles * scale * 1024);
+        p.Reach = reach;
     }
 
     /// <summary>
@@ -620,22 +643,28 @@ public sealed class ProcessingElement : ITableMaintenance
         for (int k = 0; k < _pendingCount; k++)
         {
             ref var p = ref _pending[k];
+            // The domain covers every target when it is at least the TLBI's reach (an Inner Shareable domain lies within its Outer one).
+            bool coversAll = domain == BarrierDomain.FullSystem || p.Reach == TlbiShareability.NonShareable
+                || (p.Reach == TlbiShareability.InnerShareable && domain >= BarrierDomain.InnerShareable)
+                || (p.Reach == TlbiShareability.OuterShareable && domain >= BarrierDomain.OuterShareable);
+            var targets = p.Targets;
+            var done = p.Done;
             int position = 0;
-            for (int i = 0; i < p.Targets.Length; i++)
+            for (int i = 0; i < targets.Length; i++)
             {
-                int t = p.Targets[i];
+                int t = targets[i];
                 bool self = t == PeIndex;
                 int pos = self ? 0 : position++;
-                if ((p.Done[t >> 6] & (1UL << (t & 63))) != 0 || !_machine.InDomain(PeIndex, t, domain)) continue;
-                p.Done[t >> 6] |= 1UL << (t & 63);
+                ulong bit = 1UL << (t & 63);
+                if ((done[t >> 6] & bit) != 0 || (!coversAll && !_machine.InDomain(PeIndex, t, domain))) continue;
+                done[t >> 6] |= bit;
                 p.Remaining--;
                 var target = _machine.ProcessingElementAt(t);
                 target.Receive(in p.Matcher, !self);
-                ulong done = self
+                ulong finish = self
                     ? p.IssueTime + (ulong)Profile.TlbiLocalCycles
-                    : p.IssueTime + (ulong)Math.Round(((double)Profile.BroadcastBaseCycles + (double)Profile.BroadcastPerTargetCycles * pos) * p.Scale)
-                      + (ulong)target.Profile.TlbiReceiveCycles;
-                if (done > latest) latest = done;
+                    : p.IssueTime + p.ScaledBase + ((p.ScaledPerTarget * (ulong)pos) >> 10) + target._receiveCycles;
+                if (finish > latest) latest = finish;
             }
             if (p.Remaining == 0) continue;
             if (kept != k) (_pending[kept], _pending[k]) = (_pending[k], _pending[kept]);
@@ -648,11 +677,8 @@ public sealed class ProcessingElement : ITableMaintenance
     private void Receive(in TlbiMatcher matcher, bool fromOtherPe)
     {
         int removed = Tlbs.Invalidate(in matcher);
-        var s = _cost.Statistics;
-        s.EntriesInvalidated += removed;
-        if (!fromOtherPe) return;
-        s.TlbisReceived++;
-        _cost.Advance(CycleCategory.TlbiReceive, (ulong)Profile.TlbiReceiveCycles);
+        if (removed != 0) _cost.Statistics.EntriesInvalidated += removed;
+        if (fromOtherPe) _cost.ChargeReceivedTlbi(_receiveCycles);
     }
 
     private static TlbiOp[] BuildInnerShareableForms()

@@ -23,6 +23,8 @@ public sealed class CostModel
         ArgumentNullException.ThrowIfNull(profile);
         profile.Validate();
         Profile = profile;
+        _l1HitCycles = (ulong)profile.L1HitCycles;
+        Statistics = new PeStatistics(this);
         _l1 = new LineCache(profile.DescriptorL1Lines, 4);
         _l2 = new LineCache(profile.DescriptorL2Lines, 8);
         _llc = profile.DescriptorLlcCycles > 0 ? sharedLastLevelCache : null;
@@ -31,33 +33,60 @@ public sealed class CostModel
     /// <summary>The profile.</summary>
     public CoreProfile Profile { get; }
     /// <summary>The counters.</summary>
-    public PeStatistics Statistics { get; } = new();
+    public PeStatistics Statistics { get; }
+
+    // The L1 hit path only counts; its cycles (a constant per hit) are added when the clock is read.
+    private readonly ulong _l1HitCycles;
+    internal long FastDataHits, FastInstructionHits;
+    private ulong _cycles;
+
     /// <summary>The PE's clock in core cycles.</summary>
-    public ulong Cycles { get; private set; }
+    public ulong Cycles => _cycles + (ulong)(FastDataHits + FastInstructionHits) * _l1HitCycles;
+
+    /// <summary>Cycles the L1 hit path spent (booked to <see cref="CycleCategory.TlbLookup"/>).</summary>
+    internal ulong FastHitCycles => (ulong)(FastDataHits + FastInstructionHits) * _l1HitCycles;
+
+    // Folds the L1 hit path's counts into the clock before the statistics are cleared (the clock keeps its value).
+    internal void ResetFastCounters()
+    {
+        _cycles += FastHitCycles;
+        FastDataHits = FastInstructionHits = 0;
+        ReceivedTlbis = 0;
+        ReceiveCycles = 0;
+    }
 
     /// <summary>Advances the clock by <paramref name="cycles"/>, booked to <paramref name="category"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void Advance(CycleCategory category, ulong cycles)
     {
-        Cycles += cycles;
+        _cycles += cycles;
         Statistics.AddCycles(category, cycles);
     }
 
     /// <summary>Advances the clock to <paramref name="time"/> if it is later.</summary>
     internal void AdvanceTo(CycleCategory category, ulong time)
     {
-        if (time > Cycles) Advance(category, time - Cycles);
+        ulong now = Cycles;
+        if (time > now) Advance(category, time - now);
     }
+
+    /// <summary>A TLBI from another PE applied to this PE's TLBs.</summary>
+    internal void ChargeReceivedTlbi(ulong cycles)
+    {
+        ReceivedTlbis++;
+        _cycles += cycles;
+        ReceiveCycles += cycles;
+    }
+
+    internal long ReceivedTlbis;
+    internal ulong ReceiveCycles;
 
     /// <summary>A translation served by the L1 hit path.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void ChargeL1Hit(bool instruction)
     {
-        var s = Statistics;
-        s.Translations++;
-        if (instruction) s.L1InstructionHits++;
-        else s.L1DataHits++;
-        Advance(CycleCategory.TlbLookup, (ulong)Profile.L1HitCycles);
+        if (instruction) FastInstructionHits++;
+        else FastDataHits++;
     }
 
     /// <summary>Prices and counts what a translation did.</summary>

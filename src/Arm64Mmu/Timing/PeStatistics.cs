@@ -29,15 +29,19 @@ public enum CycleCategory : byte
 public sealed class PeStatistics
 {
     private readonly ulong[] _cycles = new ulong[Enum.GetValues<CycleCategory>().Length];
+    private readonly CostModel _costs;
+    private long _translations, _l1InstructionHits, _l1DataHits;
+
+    internal PeStatistics(CostModel costs) => _costs = costs;
 
     /// <summary>Translations performed (one per access part, AT included).</summary>
-    public long Translations { get; internal set; }
+    public long Translations { get => _translations + _costs.FastDataHits + _costs.FastInstructionHits; internal set => _translations = value - _costs.FastDataHits - _costs.FastInstructionHits; }
     /// <summary>L1 instruction TLB hits.</summary>
-    public long L1InstructionHits { get; internal set; }
+    public long L1InstructionHits { get => _l1InstructionHits + _costs.FastInstructionHits; internal set => _l1InstructionHits = value - _costs.FastInstructionHits; }
     /// <summary>L1 instruction TLB misses.</summary>
     public long L1InstructionMisses { get; internal set; }
     /// <summary>L1 data TLB hits.</summary>
-    public long L1DataHits { get; internal set; }
+    public long L1DataHits { get => _l1DataHits + _costs.FastDataHits; internal set => _l1DataHits = value - _costs.FastDataHits; }
     /// <summary>L1 data TLB misses.</summary>
     public long L1DataMisses { get; internal set; }
     /// <summary>L2 TLB hits.</summary>
@@ -75,7 +79,7 @@ public sealed class PeStatistics
     /// <summary>TLBI instructions executed (UNDEFINED ones excluded).</summary>
     public long TlbisIssued { get; internal set; }
     /// <summary>TLBIs from other PEs applied to this PE's TLBs.</summary>
-    public long TlbisReceived { get; internal set; }
+    public long TlbisReceived => _costs.ReceivedTlbis;
     /// <summary>TLB entries removed by maintenance (own and received).</summary>
     public long EntriesInvalidated { get; internal set; }
     /// <summary>DSB instructions.</summary>
@@ -89,14 +93,19 @@ public sealed class PeStatistics
     public long DescriptorReads => Stage1DescriptorReads + Stage2DescriptorReads;
 
     /// <summary>Cycles spent in a category.</summary>
-    public ulong Cycles(CycleCategory category) => _cycles[(int)category];
+    public ulong Cycles(CycleCategory category) => _cycles[(int)category] + category switch
+    {
+        CycleCategory.TlbLookup => _costs.FastHitCycles,
+        CycleCategory.TlbiReceive => _costs.ReceiveCycles,
+        _ => 0,
+    };
 
     /// <summary>Cycles over all categories.</summary>
     public ulong TotalCycles
     {
         get
         {
-            ulong t = 0;
+            ulong t = _costs.FastHitCycles + _costs.ReceiveCycles;
             foreach (var c in _cycles) t += c;
             return t;
         }
@@ -107,6 +116,7 @@ public sealed class PeStatistics
     /// <summary>Sets every counter to zero (the PE's clock is not changed).</summary>
     public void Reset()
     {
+        _costs.ResetFastCounters();
         foreach (var p in typeof(PeStatistics).GetProperties())
             if (p.PropertyType == typeof(long) && p.SetMethod is not null) p.SetValue(this, 0L);
         Array.Clear(_cycles);

@@ -54,30 +54,30 @@ internal sealed class Mmu
     public TlbHierarchy Tlbs { get; }
 
     /// <summary>
-    /// The L1 hit path: an L1 entry found through its hint whose permissions allow the access and that needs no
-    /// hardware update. Anything else (including every fault) goes to <see cref="Translate"/>.
+    /// The L1 hit path: an L1 entry found through its hint whose permissions allow the access (an access class of
+    /// <see cref="AccessClasses"/>) and that needs no hardware update. Anything else, every fault included, goes to
+    /// <see cref="Translate"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryL1Hit(RegimeContext rc, ulong key, AccessRequest access, bool fetch, out ulong pa, out int shift)
+    public static bool TryL1Hit(SetAssociativeTlb<LeafEntry> l1, RegimeContext rc, ulong key, int accessClass, out ulong pa)
     {
-        var l1 = fetch ? Tlbs.L1I : Tlbs.L1D;
-        ulong classes = access.Unprivileged && rc.HasE0pd ? 0 : l1.ClassMask(TlbTags.SpaceLeaf);
+        ulong classes = AccessClasses.IsUnprivileged(accessClass) && rc.HasE0pd ? 0 : l1.LeafClasses;
         while (classes != 0)
         {
-            shift = BitOperations.TrailingZeroCount(classes);
+            int shift = BitOperations.TrailingZeroCount(classes);
             classes &= classes - 1;
-            int i = l1.LookupByHint(key, TlbTags.SpaceLeaf, shift, rc.LeafWant, rc.LeafMask, rc.Asid);
-            if (i < 0) continue;
-            ref LeafEntry e = ref l1.Payload(i);
-            if (!Walker.Stage1Permits(rc.S1, e.Stage1Permissions, access)) break;
-            if ((e.Flags & LeafEntry.TwoStageFlag) != 0 && (e.Stage2Permissions & access.Required) == 0) break;
-            if (access.Kind == AccessKind.Write && (e.Flags & (LeafEntry.Stage1CleanFlag | LeafEntry.Stage2CleanFlag)) != 0) break;
-            l1.Touch(i);
-            pa = e.OutputBase + (key & ((1UL << shift) - 1));
+            ref var h = ref l1.LookupByHint(key, TlbTags.SpaceLeaf, shift, rc.LeafWant, rc.LeafMask, rc.Asid);
+            if (Unsafe.IsNullRef(ref h)) continue;
+            // Bits: stage-1 permissions [7:0], stage-2 permissions [15:8], LeafEntry flags [23:16].
+            uint bits = h.Bits;
+            if (((rc.PermitMasks[accessClass] >> (int)(bits & 0xFF)) & 1) == 0
+                || ((bits >> 8) & AccessClasses.Required[accessClass]) == 0
+                || (AccessClasses.IsWrite(accessClass) && ((bits >> 16) & (LeafEntry.Stage1CleanFlag | LeafEntry.Stage2CleanFlag)) != 0)) break;
+            l1.Touch(h.Index);
+            pa = h.Word + (key & ((1UL << shift) - 1));
             return true;
         }
         pa = 0;
-        shift = 0;
         return false;
     }
 
@@ -175,7 +175,7 @@ internal sealed class Mmu
     }
 
     // Two entries matched one lookup. Without FEAT_BBM level 2 the PE takes a TLB conflict abort (Arm ARM D8.16.3; FSC 0x30).
-    private bool Conflict<T>(SetAssociativeTlb<T> tlb, int a, int b, ulong va, int stage, ref WalkResult r, ref TranslationRecord rec) where T : struct
+    private bool Conflict<T>(SetAssociativeTlb<T> tlb, int a, int b, ulong va, int stage, ref WalkResult r, ref TranslationRecord rec) where T : struct, ITlbPayload<T>
     {
         if (!rec.Conflict)
         {
@@ -416,7 +416,7 @@ internal sealed class Mmu
             Stage2DescriptorAddress = r.Stage2DescriptorAddress,
             Stage2Descriptor = r.Stage2Descriptor,
             Stage1Permissions = f.Stage1Permissions,
-            Stage2Permissions = f.Stage2Permissions,
+            Stage2Permissions = r.TwoStage ? f.Stage2Permissions : AccessPermissions.All,
             Attributes = f.Attributes,
             Stage1Attributes = r.Stage1Attributes,
             Shareability = f.Shareability,

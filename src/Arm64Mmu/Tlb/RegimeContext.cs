@@ -1,7 +1,14 @@
 using System.Runtime.CompilerServices;
+using Arm64Mmu.Architecture;
 using Arm64Mmu.Translation;
 
 namespace Arm64Mmu.Tlb;
+
+[InlineArray(AccessClasses.Count)]
+internal struct PermitMaskArray
+{
+    private ulong _element;
+}
 
 /// <summary>
 /// One translation regime as a PE's TLBs see it, computed when the PE synchronizes its context (never per access):
@@ -22,6 +29,11 @@ internal sealed class RegimeContext
         LeafWant = (ulong)Regime << TlbTags.RegimeShift | (ulong)Vmid << TlbTags.VmidShift | (ulong)LeafStage << TlbTags.StageShift;
         Stage2Mask = LeafMask;
         Stage2Want = (ulong)TlbRegime.El10 << TlbTags.RegimeShift | (ulong)Vmid << TlbTags.VmidShift | (ulong)TranslationStage.Stage2 << TlbTags.StageShift;
+        Stage1Enabled = s1.Enabled;
+        // Which stage-1 permission values allow each access class in this regime (PAN/EPAN, one or two privilege levels).
+        for (int c = 0; c < AccessClasses.Count; c++)
+            for (int p = 0; p < 64; p++)
+                if (Walker.Stage1Permits(s1, (AccessPermissions)p, AccessClasses.Request(c))) PermitMasks[c] |= 1UL << p;
         var h0 = s1.Half0;
         int s2Bits = S2.Enabled ? S2.Geometry.GranuleBits : 64;
         _split0 = 1UL << Math.Min(s1.Enabled ? h0.Geometry.GranuleBits : 12, s2Bits);
@@ -55,6 +67,10 @@ internal sealed class RegimeContext
     public bool E0pdFaults(ulong va) => HasE0pd && (((va >> 55) & 1) != 0 ? _e0pd1 : _e0pd0);
 
     public TranslationRegime S1 { get; }
+    /// <summary>Stage 1 is enabled (final TLB entries are used).</summary>
+    public readonly bool Stage1Enabled;
+    /// <summary>Per access class, bit p set when stage-1 permissions p allow it.</summary>
+    public PermitMaskArray PermitMasks;
     /// <summary>Stage 2 of this regime (disabled for the EL2 regimes).</summary>
     public Stage2Regime S2 { get; }
     public TlbRegime Regime { get; }

@@ -5,6 +5,21 @@ using System.Runtime.Intrinsics;
 
 namespace Arm64Mmu.Tlb;
 
+/// <summary>Size classes present, one mask per address space.</summary>
+[InlineArray(3)]
+internal struct ClassMasks
+{
+    private ulong _element;
+}
+
+/// <summary>Per hash bucket, how many entries have a key hashing there.</summary>
+[InlineArray(PresenceCounts.Buckets)]
+internal struct PresenceCounts
+{
+    public const int Buckets = 256;
+    private byte _element;
+}
+
 /// <summary>
 /// One set-associative (or, with one set, fully associative) TLB structure, struct-of-arrays: packed keys compared for
 /// all ways of a set at once with <see cref="Vector512"/>/<see cref="Vector256"/>/<see cref="Vector128"/> (scalar
@@ -13,7 +28,7 @@ namespace Arm64Mmu.Tlb;
 /// size), so a lookup probes one set per size class present. Allocates nothing after construction.
 /// </summary>
 /// <typeparam name="T">The payload of an entry.</typeparam>
-internal sealed class SetAssociativeTlb<T> where T : struct
+internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
 {
     private const int Spaces = 3;
     private readonly int _sets, _ways, _stride;
@@ -27,12 +42,26 @@ internal sealed class SetAssociativeTlb<T> where T : struct
     private readonly ulong[] _plru;
     private readonly int[] _roundRobin;
     private readonly int[] _classCount = new int[Spaces * 64];
-    private readonly ulong[] _classMask = new ulong[Spaces];
-    // Fully associative structures keep a direct-mapped hint (key hash → way) so a hit costs one probe. It is only an
-    // index: a hint is trusted only when no two entries can match one lookup (_mayConflict false); otherwise, and on a
-    // hint miss, every way is compared.
-    private readonly int[]? _hint;
-    private readonly int _hintShift;
+    private ClassMasks _classMask; // inline: one fewer dependent load on every lookup
+    // Small structures (at most 255 entries) count their keys per hash bucket: a probe whose bucket is empty skips the
+    // compare of the set (most PEs a broadcast reaches do not hold the page). Exact: counts follow every insert and removal.
+    private readonly bool _presence;
+    private PresenceCounts _present;
+    // Fully associative structures keep a direct-mapped hint (key hash → key, context, way) so a hit costs one probe.
+    // It is only an index, kept coherent with the ways (a removed way clears its hint). A hint is trusted only when no
+    // two entries can match one lookup (_mayConflict false); otherwise, and on a hint miss, every way is compared.
+    internal struct Hint
+    {
+        public ulong Key;
+        public ulong Context;
+        public ulong Word;
+        public uint Bits;
+        public int Index;
+    }
+
+    private readonly Hint[]? _hint;
+    private readonly int[]? _hintOf;
+    private readonly ulong _hintMask;
     private bool _mayConflict;
 
     public SetAssociativeTlb(TlbConfiguration configuration, string name)
@@ -51,11 +80,14 @@ internal sealed class SetAssociativeTlb<T> where T : struct
         _stamps = new ulong[slots];
         _plru = new ulong[_sets];
         _roundRobin = new int[_sets];
+        _presence = _sets * _ways < PresenceCounts.Buckets;
         if (_sets == 1 && _ways >= 8)
         {
-            int bits = BitOperations.Log2((uint)_ways) + 2;
-            _hint = new int[1 << bits];
-            _hintShift = 64 - bits;
+            int bits = BitOperations.Log2((uint)_ways) + 3;
+            _hint = new Hint[1 << bits];
+            _hintMask = (1UL << bits) - 1;
+            _hintOf = new int[slots];
+            Array.Fill(_hintOf, -1);
         }
     }
 
@@ -80,22 +112,32 @@ internal sealed class SetAssociativeTlb<T> where T : struct
     /// <summary>Size classes (bit per log2 size) present in an address space.</summary>
     public ulong ClassMask(int space) => _classMask[space];
 
+    /// <summary>Size classes present among final translations.</summary>
+    public ulong LeafClasses => _classMask[TlbTags.SpaceLeaf];
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Bucket(ulong key) => (int)((key * 0x9E3779B97F4A7C15UL) >> 56);
+
+    /// <summary>False when no entry can have this key (the set need not be compared).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool MayHold(ulong key) => !_presence || _present[Bucket(key)] != 0;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool ContextMatches(ulong c, ulong want, ulong mask, ushort asid, bool matchAsid)
         => (c & mask) == want && (!matchAsid || (c & TlbTags.GlobalBit) != 0 || (ushort)c == asid);
 
     /// <summary>
-    /// The one-probe lookup of a fully associative structure: the matching way, or -1 when the hint cannot decide
-    /// (then call <see cref="Lookup"/>).
+    /// The one-probe lookup of a fully associative structure: the hint of the matching way (with its payload summary),
+    /// or a null reference when the hint cannot decide (then call <see cref="Lookup"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public int LookupByHint(ulong address, int space, int shift, ulong want, ulong mask, ushort asid)
+    public ref Hint LookupByHint(ulong address, int space, int shift, ulong want, ulong mask, ushort asid)
     {
-        if (_hint is null || _mayConflict) return -1;
+        if (_hint is null || _mayConflict) return ref Unsafe.NullRef<Hint>();
         ulong key = TlbTags.Key(address, shift, space);
-        int i = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_hint), (int)((key * 0x9E3779B97F4A7C15UL) >> _hintShift));
-        if (KeyAt(i) != key || !ContextMatches(ContextAt(i), want, mask, asid, true)) return -1;
-        return i;
+        ref Hint h = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_hint), HintSlot(key));
+        if (h.Key != key || !ContextMatches(h.Context, want, mask, asid, true)) return ref Unsafe.NullRef<Hint>();
+        return ref h;
     }
 
     /// <summary>
@@ -114,6 +156,7 @@ internal sealed class SetAssociativeTlb<T> where T : struct
             int shift = BitOperations.TrailingZeroCount(classes);
             classes &= classes - 1;
             ulong key = TlbTags.Key(address, shift, space);
+            if (!MayHold(key)) continue;
             int b = (int)((address >> shift) & _setMask) * _stride;
             for (int c = 0; c < _stride; c += 64)
             {
@@ -128,7 +171,7 @@ internal sealed class SetAssociativeTlb<T> where T : struct
                 }
             }
         }
-        if (first >= 0 && _hint is not null) _hint[HintSlot(_keys[first])] = first;
+        if (first >= 0 && _hint is not null) SetHint(first);
         return first;
     }
 
@@ -137,6 +180,7 @@ internal sealed class SetAssociativeTlb<T> where T : struct
     {
         if ((_classMask[space] & (1UL << shift)) == 0) return -1;
         ulong key = TlbTags.Key(address, shift, space);
+        if (!MayHold(key)) return -1;
         int b = (int)((address >> shift) & _setMask) * _stride;
         for (int c = 0; c < _stride; c += 64)
         {
@@ -152,7 +196,20 @@ internal sealed class SetAssociativeTlb<T> where T : struct
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int HintSlot(ulong key) => (int)((key * 0x9E3779B97F4A7C15UL) >> _hintShift);
+    // The page number's low bits, folded with the size class: consecutive pages never collide.
+    private int HintSlot(ulong key) => (int)(((key >> TlbTags.VpnShift) ^ ((key & 63) << 3)) & _hintMask);
+
+    private void SetHint(int index)
+    {
+        int slot = HintSlot(_keys[index]);
+        ref Hint h = ref _hint![slot];
+        if (h.Key != 0 && h.Index != index) _hintOf![h.Index] = -1;
+        h.Key = _keys[index];
+        h.Context = _contexts[index];
+        h.Index = index;
+        T.Summary(in _payloads[index], out h.Word, out h.Bits);
+        _hintOf![index] = slot;
+    }
 
     // Bit w set when way (b + w) holds key; count is a multiple of 8 and at most 64.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -217,8 +274,16 @@ internal sealed class SetAssociativeTlb<T> where T : struct
     private int Victim(int set)
     {
         int b = set * _stride;
-        for (int w = 0; w < _ways; w++)
-            if (_keys[b + w] == 0) return b + w;
+        ref ulong keys = ref MemoryMarshal.GetArrayDataReference(_keys);
+        for (int c = 0; c < _stride; c += 64)
+        {
+            // Padding ways beyond _ways are never used: mask them off.
+            int n = Math.Min(64, _stride - c);
+            ulong empty = MatchMask(b + c, n, 0);
+            int valid = Math.Min(64, _ways - c);
+            if (valid < 64) empty &= (1UL << valid) - 1;
+            if (empty != 0) return b + c + BitOperations.TrailingZeroCount(empty);
+        }
         switch (_policy)
         {
             case ReplacementPolicy.TreePlru:
@@ -242,11 +307,13 @@ internal sealed class SetAssociativeTlb<T> where T : struct
             }
             default:
             {
+                ref ulong stamps = ref MemoryMarshal.GetArrayDataReference(_stamps);
                 int best = b;
-                ulong bestStamp = _stamps[b];
+                ulong bestStamp = Unsafe.Add(ref stamps, b);
                 for (int w = 1; w < _ways; w++)
                 {
-                    if (_stamps[b + w] < bestStamp) { bestStamp = _stamps[b + w]; best = b + w; }
+                    ulong st = Unsafe.Add(ref stamps, b + w);
+                    if (st < bestStamp) { bestStamp = st; best = b + w; }
                 }
                 return best;
             }
@@ -264,39 +331,69 @@ internal sealed class SetAssociativeTlb<T> where T : struct
         int victim = Victim(set);
         evicted = _keys[victim] != 0;
         if (evicted) RemoveAt(victim);
-        if (_hint is not null)
-        {
-            if (!_mayConflict) _mayConflict = OverlapsExisting(key, context);
-            _hint[HintSlot(key)] = victim;
-        }
+        if (_hint is not null && !_mayConflict) _mayConflict = OverlapsExisting(key, context);
         _keys[victim] = key;
         _contexts[victim] = context;
         _payloads[victim] = payload;
+        if (_hint is not null) SetHint(victim);
+        if (_presence) _present[Bucket(key)]++;
         int cls = space * 64 + shift;
-        if (_classCount[cls]++ == 0) _classMask[space] |= 1UL << shift;
+        if (_classCount[cls]++ == 0)
+        {
+            _classMask[space] |= 1UL << shift;
+        }
         Count++;
         Touch(victim);
         return victim;
     }
 
     // True when some entry could match a lookup together with the new one: same space, regime, VMID and stage,
-    // overlapping addresses, and either global or of the same ASID.
+    // overlapping addresses, and either global or of the same ASID. An entry at least as large overlaps only if it
+    // covers the new entry's base (one key compare per way); a smaller one must lie inside the new range.
     private bool OverlapsExisting(ulong key, ulong ctx)
     {
-        const ulong same = TlbTags.RegimeField | TlbTags.VmidField | TlbTags.StageField;
+        int space = (int)((key >> TlbTags.SpaceShift) & 3), newShift = TlbTags.KeyShift(key);
         ulong first = TlbTags.KeyBase(key), last = TlbTags.KeyLast(key);
-        int space = (int)((key >> TlbTags.SpaceShift) & 3);
-        for (int j = 0; j < _keys.Length; j++)
+        ulong classes = _classMask[space];
+        while (classes != 0)
         {
-            ulong k = _keys[j];
-            if (k == 0 || (int)((k >> TlbTags.SpaceShift) & 3) != space) continue;
-            ulong c = _contexts[j];
-            if (((c ^ ctx) & same) != 0) continue;
-            if ((c & TlbTags.GlobalBit) == 0 && (ctx & TlbTags.GlobalBit) == 0 && (ushort)c != (ushort)ctx) continue;
-            if (TlbTags.KeyLast(k) < first || TlbTags.KeyBase(k) > last) continue;
-            return true;
+            int shift = BitOperations.TrailingZeroCount(classes);
+            classes &= classes - 1;
+            if (shift >= newShift)
+            {
+                ulong probe = TlbTags.Key(first, shift, space);
+                if (!MayHold(probe)) continue;
+                int b = (int)((first >> shift) & _setMask) * _stride;
+                for (int c = 0; c < _stride; c += 64)
+                {
+                    ulong m = MatchMask(b + c, Math.Min(64, _stride - c), probe);
+                    while (m != 0)
+                    {
+                        int j = b + c + BitOperations.TrailingZeroCount(m);
+                        m &= m - 1;
+                        if (Compatible(_contexts[j], ctx)) return true;
+                    }
+                }
+            }
+            else
+            {
+                ulong tag = ((ulong)space << TlbTags.SpaceShift) | (uint)shift;
+                ulong lo = ((first >> shift) << TlbTags.VpnShift) | tag, hi = ((last >> shift) << TlbTags.VpnShift) | tag;
+                for (int j = 0; j < _keys.Length; j++)
+                {
+                    ulong k = _keys[j];
+                    if (k >= lo && k <= hi && (k & 0xFF) == tag && Compatible(_contexts[j], ctx)) return true;
+                }
+            }
         }
         return false;
+
+        static bool Compatible(ulong c, ulong ctx)
+        {
+            const ulong same = TlbTags.RegimeField | TlbTags.VmidField | TlbTags.StageField;
+            return ((c ^ ctx) & same) == 0
+                && ((c & TlbTags.GlobalBit) != 0 || (ctx & TlbTags.GlobalBit) != 0 || (ushort)c == (ushort)ctx);
+        }
     }
 
     private void RecomputeMayConflict()
@@ -318,8 +415,17 @@ internal sealed class SetAssociativeTlb<T> where T : struct
         ulong key = _keys[index];
         if (key == 0) return;
         _keys[index] = 0;
+        if (_presence) _present[Bucket(key)]--;
+        if (_hintOf is not null && _hintOf[index] >= 0)
+        {
+            _hint![_hintOf[index]].Key = 0;
+            _hintOf[index] = -1;
+        }
         int space = (int)((key >> TlbTags.SpaceShift) & 3), shift = TlbTags.KeyShift(key);
-        if (--_classCount[space * 64 + shift] == 0) _classMask[space] &= ~(1UL << shift);
+        if (--_classCount[space * 64 + shift] == 0)
+        {
+            _classMask[space] &= ~(1UL << shift);
+        }
         Count--;
     }
 
@@ -328,8 +434,14 @@ internal sealed class SetAssociativeTlb<T> where T : struct
     {
         Array.Clear(_keys);
         Array.Clear(_classCount);
-        Array.Clear(_classMask);
+        _classMask = default;
+        _present = default;
         Array.Clear(_plru);
+        if (_hint is not null)
+        {
+            Array.Clear(_hint);
+            Array.Fill(_hintOf!, -1);
+        }
         Count = 0;
         _mayConflict = false;
     }
@@ -343,6 +455,35 @@ internal sealed class SetAssociativeTlb<T> where T : struct
         if (m.Never || Count == 0) return 0;
         int removed = 0;
         bool full = !m.AddressBased;
+        if (m.SinglePage && _stride <= 64)
+        {
+            // The common by-VA case: one key per size class, one set each.
+            uint spaces = (uint)spaceMask;
+            while (spaces != 0)
+            {
+                int space = BitOperations.TrailingZeroCount(spaces);
+                spaces &= spaces - 1;
+                ulong classes = _classMask[space];
+                while (classes != 0)
+                {
+                    int shift = BitOperations.TrailingZeroCount(classes);
+                    classes &= classes - 1;
+                    ulong vpn = m.Start >> shift;
+                    ulong key = (vpn << TlbTags.VpnShift) | ((ulong)space << TlbTags.SpaceShift) | (uint)shift;
+                    if (!MayHold(key)) continue;
+                    int b = (int)(vpn & _setMask) * _stride;
+                    ulong mm = MatchMask(b, _stride, key);
+                    while (mm != 0)
+                    {
+                        int j = b + BitOperations.TrailingZeroCount(mm);
+                        mm &= mm - 1;
+                        if (m.Matches(key, _contexts[j])) { RemoveAt(j); removed++; }
+                    }
+                }
+            }
+            if (removed != 0 && _mayConflict) RecomputeMayConflict();
+            return removed;
+        }
         if (!full)
         {
             for (int space = 0; space < Spaces && !full; space++)

@@ -30,6 +30,8 @@ internal readonly struct TlbiMatcher
     public ulong Start { get; }
     /// <summary>Last address in scope.</summary>
     public ulong Last { get; }
+    /// <summary>Address-based, within one 4 KiB page (so within one entry of any size).</summary>
+    public bool SinglePage { get; }
 
     public TlbiMatcher(in TlbiScope s)
     {
@@ -38,6 +40,7 @@ internal readonly struct TlbiMatcher
         AddressBased = s.AddressBased;
         Start = s.Start;
         Last = s.Last;
+        SinglePage = s.AddressBased && !s.Empty && (s.Start >> 12) == (s.Last >> 12);
         _lastLevel = s.LastLevel;
         _ttlLevel = s.TtlLevel is { } l ? (sbyte)l : sbyte.MinValue;
         _granule = s.Granule is { } g ? (sbyte)TlbTags.GranuleCode(g) : (sbyte)-1;
