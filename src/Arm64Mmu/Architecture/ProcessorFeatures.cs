@@ -53,6 +53,8 @@ public sealed record ProcessorFeatures
     public bool Ttl { get; init; }
     /// <summary>FEAT_TLBIRANGE (and FEAT_TLBIOS): range TLBI operations.</summary>
     public bool TlbiRange { get; init; }
+    /// <summary>FEAT_TLBIOS: the Outer Shareable TLBI forms (implied by <see cref="TlbiRange"/>; ID_AA64ISAR0_EL1.TLB ≥ 1).</summary>
+    public bool TlbiOs { get; init; }
     /// <summary>FEAT_BBM support level: 0, 1 or 2.</summary>
     public int BbmLevel { get; init; }
     /// <summary>FEAT_CSV3 (the PE does not need KPTI).</summary>
@@ -150,6 +152,7 @@ public sealed record ProcessorFeatures
             BbmLevel = (int)Math.Min(2, Bits.Field(idAa64Mmfr2, 52, 4)),
             E0pd = Bits.Field(idAa64Mmfr2, 60, 4) != 0,
             TlbiRange = Bits.Field(idAa64Isar0, 56, 4) >= 2,
+            TlbiOs = Bits.Field(idAa64Isar0, 56, 4) >= 1,
         };
     }
 }

@@ -1,0 +1,66 @@
+namespace Arm64Mmu.Timing;
+
+/// <summary>
+/// Tags of a set-associative, LRU cache of 64-byte lines: which lines holding descriptors a PE would find in a
+/// cache. Timing only: data always comes from <see cref="Memory.PhysicalMemory"/> (caches are coherent).
+/// </summary>
+public sealed class LineCache
+{
+    private const int LineShift = 6;
+    private readonly int _ways;
+    private readonly ulong _setMask;
+    private readonly ulong[] _tags;   // line number + 1; 0 = empty
+    private readonly ulong[] _stamps;
+    private ulong _clock;
+
+    /// <summary>Creates a cache of <paramref name="lines"/> lines (rounded down to a power of two), <paramref name="ways"/>-way.</summary>
+    public LineCache(int lines, int ways = 4)
+    {
+        if (lines < 1) throw new ArgumentOutOfRangeException(nameof(lines), $"{lines} lines: at least 1");
+        if (ways < 1) throw new ArgumentOutOfRangeException(nameof(ways), $"{ways} ways: at least 1");
+        int l = 1 << System.Numerics.BitOperations.Log2((uint)lines);
+        _ways = Math.Min(ways, l);
+        int sets = l / _ways;
+        _setMask = (ulong)(sets - 1);
+        _tags = new ulong[sets * _ways];
+        _stamps = new ulong[sets * _ways];
+        Lines = l;
+    }
+
+    /// <summary>Capacity in lines.</summary>
+    public int Lines { get; }
+
+    /// <summary>Looks up the line holding <paramref name="pa"/>; on a miss the line is allocated (LRU victim). True on a hit.</summary>
+    public bool Access(ulong pa)
+    {
+        ulong line = pa >> LineShift;
+        ulong tag = line + 1;
+        int b = (int)(line & _setMask) * _ways;
+        int victim = b;
+        ulong oldest = ulong.MaxValue;
+        for (int w = 0; w < _ways; w++)
+        {
+            int i = b + w;
+            if (_tags[i] == tag)
+            {
+                _stamps[i] = ++_clock;
+                return true;
+            }
+            if (_stamps[i] < oldest)
+            {
+                oldest = _stamps[i];
+                victim = i;
+            }
+        }
+        _tags[victim] = tag;
+        _stamps[victim] = ++_clock;
+        return false;
+    }
+
+    /// <summary>Empties the cache.</summary>
+    public void Clear()
+    {
+        Array.Clear(_tags);
+        Array.Clear(_stamps);
+    }
+}

@@ -1,0 +1,31 @@
+using System.Runtime.CompilerServices;
+using Arm64Mmu.Architecture;
+
+namespace Arm64Mmu.Tlb;
+
+/// <summary>
+/// The twelve kinds of access a permission check distinguishes (read/write/fetch × EL0 or not × PSTATE.PAN), as a
+/// small index the TLB hit path uses with per-regime bitmaps instead of re-deriving the rules per access.
+/// </summary>
+internal static class AccessClasses
+{
+    public const int Count = 12;
+
+    /// <summary>The class of an access: kind × 4 + unprivileged × 2 + PAN.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Of(AccessRequest a) => (int)a.Kind * 4 + (a.Unprivileged ? 2 : 0) + (a.Pan ? 1 : 0);
+
+    public static AccessRequest Request(int cls) => new((AccessKind)(cls >> 2), (cls & 2) != 0, (cls & 1) != 0);
+
+    /// <summary>The permission bit each class needs.</summary>
+    public static ReadOnlySpan<byte> Required =>
+    [
+        (byte)AccessPermissions.PrivilegedRead, (byte)AccessPermissions.PrivilegedRead, (byte)AccessPermissions.UnprivilegedRead, (byte)AccessPermissions.UnprivilegedRead,
+        (byte)AccessPermissions.PrivilegedWrite, (byte)AccessPermissions.PrivilegedWrite, (byte)AccessPermissions.UnprivilegedWrite, (byte)AccessPermissions.UnprivilegedWrite,
+        (byte)AccessPermissions.PrivilegedExecute, (byte)AccessPermissions.PrivilegedExecute, (byte)AccessPermissions.UnprivilegedExecute, (byte)AccessPermissions.UnprivilegedExecute,
+    ];
+
+    public static bool IsFetch(int cls) => cls >= 8;
+    public static bool IsWrite(int cls) => (cls >> 2) == 1;
+    public static bool IsUnprivileged(int cls) => (cls & 2) != 0;
+}

@@ -1,0 +1,538 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace Arm64Mmu.Tlb;
+
+/// <summary>Size classes present, one mask per address space.</summary>
+[InlineArray(3)]
+internal struct ClassMasks
+{
+    private ulong _element;
+}
+
+/// <summary>Per hash bucket, how many entries have a key hashing there.</summary>
+[InlineArray(PresenceCounts.Buckets)]
+internal struct PresenceCounts
+{
+    public const int Buckets = 256;
+    private byte _element;
+}
+
+/// <summary>
+/// One set-associative (or, with one set, fully associative) TLB structure, struct-of-arrays: packed keys compared for
+/// all ways of a set at once with <see cref="Vector512"/>/<see cref="Vector256"/>/<see cref="Vector128"/> (scalar
+/// where not accelerated), context words checked for the ways whose key matched, payloads apart.
+/// Entries of different sizes live in different sets (the set index comes from the input page number at the entry's
+/// size), so a lookup probes one set per size class present. Allocates nothing after construction.
+/// </summary>
+/// <typeparam name="T">The payload of an entry.</typeparam>
+internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
+{
+    private const int Spaces = 3;
+    private readonly int _sets, _ways, _stride;
+    private readonly ulong _setMask;
+    private readonly ReplacementPolicy _policy;
+    private readonly ulong[] _keys;
+    private readonly ulong[] _contexts;
+    private readonly T[] _payloads;
+    private readonly ulong[] _stamps;
+    private ulong _clock;
+    private readonly ulong[] _plru;
+    private readonly int[] _roundRobin;
+    private readonly int[] _classCount = new int[Spaces * 64];
+    private ClassMasks _classMask; // inline: one fewer dependent load on every lookup
+    // Small structures (at most 255 entries) count their keys per hash bucket: a probe whose bucket is empty skips the
+    // compare of the set (most PEs a broadcast reaches do not hold the page). Exact: counts follow every insert and removal.
+    private readonly bool _presence;
+    private PresenceCounts _present;
+    // Fully associative structures keep a direct-mapped hint (key hash → key, context, way) so a hit costs one probe.
+    // It is only an index, kept coherent with the ways (a removed way clears its hint). A hint is trusted only when no
+    // two entries can match one lookup (_mayConflict false); otherwise, and on a hint miss, every way is compared.
+    internal struct Hint
+    {
+        public ulong Key;
+        public ulong Context;
+        public ulong Word;
+        public uint Bits;
+        public int Index;
+    }
+
+    private readonly Hint[]? _hint;
+    private readonly int[]? _hintOf;
+    private readonly ulong _hintMask;
+    private bool _mayConflict;
+
+    public SetAssociativeTlb(TlbConfiguration configuration, string name)
+    {
+        configuration.Validate(name);
+        Configuration = configuration;
+        _ways = configuration.Ways;
+        _sets = configuration.Sets;
+        _setMask = (ulong)(_sets - 1);
+        _stride = (_ways + 7) & ~7;
+        _policy = configuration.Replacement;
+        int slots = _sets * _stride;
+        _keys = new ulong[slots];
+        _contexts = new ulong[slots];
+        _payloads = new T[slots];
+        _stamps = new ulong[slots];
+        _plru = new ulong[_sets];
+        _roundRobin = new int[_sets];
+        _presence = _sets * _ways < PresenceCounts.Buckets;
+        if (_sets == 1 && _ways >= 8)
+        {
+            int bits = BitOperations.Log2((uint)_ways) + 3;
+            _hint = new Hint[1 << bits];
+            _hintMask = (1UL << bits) - 1;
+            _hintOf = new int[slots];
+            Array.Fill(_hintOf, -1);
+        }
+    }
+
+    public TlbConfiguration Configuration { get; }
+    public int Count { get; private set; }
+    public int Capacity => _sets * _ways;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ref T Payload(int index) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_payloads), index);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ulong KeyAt(int index) => Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_keys), index);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ulong ContextAt(int index) => Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_contexts), index);
+
+    public TlbEntryTag TagAt(int index) => TlbTags.Unpack(_keys[index], _contexts[index]);
+
+    /// <summary>True when an entry of <paramref name="space"/> with this size is present.</summary>
+    public bool HasClass(int space, int shift) => (_classMask[space] & (1UL << shift)) != 0;
+
+    /// <summary>Size classes (bit per log2 size) present in an address space.</summary>
+    public ulong ClassMask(int space) => _classMask[space];
+
+    /// <summary>Size classes present among final translations.</summary>
+    public ulong LeafClasses => _classMask[TlbTags.SpaceLeaf];
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Bucket(ulong key) => (int)((key * 0x9E3779B97F4A7C15UL) >> 56);
+
+    /// <summary>False when no entry can have this key (the set need not be compared).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool MayHold(ulong key) => !_presence || _present[Bucket(key)] != 0;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool ContextMatches(ulong c, ulong want, ulong mask, ushort asid, bool matchAsid)
+        => (c & mask) == want && (!matchAsid || (c & TlbTags.GlobalBit) != 0 || (ushort)c == asid);
+
+    /// <summary>
+    /// The one-probe lookup of a fully associative structure: the hint of the matching way (with its payload summary),
+    /// or a null reference when the hint cannot decide (then call <see cref="Lookup"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ref Hint LookupByHint(ulong address, int space, int shift, ulong want, ulong mask, ushort asid)
+    {
+        if (_hint is null || _mayConflict) return ref Unsafe.NullRef<Hint>();
+        ulong key = TlbTags.Key(address, shift, space);
+        ref Hint h = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_hint), HintSlot(key));
+        if (h.Key != key || !ContextMatches(h.Context, want, mask, asid, true)) return ref Unsafe.NullRef<Hint>();
+        return ref h;
+    }
+
+    /// <summary>
+    /// Finds an entry covering <paramref name="address"/> in <paramref name="space"/> whose context matches:
+    /// (context &amp; <paramref name="mask"/>) == <paramref name="want"/> and, when <paramref name="matchAsid"/>, global or
+    /// of <paramref name="asid"/>. Returns the way index or -1; <paramref name="second"/> receives a second matching way
+    /// (a TLB conflict) or -1.
+    /// </summary>
+    public int Lookup(ulong address, int space, ulong want, ulong mask, ushort asid, bool matchAsid, out int second)
+    {
+        second = -1;
+        int first = -1;
+        ulong classes = _classMask[space];
+        while (classes != 0)
+        {
+            int shift = BitOperations.TrailingZeroCount(classes);
+            classes &= classes - 1;
+            ulong key = TlbTags.Key(address, shift, space);
+            if (!MayHold(key)) continue;
+            int b = (int)((address >> shift) & _setMask) * _stride;
+            for (int c = 0; c < _stride; c += 64)
+            {
+                ulong m = MatchMask(b + c, Math.Min(64, _stride - c), key);
+                while (m != 0)
+                {
+                    int j = b + c + BitOperations.TrailingZeroCount(m);
+                    m &= m - 1;
+                    if (!ContextMatches(_contexts[j], want, mask, asid, matchAsid)) continue;
+                    if (first < 0) first = j;
+                    else if (second < 0) second = j;
+                }
+            }
+        }
+        if (first >= 0 && _hint is not null) SetHint(first);
+        return first;
+    }
+
+    /// <summary>Finds the entry of exactly this size class (used for walk-cache levels); -1 when absent.</summary>
+    public int LookupClass(ulong address, int space, int shift, ulong want, ulong mask, ushort asid, bool matchAsid)
+    {
+        if ((_classMask[space] & (1UL << shift)) == 0) return -1;
+        ulong key = TlbTags.Key(address, shift, space);
+        if (!MayHold(key)) return -1;
+        int b = (int)((address >> shift) & _setMask) * _stride;
+        for (int c = 0; c < _stride; c += 64)
+        {
+            ulong m = MatchMask(b + c, Math.Min(64, _stride - c), key);
+            while (m != 0)
+            {
+                int j = b + c + BitOperations.TrailingZeroCount(m);
+                m &= m - 1;
+                if (ContextMatches(_contexts[j], want, mask, asid, matchAsid)) return j;
+            }
+        }
+        return -1;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    // The page number's low bits, folded with the size class: consecutive pages never collide.
+    private int HintSlot(ulong key) => (int)(((key >> TlbTags.VpnShift) ^ ((key & 63) << 3)) & _hintMask);
+
+    private void SetHint(int index)
+    {
+        int slot = HintSlot(_keys[index]);
+        ref Hint h = ref _hint![slot];
+        if (h.Key != 0 && h.Index != index) _hintOf![h.Index] = -1;
+        h.Key = _keys[index];
+        h.Context = _contexts[index];
+        h.Index = index;
+        T.Summary(in _payloads[index], out h.Word, out h.Bits);
+        _hintOf![index] = slot;
+    }
+
+    // Bit w set when way (b + w) holds key; count is a multiple of 8 and at most 64.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ulong MatchMask(int b, int count, ulong key)
+    {
+        ref ulong k = ref MemoryMarshal.GetArrayDataReference(_keys);
+        ulong mask = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var v = Vector512.Create(key);
+            for (int i = 0; i < count; i += 8)
+                mask |= Vector512.Equals(Vector512.LoadUnsafe(ref k, (nuint)(b + i)), v).ExtractMostSignificantBits() << i;
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            var v = Vector256.Create(key);
+            for (int i = 0; i < count; i += 4)
+                mask |= (ulong)Vector256.Equals(Vector256.LoadUnsafe(ref k, (nuint)(b + i)), v).ExtractMostSignificantBits() << i;
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            var v = Vector128.Create(key);
+            for (int i = 0; i < count; i += 2)
+                mask |= (ulong)Vector128.Equals(Vector128.LoadUnsafe(ref k, (nuint)(b + i)), v).ExtractMostSignificantBits() << i;
+        }
+        else
+        {
+            for (int i = 0; i < count; i++)
+                if (Unsafe.Add(ref k, b + i) == key) mask |= 1UL << i;
+        }
+        return mask;
+    }
+
+    /// <summary>Records a use of a way for the replacement policy.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Touch(int index)
+    {
+        if (_policy == ReplacementPolicy.Lru)
+        {
+            Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_stamps), index) = ++_clock;
+            return;
+        }
+        if (_policy == ReplacementPolicy.TreePlru) TouchPlru(index);
+    }
+
+    private void TouchPlru(int index)
+    {
+        int set = index / _stride, way = index - set * _stride;
+        // Each internal node's bit records which half was used last (1 = upper half); the victim walk goes the other way.
+        ulong bits = _plru[set];
+        int node = 0, lo = 0, span = _ways;
+        while (span > 1)
+        {
+            span >>= 1;
+            bool upper = way >= lo + span;
+            if (upper) { bits |= 1UL << node; lo += span; node = 2 * node + 2; }
+            else { bits &= ~(1UL << node); node = 2 * node + 1; }
+        }
+        _plru[set] = bits;
+    }
+
+    private int Victim(int set)
+    {
+        int b = set * _stride;
+        ref ulong keys = ref MemoryMarshal.GetArrayDataReference(_keys);
+        for (int c = 0; c < _stride; c += 64)
+        {
+            // Padding ways beyond _ways are never used: mask them off.
+            int n = Math.Min(64, _stride - c);
+            ulong empty = MatchMask(b + c, n, 0);
+            int valid = Math.Min(64, _ways - c);
+            if (valid < 64) empty &= (1UL << valid) - 1;
+            if (empty != 0) return b + c + BitOperations.TrailingZeroCount(empty);
+        }
+        switch (_policy)
+        {
+            case ReplacementPolicy.TreePlru:
+            {
+                ulong bits = _plru[set];
+                int node = 0, lo = 0, span = _ways;
+                while (span > 1)
+                {
+                    span >>= 1;
+                    bool lastUpper = (bits & (1UL << node)) != 0;
+                    if (lastUpper) node = 2 * node + 1;
+                    else { lo += span; node = 2 * node + 2; }
+                }
+                return b + lo;
+            }
+            case ReplacementPolicy.RoundRobin:
+            {
+                int w = _roundRobin[set];
+                _roundRobin[set] = w + 1 == _ways ? 0 : w + 1;
+                return b + w;
+            }
+            default:
+            {
+                ref ulong stamps = ref MemoryMarshal.GetArrayDataReference(_stamps);
+                int best = b;
+                ulong bestStamp = Unsafe.Add(ref stamps, b);
+                for (int w = 1; w < _ways; w++)
+                {
+                    ulong st = Unsafe.Add(ref stamps, b + w);
+                    if (st < bestStamp) { bestStamp = st; best = b + w; }
+                }
+                return best;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Inserts an entry covering [address aligned down to 2^<paramref name="shift"/>, +2^shift) and returns its way.
+    /// <paramref name="evicted"/> is true when a valid entry was replaced.
+    /// </summary>
+    public int Insert(ulong address, int shift, int space, ulong context, in T payload, out bool evicted)
+    {
+        ulong key = TlbTags.Key(address, shift, space);
+        int set = (int)((address >> shift) & _setMask);
+        int victim = Victim(set);
+        evicted = _keys[victim] != 0;
+        if (evicted) RemoveAt(victim);
+        if (_hint is not null && !_mayConflict) _mayConflict = OverlapsExisting(key, context);
+        _keys[victim] = key;
+        _contexts[victim] = context;
+        _payloads[victim] = payload;
+        if (_hint is not null) SetHint(victim);
+        if (_presence) _present[Bucket(key)]++;
+        int cls = space * 64 + shift;
+        if (_classCount[cls]++ == 0)
+        {
+            _classMask[space] |= 1UL << shift;
+        }
+        Count++;
+        Touch(victim);
+        return victim;
+    }
+
+    // True when some entry could match a lookup together with the new one: same space, regime, VMID and stage,
+    // overlapping addresses, and either global or of the same ASID. An entry at least as large overlaps only if it
+    // covers the new entry's base (one key compare per way); a smaller one must lie inside the new range.
+    private bool OverlapsExisting(ulong key, ulong ctx)
+    {
+        int space = (int)((key >> TlbTags.SpaceShift) & 3), newShift = TlbTags.KeyShift(key);
+        ulong first = TlbTags.KeyBase(key), last = TlbTags.KeyLast(key);
+        ulong classes = _classMask[space];
+        while (classes != 0)
+        {
+            int shift = BitOperations.TrailingZeroCount(classes);
+            classes &= classes - 1;
+            if (shift >= newShift)
+            {
+                ulong probe = TlbTags.Key(first, shift, space);
+                if (!MayHold(probe)) continue;
+                int b = (int)((first >> shift) & _setMask) * _stride;
+                for (int c = 0; c < _stride; c += 64)
+                {
+                    ulong m = MatchMask(b + c, Math.Min(64, _stride - c), probe);
+                    while (m != 0)
+                    {
+                        int j = b + c + BitOperations.TrailingZeroCount(m);
+                        m &= m - 1;
+                        if (Compatible(_contexts[j], ctx)) return true;
+                    }
+                }
+            }
+            else
+            {
+                ulong tag = ((ulong)space << TlbTags.SpaceShift) | (uint)shift;
+                ulong lo = ((first >> shift) << TlbTags.VpnShift) | tag, hi = ((last >> shift) << TlbTags.VpnShift) | tag;
+                for (int j = 0; j < _keys.Length; j++)
+                {
+                    ulong k = _keys[j];
+                    if (k >= lo && k <= hi && (k & 0xFF) == tag && Compatible(_contexts[j], ctx)) return true;
+                }
+            }
+        }
+        return false;
+
+        static bool Compatible(ulong c, ulong ctx)
+        {
+            const ulong same = TlbTags.RegimeField | TlbTags.VmidField | TlbTags.StageField;
+            return ((c ^ ctx) & same) == 0
+                && ((c & TlbTags.GlobalBit) != 0 || (ctx & TlbTags.GlobalBit) != 0 || (ushort)c == (ushort)ctx);
+        }
+    }
+
+    private void RecomputeMayConflict()
+    {
+        _mayConflict = false;
+        for (int j = 0; j < _keys.Length && !_mayConflict; j++)
+        {
+            ulong k = _keys[j];
+            if (k == 0) continue;
+            _keys[j] = 0;
+            _mayConflict = OverlapsExisting(k, _contexts[j]);
+            _keys[j] = k;
+        }
+    }
+
+    /// <summary>Removes the entry at a way.</summary>
+    public void RemoveAt(int index)
+    {
+        ulong key = _keys[index];
+        if (key == 0) return;
+        _keys[index] = 0;
+        if (_presence) _present[Bucket(key)]--;
+        if (_hintOf is not null && _hintOf[index] >= 0)
+        {
+            _hint![_hintOf[index]].Key = 0;
+            _hintOf[index] = -1;
+        }
+        int space = (int)((key >> TlbTags.SpaceShift) & 3), shift = TlbTags.KeyShift(key);
+        if (--_classCount[space * 64 + shift] == 0)
+        {
+            _classMask[space] &= ~(1UL << shift);
+        }
+        Count--;
+    }
+
+    /// <summary>Removes every entry.</summary>
+    public void Clear()
+    {
+        Array.Clear(_keys);
+        Array.Clear(_classCount);
+        _classMask = default;
+        _present = default;
+        Array.Clear(_plru);
+        if (_hint is not null)
+        {
+            Array.Clear(_hint);
+            Array.Fill(_hintOf!, -1);
+        }
+        Count = 0;
+        _mayConflict = false;
+    }
+
+    /// <summary>
+    /// Removes the entries of the spaces in <paramref name="spaceMask"/> that the TLBI matches. An address-based TLBI
+    /// probes only the sets that can hold its addresses, per size class present; others scan every way.
+    /// </summary>
+    public int Invalidate(in TlbiMatcher m, int spaceMask)
+    {
+        if (m.Never || Count == 0) return 0;
+        int removed = 0;
+        bool full = !m.AddressBased;
+        if (m.SinglePage && _stride <= 64)
+        {
+            // The common by-VA case: one key per size class, one set each.
+            uint spaces = (uint)spaceMask;
+            while (spaces != 0)
+            {
+                int space = BitOperations.TrailingZeroCount(spaces);
+                spaces &= spaces - 1;
+                ulong classes = _classMask[space];
+                while (classes != 0)
+                {
+                    int shift = BitOperations.TrailingZeroCount(classes);
+                    classes &= classes - 1;
+                    ulong vpn = m.Start >> shift;
+                    ulong key = (vpn << TlbTags.VpnShift) | ((ulong)space << TlbTags.SpaceShift) | (uint)shift;
+                    if (!MayHold(key)) continue;
+                    int b = (int)(vpn & _setMask) * _stride;
+                    ulong mm = MatchMask(b, _stride, key);
+                    while (mm != 0)
+                    {
+                        int j = b + BitOperations.TrailingZeroCount(mm);
+                        mm &= mm - 1;
+                        if (m.Matches(key, _contexts[j])) { RemoveAt(j); removed++; }
+                    }
+                }
+            }
+            if (removed != 0 && _mayConflict) RecomputeMayConflict();
+            return removed;
+        }
+        if (!full)
+        {
+            for (int space = 0; space < Spaces && !full; space++)
+            {
+                if ((spaceMask & (1 << space)) == 0) continue;
+                ulong classes = _classMask[space];
+                while (classes != 0)
+                {
+                    int shift = BitOperations.TrailingZeroCount(classes);
+                    classes &= classes - 1;
+                    ulong firstVpn = m.Start >> shift, lastVpn = m.Last >> shift;
+                    ulong span = lastVpn - firstVpn;
+                    if (span >= (ulong)_sets || (_sets == 1 && span >= 4)) { full = true; break; }
+                    for (ulong vpn = firstVpn; ; vpn++)
+                    {
+                        ulong key = (vpn << TlbTags.VpnShift) | ((ulong)space << TlbTags.SpaceShift) | (uint)shift;
+                        int b = (int)(vpn & _setMask) * _stride;
+                        for (int c = 0; c < _stride; c += 64)
+                        {
+                            ulong mm = MatchMask(b + c, Math.Min(64, _stride - c), key);
+                            while (mm != 0)
+                            {
+                                int j = b + c + BitOperations.TrailingZeroCount(mm);
+                                mm &= mm - 1;
+                                if (m.Matches(key, _contexts[j])) { RemoveAt(j); removed++; }
+                            }
+                        }
+                        if (vpn == lastVpn) break;
+                    }
+                }
+            }
+        }
+        if (full)
+        {
+            for (int j = 0; j < _keys.Length; j++)
+            {
+                ulong k = _keys[j];
+                if (k == 0 || (spaceMask & (1 << (int)((k >> TlbTags.SpaceShift) & 3))) == 0) continue;
+                if (m.Matches(k, _contexts[j])) { RemoveAt(j); removed++; }
+            }
+        }
+        if (removed != 0 && _mayConflict) RecomputeMayConflict();
+        return removed;
+    }
+
+    /// <summary>Appends the tags of every valid entry, in way order.</summary>
+    public void CollectTags(List<TlbEntryTag> into)
+    {
+        for (int j = 0; j < _keys.Length; j++)
+            if (_keys[j] != 0) into.Add(TlbTags.Unpack(_keys[j], _contexts[j]));
+    }
+}
