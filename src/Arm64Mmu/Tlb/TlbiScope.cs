@@ -204,7 +204,7 @@ public readonly struct TlbiScope
     {
         var i = Info;
         string s = $"TLBI {i.Name}";
-        if (i.HasAsid) s += $" ASID {Asid}";
+        if (i.HasAsid && Regime != TlbRegime.El2) s += $" ASID {Asid}";
         if (i.Regime != TlbiRegime.El2) s += AllVmids ? " all VMIDs" : $" VMID {Vmid}";
         if (AddressBased) s += Empty ? " (reserved TG: nothing)" : $" 0x{Start:x}..0x{Last:x}";
         if (TtlLevel is { } l) s += $" TTL level {l}";

@@ -1,0 +1,25 @@
+using Arm64Mmu.Timing;
+
+namespace Arm64Mmu.Scenarios;
+
+/// <summary>Every variant of the four stories, for the demo and the tests.</summary>
+public static class ScenarioCatalog
+{
+    /// <summary>Runs every variant of every scenario on <paramref name="peCount"/> PEs of <paramref name="profile"/>.</summary>
+    public static IReadOnlyList<ScenarioOutcome> RunAll(int peCount, CoreProfile profile)
+    {
+        var list = new List<ScenarioOutcome>();
+        foreach (var v in Enum.GetValues<FixmapVariant>()) list.Add(FixmapScenario.Run(v, peCount, profile));
+        return list;
+    }
+
+    /// <summary>Fixmap cycles for each variant as the PE count grows.</summary>
+    public static IReadOnlyList<(int PeCount, FixmapVariant Variant, ulong Cycles)> FixmapScaling(CoreProfile profile, IEnumerable<int> peCounts)
+    {
+        var list = new List<(int, FixmapVariant, ulong)>();
+        foreach (int n in peCounts)
+            foreach (var v in Enum.GetValues<FixmapVariant>())
+                list.Add((n, v, FixmapScenario.Run(v, n, profile).Cycles));
+        return list;
+    }
+}

@@ -1,0 +1,50 @@
+using Arm64Mmu.Architecture;
+using Arm64Mmu.Checking;
+using Arm64Mmu.Machine;
+using Arm64Mmu.Memory;
+using Arm64Mmu.PageTables;
+using Arm64Mmu.Timing;
+
+namespace Arm64Mmu.Scenarios;
+
+/// <summary>A machine with a break-before-make checker attached and a region for translation tables: the common set-up of the scenarios.</summary>
+internal sealed class ScenarioMachine
+{
+    public const ulong TableRegion = 0x4000_0000UL;
+    public const ulong TableRegionSize = 0x0400_0000UL;
+
+    public ScenarioMachine(int peCount, CoreProfile profile, int exceptionLevel, Func<int, ProcessorFeatures>? features = null, CheckerOptions? options = null)
+    {
+        var builder = new MachineBuilder().WithProcessingElements(peCount).WithProfile(profile).WithInitialExceptionLevel(exceptionLevel);
+        var peFeatures = new ProcessorFeatures[peCount];
+        for (int i = 0; i < peCount; i++)
+        {
+            peFeatures[i] = features?.Invoke(i) ?? profile.Features;
+            builder.WithFeatures(i, peFeatures[i]);
+        }
+        Machine = builder.Build();
+        Checker = BreakBeforeMakeChecker.Observe(Machine.Memory, peCount, (options ?? new CheckerOptions()) with { PeFeatures = peFeatures });
+        Machine.Attach(Checker);
+        Allocator = new TableAllocator(Machine.Memory, TableRegion, TableRegionSize);
+    }
+
+    public Machine.Machine Machine { get; }
+    public BreakBeforeMakeChecker Checker { get; }
+    public TableAllocator Allocator { get; }
+    public PhysicalMemory Memory => Machine.Memory;
+    public ProcessingElement this[int pe] => Machine[pe];
+    public int Count => Machine.Count;
+
+    public ulong TotalCycles
+    {
+        get
+        {
+            ulong sum = 0;
+            foreach (var pe in Machine.ProcessingElements) sum += pe.Cycles;
+            return sum;
+        }
+    }
+
+    /// <summary>Cycles summed over every PE since <paramref name="start"/> was read.</summary>
+    public ulong CyclesSince(ulong start) => TotalCycles - start;
+}
