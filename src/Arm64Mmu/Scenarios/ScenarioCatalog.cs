@@ -10,6 +10,8 @@ public static class ScenarioCatalog
     {
         var list = new List<ScenarioOutcome>();
         foreach (var v in Enum.GetValues<FixmapVariant>()) list.Add(FixmapScenario.Run(v, peCount, profile));
+        foreach (var v in Enum.GetValues<KptiVariant>()) list.Add(KptiScenario.Run(v, Math.Max(2, peCount), profile));
+        foreach (var v in Enum.GetValues<RunstateVariant>()) list.Add(RunstateScenario.Run(v, peCount, profile));
         return list;
     }
 
