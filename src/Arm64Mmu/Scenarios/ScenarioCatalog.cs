@@ -12,6 +12,7 @@ public static class ScenarioCatalog
         foreach (var v in Enum.GetValues<FixmapVariant>()) list.Add(FixmapScenario.Run(v, peCount, profile));
         foreach (var v in Enum.GetValues<KptiVariant>()) list.Add(KptiScenario.Run(v, Math.Max(2, peCount), profile));
         foreach (var v in Enum.GetValues<RunstateVariant>()) list.Add(RunstateScenario.Run(v, peCount, profile));
+        foreach (var v in Enum.GetValues<Lpa2Variant>()) list.Add(Lpa2Scenario.Run(v, peCount, profile));
         return list;
     }
 
