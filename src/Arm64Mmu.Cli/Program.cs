@@ -6,6 +6,7 @@ using Arm64Mmu.Cli.Conformance;
 var root = new RootCommand("arm64mmu: an ARMv8-A MMU simulator — translation walks, AT/PAR conformance, TLBs and break-before-make checking");
 root.Subcommands.Add(ConformanceCommand.Create());
 root.Subcommands.Add(WalkCommand.Create());
+root.Subcommands.Add(BenchCommand.Create());
 
 try
 {
