@@ -1,41 +1,37 @@
+using Arm64Mmu.Cli.Bench;
 using BenchmarkDotNet.Attributes;
 
 namespace Arm64Mmu.Benchmarks;
 
 /// <summary>
 /// Full translation table walks with no TLB, one benchmark per geometry (targets: shared/PERFORMANCE.md;
-/// figures: docs/performance.md). Each walk reads every level from <see cref="Memory.PhysicalMemory"/>.
+/// figures: docs/performance.md). Every descriptor is read from <see cref="Memory.PhysicalMemory"/> on every walk.
 /// </summary>
 [MemoryDiagnoser]
 [MedianColumn]
 public class WalkBenchmarks
 {
-    private WalkFixture _s1_4k_48 = null!;
-    private WalkFixture _s1_4k_52 = null!;
-    private WalkFixture _s1_64k_48 = null!;
-    private WalkFixture _s1_64k_42 = null!;
-    private WalkFixture _nested = null!;
+    private WalkWorkload _s1_4k_48 = null!;
+    private WalkWorkload _s1_4k_52 = null!;
+    private WalkWorkload _s1_64k_48 = null!;
+    private WalkWorkload _s1_64k_42 = null!;
+    private WalkWorkload _nested = null!;
+    private WalkWorkload _scattered = null!;
 
-    /// <summary>Builds the examples once.</summary>
+    /// <summary>Builds the tables once and checks every walk's output and descriptor reads.</summary>
     [GlobalSetup]
     public void Setup()
     {
-        _s1_4k_48 = new WalkFixture("s1-4k-48");
-        _s1_4k_52 = new WalkFixture("s1-4k-52-lpa2");
-        _s1_64k_48 = new WalkFixture("s1-64k-48");
-        _s1_64k_42 = new WalkFixture("s1-64k-42");
-        _nested = new WalkFixture("nested-4k-48x48");
-        Expect(_s1_4k_48, 4);
-        Expect(_s1_4k_52, 5);
-        Expect(_s1_64k_48, 3);
-        Expect(_s1_64k_42, 2);
-        Expect(_nested, 24);
+        _s1_4k_48 = Expect(WalkWorkload.Example("s1-4k-48"), 4);
+        _s1_4k_52 = Expect(WalkWorkload.Example("s1-4k-52-lpa2"), 5);
+        _s1_64k_48 = Expect(WalkWorkload.Example("s1-64k-48"), 3);
+        _s1_64k_42 = Expect(WalkWorkload.Example("s1-64k-42"), 2);
+        _nested = Expect(WalkWorkload.Example("nested-4k-48x48"), 24);
+        _scattered = Expect(WalkWorkload.Scattered(64), 4);
     }
 
-    private static void Expect(WalkFixture f, int reads)
-    {
-        if (f.DescriptorReads != reads) throw new InvalidOperationException($"expected {reads} descriptor reads per walk, got {f.DescriptorReads}");
-    }
+    private static WalkWorkload Expect(WalkWorkload w, int reads)
+        => w.DescriptorReads == reads ? w : throw new InvalidOperationException($"{w.Description}: expected {reads} descriptor reads per walk, got {w.DescriptorReads}");
 
     /// <summary>Stage 1, 4K granule, 48-bit VA: levels 0–3 (4 reads).</summary>
     [Benchmark(Baseline = true)]
@@ -56,4 +52,8 @@ public class WalkBenchmarks
     /// <summary>4-level stage 1 nested under 4-level stage 2: 4 × (4 + 1) + 4 = 24 reads.</summary>
     [Benchmark]
     public ulong Walk_Nested_4K_48x48_24Reads() => _nested.Walk();
+
+    /// <summary>4-level stage 1 over 64 VAs in turn, each with its own level-2 and level-3 tables.</summary>
+    [Benchmark]
+    public ulong Walk_S1_4K_48bit_Scattered64() => _scattered.Walk();
 }
