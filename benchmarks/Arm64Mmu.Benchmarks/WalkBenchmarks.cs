@@ -9,6 +9,7 @@ namespace Arm64Mmu.Benchmarks;
 /// </summary>
 [MemoryDiagnoser]
 [MedianColumn]
+[MinColumn]
 public class WalkBenchmarks
 {
     private WalkWorkload _s1_4k_48 = null!;
