@@ -26,11 +26,16 @@ internal static class QuickBench
             long t0 = Stopwatch.GetTimestamp();
             sink += run(batch);
             TimeSpan took = Stopwatch.GetElapsedTime(t0);
-            if (took >= settings.RoundTime && sw.Elapsed >= settings.WarmupTime) break;
+            if (took >= settings.RoundTime && took <= 4 * settings.RoundTime && sw.Elapsed >= settings.WarmupTime) break;
             if (took < settings.RoundTime && batch < int.MaxValue / 2)
             {
                 double scale = took.Ticks == 0 ? 16 : Math.Clamp(settings.RoundTime.Ticks / (double)took.Ticks, 1.1, 16);
                 batch = (int)Math.Min(int.MaxValue / 2, batch * scale);
+            }
+            else if (took > 4 * settings.RoundTime)
+            {
+                if (batch == 1) break; // one operation outlasts a round: time single operations
+                batch /= 2;
             }
         }
 
