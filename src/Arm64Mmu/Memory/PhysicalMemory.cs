@@ -27,8 +27,9 @@ public sealed class PhysicalMemory
     public const int MaxAddressBits = 52;
     private const ulong AddressLimit = 1UL << MaxAddressBits;
 
-    // Open addressing with linear probing over two parallel arrays: a frame's slot index scales by 8 in an x86/Arm
-    // addressing mode, so the frame reference loads straight from the hash (one cycle shorter than a 16-byte slot).
+    // Open addressing with linear probing over two parallel arrays: a slot index scales by 8 inside an x86/Arm
+    // addressing mode, so the frame reference loads straight from the hash (a 16-byte key+frame slot needs an
+    // extra shift and add first).
     // Reads never write these fields (no last-frame cache to update): a walk reads a different table frame at
     // every level, where such a cache always misses and its update costs a GC write barrier, and concurrent
     // readers never contend.
