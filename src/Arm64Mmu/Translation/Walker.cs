@@ -470,6 +470,9 @@ public sealed class Walker
     }
 
     // AArch64.S2Walk with the checks of AArch64.S2Translate that precede it (T0SZ/SL0 consistency, IPA range, base range).
+    // Inlined: a nested walk makes five stage-2 walks, and the call, frame set-up and spills of each showed in the
+    // profile (nested walk about 7 % faster inlined; stage-1-only walks unchanged).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool Stage2Walk(Stage2Regime s2, ulong ipa, bool forStage1Table, ref Stage2Leaf leaf, ref WalkResult r, WalkTrace? trace)
     {
         ref readonly TranslationGeometry geo = ref s2.GeometryRef;
