@@ -1,1 +1,4 @@
-return 0;
+using BenchmarkDotNet.Running;
+
+// Run a group with e.g.: dotnet run -c Release --project benchmarks/Arm64Mmu.Benchmarks -- --filter '*Walk*'
+BenchmarkSwitcher.FromAssembly(typeof(Arm64Mmu.Benchmarks.WalkBenchmarks).Assembly).Run(args);

@@ -8,6 +8,7 @@ root.Subcommands.Add(ConformanceCommand.Create());
 root.Subcommands.Add(WalkCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(CheckCommand.Create());
+root.Subcommands.Add(BenchCommand.Create());
 
 try
 {

@@ -13,28 +13,42 @@ public sealed class PhysicalMemory
 {
     /// <summary>Frame size in bytes (4 KiB).</summary>
     public const int FrameSize = 4096;
-    private const int FrameShift = 12;
-    private const int WordsPerFrame = FrameSize / 8;
+    internal const int FrameShift = 12;
+    internal const int WordsPerFrame = FrameSize / 8;
+
+    /// <summary>
+    /// Index of the tag word that follows a frame's 512 data words: it holds the frame number, so code that keeps
+    /// a frame array (the walker's per-level frame cache) can check with one load that it still has the right
+    /// frame. A frame array, once created, backs its frame for the memory's lifetime: frames are never released.
+    /// </summary>
+    internal const int FrameTagIndex = WordsPerFrame;
 
     /// <summary>Largest physical address width the memory accepts (52 bits, FEAT_LPA/LPA2).</summary>
     public const int MaxAddressBits = 52;
     private const ulong AddressLimit = 1UL << MaxAddressBits;
 
+    // Open addressing with linear probing over two parallel arrays: a slot index scales by 8 inside an x86/Arm
+    // addressing mode, so the frame reference loads straight from the hash (a 16-byte key+frame slot needs an
+    // extra shift and add first).
+    // Reads never write these fields (no last-frame cache to update): a walk reads a different table frame at
+    // every level, where such a cache always misses and its update costs a GC write barrier, and concurrent
+    // readers never contend.
+    private const int InitialSlots = 1024;
     private ulong[] _keys;      // frame number + 1; 0 = empty slot
-    private ulong[][] _frames;
+    private ulong[]?[] _frames;
     private int _count;
     private int _mask;
-    private ulong _lastKey = ulong.MaxValue;
-    private ulong[]? _lastFrame;
+    private int _hashShift;     // 64 − log2(slots): Fibonacci hashing keeps the top bits of the product
     private readonly List<IPhysicalMemoryObserver> _observers = new();
     private IPhysicalMemoryObserver[] _observerArray = Array.Empty<IPhysicalMemoryObserver>();
 
     /// <summary>Creates an empty memory.</summary>
     public PhysicalMemory()
     {
-        _keys = new ulong[1024];
-        _frames = new ulong[1024][];
-        _mask = 1023;
+        _keys = new ulong[InitialSlots];
+        _frames = new ulong[InitialSlots][];
+        _mask = InitialSlots - 1;
+        _hashShift = 64 - System.Numerics.BitOperations.Log2(InitialSlots);
     }
 
     /// <summary>Number of 4 KiB frames that are backed (have been written).</summary>
@@ -71,9 +85,15 @@ public sealed class PhysicalMemory
     internal ulong ReadWordUnchecked(ulong pa)
     {
         ulong frameNo = pa >> FrameShift;
-        ulong[]? frame = frameNo == _lastKey ? _lastFrame : FindFrameSlow(frameNo);
+        // The first probe is inline (Hash >> _hashShift is below the table size, so no bounds check is needed);
+        // a collision chain, rare at a load of at most one half, continues out of line.
+        nint i = (nint)(Hash(frameNo) >> _hashShift);
+        ulong[]? frame = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_frames), i);
+        ulong key = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_keys), i);
+        if (key != frameNo + 1) frame = key == 0 ? null : ProbeFrom(frameNo, (int)i);
         if (frame is null) return 0;
-        return Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(frame), (int)((pa >> 3) & (WordsPerFrame - 1)));
+        // The index is masked to the frame, so the bounds check is redundant.
+        return Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(frame), (nint)((pa >> 3) & (WordsPerFrame - 1)));
     }
 
     /// <summary>Writes the little-endian 64-bit word at an 8-byte-aligned address.</summary>
@@ -171,45 +191,53 @@ public sealed class PhysicalMemory
             throw new ArgumentException($"physical address 0x{pa:x} is not {size}-byte aligned", nameof(pa));
     }
 
-    private ulong[]? FindFrameSlow(ulong frameNo)
+    /// <summary>
+    /// The array backing frame <paramref name="frameNo"/> (512 words, then the tag word <see cref="FrameTagIndex"/>),
+    /// or null while the frame is unbacked (reads as zero).
+    /// </summary>
+    internal ulong[]? FindFrame(ulong frameNo)
+    {
+        int i = (int)(Hash(frameNo) >> _hashShift);
+        ulong key = _keys[i];
+        if (key == frameNo + 1) return _frames[i];
+        return key == 0 ? null : ProbeFrom(frameNo, i);
+    }
+
+    /// <summary>Continues the linear probe after slot <paramref name="first"/>, which held another frame.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ulong[]? ProbeFrom(ulong frameNo, int first)
     {
         ulong key = frameNo + 1;
-        int i = (int)Hash(frameNo) & _mask;
+        int i = first;
         while (true)
         {
-            ulong k = _keys[i];
-            if (k == key)
-            {
-                _lastKey = frameNo;
-                _lastFrame = _frames[i];
-                return _lastFrame;
-            }
-            if (k == 0) return null;
             i = (i + 1) & _mask;
+            ulong k = _keys[i];
+            if (k == key) return _frames[i];
+            if (k == 0) return null;
         }
     }
 
     private ref ulong WordRef(ulong pa)
     {
         ulong frameNo = pa >> FrameShift;
-        ulong[] frame = (frameNo == _lastKey ? _lastFrame : FindFrameSlow(frameNo)) ?? AddFrame(frameNo);
+        ulong[] frame = FindFrame(frameNo) ?? AddFrame(frameNo);
         return ref frame[(int)((pa >> 3) & (WordsPerFrame - 1))];
     }
 
     private ulong[] AddFrame(ulong frameNo)
     {
         if ((_count + 1) * 2 > _keys.Length) Grow();
-        var frame = new ulong[WordsPerFrame];
+        var frame = new ulong[WordsPerFrame + 1];
+        frame[FrameTagIndex] = frameNo;
         Insert(frameNo + 1, frame);
         _count++;
-        _lastKey = frameNo;
-        _lastFrame = frame;
         return frame;
     }
 
     private void Insert(ulong key, ulong[] frame)
     {
-        int i = (int)Hash(key - 1) & _mask;
+        int i = (int)(Hash(key - 1) >> _hashShift);
         while (_keys[i] != 0) i = (i + 1) & _mask;
         _keys[i] = key;
         _frames[i] = frame;
@@ -222,10 +250,11 @@ public sealed class PhysicalMemory
         _keys = new ulong[oldKeys.Length * 2];
         _frames = new ulong[oldKeys.Length * 2][];
         _mask = _keys.Length - 1;
+        _hashShift--;
         for (int i = 0; i < oldKeys.Length; i++)
-            if (oldKeys[i] != 0) Insert(oldKeys[i], oldFrames[i]);
+            if (oldKeys[i] != 0) Insert(oldKeys[i], oldFrames[i]!);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong Hash(ulong frameNo) => (frameNo * 0x9E3779B97F4A7C15UL) >> 40;
+    private static ulong Hash(ulong frameNo) => frameNo * 0x9E3779B97F4A7C15UL; // 2^64 / golden ratio (Knuth, TAOCP 6.4)
 }

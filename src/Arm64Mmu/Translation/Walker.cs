@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Arm64Mmu.Architecture;
 using Arm64Mmu.Memory;
 
@@ -9,12 +10,76 @@ namespace Arm64Mmu.Translation;
 /// itself translated by stage 2. Works on <c>ulong</c> descriptors and precomputed geometry; allocates nothing
 /// and throws nothing per walk (faults are values). Helpers are named after the Arm ARM pseudocode they follow.
 /// </summary>
+/// <remarks>
+/// <para>
+/// Performance (docs/performance.md): the per-level loop keeps the geometry in locals (shift and index mask step
+/// down by one stride a level, no per-level multiply), and every trace note is formatted in a cold helper of
+/// <see cref="Notes"/>, so the hot methods hold no string-builder state and need no zeroed stack frame.
+/// </para>
+/// <para>
+/// The walker remembers, per stage and level, the host array of the last table frame it read (never a
+/// descriptor or a translation: every descriptor is read from memory on every walk). When the next walk reads
+/// the same frame at that level, the descriptor load does not wait for the previous level's descriptor to be
+/// decoded and looked up in <see cref="PhysicalMemory"/>'s frame table; the CPU checks the frame's tag word
+/// in parallel. A walker belongs to one PE: it runs one walk at a time.
+/// </para>
+/// </remarks>
 public sealed class Walker
 {
     private readonly PhysicalMemory _memory;
 
+    // Frame-cache slots: stage-1 levels −1…3, then stage 2 for stage-1 table reads, then stage 2 for the output
+    // address (kept apart because the two usually sit in different stage-2 tables below level 1).
+    private const int Stage1Slots = 0, Stage2TableSlots = 5, Stage2OutputSlots = 10, FrameCacheSlots = 15;
+
+    [InlineArray(FrameCacheSlots)]
+    private struct FrameCache
+    {
+        private ulong[] _element0;
+    }
+
+    private FrameCache _frameCache;
+
+    // Stands in an empty cache slot: its tag (ulong.MaxValue) matches no frame number, which is below 2^40.
+    private static readonly ulong[] NoFrame = CreateNoFrame();
+
     /// <summary>Creates a walker reading descriptors from <paramref name="memory"/>.</summary>
-    public Walker(PhysicalMemory memory) => _memory = memory ?? throw new ArgumentNullException(nameof(memory));
+    public Walker(PhysicalMemory memory)
+    {
+        _memory = memory ?? throw new ArgumentNullException(nameof(memory));
+        for (int i = 0; i < FrameCacheSlots; i++) _frameCache[i] = NoFrame;
+    }
+
+    private static ulong[] CreateNoFrame()
+    {
+        var frame = new ulong[PhysicalMemory.WordsPerFrame + 1];
+        frame[PhysicalMemory.FrameTagIndex] = ulong.MaxValue;
+        return frame;
+    }
+
+    /// <summary>
+    /// Reads the descriptor at <paramref name="pa"/>, whose word index within its frame is <paramref name="word"/>
+    /// (computed from the VA and the table's offset, so the load does not depend on the previous level's table
+    /// address). The frame comes from cache slot <paramref name="slot"/> when its tag matches.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ulong ReadDescriptor(int slot, ulong pa, ulong word)
+    {
+        ref ulong[] cached = ref Unsafe.Add(ref Unsafe.As<FrameCache, ulong[]>(ref _frameCache), slot);
+        ref ulong data = ref MemoryMarshal.GetArrayDataReference(cached);
+        if (Unsafe.Add(ref data, PhysicalMemory.FrameTagIndex) != pa >> PhysicalMemory.FrameShift)
+            return ReadDescriptorAndCacheFrame(ref cached, pa);
+        return Unsafe.Add(ref data, (nint)word);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ulong ReadDescriptorAndCacheFrame(ref ulong[] cached, ulong pa)
+    {
+        ulong[]? frame = _memory.FindFrame(pa >> PhysicalMemory.FrameShift);
+        if (frame is null) return 0; // unbacked reads as zero; not cached, it may be written later
+        cached = frame;
+        return frame[(pa >> 3) & (PhysicalMemory.WordsPerFrame - 1)];
+    }
 
     /// <summary>The memory the walker reads.</summary>
     public PhysicalMemory Memory => _memory;
@@ -54,10 +119,10 @@ public sealed class Walker
         result.Stage2DescriptorAddress = leaf.DescriptorAddress;
         result.Stage2Descriptor = leaf.Descriptor;
         result.Stage2UpdatePending = leaf.UpdatePending || (access.Kind == AccessKind.Write && s2.Hd && (leaf.Descriptor & Descriptor.Dbm) != 0 && (leaf.Descriptor & Descriptor.S2ApWrite) == 0);
-        if ((s2perm & access.Required) == 0)
+        if ((s2perm & Required(access)) == 0)
         {
             result.Fault = new Fault(FaultKind.Permission, (sbyte)leaf.Level, 2, false, ipa);
-            trace?.Notes.Add($"stage 2 does not permit {Describe(access)} (S2AP/XN of 0x{leaf.Descriptor:x16})");
+            if (trace is not null) Notes.Stage2OutputPermission(trace, access, leaf.Descriptor);
             return;
         }
         result.OutputAddress = leaf.OutputAddress | (ipa & ((1UL << leaf.Shift) - 1));
@@ -85,7 +150,7 @@ public sealed class Walker
         if (high != 0)
         {
             r.Fault = Fault.Make(FaultKind.AddressSize, 0, 1);
-            trace?.Notes.Add($"stage 1 is disabled and VA bits [{top}:{pa}] are not zero (PAMax {pa} bits): address size fault");
+            if (trace is not null) Notes.Stage1DisabledAddressSize(trace, top, pa);
             return false;
         }
         trace?.Notes.Add("stage 1 is disabled: the output address equals the input address");
@@ -127,7 +192,7 @@ public sealed class Walker
         if (topBits != (select != 0 ? topMask : 0))
         {
             r.Fault = Fault.Make(FaultKind.Translation, 0, 1);
-            trace?.Notes.Add($"VA bits [{top}:{ia}] must all be {select} for the TTBR{select} region ({ia}-bit input): translation fault, level 0");
+            if (trace is not null) Notes.VaOutOfRange(trace, top, ia, select);
             return false;
         }
         if (half.DisabledReason is not null)
@@ -139,88 +204,81 @@ public sealed class Walker
         if (access.Unprivileged && half.E0pd && s1.TwoPrivilege)
         {
             r.Fault = Fault.Make(FaultKind.Translation, 0, 1);
-            trace?.Notes.Add($"E0PD{select}=1: EL0 accesses to this region fault: translation fault, level 0");
+            if (trace is not null) Notes.E0pd(trace, select);
             return false;
         }
         if (half.BaseOutOfRange)
         {
             r.Fault = Fault.Make(FaultKind.AddressSize, 0, 1);
-            trace?.Notes.Add($"table base 0x{half.TableBase:x} is beyond the {geo.OutputBits}-bit output size: address size fault, level 0");
+            if (trace is not null) Notes.BaseOutOfRange(trace, half.TableBase, geo.OutputBits);
             return false;
         }
 
+        // The geometry in locals: the JIT cannot keep fields of a class-held struct in registers across the
+        // writes to r, and the shift and index mask step down once per level instead of being recomputed.
+        // The loop follows table descriptors only; the descriptor that ends it is classified after it.
         int level = geo.StartLevel;
+        int stride = geo.Stride;
+        int shift = TranslationGeometry.LevelShift(geo.Granule, level);
+        ulong indexMask = (1UL << geo.InitialIndexBits) - 1;
+        ulong strideMask = (1UL << stride) - 1;
+        int granuleBits = geo.GranuleBits;
+        var format = geo.Format;
+        int outputBits = geo.OutputBits;
         ulong table = half.TableBase;
+        // Word offset of the table within its 4 KiB frame: the word read is (tableWord | index) mod 512. Tables
+        // below the initial one are granule-aligned (Descriptor.Address clears the bits below the granule), so it
+        // is 0 from the second level on; a stage-2 output keeps the low 12 bits of the IPA, so it holds there too.
+        ulong tableWord = (table >> 3) & (PhysicalMemory.WordsPerFrame - 1);
         ulong tableAttrs = 0;
         ulong desc, descPa;
-        bool descS2Writable = true;
-        int descS2Level = 0;
-        int shift;
-        int granuleBits = geo.GranuleBits;
+        TableRead s2Read = default;
         while (true)
         {
-            ulong index = geo.Index(va, level);
+            ulong index = (va >> shift) & indexMask;
             ulong descAddr = table | (index << 3);
             descPa = descAddr;
             if (s2.Enabled)
             {
-                Stage2Leaf leaf = default;
-                if (!Stage2Walk(s2, descAddr, true, ref leaf, ref r, trace))
-                {
-                    r.Fault = leaf.Fault with { S1Ptw = true };
-                    trace?.Notes.Add($"stage-2 fault while reading the stage-1 level {level} descriptor at IPA 0x{descAddr:x}");
-                    return false;
-                }
-                var p2 = Stage2Permissions(s2, leaf.Descriptor, false);
-                byte walkAttr = MemoryAttributes.Stage2ToMair((int)((leaf.Descriptor >> 2) & 0xF));
-                if ((p2 & AccessPermissions.PrivilegedRead) == 0 || (s2.Ptw && MemoryAttributes.IsDevice(walkAttr)))
-                {
-                    r.Fault = new Fault(FaultKind.Permission, (sbyte)leaf.Level, 2, true, descAddr);
-                    trace?.Notes.Add($"stage 2 does not permit the stage-1 table read at IPA 0x{descAddr:x}");
-                    return false;
-                }
-                descS2Writable = (p2 & AccessPermissions.PrivilegedWrite) != 0;
-                descS2Level = leaf.Level;
-                descPa = leaf.OutputAddress | (descAddr & ((1UL << leaf.Shift) - 1));
+                // Out of line (the stage-2 walk is long), writing only s2Read, so no loop variable leaves a register.
+                if (!Stage1TableReadThroughStage2(s2, descAddr, level, ref s2Read, ref r, trace)) return false;
+                descPa = s2Read.PhysicalAddress;
             }
-            desc = _memory.ReadWordUnchecked(descPa);
+            desc = ReadDescriptor(Stage1Slots + 1 + level, descPa, (tableWord | index) & (PhysicalMemory.WordsPerFrame - 1));
             r.Stage1Reads++;
-            var type = Descriptor.TypeAt(desc, level);
-            if (type == DescriptorType.Block && !geo.BlockAllowed(level)) type = DescriptorType.Invalid;
-            trace?.Steps.Add(new WalkStep(1, level, table, index, descAddr, descPa, desc, type, false));
-            if (type == DescriptorType.Invalid)
-            {
-                r.Fault = Fault.Make(FaultKind.Translation, level, 1);
-                trace?.Notes.Add(Descriptor.TypeAt(desc, level) == DescriptorType.Block
-                    ? $"a block descriptor is not allowed at level {level} with the {geo.Granule.Name()} granule: translation fault"
-                    : $"invalid descriptor at level {level}: translation fault");
-                return false;
-            }
-            if (type == DescriptorType.Table)
-            {
-                ulong next = Descriptor.Address(desc, granuleBits, geo.Format);
-                if ((next >> geo.OutputBits) != 0)
-                {
-                    r.Fault = Fault.Make(FaultKind.AddressSize, level, 1);
-                    trace?.Notes.Add($"next-level table address 0x{next:x} is beyond the {geo.OutputBits}-bit output size: address size fault, level {level}");
-                    return false;
-                }
-                tableAttrs |= desc;
-                table = next;
-                level++;
-                continue;
-            }
-            shift = geo.LevelShift(level);
-            ulong oa = Descriptor.Address(desc, shift, geo.Format);
-            if ((oa >> geo.OutputBits) != 0)
+            if (trace is not null) Notes.Step(trace, 1, level, table, index, descAddr, descPa, desc, geo.BlockLevels, false);
+            if (level == 3 || (desc & (Descriptor.Valid | Descriptor.TableOrPage)) != (Descriptor.Valid | Descriptor.TableOrPage)) break;
+            ulong next = Descriptor.Address(desc, granuleBits, format);
+            if ((next >> outputBits) != 0)
             {
                 r.Fault = Fault.Make(FaultKind.AddressSize, level, 1);
-                trace?.Notes.Add($"output address 0x{oa:x} is beyond the {geo.OutputBits}-bit output size: address size fault, level {level}");
+                if (trace is not null) Notes.TableAddressSize(trace, next, outputBits, level);
                 return false;
             }
-            r.OutputAddress = oa | (va & ((1UL << shift) - 1));
-            break;
+            tableAttrs |= desc;
+            table = next;
+            tableWord = 0;
+            level++;
+            shift -= stride;
+            indexMask = strideMask;
         }
+
+        if (Classify(desc, level, geo.BlockLevels) == DescriptorType.Invalid)
+        {
+            r.Fault = Fault.Make(FaultKind.Translation, level, 1);
+            if (trace is not null) Notes.InvalidDescriptor(trace, desc, level, geo.Granule);
+            return false;
+        }
+        ulong oa = Descriptor.Address(desc, shift, format);
+        if ((oa >> outputBits) != 0)
+        {
+            r.Fault = Fault.Make(FaultKind.AddressSize, level, 1);
+            if (trace is not null) Notes.OutputAddressSize(trace, oa, outputBits, level);
+            return false;
+        }
+        r.OutputAddress = oa | (va & ((1UL << shift) - 1));
+        bool descS2Writable = !s2.Enabled || s2Read.Stage2Writable;
+        int descS2Level = s2Read.Stage2Level;
 
         r.Level = (sbyte)level;
         r.BlockShift = (byte)shift;
@@ -230,7 +288,7 @@ public sealed class Walker
         if (afMissing && !s1.Ha)
         {
             r.Fault = Fault.Make(FaultKind.AccessFlag, level, 1);
-            trace?.Notes.Add($"AF=0 and hardware Access flag management is off: access flag fault, level {level}");
+            if (trace is not null) Notes.AccessFlag(trace, level);
             return false;
         }
         var perms = Stage1Permissions(s1, half.Hpd, desc, tableAttrs);
@@ -238,7 +296,7 @@ public sealed class Walker
         if (!Stage1Permits(s1, perms, access))
         {
             r.Fault = Fault.Make(FaultKind.Permission, level, 1);
-            trace?.Notes.Add($"stage 1 does not permit {Describe(access)}: permission fault, level {level}");
+            if (trace is not null) Notes.Stage1Permission(trace, access, level);
             return false;
         }
         bool dirtyNeeded = access.Kind == AccessKind.Write && s1.Hd && (desc & (Descriptor.Dbm | Descriptor.Ap2)) == (Descriptor.Dbm | Descriptor.Ap2);
@@ -261,6 +319,48 @@ public sealed class Walker
         }
         r.Contiguous = (desc & Descriptor.Contiguous) != 0;
         return true;
+    }
+
+    /// <summary>Where a stage-1 table read went after stage 2: the PA read and what stage 2 allows there.</summary>
+    private struct TableRead
+    {
+        public ulong PhysicalAddress;
+        public bool Stage2Writable;
+        public int Stage2Level;
+    }
+
+    // AArch64.S2Translate of a stage-1 table read (S1PTW): the descriptor's IPA goes through stage 2, which must
+    // grant read access and, with HCR_EL2.PTW=1, must not make the table Device memory.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool Stage1TableReadThroughStage2(Stage2Regime s2, ulong descAddr, int level, ref TableRead read, ref WalkResult r, WalkTrace? trace)
+    {
+        Stage2Leaf leaf = default;
+        if (!Stage2Walk(s2, descAddr, true, ref leaf, ref r, trace))
+        {
+            r.Fault = leaf.Fault with { S1Ptw = true };
+            if (trace is not null) Notes.Stage2FaultOnTableRead(trace, level, descAddr);
+            return false;
+        }
+        var p2 = Stage2Permissions(s2, leaf.Descriptor, false);
+        if ((p2 & AccessPermissions.PrivilegedRead) == 0
+            || (s2.Ptw && MemoryAttributes.IsDevice(MemoryAttributes.Stage2ToMair((int)((leaf.Descriptor >> 2) & 0xF)))))
+        {
+            r.Fault = new Fault(FaultKind.Permission, (sbyte)leaf.Level, 2, true, descAddr);
+            if (trace is not null) Notes.Stage2DeniesTableRead(trace, descAddr);
+            return false;
+        }
+        read.Stage2Writable = (p2 & AccessPermissions.PrivilegedWrite) != 0;
+        read.Stage2Level = leaf.Level;
+        read.PhysicalAddress = leaf.OutputAddress | (descAddr & ((1UL << leaf.Shift) - 1));
+        return true;
+    }
+
+    /// <summary>What a descriptor is at a level, with a block where the granule allows none reading as invalid.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static DescriptorType Classify(ulong desc, int level, byte blockLevels)
+    {
+        var type = Descriptor.TypeAt(desc, level);
+        return type == DescriptorType.Block && (blockLevels & (1 << (level + 1))) == 0 ? DescriptorType.Invalid : type;
     }
 
     /// <summary>
@@ -303,7 +403,7 @@ public sealed class Walker
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool Stage1Permits(TranslationRegime s1, AccessPermissions perms, AccessRequest access)
     {
-        if ((perms & access.Required) == 0) return false;
+        if ((perms & Required(access)) == 0) return false;
         if (access.Pan && !access.Unprivileged && access.Kind != AccessKind.Execute && s1.TwoPrivilege)
         {
             if ((perms & AccessPermissions.UnprivilegedRead) != 0) return false;
@@ -358,7 +458,7 @@ public sealed class Walker
         result.Stage2Descriptor = result.Descriptor = leaf.Descriptor;
         result.Stage2DescriptorAddress = result.DescriptorAddress = leaf.DescriptorAddress;
         result.Permissions = perms;
-        if ((perms & access.Required) == 0)
+        if ((perms & Required(access)) == 0)
         {
             result.Fault = new Fault(FaultKind.Permission, (sbyte)leaf.Level, 2, false, ipa);
             return;
@@ -371,6 +471,9 @@ public sealed class Walker
     }
 
     // AArch64.S2Walk with the checks of AArch64.S2Translate that precede it (T0SZ/SL0 consistency, IPA range, base range).
+    // Inlined: a nested walk makes five stage-2 walks, and the call, frame set-up and spills of each showed in the
+    // profile (nested walk about 7 % faster inlined; stage-1-only walks unchanged).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool Stage2Walk(Stage2Regime s2, ulong ipa, bool forStage1Table, ref Stage2Leaf leaf, ref WalkResult r, WalkTrace? trace)
     {
         ref readonly TranslationGeometry geo = ref s2.GeometryRef;
@@ -383,7 +486,7 @@ public sealed class Walker
         if ((ipa >> geo.InputBits) != 0)
         {
             leaf.Fault = new Fault(FaultKind.Translation, 0, 2, false, ipa);
-            trace?.Notes.Add($"IPA 0x{ipa:x} is beyond the {geo.InputBits}-bit stage-2 input size: stage-2 translation fault, level 0");
+            if (trace is not null) Notes.IpaOutOfRange(trace, ipa, geo.InputBits);
             return false;
         }
         if (s2.BaseOutOfRange)
@@ -392,57 +495,143 @@ public sealed class Walker
             return false;
         }
         int level = geo.StartLevel;
-        ulong table = s2.TableBase;
+        int stride = geo.Stride;
+        int shift = TranslationGeometry.LevelShift(geo.Granule, level);
+        ulong indexMask = (1UL << geo.InitialIndexBits) - 1;
+        ulong strideMask = (1UL << stride) - 1;
         int granuleBits = geo.GranuleBits;
+        var format = geo.Format;
+        int outputBits = geo.OutputBits;
+        ulong table = s2.TableBase;
+        ulong tableWord = (table >> 3) & (PhysicalMemory.WordsPerFrame - 1); // as in Stage1Walk
+        int slots = forStage1Table ? Stage2TableSlots : Stage2OutputSlots;
+        ulong desc, descPa;
         while (true)
         {
-            ulong index = geo.Index(ipa, level);
-            ulong descPa = table | (index << 3);
-            ulong desc = _memory.ReadWordUnchecked(descPa);
+            ulong index = (ipa >> shift) & indexMask;
+            descPa = table | (index << 3);
+            desc = ReadDescriptor(slots + 1 + level, descPa, (tableWord | index) & (PhysicalMemory.WordsPerFrame - 1));
             r.Stage2Reads++;
-            var type = Descriptor.TypeAt(desc, level);
-            if (type == DescriptorType.Block && !geo.BlockAllowed(level)) type = DescriptorType.Invalid;
-            trace?.Steps.Add(new WalkStep(2, level, table, index, descPa, descPa, desc, type, forStage1Table));
-            if (type == DescriptorType.Invalid)
-            {
-                leaf.Fault = new Fault(FaultKind.Translation, (sbyte)level, 2, false, ipa);
-                return false;
-            }
-            if (type == DescriptorType.Table)
-            {
-                ulong next = Descriptor.Address(desc, granuleBits, geo.Format);
-                if ((next >> geo.OutputBits) != 0)
-                {
-                    leaf.Fault = new Fault(FaultKind.AddressSize, (sbyte)level, 2, false, ipa);
-                    return false;
-                }
-                table = next;
-                level++;
-                continue;
-            }
-            int shift = geo.LevelShift(level);
-            ulong oa = Descriptor.Address(desc, shift, geo.Format);
-            if ((oa >> geo.OutputBits) != 0)
+            if (trace is not null) Notes.Step(trace, 2, level, table, index, descPa, descPa, desc, geo.BlockLevels, forStage1Table);
+            if (level == 3 || (desc & (Descriptor.Valid | Descriptor.TableOrPage)) != (Descriptor.Valid | Descriptor.TableOrPage)) break;
+            ulong next = Descriptor.Address(desc, granuleBits, format);
+            if ((next >> outputBits) != 0)
             {
                 leaf.Fault = new Fault(FaultKind.AddressSize, (sbyte)level, 2, false, ipa);
                 return false;
             }
-            bool afMissing = (desc & Descriptor.Af) == 0;
-            if (afMissing && !s2.Ha)
-            {
-                leaf.Fault = new Fault(FaultKind.AccessFlag, (sbyte)level, 2, false, ipa);
-                return false;
-            }
-            leaf.Level = level;
-            leaf.Shift = shift;
-            leaf.OutputAddress = oa;
-            leaf.Descriptor = desc;
-            leaf.DescriptorAddress = descPa;
-            leaf.UpdatePending = afMissing;
-            return true;
+            table = next;
+            tableWord = 0;
+            level++;
+            shift -= stride;
+            indexMask = strideMask;
         }
+
+        if (Classify(desc, level, geo.BlockLevels) == DescriptorType.Invalid)
+        {
+            leaf.Fault = new Fault(FaultKind.Translation, (sbyte)level, 2, false, ipa);
+            return false;
+        }
+        ulong oa = Descriptor.Address(desc, shift, format);
+        if ((oa >> outputBits) != 0)
+        {
+            leaf.Fault = new Fault(FaultKind.AddressSize, (sbyte)level, 2, false, ipa);
+            return false;
+        }
+        bool afMissing = (desc & Descriptor.Af) == 0;
+        if (afMissing && !s2.Ha)
+        {
+            leaf.Fault = new Fault(FaultKind.AccessFlag, (sbyte)level, 2, false, ipa);
+            return false;
+        }
+        leaf.Level = level;
+        leaf.Shift = shift;
+        leaf.OutputAddress = oa;
+        leaf.Descriptor = desc;
+        leaf.DescriptorAddress = descPa;
+        leaf.UpdatePending = afMissing;
+        return true;
+    }
+
+    /// <summary>
+    /// The permission an access needs, as <see cref="AccessRequest.Required"/> defines it, computed without a switch
+    /// so it inlines: the EL0 flags are bits 0–2 and the privileged ones bits 3–5, in Read, Write, Execute order.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static AccessPermissions Required(AccessRequest a)
+    {
+        int kind = (int)a.Kind;
+        return kind <= (int)AccessKind.Execute
+            ? (AccessPermissions)(1 << (kind + (a.Unprivileged ? 0 : 3)))
+            : AccessPermissions.PrivilegedExecute;
     }
 
     private static string Describe(AccessRequest a)
         => $"{(a.Unprivileged ? "an unprivileged" : "a privileged")} {a.Kind.ToString().ToLowerInvariant()}{(a.Pan ? " with PSTATE.PAN=1" : "")}";
+
+    /// <summary>
+    /// The explanations a traced walk records. Each is formatted here, out of line, so the walk methods carry no
+    /// interpolated-string state; they run only when a <see cref="WalkTrace"/> was passed.
+    /// </summary>
+    private static class Notes
+    {
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public static void Step(WalkTrace t, int stage, int level, ulong table, ulong index, ulong descAddr, ulong descPa, ulong desc,
+            byte blockLevels, bool forStage1Table)
+            => t.Steps.Add(new WalkStep(stage, level, table, index, descAddr, descPa, desc, Classify(desc, level, blockLevels), forStage1Table));
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public static void Stage2OutputPermission(WalkTrace t, AccessRequest a, ulong desc)
+            => t.Notes.Add($"stage 2 does not permit {Describe(a)} (S2AP/XN of 0x{desc:x16})");
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public static void Stage1DisabledAddressSize(WalkTrace t, int top, int pa)
+            => t.Notes.Add($"stage 1 is disabled and VA bits [{top}:{pa}] are not zero (PAMax {pa} bits): address size fault");
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public static void VaOutOfRange(WalkTrace t, int top, int ia, ulong select)
+            => t.Notes.Add($"VA bits [{top}:{ia}] must all be {select} for the TTBR{select} region ({ia}-bit input): translation fault, level 0");
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public static void E0pd(WalkTrace t, ulong select)
+            => t.Notes.Add($"E0PD{select}=1: EL0 accesses to this region fault: translation fault, level 0");
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public static void BaseOutOfRange(WalkTrace t, ulong tableBase, int outputBits)
+            => t.Notes.Add($"table base 0x{tableBase:x} is beyond the {outputBits}-bit output size: address size fault, level 0");
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public static void Stage2FaultOnTableRead(WalkTrace t, int level, ulong descAddr)
+            => t.Notes.Add($"stage-2 fault while reading the stage-1 level {level} descriptor at IPA 0x{descAddr:x}");
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public static void Stage2DeniesTableRead(WalkTrace t, ulong descAddr)
+            => t.Notes.Add($"stage 2 does not permit the stage-1 table read at IPA 0x{descAddr:x}");
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public static void InvalidDescriptor(WalkTrace t, ulong desc, int level, Granule granule)
+            => t.Notes.Add(Descriptor.TypeAt(desc, level) == DescriptorType.Block
+                ? $"a block descriptor is not allowed at level {level} with the {granule.Name()} granule: translation fault"
+                : $"invalid descriptor at level {level}: translation fault");
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public static void TableAddressSize(WalkTrace t, ulong next, int outputBits, int level)
+            => t.Notes.Add($"next-level table address 0x{next:x} is beyond the {outputBits}-bit output size: address size fault, level {level}");
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public static void OutputAddressSize(WalkTrace t, ulong oa, int outputBits, int level)
+            => t.Notes.Add($"output address 0x{oa:x} is beyond the {outputBits}-bit output size: address size fault, level {level}");
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public static void AccessFlag(WalkTrace t, int level)
+            => t.Notes.Add($"AF=0 and hardware Access flag management is off: access flag fault, level {level}");
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public static void Stage1Permission(WalkTrace t, AccessRequest a, int level)
+            => t.Notes.Add($"stage 1 does not permit {Describe(a)}: permission fault, level {level}");
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public static void IpaOutOfRange(WalkTrace t, ulong ipa, int inputBits)
+            => t.Notes.Add($"IPA 0x{ipa:x} is beyond the {inputBits}-bit stage-2 input size: stage-2 translation fault, level 0");
+    }
 }

@@ -1,0 +1,77 @@
+using System.CommandLine;
+using Arm64Mmu.Cli.Bench;
+
+namespace Arm64Mmu.Cli;
+
+/// <summary><c>arm64mmu bench</c>: quick timings of the hot paths, one <c>name value unit</c> line per figure.</summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var quick = new Option<bool>("--quick") { Description = "short rounds: every figure in well under a minute in all (default: longer, steadier rounds)" };
+        var rounds = new Option<int?>("--rounds")
+        {
+            Description = $"timed rounds per figure, {MinRounds} to {MaxRounds} (the median is printed; default {BenchSettings.Quick.Rounds} with --quick, else {BenchSettings.Standard.Rounds})",
+            CustomParser = ParseRounds,
+        };
+        var filter = new Option<string[]>("--filter") { Description = "only the figures whose name starts with one of these prefixes (e.g. walk.s1)", AllowMultipleArgumentsPerToken = true };
+        var list = new Option<bool>("--list") { Description = "print the names of the figures and exit" };
+        var cmd = new Command("bench", "Time the hot paths without BenchmarkDotNet (median of several Stopwatch rounds after a warm-up); prints 'name value unit' per figure")
+        {
+            quick, rounds, filter, list,
+        };
+        // Unknown options are parse errors: System.CommandLine names them ("Unrecognized command or argument") with the
+        // usage, and exits non-zero before any figure is printed.
+        cmd.SetAction(pr => Run(pr.GetValue(quick), pr.GetValue(rounds), pr.GetValue(filter) ?? [], pr.GetValue(list)));
+        return cmd;
+    }
+
+    private static int Run(bool quick, int? rounds, string[] filters, bool list)
+    {
+        var settings = quick ? BenchSettings.Quick : BenchSettings.Standard;
+        if (rounds is { } n) settings = settings with { Rounds = n };
+        var selected = Select(filters);
+        if (list)
+        {
+            foreach (var m in selected) Console.WriteLine($"{m.Name} {m.Unit}");
+            return 0;
+        }
+        foreach (var m in selected)
+        {
+            double value = QuickBench.Measure(m, settings);
+            Console.WriteLine(QuickBench.FormatLine(m, value));
+        }
+        return 0;
+    }
+
+    private const int MinRounds = 3, MaxRounds = 1001;
+
+    private static int? ParseRounds(System.CommandLine.Parsing.ArgumentResult result)
+    {
+        string text = result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
+        if (int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n) && n is >= MinRounds and <= MaxRounds)
+            return n;
+        result.AddError($"--rounds {text}: give a whole number of rounds from {MinRounds} to {MaxRounds}");
+        return null;
+    }
+
+    private static List<QuickMeasurement> Select(string[] filters)
+    {
+        var all = QuickBench.Registry;
+        if (filters.Length == 0) return [.. all];
+        var selected = new List<QuickMeasurement>();
+        foreach (var f in filters)
+        {
+            if (string.IsNullOrWhiteSpace(f)) throw new CliException("--filter: an empty prefix; give the start of a figure name");
+            bool any = false;
+            foreach (var m in all)
+            {
+                if (!m.Name.StartsWith(f, StringComparison.Ordinal)) continue;
+                any = true;
+                if (!selected.Contains(m)) selected.Add(m);
+            }
+            if (!any) throw new CliException($"--filter {f} matches no figure (known: {string.Join(", ", all.Select(m => m.Name))})");
+        }
+        return selected;
+    }
+}
