@@ -36,7 +36,9 @@ public sealed class ProcessingElement : ITableMaintenance
     private readonly Machine _machine;
     private readonly PhysicalMemory _memory;
     private readonly Mmu _mmu;
-    private readonly SetAssociativeTlb<LeafEntry> _l1i, _l1d;
+    private readonly SetAssociativeTlb<LeafEntry> _l1i, _l1d, _l2;
+    private readonly SetAssociativeTlb<TableEntry> _walks;
+    private readonly SetAssociativeTlb<Stage2Entry> _ipa;
     private readonly ulong _receiveCycles;
     private readonly CostModel _cost;
     private readonly ulong[] _written;
@@ -79,6 +81,9 @@ public sealed class ProcessingElement : ITableMaintenance
         _mmu = new Mmu(_memory, Tlbs, index, conflictAbort: features.BbmLevel < 2);
         _l1i = Tlbs.L1I;
         _l1d = Tlbs.L1D;
+        _l2 = Tlbs.L2;
+        _walks = Tlbs.Walks;
+        _ipa = Tlbs.Ipa;
         _receiveCycles = (ulong)profile.TlbiReceiveCycles;
         _cost = new CostModel(profile, llc);
         _immediate = synchronization == RegisterSynchronization.Immediate;
@@ -674,9 +679,9 @@ public sealed class ProcessingElement : ITableMaintenance
         return latest;
     }
 
-    private void Receive(in TlbiMatcher matcher, bool fromOtherPe)
+    internal void Receive(in TlbiMatcher matcher, bool fromOtherPe)
     {
-        int removed = Tlbs.Invalidate(in matcher);
+        int removed = TlbHierarchy.Invalidate(in matcher, _l1i, _l1d, _l2, _walks, _ipa);
         if (removed != 0) _cost.Statistics.EntriesInvalidated += removed;
         if (fromOtherPe) _cost.ChargeReceivedTlbi(_receiveCycles);
     }

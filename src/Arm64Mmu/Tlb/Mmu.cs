@@ -223,14 +223,14 @@ internal sealed class Mmu
             r.Stage2Descriptor = e.Stage2Descriptor;
             r.Stage2DescriptorAddress = e.Stage2DescriptorAddress;
         }
-        if (!Walker.Stage1Permits(rc.S1, e.Stage1Permissions, access))
+        if (((rc.PermitMasks[AccessClasses.Of(access)] >> (int)e.Stage1Permissions) & 1) == 0)
         {
             r.Fault = Fault.Make(FaultKind.Permission, e.Level, 1);
             return true;
         }
         if (two)
         {
-            if ((e.Stage2Permissions & access.Required) == 0)
+            if (((byte)e.Stage2Permissions & AccessClasses.Required[AccessClasses.Of(access)]) == 0)
             {
                 r.Fault = new Fault(FaultKind.Permission, e.Stage2Level, 2, false, r.IntermediateAddress);
                 return true;

@@ -35,6 +35,9 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     private readonly ulong _setMask;
     private readonly ReplacementPolicy _policy;
     private readonly ulong[] _keys;
+    // One byte per way: a fingerprint of its key (never 0), or 0 for an empty way. A probe compares the fingerprints of a
+    // set first and reads keys only where one matches, so a probe of a set that does not hold the key reads one small line.
+    private readonly byte[] _fps;
     private readonly ulong[] _contexts;
     private readonly T[] _payloads;
     private readonly ulong[] _stamps;
@@ -75,11 +78,14 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
         _policy = configuration.Replacement;
         int slots = _sets * _stride;
         _keys = new ulong[slots];
+        _fps = new byte[slots + 64];
         _contexts = new ulong[slots];
         _payloads = new T[slots];
         _stamps = new ulong[slots];
         _plru = new ulong[_sets];
         _roundRobin = new int[_sets];
+        for (int set = 0; set < _sets; set++)
+            for (int w = _ways; w < _stride; w++) _stamps[set * _stride + w] = ulong.MaxValue;
         _presence = _sets * _ways < PresenceCounts.Buckets;
         if (_sets == 1 && _ways >= 8)
         {
@@ -211,34 +217,51 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
         _hintOf![index] = slot;
     }
 
-    // Bit w set when way (b + w) holds key; count is a multiple of 8 and at most 64.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ulong MatchMask(int b, int count, ulong key)
+    private static byte Fingerprint(ulong key)
     {
-        ref ulong k = ref MemoryMarshal.GetArrayDataReference(_keys);
-        ulong mask = 0;
+        byte f = (byte)((key * 0xD6E8FEB86659FD93UL) >> 56);
+        return f == 0 ? (byte)1 : f;
+    }
+
+    // Bit w set when way (b + w) has fingerprint fp; count is a multiple of 8 and at most 64.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ulong FingerprintMask(int b, int count, byte fp)
+    {
+        ref byte f = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_fps), b);
+        ulong mask;
         if (Vector512.IsHardwareAccelerated)
         {
-            var v = Vector512.Create(key);
-            for (int i = 0; i < count; i += 8)
-                mask |= Vector512.Equals(Vector512.LoadUnsafe(ref k, (nuint)(b + i)), v).ExtractMostSignificantBits() << i;
+            mask = Vector512.Equals(Vector512.LoadUnsafe(ref f), Vector512.Create(fp)).ExtractMostSignificantBits();
         }
         else if (Vector256.IsHardwareAccelerated)
         {
-            var v = Vector256.Create(key);
-            for (int i = 0; i < count; i += 4)
-                mask |= (ulong)Vector256.Equals(Vector256.LoadUnsafe(ref k, (nuint)(b + i)), v).ExtractMostSignificantBits() << i;
-        }
-        else if (Vector128.IsHardwareAccelerated)
-        {
-            var v = Vector128.Create(key);
-            for (int i = 0; i < count; i += 2)
-                mask |= (ulong)Vector128.Equals(Vector128.LoadUnsafe(ref k, (nuint)(b + i)), v).ExtractMostSignificantBits() << i;
+            var v = Vector256.Create(fp);
+            mask = Vector256.Equals(Vector256.LoadUnsafe(ref f), v).ExtractMostSignificantBits();
+            if (count > 32) mask |= (ulong)Vector256.Equals(Vector256.LoadUnsafe(ref f, 32), v).ExtractMostSignificantBits() << 32;
         }
         else
         {
+            mask = 0;
             for (int i = 0; i < count; i++)
-                if (Unsafe.Add(ref k, b + i) == key) mask |= 1UL << i;
+                if (Unsafe.Add(ref f, i) == fp) mask |= 1UL << i;
+        }
+        return count == 64 ? mask : mask & ((1UL << count) - 1);
+    }
+
+    // Bit w set when way (b + w) holds key (key 0: the empty ways); count is a multiple of 8 and at most 64.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ulong MatchMask(int b, int count, ulong key)
+    {
+        if (key == 0) return FingerprintMask(b, count, 0);
+        ulong candidates = FingerprintMask(b, count, Fingerprint(key));
+        ulong mask = 0;
+        ref ulong k = ref MemoryMarshal.GetArrayDataReference(_keys);
+        while (candidates != 0)
+        {
+            int w = BitOperations.TrailingZeroCount(candidates);
+            candidates &= candidates - 1;
+            if (Unsafe.Add(ref k, b + w) == key) mask |= 1UL << w;
         }
         return mask;
     }
@@ -274,7 +297,6 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     private int Victim(int set)
     {
         int b = set * _stride;
-        ref ulong keys = ref MemoryMarshal.GetArrayDataReference(_keys);
         for (int c = 0; c < _stride; c += 64)
         {
             // Padding ways beyond _ways are never used: mask them off.
@@ -306,18 +328,38 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
                 return b + w;
             }
             default:
+                return b + OldestWay(b);
+        }
+    }
+
+    // The way with the smallest use stamp (padding ways hold ulong.MaxValue and are never chosen).
+    private int OldestWay(int b)
+    {
+        ref ulong stamps = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_stamps), b);
+        ulong oldest;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var min = Vector512.LoadUnsafe(ref stamps);
+            for (int i = 8; i < _stride; i += 8) min = Vector512.Min(min, Vector512.LoadUnsafe(ref stamps, (nuint)i));
+            // Reduce in registers (reading lanes back from memory would stall on store forwarding).
+            var m256 = Vector256.Min(min.GetLower(), min.GetUpper());
+            var m128 = Vector128.Min(m256.GetLower(), m256.GetUpper());
+            oldest = Math.Min(m128.ToScalar(), m128.GetElement(1));
+            var v = Vector512.Create(oldest);
+            for (int i = 0; ; i += 8)
             {
-                ref ulong stamps = ref MemoryMarshal.GetArrayDataReference(_stamps);
-                int best = b;
-                ulong bestStamp = Unsafe.Add(ref stamps, b);
-                for (int w = 1; w < _ways; w++)
-                {
-                    ulong st = Unsafe.Add(ref stamps, b + w);
-                    if (st < bestStamp) { bestStamp = st; best = b + w; }
-                }
-                return best;
+                ulong m = Vector512.Equals(Vector512.LoadUnsafe(ref stamps, (nuint)i), v).ExtractMostSignificantBits();
+                if (m != 0) return i + BitOperations.TrailingZeroCount(m);
             }
         }
+        int best = 0;
+        oldest = stamps;
+        for (int w = 1; w < _ways; w++)
+        {
+            ulong st = Unsafe.Add(ref stamps, w);
+            if (st < oldest) { oldest = st; best = w; }
+        }
+        return best;
     }
 
     /// <summary>
@@ -333,6 +375,7 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
         if (evicted) RemoveAt(victim);
         if (_hint is not null && !_mayConflict) _mayConflict = OverlapsExisting(key, context);
         _keys[victim] = key;
+        _fps[victim] = Fingerprint(key);
         _contexts[victim] = context;
         _payloads[victim] = payload;
         if (_hint is not null) SetHint(victim);
@@ -415,6 +458,7 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
         ulong key = _keys[index];
         if (key == 0) return;
         _keys[index] = 0;
+        _fps[index] = 0;
         if (_presence) _present[Bucket(key)]--;
         if (_hintOf is not null && _hintOf[index] >= 0)
         {
@@ -433,6 +477,7 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     public void Clear()
     {
         Array.Clear(_keys);
+        Array.Clear(_fps);
         Array.Clear(_classCount);
         _classMask = default;
         _present = default;
