@@ -49,6 +49,7 @@ public static class MachineScenarios
 
 /// <summary>Translation on an L1 TLB hit and on an L2 TLB hit (L1 miss).</summary>
 [MemoryDiagnoser]
+[MinColumn, MedianColumn]
 public class TranslateBenchmarks
 {
     private const int L1Pages = 32, L2Pages = 512;
@@ -91,6 +92,7 @@ public class TranslateBenchmarks
 
 /// <summary>TLBI VAE1IS + DSB ISH on a 64-PE machine whose TLBs are full.</summary>
 [MemoryDiagnoser]
+[MinColumn, MedianColumn]
 public class ShootdownBenchmarks
 {
     private const int Resident = 2048, Pages = 4096;
@@ -122,6 +124,7 @@ public class ShootdownBenchmarks
 
 /// <summary>A random trace of 10^6 loads over a 1 GiB mapping (4 KiB pages), reporting simulated cycles per access too.</summary>
 [MemoryDiagnoser]
+[MinColumn, MedianColumn]
 [Config(typeof(SimulatedCyclesConfig))]
 public class RandomTraceBenchmarks
 {

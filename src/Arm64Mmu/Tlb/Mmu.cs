@@ -281,6 +281,7 @@ internal sealed class Mmu
         {
             if (!Stage1Disabled(s1, va, access, ref r)) return false;
             facts.Stage1Permissions = r.Permissions;
+            if (applyStage2 && s2.Enabled) rec.Walks++;
         }
         else
         {

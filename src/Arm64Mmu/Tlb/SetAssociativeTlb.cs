@@ -65,7 +65,18 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     private readonly Hint[]? _hint;
     private readonly int[]? _hintOf;
     private readonly ulong _hintMask;
-    private bool _mayConflict;
+    private bool _mayConflictField;
+    private bool _hintUsable; // hints exist and _mayConflict is false
+
+    private bool _mayConflict
+    {
+        get => _mayConflictField;
+        set
+        {
+            _mayConflictField = value;
+            _hintUsable = _hint is not null && !value;
+        }
+    }
 
     public SetAssociativeTlb(TlbConfiguration configuration, string name)
     {
@@ -94,6 +105,7 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
             _hintMask = (1UL << bits) - 1;
             _hintOf = new int[slots];
             Array.Fill(_hintOf, -1);
+            _hintUsable = true;
         }
     }
 
@@ -139,9 +151,9 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ref Hint LookupByHint(ulong address, int space, int shift, ulong want, ulong mask, ushort asid)
     {
-        if (_hint is null || _mayConflict) return ref Unsafe.NullRef<Hint>();
+        if (!_hintUsable) return ref Unsafe.NullRef<Hint>();
         ulong key = TlbTags.Key(address, shift, space);
-        ref Hint h = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_hint), HintSlot(key));
+        ref Hint h = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_hint!), HintSlot(key));
         if (h.Key != key || !ContextMatches(h.Context, want, mask, asid, true)) return ref Unsafe.NullRef<Hint>();
         return ref h;
     }
