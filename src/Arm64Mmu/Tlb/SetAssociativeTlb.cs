@@ -34,11 +34,17 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     private readonly int _sets, _ways, _stride;
     private readonly ulong _setMask;
     private readonly ReplacementPolicy _policy;
-    private readonly ulong[] _keys;
+    // Key and context of a way side by side: once its fingerprint matched, one line answers both questions.
+    private struct Tag
+    {
+        public ulong Key;
+        public ulong Context;
+    }
+
+    private readonly Tag[] _tags;
     // One byte per way: a fingerprint of its key (never 0), or 0 for an empty way. A probe compares the fingerprints of a
     // set first and reads keys only where one matches, so a probe of a set that does not hold the key reads one small line.
     private readonly byte[] _fps;
-    private readonly ulong[] _contexts;
     private readonly T[] _payloads;
     private readonly ulong[] _stamps;
     private ulong _clock;
@@ -88,9 +94,8 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
         _stride = (_ways + 7) & ~7;
         _policy = configuration.Replacement;
         int slots = _sets * _stride;
-        _keys = new ulong[slots];
+        _tags = new Tag[slots];
         _fps = new byte[slots + 64];
-        _contexts = new ulong[slots];
         _payloads = new T[slots];
         _stamps = new ulong[slots];
         _plru = new ulong[_sets];
@@ -117,12 +122,12 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     public ref T Payload(int index) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_payloads), index);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ulong KeyAt(int index) => Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_keys), index);
+    public ulong KeyAt(int index) => Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_tags), index).Key;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ulong ContextAt(int index) => Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_contexts), index);
+    public ulong ContextAt(int index) => Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_tags), index).Context;
 
-    public TlbEntryTag TagAt(int index) => TlbTags.Unpack(_keys[index], _contexts[index]);
+    public TlbEntryTag TagAt(int index) => TlbTags.Unpack(_tags[index].Key, _tags[index].Context);
 
     /// <summary>True when an entry of <paramref name="space"/> with this size is present.</summary>
     public bool HasClass(int space, int shift) => (_classMask[space] & (1UL << shift)) != 0;
@@ -183,7 +188,7 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
                 {
                     int j = b + c + BitOperations.TrailingZeroCount(m);
                     m &= m - 1;
-                    if (!ContextMatches(_contexts[j], want, mask, asid, matchAsid)) continue;
+                    if (!ContextMatches(_tags[j].Context, want, mask, asid, matchAsid)) continue;
                     if (first < 0) first = j;
                     else if (second < 0) second = j;
                 }
@@ -207,7 +212,7 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
             {
                 int j = b + c + BitOperations.TrailingZeroCount(m);
                 m &= m - 1;
-                if (ContextMatches(_contexts[j], want, mask, asid, matchAsid)) return j;
+                if (ContextMatches(_tags[j].Context, want, mask, asid, matchAsid)) return j;
             }
         }
         return -1;
@@ -219,11 +224,11 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
 
     private void SetHint(int index)
     {
-        int slot = HintSlot(_keys[index]);
+        int slot = HintSlot(_tags[index].Key);
         ref Hint h = ref _hint![slot];
         if (h.Key != 0 && h.Index != index) _hintOf![h.Index] = -1;
-        h.Key = _keys[index];
-        h.Context = _contexts[index];
+        h.Key = _tags[index].Key;
+        h.Context = _tags[index].Context;
         h.Index = index;
         T.Summary(in _payloads[index], out h.Word, out h.Bits);
         _hintOf![index] = slot;
@@ -268,12 +273,12 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
         if (key == 0) return FingerprintMask(b, count, 0);
         ulong candidates = FingerprintMask(b, count, Fingerprint(key));
         ulong mask = 0;
-        ref ulong k = ref MemoryMarshal.GetArrayDataReference(_keys);
+        ref Tag t = ref MemoryMarshal.GetArrayDataReference(_tags);
         while (candidates != 0)
         {
             int w = BitOperations.TrailingZeroCount(candidates);
             candidates &= candidates - 1;
-            if (Unsafe.Add(ref k, b + w) == key) mask |= 1UL << w;
+            if (Unsafe.Add(ref t, b + w).Key == key) mask |= 1UL << w;
         }
         return mask;
     }
@@ -383,12 +388,12 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
         ulong key = TlbTags.Key(address, shift, space);
         int set = (int)((address >> shift) & _setMask);
         int victim = Victim(set);
-        evicted = _keys[victim] != 0;
+        evicted = _tags[victim].Key != 0;
         if (evicted) RemoveAt(victim);
         if (_hint is not null && !_mayConflict) _mayConflict = OverlapsExisting(key, context);
-        _keys[victim] = key;
+        _tags[victim].Key = key;
+        _tags[victim].Context = context;
         _fps[victim] = Fingerprint(key);
-        _contexts[victim] = context;
         _payloads[victim] = payload;
         if (_hint is not null) SetHint(victim);
         if (_presence) _present[Bucket(key)]++;
@@ -426,7 +431,7 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
                     {
                         int j = b + c + BitOperations.TrailingZeroCount(m);
                         m &= m - 1;
-                        if (Compatible(_contexts[j], ctx)) return true;
+                        if (Compatible(_tags[j].Context, ctx)) return true;
                     }
                 }
             }
@@ -434,10 +439,10 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
             {
                 ulong tag = ((ulong)space << TlbTags.SpaceShift) | (uint)shift;
                 ulong lo = ((first >> shift) << TlbTags.VpnShift) | tag, hi = ((last >> shift) << TlbTags.VpnShift) | tag;
-                for (int j = 0; j < _keys.Length; j++)
+                for (int j = 0; j < _tags.Length; j++)
                 {
-                    ulong k = _keys[j];
-                    if (k >= lo && k <= hi && (k & 0xFF) == tag && Compatible(_contexts[j], ctx)) return true;
+                    ulong k = _tags[j].Key;
+                    if (k >= lo && k <= hi && (k & 0xFF) == tag && Compatible(_tags[j].Context, ctx)) return true;
                 }
             }
         }
@@ -454,22 +459,22 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     private void RecomputeMayConflict()
     {
         _mayConflict = false;
-        for (int j = 0; j < _keys.Length && !_mayConflict; j++)
+        for (int j = 0; j < _tags.Length && !_mayConflict; j++)
         {
-            ulong k = _keys[j];
+            ulong k = _tags[j].Key;
             if (k == 0) continue;
-            _keys[j] = 0;
-            _mayConflict = OverlapsExisting(k, _contexts[j]);
-            _keys[j] = k;
+            _tags[j].Key = 0;
+            _mayConflict = OverlapsExisting(k, _tags[j].Context);
+            _tags[j].Key = k;
         }
     }
 
     /// <summary>Removes the entry at a way.</summary>
     public void RemoveAt(int index)
     {
-        ulong key = _keys[index];
+        ulong key = _tags[index].Key;
         if (key == 0) return;
-        _keys[index] = 0;
+        _tags[index].Key = 0;
         _fps[index] = 0;
         if (_presence) _present[Bucket(key)]--;
         if (_hintOf is not null && _hintOf[index] >= 0)
@@ -488,7 +493,7 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     /// <summary>Removes every entry.</summary>
     public void Clear()
     {
-        Array.Clear(_keys);
+        Array.Clear(_tags);
         Array.Clear(_fps);
         Array.Clear(_classCount);
         _classMask = default;
@@ -534,7 +539,7 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
                     {
                         int j = b + BitOperations.TrailingZeroCount(mm);
                         mm &= mm - 1;
-                        if (m.Matches(key, _contexts[j])) { RemoveAt(j); removed++; }
+                        if (m.Matches(key, _tags[j].Context)) { RemoveAt(j); removed++; }
                     }
                 }
             }
@@ -565,7 +570,7 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
                             {
                                 int j = b + c + BitOperations.TrailingZeroCount(mm);
                                 mm &= mm - 1;
-                                if (m.Matches(key, _contexts[j])) { RemoveAt(j); removed++; }
+                                if (m.Matches(key, _tags[j].Context)) { RemoveAt(j); removed++; }
                             }
                         }
                         if (vpn == lastVpn) break;
@@ -575,11 +580,11 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
         }
         if (full)
         {
-            for (int j = 0; j < _keys.Length; j++)
+            for (int j = 0; j < _tags.Length; j++)
             {
-                ulong k = _keys[j];
+                ulong k = _tags[j].Key;
                 if (k == 0 || (spaceMask & (1 << (int)((k >> TlbTags.SpaceShift) & 3))) == 0) continue;
-                if (m.Matches(k, _contexts[j])) { RemoveAt(j); removed++; }
+                if (m.Matches(k, _tags[j].Context)) { RemoveAt(j); removed++; }
             }
         }
         if (removed != 0 && _mayConflict) RecomputeMayConflict();
@@ -589,7 +594,7 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     /// <summary>Appends the tags of every valid entry, in way order.</summary>
     public void CollectTags(List<TlbEntryTag> into)
     {
-        for (int j = 0; j < _keys.Length; j++)
-            if (_keys[j] != 0) into.Add(TlbTags.Unpack(_keys[j], _contexts[j]));
+        for (int j = 0; j < _tags.Length; j++)
+            if (_tags[j].Key != 0) into.Add(TlbTags.Unpack(_tags[j].Key, _tags[j].Context));
     }
 }
