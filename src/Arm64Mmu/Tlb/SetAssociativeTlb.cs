@@ -21,11 +21,13 @@ internal struct PresenceCounts
 }
 
 /// <summary>
-/// One set-associative (or, with one set, fully associative) TLB structure, struct-of-arrays: packed keys compared for
-/// all ways of a set at once with <see cref="Vector512"/>/<see cref="Vector256"/>/<see cref="Vector128"/> (scalar
-/// where not accelerated), context words checked for the ways whose key matched, payloads apart.
-/// Entries of different sizes live in different sets (the set index comes from the input page number at the entry's
-/// size), so a lookup probes one set per size class present. Allocates nothing after construction.
+/// One set-associative (or, with one set, fully associative) TLB structure. Each way has a one-byte fingerprint of its
+/// key; a probe compares the fingerprints of a whole set at once with <see cref="Vector512"/>/<see cref="Vector256"/>
+/// (scalar where not accelerated) and reads the way's key and context (kept side by side) only where a fingerprint
+/// matches; payloads live apart. Entries of different sizes live in different sets (the set index comes from the input
+/// page number at the entry's size), so a lookup probes one set per size class present. Fully associative structures
+/// add a direct-mapped hint for one-probe hits, and small ones count keys per hash bucket so that a probe for a key
+/// they cannot hold touches nothing else. Allocates nothing after construction.
 /// </summary>
 /// <typeparam name="T">The payload of an entry.</typeparam>
 internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
