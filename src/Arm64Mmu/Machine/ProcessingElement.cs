@@ -41,7 +41,7 @@ public sealed class ProcessingElement : ITableMaintenance
     private int _pendingCount;
     // The L1 hit path is taken when no observer needs the full walk result and stage 1 is on.
     private bool _fast;
-    private int _readClass, _writeClass, _fetchClass;
+    private FastAccess _read, _write, _fetch;
     private bool _pan;
 
     private struct PendingTlbi
@@ -119,12 +119,14 @@ public sealed class ProcessingElement : ITableMaintenance
 
     private void UpdateAccessClasses()
     {
-        _readClass = AccessClasses.Of(Access(AccessKind.Read));
-        _writeClass = AccessClasses.Of(Access(AccessKind.Write));
-        _fetchClass = AccessClasses.Of(Access(AccessKind.Execute));
+        _read = new FastAccess(_access, AccessClasses.Of(Access(AccessKind.Read)));
+        _write = new FastAccess(_access, AccessClasses.Of(Access(AccessKind.Write)));
+        _fetch = new FastAccess(_access, AccessClasses.Of(Access(AccessKind.Execute)));
     }
 
-    internal void ObserversChanged() => _fast = !_machine.ObserversAttached && _access.Stage1Enabled;
+    // FEAT_E0PD faults EL0 accesses whatever the TLBs hold: those take the slow path, which checks it.
+    internal void ObserversChanged()
+        => _fast = !_machine.ObserversAttached && _access.Stage1Enabled && !(ExceptionLevel == 0 && _access.HasE0pd);
     /// <summary>TLBIs issued by this PE that a DSB has not completed on every PE they reach.</summary>
     public int OutstandingTlbis => _pendingCount;
 
@@ -273,8 +275,8 @@ public sealed class ProcessingElement : ITableMaintenance
     {
         var rc = _access;
         bool fetch = kind == AccessKind.Execute;
-        int cls = kind switch { AccessKind.Read => _readClass, AccessKind.Write => _writeClass, _ => _fetchClass };
-        if (_fast && Mmu.TryL1Hit(fetch ? _l1i : _l1d, rc, rc.KeyAddress(va, fetch), cls, out ulong pa))
+        if (_fast && Mmu.TryL1Hit(fetch ? _l1i : _l1d, rc, rc.KeyAddress(va, fetch),
+                in kind == AccessKind.Read ? ref _read : ref kind == AccessKind.Write ? ref _write : ref _fetch, out ulong pa))
         {
             _cost.ChargeL1Hit(fetch);
             return new PeTranslation(default, pa, TranslationSource.L1Tlb);
@@ -289,7 +291,7 @@ public sealed class ProcessingElement : ITableMaintenance
     {
         CheckSize(size);
         var rc = _access;
-        if (_fast && (va & 0xFFF) + (ulong)size <= 0x1000 && Mmu.TryL1Hit(_l1d, rc, rc.KeyAddress(va, false), _readClass, out ulong pa))
+        if (_fast && (va & 0xFFF) + (ulong)size <= 0x1000 && Mmu.TryL1Hit(_l1d, rc, rc.KeyAddress(va, false), in _read, out ulong pa))
         {
             _cost.ChargeL1Hit(false);
             return new AccessResult(default, ReadBytes(pa, size), pa, 0, 1);
@@ -306,7 +308,7 @@ public sealed class ProcessingElement : ITableMaintenance
     {
         CheckSize(size);
         var rc = _access;
-        if (_fast && (va & 0xFFF) + (ulong)size <= 0x1000 && Mmu.TryL1Hit(_l1d, rc, rc.KeyAddress(va, false), _writeClass, out ulong pa))
+        if (_fast && (va & 0xFFF) + (ulong)size <= 0x1000 && Mmu.TryL1Hit(_l1d, rc, rc.KeyAddress(va, false), in _write, out ulong pa))
         {
             _cost.ChargeL1Hit(false);
             WriteBytes(pa, size, value);
@@ -321,7 +323,7 @@ public sealed class ProcessingElement : ITableMaintenance
     {
         CheckSize(size);
         var rc = _access;
-        if (_fast && (va & 0xFFF) + (ulong)size <= 0x1000 && Mmu.TryL1Hit(_l1i, rc, rc.KeyAddress(va, true), _fetchClass, out ulong pa))
+        if (_fast && (va & 0xFFF) + (ulong)size <= 0x1000 && Mmu.TryL1Hit(_l1i, rc, rc.KeyAddress(va, true), in _fetch, out ulong pa))
         {
             _cost.ChargeL1Hit(true);
             return new AccessResult(default, ReadBytes(pa, size), pa, 0, 1);
@@ -404,7 +406,8 @@ public sealed class ProcessingElement : ITableMaintenance
     private bool TranslatePart(RegimeContext rc, ulong va, AccessRequest access, out ulong pa)
     {
         bool fetch = access.Kind == AccessKind.Execute;
-        if (_fast && Mmu.TryL1Hit(fetch ? _l1i : _l1d, rc, rc.KeyAddress(va, fetch), AccessClasses.Of(access), out pa))
+        if (_fast && Mmu.TryL1Hit(fetch ? _l1i : _l1d, rc, rc.KeyAddress(va, fetch),
+                in access.Kind == AccessKind.Read ? ref _read : ref access.Kind == AccessKind.Write ? ref _write : ref _fetch, out pa))
         {
             _cost.ChargeL1Hit(fetch);
             return true;

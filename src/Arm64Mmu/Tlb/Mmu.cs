@@ -59,9 +59,9 @@ internal sealed class Mmu
     /// <see cref="Translate"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static bool TryL1Hit(SetAssociativeTlb<LeafEntry> l1, RegimeContext rc, ulong key, int accessClass, out ulong pa)
+    public static bool TryL1Hit(SetAssociativeTlb<LeafEntry> l1, RegimeContext rc, ulong key, in FastAccess access, out ulong pa)
     {
-        ulong classes = AccessClasses.IsUnprivileged(accessClass) && rc.HasE0pd ? 0 : l1.LeafClasses;
+        ulong classes = l1.LeafClasses;
         while (classes != 0)
         {
             int shift = BitOperations.TrailingZeroCount(classes);
@@ -70,9 +70,8 @@ internal sealed class Mmu
             if (Unsafe.IsNullRef(ref h)) continue;
             // Bits: stage-1 permissions [7:0], stage-2 permissions [15:8], LeafEntry flags [23:16].
             uint bits = h.Bits;
-            if (((rc.PermitMasks[accessClass] >> (int)(bits & 0xFF)) & 1) == 0
-                || ((bits >> 8) & AccessClasses.Required[accessClass]) == 0
-                || (AccessClasses.IsWrite(accessClass) && ((bits >> 16) & (LeafEntry.Stage1CleanFlag | LeafEntry.Stage2CleanFlag)) != 0)) break;
+            if (((access.Permit >> (int)(bits & 0xFF)) & 1) == 0 || ((bits >> 8) & access.Required) == 0
+                || ((bits >> 16) & access.DenyFlags) != 0) break;
             l1.Touch(h.Index);
             pa = h.Word + (key & ((1UL << shift) - 1));
             return true;
