@@ -49,6 +49,7 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     private readonly byte[] _fps;
     private readonly T[] _payloads;
     private readonly ulong[] _stamps;
+    private readonly byte[] _referenced;
     private ulong _clock;
     private readonly ulong[] _plru;
     private readonly int[] _roundRobin;
@@ -100,6 +101,7 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
         _fps = new byte[slots + 64];
         _payloads = new T[slots];
         _stamps = new ulong[slots];
+        _referenced = new byte[slots];
         _plru = new ulong[_sets];
         _roundRobin = new int[_sets];
         for (int set = 0; set < _sets; set++)
@@ -289,12 +291,19 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Touch(int index)
     {
-        if (_policy == ReplacementPolicy.Lru)
+        if (_policy == ReplacementPolicy.Clock)
         {
-            Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_stamps), index) = ++_clock;
+            Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_referenced), index) = 1;
             return;
         }
-        if (_policy == ReplacementPolicy.TreePlru) TouchPlru(index);
+        TouchOther(index);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void TouchOther(int index)
+    {
+        if (_policy == ReplacementPolicy.Lru) Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_stamps), index) = ++_clock;
+        else if (_policy == ReplacementPolicy.TreePlru) TouchPlru(index);
     }
 
     private void TouchPlru(int index)
@@ -339,6 +348,21 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
                     else { lo += span; node = 2 * node + 2; }
                 }
                 return b + lo;
+            }
+            case ReplacementPolicy.Clock:
+            {
+                int hand = _roundRobin[set];
+                while (true)
+                {
+                    int i = b + hand;
+                    hand = hand + 1 == _ways ? 0 : hand + 1;
+                    if (_referenced[i] == 0)
+                    {
+                        _roundRobin[set] = hand;
+                        return i;
+                    }
+                    _referenced[i] = 0;
+                }
             }
             case ReplacementPolicy.RoundRobin:
             {
@@ -501,6 +525,8 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
         _classMask = default;
         _present = default;
         Array.Clear(_plru);
+        Array.Clear(_referenced);
+        Array.Clear(_roundRobin);
         if (_hint is not null)
         {
             Array.Clear(_hint);
