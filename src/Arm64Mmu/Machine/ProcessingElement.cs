@@ -271,6 +271,7 @@ public sealed class ProcessingElement : ITableMaintenance
     /// Translates <paramref name="va"/> for an access of <paramref name="kind"/> at the current exception level, as an
     /// access would (TLB lookups and fills, walk, hardware Access-flag/dirty updates, cycles), without touching data.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public PeTranslation Translate(ulong va, AccessKind kind)
     {
         var rc = _access;
@@ -281,22 +282,36 @@ public sealed class ProcessingElement : ITableMaintenance
             _cost.ChargeL1Hit(fetch);
             return new PeTranslation(default, pa, TranslationSource.L1Tlb);
         }
+        return TranslateNotL1(rc, va, kind);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private PeTranslation TranslateNotL1(RegimeContext rc, ulong va, AccessKind kind)
+    {
         TranslateSlow(rc, va, Access(kind));
         return new PeTranslation(_result.Fault, _result.Succeeded ? _result.OutputAddress : 0, _rec.Source);
     }
 
     /// <summary>Loads 1, 2, 4 or 8 bytes (little-endian). An access that crosses a page is split, each part translated.</summary>
     /// <exception cref="ArgumentOutOfRangeException">Another size.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public AccessResult Load(ulong va, int size)
     {
-        CheckSize(size);
         var rc = _access;
-        if (_fast && (va & 0xFFF) + (ulong)size <= 0x1000 && Mmu.TryL1Hit(_l1d, rc, rc.KeyAddress(va, false), in _read, out ulong pa))
+        if (_fast && (size == 8 || size == 4 || size == 2 || size == 1) && (va & 0xFFF) + (ulong)size <= 0x1000
+            && Mmu.TryL1Hit(_l1d, rc, rc.KeyAddress(va, false), in _read, out ulong pa))
         {
             _cost.ChargeL1Hit(false);
             return new AccessResult(default, ReadBytes(pa, size), pa, 0, 1);
         }
-        return AccessSlow(rc, va, size, Access(AccessKind.Read), 0);
+        return AccessSlow(rc, va, size, AccessKind.Read, 0);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private AccessResult AccessSlow(RegimeContext rc, ulong va, int size, AccessKind kind, ulong value)
+    {
+        CheckSize(size);
+        return AccessSlow(rc, va, size, Access(kind), value);
     }
 
     /// <summary>
