@@ -99,11 +99,12 @@ internal sealed class Mmu
             return;
         }
         bool useFinal = s1.Enabled && (options & TranslateOptions.UseFinalTlbs) != 0 && (applyStage2 || !rc.S2.Enabled);
+        bool hw = (options & TranslateOptions.HardwareUpdates) != 0;
         ulong key = rc.KeyAddress(va, fetch);
         if (useFinal)
         {
             var l1 = fetch ? Tlbs.L1I : Tlbs.L1D;
-            var st = UseFinal(l1, rc, va, key, access, ref r, ref rec, out _);
+            var st = UseFinal(l1, rc, va, key, access, hw, ref r, ref rec, out _);
             rec.L1 = st == FinalStatus.Miss ? LookupOutcome.Miss : LookupOutcome.Hit;
             if (st == FinalStatus.Used)
             {
@@ -112,7 +113,7 @@ internal sealed class Mmu
             }
             if (st == FinalStatus.Miss)
             {
-                st = UseFinal(Tlbs.L2, rc, va, key, access, ref r, ref rec, out int j);
+                st = UseFinal(Tlbs.L2, rc, va, key, access, hw, ref r, ref rec, out int j);
                 rec.L2 = st == FinalStatus.Miss ? LookupOutcome.Miss : LookupOutcome.Hit;
                 if (st == FinalStatus.Used)
                 {
@@ -122,19 +123,20 @@ internal sealed class Mmu
                     return;
                 }
             }
-            else
+            else if (hw)
             {
-                // A write to a writable-clean entry: the copy in L2 is as clean; the walk below refills both.
+                // A write to a writable-clean entry: the copy in L2 is as clean; the walk below updates the descriptor and refills both.
                 RemoveMatching(Tlbs.L2, rc, key);
             }
+            // An AT write to a writable-clean entry walks but keeps the entry, so it must not add a second one.
+            if (st == FinalStatus.NeedsUpdate && !hw) useFinal = false;
         }
         else
         {
             rec.Source = TranslationSource.NoLookup;
         }
 
-        if (useFinal) rec.Source = TranslationSource.Walk;
-        bool hw = (options & TranslateOptions.HardwareUpdates) != 0;
+        if (rec.Source != TranslationSource.NoLookup) rec.Source = TranslationSource.Walk;
         LeafFacts facts = default;
         for (int attempt = 0; ; attempt++)
         {
@@ -148,8 +150,10 @@ internal sealed class Mmu
 
     private enum FinalStatus : byte { Miss, Used, NeedsUpdate }
 
+    // NeedsUpdate: a write to a writable-clean entry, which the caller satisfies by a walk. With hardware updates the
+    // entry is removed (the walk refills it dirty); without (AT) it is left as it is.
     private FinalStatus UseFinal(SetAssociativeTlb<LeafEntry> tlb, RegimeContext rc, ulong va, ulong key, AccessRequest access,
-        ref WalkResult r, ref TranslationRecord rec, out int index)
+        bool hw, ref WalkResult r, ref TranslationRecord rec, out int index)
     {
         while (true)
         {
@@ -162,7 +166,7 @@ internal sealed class Mmu
             }
             tlb.Touch(index);
             if (FromEntry(rc, ref tlb.Payload(index), TlbTags.KeyShift(tlb.KeyAt(index)), va, key, access, ref r)) return FinalStatus.Used;
-            tlb.RemoveAt(index);
+            if (hw) tlb.RemoveAt(index);
             return FinalStatus.NeedsUpdate;
         }
     }
