@@ -7,18 +7,6 @@ using Arm64Mmu.Translation;
 
 namespace Arm64Mmu.Machine;
 
-/// <summary>When an MSR to a translation register takes effect for translation and TLB maintenance.</summary>
-public enum RegisterSynchronization : byte
-{
-    /// <summary>
-    /// At the next context synchronization event (ISB, or an exception level change), the latest point the architecture
-    /// allows for an indirect read (Arm ARM D23.2.1): a missing ISB after MSR is observable. MRS sees the write at once.
-    /// </summary>
-    AtContextSynchronization,
-    /// <summary>At once (convenient for tools that do not model barriers).</summary>
-    Immediate,
-}
-
 /// <summary>
 /// One processing element: its system registers (<see cref="Msr(SystemRegister, ulong)"/>, <see cref="Mrs(SystemRegister, out ulong)"/>),
 /// exception level and PSTATE.PAN, its TLBs and walker, a cycle clock, and the instructions that matter to the MMU:
@@ -36,7 +24,9 @@ public sealed class ProcessingElement : ITableMaintenance
     private readonly Machine _machine;
     private readonly PhysicalMemory _memory;
     private readonly Mmu _mmu;
-    private readonly SetAssociativeTlb<LeafEntry> _l1i, _l1d;
+    private readonly SetAssociativeTlb<LeafEntry> _l1i, _l1d, _l2;
+    private readonly SetAssociativeTlb<TableEntry> _walks;
+    private readonly SetAssociativeTlb<Stage2Entry> _ipa;
     private readonly ulong _receiveCycles;
     private readonly CostModel _cost;
     private readonly ulong[] _written;
@@ -51,7 +41,7 @@ public sealed class ProcessingElement : ITableMaintenance
     private int _pendingCount;
     // The L1 hit path is taken when no observer needs the full walk result and stage 1 is on.
     private bool _fast;
-    private int _readClass, _writeClass, _fetchClass;
+    private FastAccess _read, _write, _fetch;
     private bool _pan;
 
     private struct PendingTlbi
@@ -79,6 +69,9 @@ public sealed class ProcessingElement : ITableMaintenance
         _mmu = new Mmu(_memory, Tlbs, index, conflictAbort: features.BbmLevel < 2);
         _l1i = Tlbs.L1I;
         _l1d = Tlbs.L1D;
+        _l2 = Tlbs.L2;
+        _walks = Tlbs.Walks;
+        _ipa = Tlbs.Ipa;
         _receiveCycles = (ulong)profile.TlbiReceiveCycles;
         _cost = new CostModel(profile, llc);
         _immediate = synchronization == RegisterSynchronization.Immediate;
@@ -126,12 +119,14 @@ public sealed class ProcessingElement : ITableMaintenance
 
     private void UpdateAccessClasses()
     {
-        _readClass = AccessClasses.Of(Access(AccessKind.Read));
-        _writeClass = AccessClasses.Of(Access(AccessKind.Write));
-        _fetchClass = AccessClasses.Of(Access(AccessKind.Execute));
+        _read = new FastAccess(_access, AccessClasses.Of(Access(AccessKind.Read)));
+        _write = new FastAccess(_access, AccessClasses.Of(Access(AccessKind.Write)));
+        _fetch = new FastAccess(_access, AccessClasses.Of(Access(AccessKind.Execute)));
     }
 
-    internal void ObserversChanged() => _fast = !_machine.ObserversAttached && _access.Stage1Enabled;
+    // FEAT_E0PD faults EL0 accesses whatever the TLBs hold: those take the slow path, which checks it.
+    internal void ObserversChanged()
+        => _fast = !_machine.ObserversAttached && _access.Stage1Enabled && !(ExceptionLevel == 0 && _access.HasE0pd);
     /// <summary>TLBIs issued by this PE that a DSB has not completed on every PE they reach.</summary>
     public int OutstandingTlbis => _pendingCount;
 
@@ -276,32 +271,47 @@ public sealed class ProcessingElement : ITableMaintenance
     /// Translates <paramref name="va"/> for an access of <paramref name="kind"/> at the current exception level, as an
     /// access would (TLB lookups and fills, walk, hardware Access-flag/dirty updates, cycles), without touching data.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public PeTranslation Translate(ulong va, AccessKind kind)
     {
         var rc = _access;
         bool fetch = kind == AccessKind.Execute;
-        int cls = kind switch { AccessKind.Read => _readClass, AccessKind.Write => _writeClass, _ => _fetchClass };
-        if (_fast && Mmu.TryL1Hit(fetch ? _l1i : _l1d, rc, rc.KeyAddress(va, fetch), cls, out ulong pa))
+        if (_fast && Mmu.TryL1Hit(fetch ? _l1i : _l1d, rc, rc.KeyAddress(va, fetch),
+                in kind == AccessKind.Read ? ref _read : ref kind == AccessKind.Write ? ref _write : ref _fetch, out ulong pa))
         {
             _cost.ChargeL1Hit(fetch);
             return new PeTranslation(default, pa, TranslationSource.L1Tlb);
         }
+        return TranslateNotL1(rc, va, kind);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private PeTranslation TranslateNotL1(RegimeContext rc, ulong va, AccessKind kind)
+    {
         TranslateSlow(rc, va, Access(kind));
         return new PeTranslation(_result.Fault, _result.Succeeded ? _result.OutputAddress : 0, _rec.Source);
     }
 
     /// <summary>Loads 1, 2, 4 or 8 bytes (little-endian). An access that crosses a page is split, each part translated.</summary>
     /// <exception cref="ArgumentOutOfRangeException">Another size.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public AccessResult Load(ulong va, int size)
     {
-        CheckSize(size);
         var rc = _access;
-        if (_fast && (va & 0xFFF) + (ulong)size <= 0x1000 && Mmu.TryL1Hit(_l1d, rc, rc.KeyAddress(va, false), _readClass, out ulong pa))
+        if (_fast && (size == 8 || size == 4 || size == 2 || size == 1) && (va & 0xFFF) + (ulong)size <= 0x1000
+            && Mmu.TryL1Hit(_l1d, rc, rc.KeyAddress(va, false), in _read, out ulong pa))
         {
             _cost.ChargeL1Hit(false);
             return new AccessResult(default, ReadBytes(pa, size), pa, 0, 1);
         }
-        return AccessSlow(rc, va, size, Access(AccessKind.Read), 0);
+        return AccessSlow(rc, va, size, AccessKind.Read, 0);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private AccessResult AccessSlow(RegimeContext rc, ulong va, int size, AccessKind kind, ulong value)
+    {
+        CheckSize(size);
+        return AccessSlow(rc, va, size, Access(kind), value);
     }
 
     /// <summary>
@@ -313,7 +323,7 @@ public sealed class ProcessingElement : ITableMaintenance
     {
         CheckSize(size);
         var rc = _access;
-        if (_fast && (va & 0xFFF) + (ulong)size <= 0x1000 && Mmu.TryL1Hit(_l1d, rc, rc.KeyAddress(va, false), _writeClass, out ulong pa))
+        if (_fast && (va & 0xFFF) + (ulong)size <= 0x1000 && Mmu.TryL1Hit(_l1d, rc, rc.KeyAddress(va, false), in _write, out ulong pa))
         {
             _cost.ChargeL1Hit(false);
             WriteBytes(pa, size, value);
@@ -328,7 +338,7 @@ public sealed class ProcessingElement : ITableMaintenance
     {
         CheckSize(size);
         var rc = _access;
-        if (_fast && (va & 0xFFF) + (ulong)size <= 0x1000 && Mmu.TryL1Hit(_l1i, rc, rc.KeyAddress(va, true), _fetchClass, out ulong pa))
+        if (_fast && (va & 0xFFF) + (ulong)size <= 0x1000 && Mmu.TryL1Hit(_l1i, rc, rc.KeyAddress(va, true), in _fetch, out ulong pa))
         {
             _cost.ChargeL1Hit(true);
             return new AccessResult(default, ReadBytes(pa, size), pa, 0, 1);
@@ -411,7 +421,8 @@ public sealed class ProcessingElement : ITableMaintenance
     private bool TranslatePart(RegimeContext rc, ulong va, AccessRequest access, out ulong pa)
     {
         bool fetch = access.Kind == AccessKind.Execute;
-        if (_fast && Mmu.TryL1Hit(fetch ? _l1i : _l1d, rc, rc.KeyAddress(va, fetch), AccessClasses.Of(access), out pa))
+        if (_fast && Mmu.TryL1Hit(fetch ? _l1i : _l1d, rc, rc.KeyAddress(va, fetch),
+                in access.Kind == AccessKind.Read ? ref _read : ref access.Kind == AccessKind.Write ? ref _write : ref _fetch, out pa))
         {
             _cost.ChargeL1Hit(fetch);
             return true;
@@ -674,9 +685,9 @@ public sealed class ProcessingElement : ITableMaintenance
         return latest;
     }
 
-    private void Receive(in TlbiMatcher matcher, bool fromOtherPe)
+    internal void Receive(in TlbiMatcher matcher, bool fromOtherPe)
     {
-        int removed = Tlbs.Invalidate(in matcher);
+        int removed = TlbHierarchy.Invalidate(in matcher, _l1i, _l1d, _l2, _walks, _ipa);
         if (removed != 0) _cost.Statistics.EntriesInvalidated += removed;
         if (fromOtherPe) _cost.ChargeReceivedTlbi(_receiveCycles);
     }

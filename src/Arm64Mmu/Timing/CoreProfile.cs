@@ -118,7 +118,7 @@ public sealed record CoreProfile
         Name = "cortex-a53",
         Description = "Cortex-A53 TRM DDI0500 ch.5 (TLB geometry, L2 TLB +2); descriptor latencies L1D 3 / L2 13 / DRAM 150; maintenance costs estimated",
         Tlbs = new TlbHierarchyConfiguration(
-            TlbConfiguration.FullyAssociative(10), TlbConfiguration.FullyAssociative(10),
+            TlbConfiguration.FullyAssociative(10, ReplacementPolicy.Clock), TlbConfiguration.FullyAssociative(10, ReplacementPolicy.Clock),
             new TlbConfiguration(512, 4), new TlbConfiguration(64, 4), new TlbConfiguration(64, 4),
             MaxEntryShift: 29),
         Features = new ProcessorFeatures
@@ -142,7 +142,7 @@ public sealed record CoreProfile
         Name = "neoverse-n1",
         Description = "Neoverse N1 TRM 100616 ch.6 (TLB geometry, L1 1 / L2 3); descriptor latencies L1D 4 / L2 11 / LLC 90 / DRAM 245; TLBI IS + DSB ISH about 600 on 16 PEs (estimated)",
         Tlbs = new TlbHierarchyConfiguration(
-            TlbConfiguration.FullyAssociative(48), TlbConfiguration.FullyAssociative(48),
+            TlbConfiguration.FullyAssociative(48, ReplacementPolicy.Clock), TlbConfiguration.FullyAssociative(48, ReplacementPolicy.Clock),
             new TlbConfiguration(1280, 5), new TlbConfiguration(64, 4), new TlbConfiguration(64, 4)),
         Features = new ProcessorFeatures
         {
@@ -164,7 +164,7 @@ public sealed record CoreProfile
         Name = "neoverse-v2",
         Description = "Neoverse V2: geometry and costs estimated from the N1 figures and the published L2 TLB size; descriptor latencies L1D 4 / L2 13 / LLC 120 / DRAM 330",
         Tlbs = new TlbHierarchyConfiguration(
-            TlbConfiguration.FullyAssociative(48), TlbConfiguration.FullyAssociative(48),
+            TlbConfiguration.FullyAssociative(48, ReplacementPolicy.Clock), TlbConfiguration.FullyAssociative(48, ReplacementPolicy.Clock),
             new TlbConfiguration(2048, 8, ReplacementPolicy.TreePlru), new TlbConfiguration(64, 4), new TlbConfiguration(64, 4)),
         Features = new ProcessorFeatures
         {

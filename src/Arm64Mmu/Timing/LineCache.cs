@@ -1,3 +1,8 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
 namespace Arm64Mmu.Timing;
 
 /// <summary>
@@ -36,24 +41,45 @@ public sealed class LineCache
         ulong line = pa >> LineShift;
         ulong tag = line + 1;
         int b = (int)(line & _setMask) * _ways;
-        int victim = b;
-        ulong oldest = ulong.MaxValue;
-        for (int w = 0; w < _ways; w++)
+        ref ulong tags = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_tags), b);
+        ref ulong stamps = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_stamps), b);
+        if (Vector512.IsHardwareAccelerated && (_ways & 7) == 0)
         {
-            int i = b + w;
-            if (_tags[i] == tag)
+            var t = Vector512.Create(tag);
+            for (int i = 0; i < _ways; i += 8)
             {
-                _stamps[i] = ++_clock;
-                return true;
-            }
-            if (_stamps[i] < oldest)
-            {
-                oldest = _stamps[i];
-                victim = i;
+                ulong m = Vector512.Equals(Vector512.LoadUnsafe(ref tags, (nuint)i), t).ExtractMostSignificantBits();
+                if (m != 0)
+                {
+                    Unsafe.Add(ref stamps, i + BitOperations.TrailingZeroCount(m)) = ++_clock;
+                    return true;
+                }
             }
         }
-        _tags[victim] = tag;
-        _stamps[victim] = ++_clock;
+        else
+        {
+            for (int w = 0; w < _ways; w++)
+            {
+                if (Unsafe.Add(ref tags, w) == tag)
+                {
+                    Unsafe.Add(ref stamps, w) = ++_clock;
+                    return true;
+                }
+            }
+        }
+        int victim = 0;
+        ulong oldest = stamps;
+        for (int w = 1; w < _ways; w++)
+        {
+            ulong st = Unsafe.Add(ref stamps, w);
+            if (st < oldest)
+            {
+                oldest = st;
+                victim = w;
+            }
+        }
+        Unsafe.Add(ref tags, victim) = tag;
+        Unsafe.Add(ref stamps, victim) = ++_clock;
         return false;
     }
 

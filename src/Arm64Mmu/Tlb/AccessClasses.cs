@@ -29,3 +29,24 @@ internal static class AccessClasses
     public static bool IsWrite(int cls) => (cls >> 2) == 1;
     public static bool IsUnprivileged(int cls) => (cls & 2) != 0;
 }
+
+/// <summary>
+/// What the L1 hit path needs to check one kind of access in the regime in force, precomputed when the PE's context,
+/// exception level or PSTATE.PAN changes.
+/// </summary>
+internal readonly struct FastAccess
+{
+    public FastAccess(RegimeContext rc, int accessClass)
+    {
+        Permit = rc.PermitMasks[accessClass];
+        Required = AccessClasses.Required[accessClass];
+        DenyFlags = AccessClasses.IsWrite(accessClass) ? (uint)(LeafEntry.Stage1CleanFlag | LeafEntry.Stage2CleanFlag) : 0;
+    }
+
+    /// <summary>Bit p set when stage-1 permissions p allow the access.</summary>
+    public readonly ulong Permit;
+    /// <summary>The stage-2 permission bit the access needs.</summary>
+    public readonly uint Required;
+    /// <summary>Entry flags that send the access to the slow path (a write to a writable-clean entry).</summary>
+    public readonly uint DenyFlags;
+}

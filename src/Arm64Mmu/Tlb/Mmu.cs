@@ -59,9 +59,9 @@ internal sealed class Mmu
     /// <see cref="Translate"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static bool TryL1Hit(SetAssociativeTlb<LeafEntry> l1, RegimeContext rc, ulong key, int accessClass, out ulong pa)
+    public static bool TryL1Hit(SetAssociativeTlb<LeafEntry> l1, RegimeContext rc, ulong key, in FastAccess access, out ulong pa)
     {
-        ulong classes = AccessClasses.IsUnprivileged(accessClass) && rc.HasE0pd ? 0 : l1.LeafClasses;
+        ulong classes = l1.LeafClasses;
         while (classes != 0)
         {
             int shift = BitOperations.TrailingZeroCount(classes);
@@ -70,9 +70,8 @@ internal sealed class Mmu
             if (Unsafe.IsNullRef(ref h)) continue;
             // Bits: stage-1 permissions [7:0], stage-2 permissions [15:8], LeafEntry flags [23:16].
             uint bits = h.Bits;
-            if (((rc.PermitMasks[accessClass] >> (int)(bits & 0xFF)) & 1) == 0
-                || ((bits >> 8) & AccessClasses.Required[accessClass]) == 0
-                || (AccessClasses.IsWrite(accessClass) && ((bits >> 16) & (LeafEntry.Stage1CleanFlag | LeafEntry.Stage2CleanFlag)) != 0)) break;
+            if (((access.Permit >> (int)(bits & 0xFF)) & 1) == 0 || ((bits >> 8) & access.Required) == 0
+                || ((bits >> 16) & access.DenyFlags) != 0) break;
             l1.Touch(h.Index);
             pa = h.Word + (key & ((1UL << shift) - 1));
             return true;
@@ -100,11 +99,12 @@ internal sealed class Mmu
             return;
         }
         bool useFinal = s1.Enabled && (options & TranslateOptions.UseFinalTlbs) != 0 && (applyStage2 || !rc.S2.Enabled);
+        bool hw = (options & TranslateOptions.HardwareUpdates) != 0;
         ulong key = rc.KeyAddress(va, fetch);
         if (useFinal)
         {
             var l1 = fetch ? Tlbs.L1I : Tlbs.L1D;
-            var st = UseFinal(l1, rc, va, key, access, ref r, ref rec, out _);
+            var st = UseFinal(l1, rc, va, key, access, hw, ref r, ref rec, out _);
             rec.L1 = st == FinalStatus.Miss ? LookupOutcome.Miss : LookupOutcome.Hit;
             if (st == FinalStatus.Used)
             {
@@ -113,7 +113,7 @@ internal sealed class Mmu
             }
             if (st == FinalStatus.Miss)
             {
-                st = UseFinal(Tlbs.L2, rc, va, key, access, ref r, ref rec, out int j);
+                st = UseFinal(Tlbs.L2, rc, va, key, access, hw, ref r, ref rec, out int j);
                 rec.L2 = st == FinalStatus.Miss ? LookupOutcome.Miss : LookupOutcome.Hit;
                 if (st == FinalStatus.Used)
                 {
@@ -123,19 +123,20 @@ internal sealed class Mmu
                     return;
                 }
             }
-            else
+            else if (hw)
             {
-                // A write to a writable-clean entry: the copy in L2 is as clean; the walk below refills both.
+                // A write to a writable-clean entry: the copy in L2 is as clean; the walk below updates the descriptor and refills both.
                 RemoveMatching(Tlbs.L2, rc, key);
             }
+            // An AT write to a writable-clean entry walks but keeps the entry, so it must not add a second one.
+            if (st == FinalStatus.NeedsUpdate && !hw) useFinal = false;
         }
         else
         {
             rec.Source = TranslationSource.NoLookup;
         }
 
-        if (useFinal) rec.Source = TranslationSource.Walk;
-        bool hw = (options & TranslateOptions.HardwareUpdates) != 0;
+        if (rec.Source != TranslationSource.NoLookup) rec.Source = TranslationSource.Walk;
         LeafFacts facts = default;
         for (int attempt = 0; ; attempt++)
         {
@@ -149,8 +150,10 @@ internal sealed class Mmu
 
     private enum FinalStatus : byte { Miss, Used, NeedsUpdate }
 
+    // NeedsUpdate: a write to a writable-clean entry, which the caller satisfies by a walk. With hardware updates the
+    // entry is removed (the walk refills it dirty); without (AT) it is left as it is.
     private FinalStatus UseFinal(SetAssociativeTlb<LeafEntry> tlb, RegimeContext rc, ulong va, ulong key, AccessRequest access,
-        ref WalkResult r, ref TranslationRecord rec, out int index)
+        bool hw, ref WalkResult r, ref TranslationRecord rec, out int index)
     {
         while (true)
         {
@@ -163,7 +166,7 @@ internal sealed class Mmu
             }
             tlb.Touch(index);
             if (FromEntry(rc, ref tlb.Payload(index), TlbTags.KeyShift(tlb.KeyAt(index)), va, key, access, ref r)) return FinalStatus.Used;
-            tlb.RemoveAt(index);
+            if (hw) tlb.RemoveAt(index);
             return FinalStatus.NeedsUpdate;
         }
     }
@@ -223,14 +226,14 @@ internal sealed class Mmu
             r.Stage2Descriptor = e.Stage2Descriptor;
             r.Stage2DescriptorAddress = e.Stage2DescriptorAddress;
         }
-        if (!Walker.Stage1Permits(rc.S1, e.Stage1Permissions, access))
+        if (((rc.PermitMasks[AccessClasses.Of(access)] >> (int)e.Stage1Permissions) & 1) == 0)
         {
             r.Fault = Fault.Make(FaultKind.Permission, e.Level, 1);
             return true;
         }
         if (two)
         {
-            if ((e.Stage2Permissions & access.Required) == 0)
+            if (((byte)e.Stage2Permissions & AccessClasses.Required[AccessClasses.Of(access)]) == 0)
             {
                 r.Fault = new Fault(FaultKind.Permission, e.Stage2Level, 2, false, r.IntermediateAddress);
                 return true;
@@ -281,6 +284,7 @@ internal sealed class Mmu
         {
             if (!Stage1Disabled(s1, va, access, ref r)) return false;
             facts.Stage1Permissions = r.Permissions;
+            if (applyStage2 && s2.Enabled) rec.Walks++;
         }
         else
         {

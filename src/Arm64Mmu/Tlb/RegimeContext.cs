@@ -49,9 +49,11 @@ internal sealed class RegimeContext
             _e0pd1 = h1.E0pd;
             HasE0pd = _e0pd0 || _e0pd1;
         }
+        _tbiBits = (_tbi0Data ? 1 : 0) | (_tbi1Data ? 2 : 0) | (_tbi0Fetch ? 4 : 0) | (_tbi1Fetch ? 8 : 0);
     }
 
     private readonly bool _tbi0Data, _tbi0Fetch, _tbi1Data, _tbi1Fetch, _e0pd0, _e0pd1;
+    private readonly int _tbiBits;
     private readonly ulong _split0, _split1;
 
     /// <summary>
@@ -90,8 +92,8 @@ internal sealed class RegimeContext
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ulong KeyAddress(ulong va, bool fetch)
     {
-        bool upper = (long)(va << 8) < 0;
-        bool tbi = upper ? (fetch ? _tbi1Fetch : _tbi1Data) : (fetch ? _tbi0Fetch : _tbi0Data);
-        return tbi ? (ulong)((long)(va << 8) >> 8) : va;
+        // Bit (fetch × 2 + VA[55]) of _tbiBits says whether the top byte is ignored for that half and access.
+        int index = (fetch ? 2 : 0) | (int)((va >> 55) & 1);
+        return ((_tbiBits >> index) & 1) != 0 ? (ulong)((long)(va << 8) >> 8) : va;
     }
 }

@@ -21,11 +21,13 @@ internal struct PresenceCounts
 }
 
 /// <summary>
-/// One set-associative (or, with one set, fully associative) TLB structure, struct-of-arrays: packed keys compared for
-/// all ways of a set at once with <see cref="Vector512"/>/<see cref="Vector256"/>/<see cref="Vector128"/> (scalar
-/// where not accelerated), context words checked for the ways whose key matched, payloads apart.
-/// Entries of different sizes live in different sets (the set index comes from the input page number at the entry's
-/// size), so a lookup probes one set per size class present. Allocates nothing after construction.
+/// One set-associative (or, with one set, fully associative) TLB structure. Each way has a one-byte fingerprint of its
+/// key; a probe compares the fingerprints of a whole set at once with <see cref="Vector512"/>/<see cref="Vector256"/>
+/// (scalar where not accelerated) and reads the way's key and context (kept side by side) only where a fingerprint
+/// matches; payloads live apart. Entries of different sizes live in different sets (the set index comes from the input
+/// page number at the entry's size), so a lookup probes one set per size class present. Fully associative structures
+/// add a direct-mapped hint for one-probe hits, and small ones count keys per hash bucket so that a probe for a key
+/// they cannot hold touches nothing else. Allocates nothing after construction.
 /// </summary>
 /// <typeparam name="T">The payload of an entry.</typeparam>
 internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
@@ -34,10 +36,20 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     private readonly int _sets, _ways, _stride;
     private readonly ulong _setMask;
     private readonly ReplacementPolicy _policy;
-    private readonly ulong[] _keys;
-    private readonly ulong[] _contexts;
+    // Key and context of a way side by side: once its fingerprint matched, one line answers both questions.
+    private struct Tag
+    {
+        public ulong Key;
+        public ulong Context;
+    }
+
+    private readonly Tag[] _tags;
+    // One byte per way: a fingerprint of its key (never 0), or 0 for an empty way. A probe compares the fingerprints of a
+    // set first and reads keys only where one matches, so a probe of a set that does not hold the key reads one small line.
+    private readonly byte[] _fps;
     private readonly T[] _payloads;
     private readonly ulong[] _stamps;
+    private readonly byte[] _referenced;
     private ulong _clock;
     private readonly ulong[] _plru;
     private readonly int[] _roundRobin;
@@ -62,7 +74,18 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     private readonly Hint[]? _hint;
     private readonly int[]? _hintOf;
     private readonly ulong _hintMask;
-    private bool _mayConflict;
+    private bool _mayConflictField;
+    private bool _hintUsable; // hints exist and _mayConflict is false
+
+    private bool _mayConflict
+    {
+        get => _mayConflictField;
+        set
+        {
+            _mayConflictField = value;
+            _hintUsable = _hint is not null && !value;
+        }
+    }
 
     public SetAssociativeTlb(TlbConfiguration configuration, string name)
     {
@@ -74,12 +97,15 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
         _stride = (_ways + 7) & ~7;
         _policy = configuration.Replacement;
         int slots = _sets * _stride;
-        _keys = new ulong[slots];
-        _contexts = new ulong[slots];
+        _tags = new Tag[slots];
+        _fps = new byte[slots + 64];
         _payloads = new T[slots];
         _stamps = new ulong[slots];
+        _referenced = new byte[slots];
         _plru = new ulong[_sets];
         _roundRobin = new int[_sets];
+        for (int set = 0; set < _sets; set++)
+            for (int w = _ways; w < _stride; w++) _stamps[set * _stride + w] = ulong.MaxValue;
         _presence = _sets * _ways < PresenceCounts.Buckets;
         if (_sets == 1 && _ways >= 8)
         {
@@ -88,6 +114,7 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
             _hintMask = (1UL << bits) - 1;
             _hintOf = new int[slots];
             Array.Fill(_hintOf, -1);
+            _hintUsable = true;
         }
     }
 
@@ -99,12 +126,12 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     public ref T Payload(int index) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_payloads), index);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ulong KeyAt(int index) => Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_keys), index);
+    public ulong KeyAt(int index) => Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_tags), index).Key;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ulong ContextAt(int index) => Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_contexts), index);
+    public ulong ContextAt(int index) => Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_tags), index).Context;
 
-    public TlbEntryTag TagAt(int index) => TlbTags.Unpack(_keys[index], _contexts[index]);
+    public TlbEntryTag TagAt(int index) => TlbTags.Unpack(_tags[index].Key, _tags[index].Context);
 
     /// <summary>True when an entry of <paramref name="space"/> with this size is present.</summary>
     public bool HasClass(int space, int shift) => (_classMask[space] & (1UL << shift)) != 0;
@@ -133,9 +160,9 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ref Hint LookupByHint(ulong address, int space, int shift, ulong want, ulong mask, ushort asid)
     {
-        if (_hint is null || _mayConflict) return ref Unsafe.NullRef<Hint>();
+        if (!_hintUsable) return ref Unsafe.NullRef<Hint>();
         ulong key = TlbTags.Key(address, shift, space);
-        ref Hint h = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_hint), HintSlot(key));
+        ref Hint h = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_hint!), HintSlot(key));
         if (h.Key != key || !ContextMatches(h.Context, want, mask, asid, true)) return ref Unsafe.NullRef<Hint>();
         return ref h;
     }
@@ -165,7 +192,7 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
                 {
                     int j = b + c + BitOperations.TrailingZeroCount(m);
                     m &= m - 1;
-                    if (!ContextMatches(_contexts[j], want, mask, asid, matchAsid)) continue;
+                    if (!ContextMatches(_tags[j].Context, want, mask, asid, matchAsid)) continue;
                     if (first < 0) first = j;
                     else if (second < 0) second = j;
                 }
@@ -189,7 +216,7 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
             {
                 int j = b + c + BitOperations.TrailingZeroCount(m);
                 m &= m - 1;
-                if (ContextMatches(_contexts[j], want, mask, asid, matchAsid)) return j;
+                if (ContextMatches(_tags[j].Context, want, mask, asid, matchAsid)) return j;
             }
         }
         return -1;
@@ -201,44 +228,61 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
 
     private void SetHint(int index)
     {
-        int slot = HintSlot(_keys[index]);
+        int slot = HintSlot(_tags[index].Key);
         ref Hint h = ref _hint![slot];
         if (h.Key != 0 && h.Index != index) _hintOf![h.Index] = -1;
-        h.Key = _keys[index];
-        h.Context = _contexts[index];
+        h.Key = _tags[index].Key;
+        h.Context = _tags[index].Context;
         h.Index = index;
         T.Summary(in _payloads[index], out h.Word, out h.Bits);
         _hintOf![index] = slot;
     }
 
-    // Bit w set when way (b + w) holds key; count is a multiple of 8 and at most 64.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ulong MatchMask(int b, int count, ulong key)
+    private static byte Fingerprint(ulong key)
     {
-        ref ulong k = ref MemoryMarshal.GetArrayDataReference(_keys);
-        ulong mask = 0;
+        byte f = (byte)((key * 0xD6E8FEB86659FD93UL) >> 56);
+        return f == 0 ? (byte)1 : f;
+    }
+
+    // Bit w set when way (b + w) has fingerprint fp; count is a multiple of 8 and at most 64.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ulong FingerprintMask(int b, int count, byte fp)
+    {
+        ref byte f = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_fps), b);
+        ulong mask;
         if (Vector512.IsHardwareAccelerated)
         {
-            var v = Vector512.Create(key);
-            for (int i = 0; i < count; i += 8)
-                mask |= Vector512.Equals(Vector512.LoadUnsafe(ref k, (nuint)(b + i)), v).ExtractMostSignificantBits() << i;
+            mask = Vector512.Equals(Vector512.LoadUnsafe(ref f), Vector512.Create(fp)).ExtractMostSignificantBits();
         }
         else if (Vector256.IsHardwareAccelerated)
         {
-            var v = Vector256.Create(key);
-            for (int i = 0; i < count; i += 4)
-                mask |= (ulong)Vector256.Equals(Vector256.LoadUnsafe(ref k, (nuint)(b + i)), v).ExtractMostSignificantBits() << i;
-        }
-        else if (Vector128.IsHardwareAccelerated)
-        {
-            var v = Vector128.Create(key);
-            for (int i = 0; i < count; i += 2)
-                mask |= (ulong)Vector128.Equals(Vector128.LoadUnsafe(ref k, (nuint)(b + i)), v).ExtractMostSignificantBits() << i;
+            var v = Vector256.Create(fp);
+            mask = Vector256.Equals(Vector256.LoadUnsafe(ref f), v).ExtractMostSignificantBits();
+            if (count > 32) mask |= (ulong)Vector256.Equals(Vector256.LoadUnsafe(ref f, 32), v).ExtractMostSignificantBits() << 32;
         }
         else
         {
+            mask = 0;
             for (int i = 0; i < count; i++)
-                if (Unsafe.Add(ref k, b + i) == key) mask |= 1UL << i;
+                if (Unsafe.Add(ref f, i) == fp) mask |= 1UL << i;
+        }
+        return count == 64 ? mask : mask & ((1UL << count) - 1);
+    }
+
+    // Bit w set when way (b + w) holds key (key 0: the empty ways); count is a multiple of 8 and at most 64.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ulong MatchMask(int b, int count, ulong key)
+    {
+        if (key == 0) return FingerprintMask(b, count, 0);
+        ulong candidates = FingerprintMask(b, count, Fingerprint(key));
+        ulong mask = 0;
+        ref Tag t = ref MemoryMarshal.GetArrayDataReference(_tags);
+        while (candidates != 0)
+        {
+            int w = BitOperations.TrailingZeroCount(candidates);
+            candidates &= candidates - 1;
+            if (Unsafe.Add(ref t, b + w).Key == key) mask |= 1UL << w;
         }
         return mask;
     }
@@ -247,12 +291,19 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Touch(int index)
     {
-        if (_policy == ReplacementPolicy.Lru)
+        if (_policy == ReplacementPolicy.Clock)
         {
-            Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_stamps), index) = ++_clock;
+            Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_referenced), index) = 1;
             return;
         }
-        if (_policy == ReplacementPolicy.TreePlru) TouchPlru(index);
+        TouchOther(index);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void TouchOther(int index)
+    {
+        if (_policy == ReplacementPolicy.Lru) Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_stamps), index) = ++_clock;
+        else if (_policy == ReplacementPolicy.TreePlru) TouchPlru(index);
     }
 
     private void TouchPlru(int index)
@@ -274,7 +325,6 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     private int Victim(int set)
     {
         int b = set * _stride;
-        ref ulong keys = ref MemoryMarshal.GetArrayDataReference(_keys);
         for (int c = 0; c < _stride; c += 64)
         {
             // Padding ways beyond _ways are never used: mask them off.
@@ -299,6 +349,21 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
                 }
                 return b + lo;
             }
+            case ReplacementPolicy.Clock:
+            {
+                int hand = _roundRobin[set];
+                while (true)
+                {
+                    int i = b + hand;
+                    hand = hand + 1 == _ways ? 0 : hand + 1;
+                    if (_referenced[i] == 0)
+                    {
+                        _roundRobin[set] = hand;
+                        return i;
+                    }
+                    _referenced[i] = 0;
+                }
+            }
             case ReplacementPolicy.RoundRobin:
             {
                 int w = _roundRobin[set];
@@ -306,18 +371,38 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
                 return b + w;
             }
             default:
+                return b + OldestWay(b);
+        }
+    }
+
+    // The way with the smallest use stamp (padding ways hold ulong.MaxValue and are never chosen).
+    private int OldestWay(int b)
+    {
+        ref ulong stamps = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_stamps), b);
+        ulong oldest;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var min = Vector512.LoadUnsafe(ref stamps);
+            for (int i = 8; i < _stride; i += 8) min = Vector512.Min(min, Vector512.LoadUnsafe(ref stamps, (nuint)i));
+            // Reduce in registers (reading lanes back from memory would stall on store forwarding).
+            var m256 = Vector256.Min(min.GetLower(), min.GetUpper());
+            var m128 = Vector128.Min(m256.GetLower(), m256.GetUpper());
+            oldest = Math.Min(m128.ToScalar(), m128.GetElement(1));
+            var v = Vector512.Create(oldest);
+            for (int i = 0; ; i += 8)
             {
-                ref ulong stamps = ref MemoryMarshal.GetArrayDataReference(_stamps);
-                int best = b;
-                ulong bestStamp = Unsafe.Add(ref stamps, b);
-                for (int w = 1; w < _ways; w++)
-                {
-                    ulong st = Unsafe.Add(ref stamps, b + w);
-                    if (st < bestStamp) { bestStamp = st; best = b + w; }
-                }
-                return best;
+                ulong m = Vector512.Equals(Vector512.LoadUnsafe(ref stamps, (nuint)i), v).ExtractMostSignificantBits();
+                if (m != 0) return i + BitOperations.TrailingZeroCount(m);
             }
         }
+        int best = 0;
+        oldest = stamps;
+        for (int w = 1; w < _ways; w++)
+        {
+            ulong st = Unsafe.Add(ref stamps, w);
+            if (st < oldest) { oldest = st; best = w; }
+        }
+        return best;
     }
 
     /// <summary>
@@ -329,11 +414,12 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
         ulong key = TlbTags.Key(address, shift, space);
         int set = (int)((address >> shift) & _setMask);
         int victim = Victim(set);
-        evicted = _keys[victim] != 0;
+        evicted = _tags[victim].Key != 0;
         if (evicted) RemoveAt(victim);
         if (_hint is not null && !_mayConflict) _mayConflict = OverlapsExisting(key, context);
-        _keys[victim] = key;
-        _contexts[victim] = context;
+        _tags[victim].Key = key;
+        _tags[victim].Context = context;
+        _fps[victim] = Fingerprint(key);
         _payloads[victim] = payload;
         if (_hint is not null) SetHint(victim);
         if (_presence) _present[Bucket(key)]++;
@@ -371,7 +457,7 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
                     {
                         int j = b + c + BitOperations.TrailingZeroCount(m);
                         m &= m - 1;
-                        if (Compatible(_contexts[j], ctx)) return true;
+                        if (Compatible(_tags[j].Context, ctx)) return true;
                     }
                 }
             }
@@ -379,10 +465,10 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
             {
                 ulong tag = ((ulong)space << TlbTags.SpaceShift) | (uint)shift;
                 ulong lo = ((first >> shift) << TlbTags.VpnShift) | tag, hi = ((last >> shift) << TlbTags.VpnShift) | tag;
-                for (int j = 0; j < _keys.Length; j++)
+                for (int j = 0; j < _tags.Length; j++)
                 {
-                    ulong k = _keys[j];
-                    if (k >= lo && k <= hi && (k & 0xFF) == tag && Compatible(_contexts[j], ctx)) return true;
+                    ulong k = _tags[j].Key;
+                    if (k >= lo && k <= hi && (k & 0xFF) == tag && Compatible(_tags[j].Context, ctx)) return true;
                 }
             }
         }
@@ -399,22 +485,23 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     private void RecomputeMayConflict()
     {
         _mayConflict = false;
-        for (int j = 0; j < _keys.Length && !_mayConflict; j++)
+        for (int j = 0; j < _tags.Length && !_mayConflict; j++)
         {
-            ulong k = _keys[j];
+            ulong k = _tags[j].Key;
             if (k == 0) continue;
-            _keys[j] = 0;
-            _mayConflict = OverlapsExisting(k, _contexts[j]);
-            _keys[j] = k;
+            _tags[j].Key = 0;
+            _mayConflict = OverlapsExisting(k, _tags[j].Context);
+            _tags[j].Key = k;
         }
     }
 
     /// <summary>Removes the entry at a way.</summary>
     public void RemoveAt(int index)
     {
-        ulong key = _keys[index];
+        ulong key = _tags[index].Key;
         if (key == 0) return;
-        _keys[index] = 0;
+        _tags[index].Key = 0;
+        _fps[index] = 0;
         if (_presence) _present[Bucket(key)]--;
         if (_hintOf is not null && _hintOf[index] >= 0)
         {
@@ -432,11 +519,14 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     /// <summary>Removes every entry.</summary>
     public void Clear()
     {
-        Array.Clear(_keys);
+        Array.Clear(_tags);
+        Array.Clear(_fps);
         Array.Clear(_classCount);
         _classMask = default;
         _present = default;
         Array.Clear(_plru);
+        Array.Clear(_referenced);
+        Array.Clear(_roundRobin);
         if (_hint is not null)
         {
             Array.Clear(_hint);
@@ -477,7 +567,7 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
                     {
                         int j = b + BitOperations.TrailingZeroCount(mm);
                         mm &= mm - 1;
-                        if (m.Matches(key, _contexts[j])) { RemoveAt(j); removed++; }
+                        if (m.Matches(key, _tags[j].Context)) { RemoveAt(j); removed++; }
                     }
                 }
             }
@@ -508,7 +598,7 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
                             {
                                 int j = b + c + BitOperations.TrailingZeroCount(mm);
                                 mm &= mm - 1;
-                                if (m.Matches(key, _contexts[j])) { RemoveAt(j); removed++; }
+                                if (m.Matches(key, _tags[j].Context)) { RemoveAt(j); removed++; }
                             }
                         }
                         if (vpn == lastVpn) break;
@@ -518,11 +608,11 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
         }
         if (full)
         {
-            for (int j = 0; j < _keys.Length; j++)
+            for (int j = 0; j < _tags.Length; j++)
             {
-                ulong k = _keys[j];
+                ulong k = _tags[j].Key;
                 if (k == 0 || (spaceMask & (1 << (int)((k >> TlbTags.SpaceShift) & 3))) == 0) continue;
-                if (m.Matches(k, _contexts[j])) { RemoveAt(j); removed++; }
+                if (m.Matches(k, _tags[j].Context)) { RemoveAt(j); removed++; }
             }
         }
         if (removed != 0 && _mayConflict) RecomputeMayConflict();
@@ -532,7 +622,7 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     /// <summary>Appends the tags of every valid entry, in way order.</summary>
     public void CollectTags(List<TlbEntryTag> into)
     {
-        for (int j = 0; j < _keys.Length; j++)
-            if (_keys[j] != 0) into.Add(TlbTags.Unpack(_keys[j], _contexts[j]));
+        for (int j = 0; j < _tags.Length; j++)
+            if (_tags[j].Key != 0) into.Add(TlbTags.Unpack(_tags[j].Key, _tags[j].Context));
     }
 }

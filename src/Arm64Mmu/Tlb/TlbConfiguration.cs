@@ -11,6 +11,11 @@ public enum ReplacementPolicy : byte
     TreePlru,
     /// <summary>Round robin: a per-set pointer advances on every refill.</summary>
     RoundRobin,
+    /// <summary>
+    /// Clock (not recently used, second chance): every use sets the way's reference bit; a refill takes the first way
+    /// from a rotating per-set hand whose bit is clear, clearing the bits it passes.
+    /// </summary>
+    Clock,
 }
 
 /// <summary>The shape of one TLB structure: entries, associativity and replacement.</summary>

@@ -104,6 +104,23 @@ public class AccessTests
     }
 
     [Fact]
+    public void AtWrite_OnAWritableCleanPage_ReportsWritable_WithoutMakingItDirty()
+    {
+        var rig = new Rig(pes: 1);
+        rig[0].Msr(Sysreg.TcrEl1, new Tcr(rig[0].RegisterValue(Arm64Mmu.Translation.SystemRegister.TcrEl1)).WithHaHd(true, true));
+        rig[0].Isb();
+        ulong pte = rig.Pte(Rig.Va);
+        ulong clean = rig.Page(Rig.Pa, readOnly: true) | Descriptor.Dbm;
+        rig.M.Memory.WriteUInt64(pte, clean);
+        rig.Marker(0, Rig.Va);
+        rig[0].At(Arm64Mmu.Translation.AtOperation.S1E1W, Rig.Va).Par.Faulted.Should().BeFalse();
+        rig.M.Memory.ReadUInt64(pte).Should().Be(clean, "AT performs no hardware update");
+        rig[0].Store(Rig.Va, 8, 1).Succeeded.Should().BeTrue();
+        rig.M.Memory.ReadUInt64(pte).Should().Be(clean & ~Descriptor.Ap2);
+        rig[0].Statistics.TlbConflicts.Should().Be(0);
+    }
+
+    [Fact]
     public void DbmWithoutHardwareDirtyState_IsAPermissionFaultOnWrite()
     {
         var rig = new Rig(pes: 1);

@@ -206,6 +206,30 @@ public class TlbMaintenanceTests
     }
 
     [Fact]
+    public void TtlHint_IsIgnoredByAPeWithoutFeatTtl()
+    {
+        var rig = new Rig(pes: 1, features: ProcessorFeatures.Armv80);
+        rig.Marker(0, Rig.Va);
+        rig.Repoint(Rig.Va, Rig.OtherPa);
+        rig[0].Tlbi(TlbiOp.Vale1, TlbiOperand.Va(Rig.Va, ttlLevel: 2));
+        rig[0].Dsb(DsbOption.Nsh);
+        rig.Marker(0, Rig.Va).Should().Be(Rig.OtherPa, "without FEAT_TTL operand bits [47:44] are RES0 and carry no hint");
+    }
+
+    [Theory]
+    [InlineData(8, true)]
+    [InlineData(16, false)]
+    public void OperandAsidBits15To8_AreIgnoredOnlyWith8BitAsids(int asidBits, bool removed)
+    {
+        var rig = new Rig(pes: 1, global: false, asid: 5, features: ProcessorFeatures.Armv80 with { AsidBits = asidBits });
+        rig.Marker(0, Rig.Va);
+        rig.Repoint(Rig.Va, Rig.OtherPa, notGlobal: true);
+        rig[0].Tlbi(TlbiOp.Vae1, TlbiOperand.Va(Rig.Va, asid: 0x105));
+        rig[0].Dsb(DsbOption.Nsh);
+        rig.Marker(0, Rig.Va).Should().Be(removed ? Rig.OtherPa : Rig.Pa);
+    }
+
+    [Fact]
     public void Vmalle1_RemovesOnlyTheCurrentVmidsEntries()
     {
         var rig = new Rig(pes: 2);

@@ -94,6 +94,12 @@ public class SetAssociativeTlbTests
         => Evictions(ReplacementPolicy.TreePlru, 4, [1, 2, 3, 4, 5, 1, 6]).Should().Equal(1, 3, 2);
 
     [Fact]
+    public void Clock_GivesRecentlyUsedWaysASecondChance()
+        // 5 finds every bit set, clears them and takes way 0 (page 1). 2 is used again, so 6 passes it and takes page 3;
+        // 7 then takes page 4.
+        => Evictions(ReplacementPolicy.Clock, 4, [1, 2, 3, 4, 5, 2, 6, 7]).Should().Equal(1, 3, 4);
+
+    [Fact]
     public void RoundRobin_ReplacesWaysInTurn()
         => Evictions(ReplacementPolicy.RoundRobin, 4, [1, 2, 3, 4, 1, 5, 6, 7]).Should().Equal(1, 2, 3);
 
