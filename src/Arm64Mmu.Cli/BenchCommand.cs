@@ -31,9 +31,11 @@ internal static class BenchCommand
         var settings = quick ? BenchSettings.Quick : BenchSettings.Standard;
         if (rounds is { } n) settings = settings with { Rounds = n };
         var selected = Select(filters);
+        var machine = MachineFigures.Where(m => filters.Length == 0 || filters.Any(f => m.Name.StartsWith(f, StringComparison.Ordinal))).ToArray();
         if (list)
         {
             foreach (var m in selected) Console.WriteLine($"{m.Name} {m.Unit}");
+            foreach (var (name, unit) in machine) Console.WriteLine($"{name} {unit}");
             return 0;
         }
         foreach (var m in selected)
@@ -41,8 +43,24 @@ internal static class BenchCommand
             double value = QuickBench.Measure(m, settings);
             Console.WriteLine(QuickBench.FormatLine(m, value));
         }
+        if (machine.Length > 0)
+        {
+            // The machine figures time themselves (MachineQuickBench): TLB hits, a 64-PE shootdown and a random trace.
+            foreach (var (name, value, unit) in MachineQuickBench.Run())
+                if (machine.Any(m => m.Name == name))
+                    Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{name} {value:0.0} {unit}"));
+        }
         return 0;
     }
+
+    private static readonly (string Name, string Unit)[] MachineFigures =
+    [
+        ("translate.l1hit", "ns"),
+        ("translate.l2hit", "ns"),
+        ("tlbi.vae1is.dsb.64pe", "ns"),
+        ("tlbi.vae1is.dsb.64pe.resident", "ns"),
+        ("trace.random.1gib", "ns/access, cycles/access"),
+    ];
 
     private const int MinRounds = 3, MaxRounds = 1001;
 
@@ -63,14 +81,14 @@ internal static class BenchCommand
         foreach (var f in filters)
         {
             if (string.IsNullOrWhiteSpace(f)) throw new CliException("--filter: an empty prefix; give the start of a figure name");
-            bool any = false;
+            bool any = MachineFigures.Any(m => m.Name.StartsWith(f, StringComparison.Ordinal));
             foreach (var m in all)
             {
                 if (!m.Name.StartsWith(f, StringComparison.Ordinal)) continue;
                 any = true;
                 if (!selected.Contains(m)) selected.Add(m);
             }
-            if (!any) throw new CliException($"--filter {f} matches no figure (known: {string.Join(", ", all.Select(m => m.Name))})");
+            if (!any) throw new CliException($"--filter {f} matches no figure (known: {string.Join(", ", all.Select(m => m.Name).Concat(MachineFigures.Select(m => m.Name)))})");
         }
         return selected;
     }
