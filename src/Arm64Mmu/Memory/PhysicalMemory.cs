@@ -117,14 +117,13 @@ public sealed class PhysicalMemory
     public ulong CompareExchangeUInt64(ulong pa, ulong value, ulong expected, WriteOrigin origin, int writer)
     {
         CheckAligned(pa, 8);
+        // A failed compare must not back an unwritten frame.
+        ulong current = ReadWordUnchecked(pa);
+        if (current != expected) return current;
         ref ulong slot = ref WordRef(pa);
-        ulong old = slot;
-        if (old == expected)
-        {
-            slot = value;
-            Notify(pa, old, value, origin, writer);
-        }
-        return old;
+        slot = value;
+        Notify(pa, current, value, origin, writer);
+        return current;
     }
 
     /// <summary>Reads one byte.</summary>

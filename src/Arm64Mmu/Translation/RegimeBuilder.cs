@@ -20,6 +20,7 @@ public static class RegimeBuilder
             var sctlr = regs.SctlrEl2;
             r.TcrValue = tcr.Value;
             r.Enabled = sctlr.M;
+            r.InstructionCacheable = sctlr.I;
             r.Mair = regs.MairEl2;
             r.Wxn = sctlr.Wxn;
             r.Ha = tcr.Ha && f.Hafdbs >= 1;
@@ -39,6 +40,7 @@ public static class RegimeBuilder
         // HCR_EL2.TGE=1 (with E2H=0) or DC=1 turn EL1&0 stage 1 off (QEMU regime_translation_disabled).
         r.Enabled = sc.M && !(el1 && ((hcr.Tge && !hcr.E2h) || hcr.Dc));
         r.DefaultCacheable = el1 && hcr.Dc;
+        r.InstructionCacheable = sc.I;
         r.Mair = el1 ? regs.MairEl1 : regs.MairEl2;
         r.Wxn = sc.Wxn;
         r.Epan = sc.Epan && f.Pan >= 3;

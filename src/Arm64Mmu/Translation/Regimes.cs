@@ -65,6 +65,8 @@ public sealed class TranslationRegime
     public bool Enabled { get; internal set; }
     /// <summary>HCR_EL2.DC: stage 1 off but Normal WB attributes.</summary>
     public bool DefaultCacheable { get; internal set; }
+    /// <summary>SCTLR.I: with stage 1 disabled, instruction fetches are Normal Write-Through (else Non-cacheable).</summary>
+    public bool InstructionCacheable { get; internal set; }
     /// <summary>Two privilege levels (EL1&amp;0, EL2&amp;0) with ASIDs and nG.</summary>
     public bool TwoPrivilege => Kind != RegimeKind.El2;
     /// <summary>TTBR0 half.</summary>

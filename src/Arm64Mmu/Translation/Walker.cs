@@ -159,7 +159,8 @@ public sealed class Walker
         r.BlockShift = 12;
         byte attr;
         if (s1.DefaultCacheable) attr = MemoryAttributes.NormalWriteBack;
-        else if (access.Kind == AccessKind.Execute) attr = 0x44;
+        // AArch64.S1DisabledOutput: fetches are Normal Inner/Outer Write-Through read-allocate with SCTLR.I=1, else Non-cacheable.
+        else if (access.Kind == AccessKind.Execute) attr = s1.InstructionCacheable ? (byte)0xAA : MemoryAttributes.NormalNonCacheable;
         else attr = MemoryAttributes.DeviceNGnRnE;
         r.Attributes = r.Stage1Attributes = attr;
         // HCR_EL2.DC=1 gives Normal WB Non-shareable; Device and Normal NC are Outer Shareable (AArch64.S1DisabledOutput).
