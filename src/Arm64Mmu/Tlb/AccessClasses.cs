@@ -25,9 +25,7 @@ internal static class AccessClasses
         (byte)AccessPermissions.PrivilegedExecute, (byte)AccessPermissions.PrivilegedExecute, (byte)AccessPermissions.UnprivilegedExecute, (byte)AccessPermissions.UnprivilegedExecute,
     ];
 
-    public static bool IsFetch(int cls) => cls >= 8;
     public static bool IsWrite(int cls) => (cls >> 2) == 1;
-    public static bool IsUnprivileged(int cls) => (cls & 2) != 0;
 }
 
 /// <summary>

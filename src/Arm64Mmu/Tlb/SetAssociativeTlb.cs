@@ -133,9 +133,6 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
 
     public TlbEntryTag TagAt(int index) => TlbTags.Unpack(_tags[index].Key, _tags[index].Context);
 
-    /// <summary>True when an entry of <paramref name="space"/> with this size is present.</summary>
-    public bool HasClass(int space, int shift) => (_classMask[space] & (1UL << shift)) != 0;
-
     /// <summary>Size classes (bit per log2 size) present in an address space.</summary>
     public ulong ClassMask(int space) => _classMask[space];
 
