@@ -305,7 +305,8 @@ public sealed class Walker
         // A hardware update of a stage-1 descriptor is a write through stage 2 (QEMU arm_casq_ptw).
         if (r.Stage1UpdatePending && s2.Enabled && !descS2Writable)
         {
-            r.Fault = new Fault(FaultKind.Permission, (sbyte)descS2Level, 2, true, r.DescriptorAddress);
+            // The fault names the descriptor's IPA (HPFAR_EL2), not the PA it was read from.
+            r.Fault = new Fault(FaultKind.Permission, (sbyte)descS2Level, 2, true, table | (geo.Index(va, level) << 3));
             trace?.Notes.Add("the hardware Access flag/dirty update of the stage-1 descriptor is not writable at stage 2");
             return false;
         }

@@ -320,6 +320,20 @@ public class FaultTests
     }
 
     [Fact]
+    public void HardwareAccessFlagUpdateOfAStage1DescriptorInReadOnlyStage2MemoryIsAStage2PermissionFaultNamingTheDescriptorIpa()
+    {
+        // With TCR_EL1.HA=1 an AF=0 leaf is updated by hardware, a write through stage 2 (QEMU arm_casq_ptw; R_PNHHK).
+        var n = new NestedRig(Granule.Size4K, 48, Granule.Size4K, 48, 0);
+        n.S1.Map(Page, 0x4000_0000UL, 3, n.S1Leaf(3) & ~Descriptor.Af);
+        n.MapStage1Tables(read: true, write: false);
+        n.S2.Map(0x4000_0000UL, 0x2_0000_0000UL, 3, n.S2Leaf(3));
+        n.Pe.Registers.TcrEl1 = n.Pe.Registers.TcrEl1.WithHaHd(true, false);
+        var r = n.Walk(AtOperation.S12E1R, Va);
+        (r.Fault.Kind, r.Fault.Stage, r.Fault.Level, r.Fault.S1Ptw).Should().Be((FaultKind.Permission, (byte)2, (sbyte)3, true));
+        r.Fault.Ipa.Should().Be(n.S1TableIpa(Va, 3) | ((Va >> 12) & 0x1FF) * 8, "HPFAR_EL2 gets the descriptor's IPA");
+    }
+
+    [Fact]
     public void Stage2AccessFlagFaultOnAStage1WalkHasS1Ptw()
     {
         var n = Nested();
