@@ -470,24 +470,9 @@ internal sealed class Mmu
     {
         var s1 = rc.S1;
         var s2 = rc.S2;
-        Stage1Half half;
-        ulong select = 0;
-        if (s1.TwoPrivilege)
-        {
-            select = (va >> 55) & 1;
-            half = select != 0 ? s1.Half1! : s1.Half0;
-        }
-        else
-        {
-            half = s1.Half0;
-        }
+        Stage1Half half = s1.HalfFor(va, out ulong select);
         ref readonly TranslationGeometry geo = ref half.GeometryRef;
-        bool tbi = half.Tbi && !(access.Kind == AccessKind.Execute && half.Tbid);
-        int top = tbi ? 55 : 63;
-        int ia = geo.InputBits;
-        ulong width = (ulong)(top - ia + 1);
-        ulong topMask = width >= 64 ? ulong.MaxValue : (1UL << (int)width) - 1;
-        if (((va >> ia) & topMask) != (select != 0 ? topMask : 0) || half.DisabledReason is not null || (access.Unprivileged && half.E0pd))
+        if (!TranslationRegime.InputInRange(half, va, select, access.Kind == AccessKind.Execute, out _) || half.DisabledReason is not null || (access.Unprivileged && half.E0pd))
         {
             r.Fault = Fault.Make(FaultKind.Translation, 0, 1);
             return Status.Fault;

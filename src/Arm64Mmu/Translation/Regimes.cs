@@ -89,6 +89,29 @@ public sealed class TranslationRegime
     public int PaRangeBits { get; internal set; }
     /// <summary>TCR value used.</summary>
     public ulong TcrValue { get; internal set; }
+
+    /// <summary>The half a VA selects: VA[55] picks TTBR1 in two-range regimes; one-range regimes have TTBR0 only.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public Stage1Half HalfFor(ulong va, out ulong select)
+    {
+        select = TwoPrivilege ? (va >> 55) & 1 : 0;
+        return select != 0 ? Half1! : Half0;
+    }
+
+    /// <summary>
+    /// True when VA[top:IA] all equal <paramref name="select"/>, where top is 55 with the top byte ignored (TBI, for a fetch
+    /// only without TBID) and 63 otherwise (QEMU get_phys_addr_lpae; Arm ARM D8.2.4). Outside, a level-0 Translation fault.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public static bool InputInRange(Stage1Half half, ulong va, ulong select, bool fetch, out int top)
+    {
+        bool tbi = half.Tbi && !(fetch && half.Tbid);
+        top = tbi ? 55 : 63;
+        int ia = half.GeometryRef.InputBits;
+        int width = top - ia + 1;
+        ulong topMask = width >= 64 ? ulong.MaxValue : (1UL << width) - 1;
+        return ((va >> ia) & topMask) == (select != 0 ? topMask : 0);
+    }
 }
 
 /// <summary>Stage 2 of the EL1&amp;0 regime, built from VTCR_EL2, VTTBR_EL2 and HCR_EL2.</summary>

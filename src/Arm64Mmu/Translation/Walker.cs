@@ -172,28 +172,12 @@ public sealed class Walker
     // AArch64.S1Walk plus the stage-1 checks of AArch64.S1Translate (range, EPD, E0PD, AF, permissions).
     private bool Stage1Walk(TranslationRegime s1, Stage2Regime s2, ulong va, AccessRequest access, ref WalkResult r, WalkTrace? trace)
     {
-        Stage1Half half;
-        ulong select = 0;
-        if (s1.TwoPrivilege)
-        {
-            select = (va >> 55) & 1;
-            half = select != 0 ? s1.Half1! : s1.Half0;
-        }
-        else
-        {
-            half = s1.Half0;
-        }
+        Stage1Half half = s1.HalfFor(va, out ulong select);
         ref readonly TranslationGeometry geo = ref half.GeometryRef;
-        bool tbi = half.Tbi && !(access.Kind == AccessKind.Execute && half.Tbid);
-        int top = tbi ? 55 : 63;
-        int ia = geo.InputBits;
-        ulong width = (ulong)(top - ia + 1);
-        ulong topMask = width >= 64 ? ulong.MaxValue : (1UL << (int)width) - 1;
-        ulong topBits = (va >> ia) & topMask;
-        if (topBits != (select != 0 ? topMask : 0))
+        if (!TranslationRegime.InputInRange(half, va, select, access.Kind == AccessKind.Execute, out int top))
         {
             r.Fault = Fault.Make(FaultKind.Translation, 0, 1);
-            if (trace is not null) Notes.VaOutOfRange(trace, top, ia, select);
+            if (trace is not null) Notes.VaOutOfRange(trace, top, geo.InputBits, select);
             return false;
         }
         if (half.DisabledReason is not null)
