@@ -15,11 +15,11 @@ public sealed partial class BreakBeforeMakeChecker
             if ((uint)t >= (uint)_pes.Length) throw new ArgumentOutOfRangeException(nameof(targets), $"target PE {t}: the machine has PEs 0 to {_pes.Length - 1}");
             reached[t] = true;
         }
-        var ev = Record(pe, scope.ToString() + (scope.Info.IsBroadcast ? $" (broadcast to {targets.Length} PE{(targets.Length == 1 ? "" : "s")})"
-            : targets.Length == 1 && targets[0] == pe ? " (local)" : $" (delivered to {targets.Length} PEs)"), scope.AddressBased ? scope.Start : null);
+        bool local = !scope.Info.IsBroadcast && targets.Length == 1 && targets[0] == pe;
+        var ev = Retain(new TraceEvent(_eventCount++, pe, scope, targets.Length, local, scope.AddressBased ? scope.Start : null, Source));
         foreach (var o in _outstanding)
         {
-            var (match, why, relevance) = Evaluate(o, scope);
+            var (match, why, relevance) = Evaluate(o, scope, ev);
             if (!reached[o.Pe])
             {
                 if (match)
@@ -46,7 +46,7 @@ public sealed partial class BreakBeforeMakeChecker
                 }
                 else if (!o.Remaining.IsEmpty)
                 {
-                    o.NearMiss = ($"{scope.Info.Name} covers only entries already invalidated", ev);
+                    o.NearMiss = new TlbiMiss($"{scope.Info.Name} covers only entries already invalidated", ev);
                 }
             }
             else if (why is not null && Related(o, scope))
@@ -54,7 +54,7 @@ public sealed partial class BreakBeforeMakeChecker
                 // Keep the most telling miss: a TLBI of the right kind with a wrong operand over one of another kind.
                 if (o.NearMiss is null || relevance >= o.NearMissRelevance)
                 {
-                    o.NearMiss = (why, ev);
+                    o.NearMiss = why;
                     o.NearMissRelevance = relevance;
                 }
                 o.Events.Add(ev);
@@ -71,11 +71,12 @@ public sealed partial class BreakBeforeMakeChecker
         return o.Tag.Regime == TlbRegime.El10 ? r != TlbiRegime.El2 || s.Regime == TlbRegime.El10 : r == TlbiRegime.El2 || s.Regime != TlbRegime.El10;
     }
 
-    private (bool Match, string? Why, int Relevance) Evaluate(Obligation o, in TlbiScope s)
+    // A miss is put into words only when a violation prints it (TlbiMiss.Why): most TLBIs miss most obligations.
+    private (bool Match, TlbiMiss? Why, int Relevance) Evaluate(Obligation o, in TlbiScope s, TraceEvent ev)
     {
         var info = s.Info;
         bool wholeVm = info.Kind is TlbiKind.VmAllS12 or TlbiKind.AllVmids;
-        if (o.FullInvalidationOnly && s.AddressBased) return (false, $"{info.Name} is by address; the checker could not enumerate the VAs of these combined entries, so only VMALLE1IS/VMALLS12E1IS/ALLE1IS count", 2);
+        if (o.FullInvalidationOnly && s.AddressBased) return (false, new TlbiMiss($"{info.Name} is by address; the checker could not enumerate the VAs of these combined entries, so only VMALLE1IS/VMALLS12E1IS/ALLE1IS count", ev), 2);
         TlbEntryTag probe;
         if (s.AddressBased)
         {
@@ -83,7 +84,7 @@ public sealed partial class BreakBeforeMakeChecker
             if (lo > hi)
             {
                 var hull = o.Tag with { InputBase = o.HullStart, SizeShift = SizeShiftOf(o.HullStart, o.HullLast) };
-                return (false, TlbiMismatch.Explain(s, hull, !o.Tag.Leaf), TlbiMismatch.Relevance(s, hull));
+                return (false, new TlbiMiss(s, hull, !o.Tag.Leaf, ev), TlbiMismatch.Relevance(s, hull));
             }
             probe = o.Tag with { InputBase = lo & ~UnitMask(o), SizeShift = (byte)o.UnitShift };
         }
@@ -91,11 +92,11 @@ public sealed partial class BreakBeforeMakeChecker
         {
             probe = o.Tag with { InputBase = o.Remaining.IsEmpty ? o.HullStart : o.Remaining.Ranges[0].Start & ~UnitMask(o), SizeShift = (byte)o.UnitShift };
         }
-        if (!s.Matches(probe)) return (false, TlbiMismatch.Explain(s, probe, !o.Tag.Leaf), TlbiMismatch.Relevance(s, probe));
+        if (!s.Matches(probe)) return (false, new TlbiMiss(s, probe, !o.Tag.Leaf, ev), TlbiMismatch.Relevance(s, probe));
         // D8.17.6.1: a stage-1 TLBI removes combined entries only once the stage-2 invalidation has completed; otherwise a walk
         // may refill a combined entry from a still-cached stage-2 entry.
         if (o.Kind == ObligationKind.Combined && !wholeVm && !o.PrerequisitesDone)
-            return (false, $"{info.Name} came before the stage-2 invalidation (IPAS2E1IS) was complete (TLBI IPAS2E1IS; DSB ISH; then the stage-1 TLBI, D8.17.6.1)", 3);
+            return (false, new TlbiMiss($"{info.Name} came before the stage-2 invalidation (IPAS2E1IS) was complete (TLBI IPAS2E1IS; DSB ISH; then the stage-1 TLBI, D8.17.6.1)", ev), 3);
         return (true, null, 0);
     }
 
@@ -149,7 +150,7 @@ public sealed partial class BreakBeforeMakeChecker
     public void OnDsb(int pe, DsbOption option)
     {
         var p = Pe(pe);
-        var ev = Record(pe, option.ToString());
+        var ev = Retain(new TraceEvent(_eventCount++, pe, option, Source));
         // R_SPVBD: the storing PE's DSB (ST or full) makes its table stores visible to walkers of its domain.
         if (option.Accesses != BarrierAccesses.Loads)
         {

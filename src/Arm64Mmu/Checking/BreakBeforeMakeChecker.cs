@@ -112,8 +112,10 @@ public sealed partial class BreakBeforeMakeChecker : IMachineObserver, IPhysical
     }
 
     private TraceEvent Record(int pe, string instruction, ulong? address = null, ulong? oldValue = null, ulong? newValue = null)
+        => Retain(new TraceEvent(_eventCount++, pe, instruction, address, oldValue, newValue, Source));
+
+    private TraceEvent Retain(TraceEvent e)
     {
-        var e = new TraceEvent(_eventCount++, pe, instruction, address, oldValue, newValue, Source);
         if (Options.RetainedEvents > 0)
         {
             _recent.Enqueue(e);

@@ -102,7 +102,7 @@ internal sealed class Obligation
     public List<TableLink> GuardedLinks { get; } = new();
     public TraceEvent? NotVisibleTlbi { get; set; }
     public TraceEvent? ReachMiss { get; set; }
-    public (string Why, TraceEvent Event)? NearMiss { get; set; }
+    public TlbiMiss? NearMiss { get; set; }
     public int NearMissRelevance { get; set; }
     public TraceEvent? IncompleteDsb { get; set; }
     public bool PartiallyCovered { get; set; }

@@ -1,0 +1,33 @@
+using Arm64Mmu.Tlb;
+
+namespace Arm64Mmu.Checking;
+
+/// <summary>
+/// Why a TLBI did not remove an obligation's entries, kept as the decoded TLBI and the entry it missed and put into words
+/// (<see cref="TlbiMismatch.Explain"/>) only when a violation is printed: every TLBI is compared with every outstanding
+/// obligation, and nearly all of these misses are never shown.
+/// </summary>
+internal readonly struct TlbiMiss
+{
+    private readonly string? _text;
+    private readonly TlbiScope _scope;
+    private readonly TlbEntryTag _entry;
+    private readonly bool _removedTable;
+
+    public TlbiMiss(string text, TraceEvent ev)
+    {
+        _text = text;
+        Event = ev;
+    }
+
+    public TlbiMiss(in TlbiScope scope, in TlbEntryTag entry, bool removedTable, TraceEvent ev)
+    {
+        _scope = scope;
+        _entry = entry;
+        _removedTable = removedTable;
+        Event = ev;
+    }
+
+    public TraceEvent Event { get; }
+    public string Why => _text ?? TlbiMismatch.Explain(_scope, _entry, _removedTable);
+}
