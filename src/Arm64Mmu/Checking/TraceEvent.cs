@@ -76,6 +76,9 @@ public sealed record TraceEvent
     /// <summary>Where the event came from (e.g. "trace.log:12"), when known.</summary>
     public string? Source { get; init; }
 
+    // The decoded TLBI of a TLBI event.
+    internal TlbiScope Tlbi => _form is EventForm.Tlbi or EventForm.LocalTlbi ? _tlbi : throw new InvalidOperationException($"event #{Index} is not a TLBI");
+
     /// <summary>Deconstructs the event into its parts.</summary>
     public void Deconstruct(out long Index, out int Pe, out string Instruction, out ulong? Address, out ulong? OldValue, out ulong? NewValue, out string? Source)
     {
