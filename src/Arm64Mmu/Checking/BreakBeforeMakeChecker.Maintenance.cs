@@ -9,17 +9,19 @@ public sealed partial class BreakBeforeMakeChecker
     public void OnTlbi(int pe, in TlbiScope scope, ReadOnlySpan<int> targets)
     {
         Pe(pe);
-        var reached = new bool[_pes.Length];
+        Span<bool> reached = _pes.Length <= 1024 ? stackalloc bool[_pes.Length] : new bool[_pes.Length];
+        reached.Clear();
         foreach (int t in targets)
         {
             if ((uint)t >= (uint)_pes.Length) throw new ArgumentOutOfRangeException(nameof(targets), $"target PE {t}: the machine has PEs 0 to {_pes.Length - 1}");
             reached[t] = true;
         }
-        var ev = Record(pe, scope.ToString() + (scope.Info.IsBroadcast ? $" (broadcast to {targets.Length} PE{(targets.Length == 1 ? "" : "s")})"
-            : targets.Length == 1 && targets[0] == pe ? " (local)" : $" (delivered to {targets.Length} PEs)"), scope.AddressBased ? scope.Start : null);
+        bool local = !scope.Info.IsBroadcast && targets.Length == 1 && targets[0] == pe;
+        var ev = Retain(new TraceEvent(_eventCount++, pe, scope, targets.Length, local, scope.AddressBased ? scope.Start : null, Source));
+        var info = scope.Info;
         foreach (var o in _outstanding)
         {
-            var (match, why, relevance) = Evaluate(o, scope);
+            bool match = Evaluate(o, scope, info, ev, out var why, out int relevance);
             if (!reached[o.Pe])
             {
                 if (match)
@@ -40,21 +42,21 @@ public sealed partial class BreakBeforeMakeChecker
                 }
                 if (Apply(o, scope))
                 {
-                    o.Pending[pe] = ev.Index;
+                    o.AddPending(pe);
                     o.Events.Add(ev);
                     if (!o.Remaining.IsEmpty) o.PartiallyCovered = true;
                 }
                 else if (!o.Remaining.IsEmpty)
                 {
-                    o.NearMiss = ($"{scope.Info.Name} covers only entries already invalidated", ev);
+                    o.NearMiss = new TlbiMiss($"{info.Name} covers only entries already invalidated", ev);
                 }
             }
-            else if (why is not null && Related(o, scope))
+            else if (Related(o, scope, info))
             {
                 // Keep the most telling miss: a TLBI of the right kind with a wrong operand over one of another kind.
                 if (o.NearMiss is null || relevance >= o.NearMissRelevance)
                 {
-                    o.NearMiss = (why, ev);
+                    o.NearMiss = why;
                     o.NearMissRelevance = relevance;
                 }
                 o.Events.Add(ev);
@@ -65,17 +67,24 @@ public sealed partial class BreakBeforeMakeChecker
     }
 
     // Whether a TLBI addresses the regime family of the obligation at all (to tell attempts from unrelated maintenance).
-    private static bool Related(Obligation o, in TlbiScope s)
+    private static bool Related(Obligation o, in TlbiScope s, in TlbiOpInfo info)
     {
-        var r = s.Info.Regime;
+        var r = info.Regime;
         return o.Tag.Regime == TlbRegime.El10 ? r != TlbiRegime.El2 || s.Regime == TlbRegime.El10 : r == TlbiRegime.El2 || s.Regime != TlbRegime.El10;
     }
 
-    private (bool Match, string? Why, int Relevance) Evaluate(Obligation o, in TlbiScope s)
+    // A miss is put into words only when a violation prints it (TlbiMiss.Why): most TLBIs miss most obligations.
+    private static bool Evaluate(Obligation o, in TlbiScope s, in TlbiOpInfo info, TraceEvent ev, out TlbiMiss why, out int relevance)
     {
-        var info = s.Info;
+        why = default;
+        relevance = 0;
         bool wholeVm = info.Kind is TlbiKind.VmAllS12 or TlbiKind.AllVmids;
-        if (o.FullInvalidationOnly && s.AddressBased) return (false, $"{info.Name} is by address; the checker could not enumerate the VAs of these combined entries, so only VMALLE1IS/VMALLS12E1IS/ALLE1IS count", 2);
+        if (o.FullInvalidationOnly && s.AddressBased)
+        {
+            why = new TlbiMiss($"{info.Name} is by address; the checker could not enumerate the VAs of these combined entries, so only VMALLE1IS/VMALLS12E1IS/ALLE1IS count", ev);
+            relevance = 2;
+            return false;
+        }
         TlbEntryTag probe;
         if (s.AddressBased)
         {
@@ -83,7 +92,9 @@ public sealed partial class BreakBeforeMakeChecker
             if (lo > hi)
             {
                 var hull = o.Tag with { InputBase = o.HullStart, SizeShift = SizeShiftOf(o.HullStart, o.HullLast) };
-                return (false, TlbiMismatch.Explain(s, hull, !o.Tag.Leaf), TlbiMismatch.Relevance(s, hull));
+                why = new TlbiMiss(hull, !o.Tag.Leaf, ev);
+                relevance = TlbiMismatch.Relevance(s, hull);
+                return false;
             }
             probe = o.Tag with { InputBase = lo & ~UnitMask(o), SizeShift = (byte)o.UnitShift };
         }
@@ -91,12 +102,21 @@ public sealed partial class BreakBeforeMakeChecker
         {
             probe = o.Tag with { InputBase = o.Remaining.IsEmpty ? o.HullStart : o.Remaining.Ranges[0].Start & ~UnitMask(o), SizeShift = (byte)o.UnitShift };
         }
-        if (!s.Matches(probe)) return (false, TlbiMismatch.Explain(s, probe, !o.Tag.Leaf), TlbiMismatch.Relevance(s, probe));
+        if (!s.Matches(probe))
+        {
+            why = new TlbiMiss(probe, !o.Tag.Leaf, ev);
+            relevance = TlbiMismatch.Relevance(s, probe);
+            return false;
+        }
         // D8.17.6.1: a stage-1 TLBI removes combined entries only once the stage-2 invalidation has completed; otherwise a walk
         // may refill a combined entry from a still-cached stage-2 entry.
         if (o.Kind == ObligationKind.Combined && !wholeVm && !o.PrerequisitesDone)
-            return (false, $"{info.Name} came before the stage-2 invalidation (IPAS2E1IS) was complete (TLBI IPAS2E1IS; DSB ISH; then the stage-1 TLBI, D8.17.6.1)", 3);
-        return (true, null, 0);
+        {
+            why = new TlbiMiss($"{info.Name} came before the stage-2 invalidation (IPAS2E1IS) was complete (TLBI IPAS2E1IS; DSB ISH; then the stage-1 TLBI, D8.17.6.1)", ev);
+            relevance = 3;
+            return false;
+        }
+        return true;
     }
 
     private static ulong UnitMask(Obligation o) => o.UnitShift >= 64 ? ulong.MaxValue : (1UL << o.UnitShift) - 1;
@@ -149,7 +169,7 @@ public sealed partial class BreakBeforeMakeChecker
     public void OnDsb(int pe, DsbOption option)
     {
         var p = Pe(pe);
-        var ev = Record(pe, option.ToString());
+        var ev = Retain(new TraceEvent(_eventCount++, pe, option, Source));
         // R_SPVBD: the storing PE's DSB (ST or full) makes its table stores visible to walkers of its domain.
         if (option.Accesses != BarrierAccesses.Loads)
         {
@@ -170,10 +190,10 @@ public sealed partial class BreakBeforeMakeChecker
         {
             if (i >= _outstanding.Count) continue;
             var o = _outstanding[i];
-            if (!o.Pending.ContainsKey(pe)) continue;
+            if (!o.IsPendingOn(pe)) continue;
             if (option.CompletesMaintenance && (o.Pe == pe || option.Domain != BarrierDomain.NonShareable))
             {
-                o.Pending.Remove(pe);
+                o.RemovePending(pe);
                 o.Events.Add(ev);
                 if (o.Remaining.IsEmpty && o.Pending.Count == 0) Discharge(o);
             }
@@ -189,7 +209,9 @@ public sealed partial class BreakBeforeMakeChecker
     private void Discharge(Obligation o)
     {
         o.Discharged = true;
-        _outstanding.Remove(o);
+        // Usually the most recent obligations are discharged first (OnDsb walks from the end).
+        int i = _outstanding.LastIndexOf(o);
+        if (i >= 0) _outstanding.RemoveAt(i);
         foreach (var l in o.GuardedLinks)
             if (!l.Removed && l.Guards is { } g && g.TrueForAll(x => x.Discharged)) _map.RemoveRecursive(l);
     }

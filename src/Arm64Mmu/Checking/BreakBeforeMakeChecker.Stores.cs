@@ -12,7 +12,8 @@ public sealed partial class BreakBeforeMakeChecker
     public void OnWrite(ulong wordAddress, ulong oldValue, ulong newValue, WriteOrigin origin, int writer)
     {
         if (oldValue == newValue) return;
-        var positions = _map.PositionsAt(wordAddress);
+        var positions = _positions;
+        _map.PositionsAt(wordAddress, positions);
         if (positions.Count == 0) return;
         if (writer >= _pes.Length) throw new ArgumentOutOfRangeException(nameof(writer), $"PE {writer}: the machine has PEs 0 to {_pes.Length - 1}");
         var ev = Record(writer, origin == WriteOrigin.HardwareUpdate ? "hardware descriptor update" : "STR", wordAddress, oldValue, newValue);
@@ -110,7 +111,7 @@ public sealed partial class BreakBeforeMakeChecker
                 continue;
             }
             l.Guards = new List<Obligation>(guards);
-            foreach (var o in guards) o.GuardedLinks.Add(l);
+            foreach (var o in guards) o.AddGuardedLink(l);
         }
     }
 
@@ -121,14 +122,14 @@ public sealed partial class BreakBeforeMakeChecker
         var tree = pos.Link.Tree;
         foreach (var (p, ctx) in holders)
         {
-            var perPe = new List<Obligation>();
+            int first0 = created.Count;
             var entryTag = TagFor(ctx, pos.Level, pos.InputBase, pos.Shift, !table, IsGlobal(ctx, !table, old));
-            string what = table ? $"the walk-cache entry of the removed level-{pos.Level} table descriptor"
-                : $"the level-{pos.Level} {(pos.Level == 3 ? "page" : "block")} entry";
-            if (kind == ObligationKind.SizeChange) what = "the old-size " + what[4..];
-            perPe.Add(NewObligation(kind, p.Index, ctx, pos.Location, entryTag, pos.Shift, Single(pos.InputBase, pos.InputLast), br, old, what, false));
-            var leafGroups = new List<(int Level, int Shift, RangeSet Ranges)>();
-            if (!table) leafGroups.Add((pos.Level, pos.Shift, Single(pos.InputBase, pos.InputLast)));
+            created.Add(NewObligation(kind, p.Index, ctx, pos.Location, entryTag, pos.Shift, Single(pos.InputBase, pos.InputLast), br, old,
+                EntryWhat(kind, table, pos.Level), false));
+            // The removed IPA ranges, for the combined entries a removed stage-2 entry may live on in.
+            bool combined = ctx.Kind == ContextKind.Stage2 && kind == ObligationKind.Break;
+            List<(int Level, int Shift, RangeSet Ranges)>? leafGroups = combined ? new() : null;
+            if (!table) leafGroups?.Add((pos.Level, pos.Shift, Single(pos.InputBase, pos.InputLast)));
             else
             {
                 foreach (var ((level, leaf, global), ranges) in ScanSubtree(pos, old, ctx))
@@ -137,16 +138,35 @@ public sealed partial class BreakBeforeMakeChecker
                     var first = ranges.Ranges[0];
                     var tag = TagFor(ctx, level, first.Start, shift, leaf, global);
                     string w = $"the level-{level} {(leaf ? (level == 3 ? "pages" : "blocks") : "table entries (walk cache)")} below the removed table ({ranges})";
-                    perPe.Add(NewObligation(kind, p.Index, ctx, pos.Location, tag, shift, ranges, br, old, w, true));
-                    if (leaf) leafGroups.Add((level, shift, ranges));
+                    created.Add(NewObligation(kind, p.Index, ctx, pos.Location, tag, shift, ranges, br, old, w, true));
+                    if (leaf) leafGroups?.Add((level, shift, ranges));
                 }
             }
-            created.AddRange(perPe);
-            if (ctx.Kind == ContextKind.Stage2 && kind == ObligationKind.Break && leafGroups.Count > 0)
+            if (leafGroups is { Count: > 0 })
+            {
+                var perPe = created.GetRange(first0, created.Count - first0);
                 created.AddRange(CombinedObligations(p, ctx, pos.Location, leafGroups, perPe, br, old));
+            }
         }
         _outstanding.AddRange(created);
         return created;
+    }
+
+    // What a single-entry obligation stands for; few distinct texts, so they are made once.
+    private static readonly string?[] EntryWhats = new string?[2 * 2 * 8];
+
+    private static string EntryWhat(ObligationKind kind, bool table, int level)
+    {
+        int i = ((kind == ObligationKind.SizeChange ? 1 : 0) * 2 + (table ? 1 : 0)) * 8 + (level + 1);
+        if ((uint)(level + 1) >= 8) return Word();
+        return EntryWhats[i] ??= Word();
+
+        string Word()
+        {
+            string what = table ? $"the walk-cache entry of the removed level-{level} table descriptor"
+                : $"the level-{level} {(level == 3 ? "page" : "block")} entry";
+            return kind == ObligationKind.SizeChange ? "the old-size " + what[4..] : what;
+        }
     }
 
     private static RangeSet Single(ulong start, ulong last)
@@ -270,11 +290,20 @@ public sealed partial class BreakBeforeMakeChecker
     private void OnMake(EntryPosition pos, ulong old, ulong @new, DescriptorType nt, TraceEvent ev)
     {
         // The entry's own obligations, and those of a removed table above it whose entries for this address are still outstanding.
-        var pending = _outstanding.Where(o => !o.Reported && (o.Location == pos.Location
-            || (o.CoversTableOrSubtree && o.Kind != ObligationKind.Combined && o.Context.Tree == pos.Link.Tree && o.Remaining.Contains(pos.InputBase)))).ToList();
-        if (pending.Count > 0) ReportMake(pos, @new, pending, ev);
-        if (Array.Exists(_pes, p => p.ArmedReuse.Count > 0)) CheckArmedReuse(pos, ev);
+        List<Obligation>? pending = null;
+        foreach (var o in _outstanding)
+            if (!o.Reported && (o.Location == pos.Location
+                || (o.CoversTableOrSubtree && o.Kind != ObligationKind.Combined && o.Context.Tree == pos.Link.Tree && o.Remaining.Contains(pos.InputBase))))
+                (pending ??= new()).Add(o);
+        if (pending is not null) ReportMake(pos, @new, pending, ev);
+        if (AnyArmedReuse()) CheckArmedReuse(pos, ev);
         if (nt == DescriptorType.Table) LinkNewTable(pos, old, @new, ev);
+    }
+
+    private bool AnyArmedReuse()
+    {
+        foreach (var p in _pes) if (p.ArmedReuse.Count > 0) return true;
+        return false;
     }
 
     private void ReportMake(EntryPosition pos, ulong @new, List<Obligation> pending, TraceEvent ev)
@@ -304,7 +333,7 @@ public sealed partial class BreakBeforeMakeChecker
     {
         string who = $"PE{o.Pe}: {o.What} ({o.Scope()})";
         if (o.Remaining.IsEmpty && o.Pending.Count > 0)
-            return (ViolationKind.TlbiNotCompleted, $"{who}: covered by the TLBI of {PeList(o.Pending.Keys)}, not completed" +
+            return (ViolationKind.TlbiNotCompleted, $"{who}: covered by the TLBI of {PeList(o.Pending)}, not completed" +
                 (o.IncompleteDsb is { } d ? $"; {d.Instruction} (#{d.Index}) does not complete it ({(d.Instruction.EndsWith("ST") || d.Instruction.EndsWith("LD") ? "it does not order both loads and stores" : "its domain does not cover this PE")})" : "; no DSB followed"));
         if (o.NotVisibleTlbi is { } nv)
             return (ViolationKind.BreakNotVisibleBeforeTlbi, $"{who}: {nv.Instruction} (#{nv.Index}) came before a DSB {(o.Pe == o.Break.StorePe ? "(any ST or full DSB)" : "of the Inner Shareable domain (DSB ISHST or wider)")} by PE{o.Break.StorePe} after the break store (#{o.Break.Store.Index})");

@@ -25,6 +25,8 @@ public sealed partial class BreakBeforeMakeChecker : IMachineObserver, IPhysical
     private readonly List<Violation> _violations = new();
     private readonly List<Violation> _toReport = new();
     private readonly Queue<TraceEvent> _recent = new();
+    // Scratch list for OnWrite (the checker is not re-entered while it handles a store: it never writes memory).
+    private readonly List<EntryPosition> _positions = new();
     private long _eventCount;
 
     /// <summary>Creates a checker reading table contents from <paramref name="memory"/> for a machine of <paramref name="peCount"/> PEs.
@@ -112,8 +114,10 @@ public sealed partial class BreakBeforeMakeChecker : IMachineObserver, IPhysical
     }
 
     private TraceEvent Record(int pe, string instruction, ulong? address = null, ulong? oldValue = null, ulong? newValue = null)
+        => Retain(new TraceEvent(_eventCount++, pe, instruction, address, oldValue, newValue, Source));
+
+    private TraceEvent Retain(TraceEvent e)
     {
-        var e = new TraceEvent(_eventCount++, pe, instruction, address, oldValue, newValue, Source);
         if (Options.RetainedEvents > 0)
         {
             _recent.Enqueue(e);

@@ -96,13 +96,25 @@ internal sealed class Obligation
 
     public ulong HullStart { get; init; }
     public ulong HullLast { get; init; }
-    /// <summary>Issuers whose TLBIs covered entries of this obligation and have not completed them yet (issuer → TLBI event index).</summary>
-    public Dictionary<int, long> Pending { get; } = new();
+    private List<int>? _pending;
+    private List<TableLink>? _guardedLinks;
+
+    /// <summary>Issuers whose TLBIs covered entries of this obligation and have not completed them yet.</summary>
+    public IReadOnlyList<int> Pending => (IReadOnlyList<int>?)_pending ?? Array.Empty<int>();
+    public bool IsPendingOn(int issuer) => _pending is not null && _pending.Contains(issuer);
+    public void AddPending(int issuer)
+    {
+        _pending ??= new List<int>(1);
+        if (!_pending.Contains(issuer)) _pending.Add(issuer);
+    }
+    public void RemovePending(int issuer) => _pending?.Remove(issuer);
     public List<TraceEvent> Events { get; } = new();
-    public List<TableLink> GuardedLinks { get; } = new();
+    /// <summary>Stale links below a removed table that only this obligation's PE (and other guards) may still walk.</summary>
+    public IReadOnlyList<TableLink> GuardedLinks => (IReadOnlyList<TableLink>?)_guardedLinks ?? Array.Empty<TableLink>();
+    public void AddGuardedLink(TableLink link) => (_guardedLinks ??= new List<TableLink>(1)).Add(link);
     public TraceEvent? NotVisibleTlbi { get; set; }
     public TraceEvent? ReachMiss { get; set; }
-    public (string Why, TraceEvent Event)? NearMiss { get; set; }
+    public TlbiMiss? NearMiss { get; set; }
     public int NearMissRelevance { get; set; }
     public TraceEvent? IncompleteDsb { get; set; }
     public bool PartiallyCovered { get; set; }

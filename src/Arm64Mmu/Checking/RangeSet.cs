@@ -10,6 +10,19 @@ internal sealed class RangeSet
 
     public void Add(ulong start, ulong last)
     {
+        // Ranges mostly arrive in ascending order (a table scanned from its first entry): append or extend the last one.
+        if (_ranges.Count == 0 || (_ranges[^1].Last != ulong.MaxValue && start > _ranges[^1].Last + 1))
+        {
+            _ranges.Add((start, last));
+            return;
+        }
+        var (ls, ll) = _ranges[^1];
+        if (start >= ls)
+        {
+            // Starts inside the last range or right after it: only that range grows.
+            _ranges[^1] = (ls, Math.Max(ll, last));
+            return;
+        }
         _ranges.Add((start, last));
         _ranges.Sort();
         var merged = new List<(ulong, ulong)>(_ranges.Count);
@@ -32,20 +45,24 @@ internal sealed class RangeSet
     /// <summary>Removes [start, last]; returns true when something was removed.</summary>
     public bool Remove(ulong start, ulong last)
     {
+        // In place: ranges wholly inside are dropped, a range cut in the middle splits in two.
         bool removed = false;
-        var result = new List<(ulong, ulong)>(_ranges.Count + 1);
-        foreach (var (s, l) in _ranges)
+        for (int i = 0; i < _ranges.Count; i++)
         {
-            if (l < start || s > last)
-            {
-                result.Add((s, l));
-                continue;
-            }
+            var (s, l) = _ranges[i];
+            if (l < start) continue;
+            if (s > last) break;
             removed = true;
-            if (s < start) result.Add((s, start - 1));
-            if (l > last) result.Add((last + 1, l));
+            if (s < start && l > last)
+            {
+                _ranges[i] = (s, start - 1);
+                _ranges.Insert(i + 1, (last + 1, l));
+                break;
+            }
+            if (s < start) _ranges[i] = (s, start - 1);
+            else if (l > last) _ranges[i] = (last + 1, l);
+            else _ranges.RemoveAt(i--);
         }
-        if (removed) _ranges = result;
         return removed;
     }
 

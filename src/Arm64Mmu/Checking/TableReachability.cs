@@ -72,9 +72,6 @@ internal sealed class ReverseMap
     private readonly Dictionary<ulong, List<TableLink>> _byParent = new();
     private readonly Dictionary<ulong, List<TableLink>> _byTable = new();
 
-    // Shared and never modified: most stores are not to table memory.
-    private static readonly List<EntryPosition> NoPositions = new();
-
     public ReverseMap(PhysicalMemory memory) => _memory = memory;
 
     public IEnumerable<Tree> Trees => _trees.Values;
@@ -109,18 +106,18 @@ internal sealed class ReverseMap
         t.Registered = false;
     }
 
-    /// <summary>The positions of a written word in linked tables (a table page may sit in several trees).</summary>
-    public List<EntryPosition> PositionsAt(ulong wordPa)
+    /// <summary>The positions of a written word in linked tables (a table page may sit in several trees), into <paramref name="result"/>
+    /// (cleared first; reused by the caller because most stores are checked with no violation to keep).</summary>
+    public void PositionsAt(ulong wordPa, List<EntryPosition> result)
     {
-        if (!_byFrame.TryGetValue(wordPa >> 12, out var links)) return NoPositions;
-        var result = new List<EntryPosition>(links.Count);
+        result.Clear();
+        if (!_byFrame.TryGetValue(wordPa >> 12, out var links)) return;
         foreach (var l in links)
         {
             if (l.Removed || wordPa < l.TablePa || wordPa >= l.TablePa + l.TableBytes) continue;
             ulong index = (wordPa - l.TablePa) >> 3;
             result.Add(new EntryPosition(l, wordPa, l.IaBase + (index << l.EntryShift)));
         }
-        return result;
     }
 
     public List<TableLink> ChildLinks(ulong parentLocation, Tree tree)
