@@ -593,16 +593,7 @@ internal sealed class Mmu
         r.Permissions = perms;
         facts.Stage1Permissions = perms;
         facts.LeafFound = true;
-        byte attr = s1.Mair[Descriptor.AttrIndx(desc)];
-        r.Attributes = r.Stage1Attributes = attr;
-        r.Shareability = MemoryAttributes.IsForcedOuterShareable(attr) ? Shareability.Outer
-            : half.Ds ? half.DsShareability : (Shareability)((desc >> 8) & 3);
-        if (s1.TwoPrivilege && (desc & Descriptor.NotGlobal) != 0)
-        {
-            r.NotGlobal = true;
-            r.Asid = s1.Asid;
-        }
-        r.Contiguous = (desc & Descriptor.Contiguous) != 0;
+        byte attr = Walker.LeafAttributes(s1, half, desc, ref r);
         facts.FinalAddress = r.OutputAddress;
         facts.Attributes = attr;
         facts.Shareability = r.Shareability;

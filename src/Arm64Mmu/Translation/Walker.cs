@@ -294,16 +294,7 @@ public sealed class Walker
             trace?.Notes.Add("the hardware Access flag/dirty update of the stage-1 descriptor is not writable at stage 2");
             return false;
         }
-        byte attr = s1.Mair[Descriptor.AttrIndx(desc)];
-        r.Attributes = r.Stage1Attributes = attr;
-        r.Shareability = MemoryAttributes.IsForcedOuterShareable(attr) ? Shareability.Outer
-            : half.Ds ? half.DsShareability : (Shareability)((desc >> 8) & 3);
-        if (s1.TwoPrivilege && (desc & Descriptor.NotGlobal) != 0)
-        {
-            r.NotGlobal = true;
-            r.Asid = s1.Asid;
-        }
-        r.Contiguous = (desc & Descriptor.Contiguous) != 0;
+        LeafAttributes(s1, half, desc, ref r);
         return true;
     }
 
@@ -347,6 +338,26 @@ public sealed class Walker
     {
         var type = Descriptor.TypeAt(desc, level);
         return type == DescriptorType.Block && (blockLevels & (1 << (level + 1))) == 0 ? DescriptorType.Invalid : type;
+    }
+
+    /// <summary>
+    /// Fills the stage-1 leaf's attributes (MAIR byte of AttrIndx), shareability (forced Outer for Device and Normal NC;
+    /// from TCR.SHn with DS=1), nG with the regime's ASID, and the Contiguous bit. Returns the attribute byte.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static byte LeafAttributes(TranslationRegime s1, Stage1Half half, ulong desc, ref WalkResult r)
+    {
+        byte attr = s1.Mair[Descriptor.AttrIndx(desc)];
+        r.Attributes = r.Stage1Attributes = attr;
+        r.Shareability = MemoryAttributes.IsForcedOuterShareable(attr) ? Shareability.Outer
+            : half.Ds ? half.DsShareability : (Shareability)((desc >> 8) & 3);
+        if (s1.TwoPrivilege && (desc & Descriptor.NotGlobal) != 0)
+        {
+            r.NotGlobal = true;
+            r.Asid = s1.Asid;
+        }
+        r.Contiguous = (desc & Descriptor.Contiguous) != 0;
+        return attr;
     }
 
     /// <summary>
