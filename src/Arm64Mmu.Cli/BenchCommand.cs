@@ -45,7 +45,7 @@ internal static class BenchCommand
         }
         if (machine.Length > 0)
         {
-            // The machine figures time themselves (MachineQuickBench): TLB hits, a 64-PE shootdown and a random trace.
+            // Figures that time themselves (MachineQuickBench): the held-page 64-PE shootdown and the random trace.
             foreach (var (name, value, unit) in MachineQuickBench.Run())
                 if (machine.Any(m => m.Name == name))
                     Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{name} {value:0.0} {unit}"));
@@ -55,9 +55,6 @@ internal static class BenchCommand
 
     private static readonly (string Name, string Unit)[] MachineFigures =
     [
-        ("translate.l1hit", "ns"),
-        ("translate.l2hit", "ns"),
-        ("tlbi.vae1is.dsb.64pe", "ns"),
         ("tlbi.vae1is.dsb.64pe.resident", "ns"),
         ("trace.random.1gib", "ns/access, cycles/access"),
     ];

@@ -10,7 +10,7 @@ namespace Arm64Mmu.Cli.Bench;
 internal static class QuickBench
 {
     /// <summary>Every registered figure, in output order. Later layers add their lists here (e.g. TLB hits, TLBI, traces).</summary>
-    public static IReadOnlyList<QuickMeasurement> Registry { get; } = [.. WalkMeasurements.All];
+    public static IReadOnlyList<QuickMeasurement> Registry { get; } = [.. WalkMeasurements.All, .. MachineMeasurements.All];
 
     /// <summary>Measures one figure and returns nanoseconds per operation (the median of the rounds).</summary>
     public static double Measure(QuickMeasurement m, BenchSettings settings)
