@@ -282,7 +282,7 @@ internal sealed class Mmu
         TablePage page = default;
         if (!s1.Enabled)
         {
-            if (!Stage1Disabled(s1, va, access, ref r)) return false;
+            if (!Walker.Stage1Disabled(s1, va, access, ref r, null)) return false;
             facts.Stage1Permissions = r.Permissions;
             if (applyStage2 && s2.Enabled) rec.Walks++;
         }
@@ -437,32 +437,6 @@ internal sealed class Mmu
     }
 
     private enum Status : byte { Ok, Fault, Retry }
-
-    // AArch64.S1DisabledOutput (as Walker): flat mapping; an address above PAMax is a level-0 Address size fault.
-    private static bool Stage1Disabled(TranslationRegime s1, ulong va, AccessRequest access, ref WalkResult r)
-    {
-        var half = s1.TwoPrivilege && s1.Half1 is not null && ((va >> 55) & 1) != 0 ? s1.Half1 : s1.Half0;
-        bool tbi = half.Tbi && !(access.Kind == AccessKind.Execute && half.Tbid);
-        int top = tbi ? 55 : 63;
-        int pa = s1.PaRangeBits;
-        ulong high = (va >> pa) & ((1UL << (top - pa + 1)) - 1);
-        if (high != 0)
-        {
-            r.Fault = Fault.Make(FaultKind.AddressSize, 0, 1);
-            return false;
-        }
-        r.OutputAddress = va & ((1UL << pa) - 1);
-        r.Level = 4;
-        r.BlockShift = 12;
-        byte attr;
-        if (s1.DefaultCacheable) attr = MemoryAttributes.NormalWriteBack;
-        else if (access.Kind == AccessKind.Execute) attr = MemoryAttributes.NormalNonCacheable;
-        else attr = MemoryAttributes.DeviceNGnRnE;
-        r.Attributes = r.Stage1Attributes = attr;
-        r.Shareability = Shareability.Outer;
-        r.Permissions = s1.TwoPrivilege ? AccessPermissions.All : AccessPermissions.PrivilegedRead | AccessPermissions.PrivilegedWrite | AccessPermissions.PrivilegedExecute;
-        return true;
-    }
 
     // AArch64.S1Walk and the stage-1 checks of AArch64.S1Translate (as Walker.Stage1Walk), starting from the deepest walk-cache entry.
     private Status Stage1Walk(RegimeContext rc, ulong va, ulong key, AccessRequest access, bool hw, ref WalkResult r,

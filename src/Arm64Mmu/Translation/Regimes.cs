@@ -50,6 +50,10 @@ public sealed class Stage1Half
     public bool Ds { get; internal set; }
     /// <summary>The TTBR value it was built from.</summary>
     public ulong Ttbr { get; internal set; }
+
+    /// <summary>The highest VA bit that takes part in translation: 55 when the top byte is ignored (TBI; for a fetch only without TBID), else 63.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public int TopAddressBit(bool fetch) => Tbi && !(fetch && Tbid) ? 55 : 63;
 }
 
 /// <summary>
@@ -105,8 +109,7 @@ public sealed class TranslationRegime
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static bool InputInRange(Stage1Half half, ulong va, ulong select, bool fetch, out int top)
     {
-        bool tbi = half.Tbi && !(fetch && half.Tbid);
-        top = tbi ? 55 : 63;
+        top = half.TopAddressBit(fetch);
         int ia = half.GeometryRef.InputBits;
         int width = top - ia + 1;
         ulong topMask = width >= 64 ? ulong.MaxValue : (1UL << width) - 1;

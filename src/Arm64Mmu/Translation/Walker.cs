@@ -140,11 +140,9 @@ public sealed class Walker
     }
 
     // AArch64.S1DisabledOutput: flat mapping; an address above PAMax is a level-0 Address size fault.
-    private static bool Stage1Disabled(TranslationRegime s1, ulong va, AccessRequest access, ref WalkResult r, WalkTrace? trace)
+    internal static bool Stage1Disabled(TranslationRegime s1, ulong va, AccessRequest access, ref WalkResult r, WalkTrace? trace)
     {
-        var half = s1.TwoPrivilege && s1.Half1 is not null && ((va >> 55) & 1) != 0 ? s1.Half1 : s1.Half0;
-        bool tbi = half.Tbi && !(access.Kind == AccessKind.Execute && half.Tbid);
-        int top = tbi ? 55 : 63;
+        int top = s1.HalfFor(va, out _).TopAddressBit(access.Kind == AccessKind.Execute);
         int pa = s1.PaRangeBits;
         ulong high = (va >> pa) & ((1UL << (top - pa + 1)) - 1);
         if (high != 0)
