@@ -88,7 +88,7 @@ public sealed partial class BreakBeforeMakeChecker
         {
             _map.Forget(t);
             // Still loaded somewhere (e.g. a VM's tables reset in place): follow the page again from its current content.
-            if (_pes.Any(p => p.Contexts.Exists(c => c.Live && c.Tree == t))) _map.GetTree(t.Key);
+            if (_pes.Any(p => p.Contexts.Exists(c => c.Live && c.Tree == t))) _map.GetTree(t.Key, t.Stage2Regime);
         }
         Flush();
     }

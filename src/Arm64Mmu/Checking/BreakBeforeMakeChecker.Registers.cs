@@ -35,7 +35,7 @@ public sealed partial class BreakBeforeMakeChecker
         if (s2.Enabled && s2.InvalidReason is null && !s2.BaseOutOfRange)
         {
             var g = s2.Geometry;
-            s2Tree = _map.GetTree(new TreeKey(s2.TableBase, 2, g.Granule, g.StartLevel, g.InputBits, g.OutputBits, g.Format, g.BlockLevels, 0, null));
+            s2Tree = _map.GetTree(new TreeKey(s2.TableBase, 2, g.Granule, g.StartLevel, g.InputBits, g.OutputBits, g.Format, g.BlockLevels, 0, null), s2);
             wanted.Add((ContextKind.Stage2, s2Tree, 0, vmid, 0, null));
         }
         p.Stage2Tree = s2Tree;

@@ -66,7 +66,7 @@ public sealed class ProcessingElement : ITableMaintenance
         Profile = profile;
         Translator = new AddressTranslator(_memory, features, ConfigurationPolicy.Architectural);
         Tlbs = new TlbHierarchy(profile.Tlbs);
-        _mmu = new Mmu(_memory, Tlbs, index, conflictAbort: features.BbmLevel < 2);
+        _mmu = new Mmu(Translator.Walker, Tlbs, index, conflictAbort: features.BbmLevel < 2);
         _l1i = Tlbs.L1I;
         _l1d = Tlbs.L1D;
         _l2 = Tlbs.L2;
