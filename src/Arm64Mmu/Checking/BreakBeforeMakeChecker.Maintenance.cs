@@ -1,3 +1,4 @@
+using Arm64Mmu.Architecture;
 using Arm64Mmu.Machine;
 using Arm64Mmu.Tlb;
 
@@ -70,7 +71,7 @@ public sealed partial class BreakBeforeMakeChecker
     private static bool Related(Obligation o, in TlbiScope s, in TlbiOpInfo info)
     {
         var r = info.Regime;
-        return o.Tag.Regime == TlbRegime.El10 ? r != TlbiRegime.El2 || s.Regime == TlbRegime.El10 : r == TlbiRegime.El2 || s.Regime != TlbRegime.El10;
+        return o.Tag.Regime.HasVmid ? !r.IsEl2 || s.Regime == Regime.El10 : r.IsEl2 || s.Regime.IsEl2;
     }
 
     // A miss is put into words only when a violation prints it (TlbiMiss.Why): most TLBIs miss most obligations.
@@ -153,14 +154,14 @@ public sealed partial class BreakBeforeMakeChecker
         for (int i = p.Contexts.Count - 1; i >= 0; i--)
         {
             var c = p.Contexts[i];
-            if (c.Live && !(c.Kind is ContextKind.El10 or ContextKind.Stage2 && p.ExceptionLevel >= 2)) continue;
+            if (c.Live && !(c.Kind.HasVmid && p.ExceptionLevel >= 2)) continue;
             var g = c.Tree.Geometry.Granule;
-            bool all = c.Kind == ContextKind.Stage2
-                ? s.Matches(new TlbEntryTag(TlbRegime.El10, TranslationStage.Stage2, c.Vmid, 0, false, 0, 63, 0, false, g))
-                  && s.Matches(new TlbEntryTag(TlbRegime.El10, TranslationStage.Stage2, c.Vmid, 0, false, 0, 63, 3, true, g))
+            bool all = c.Kind.IsStage2
+                ? s.Matches(new TlbEntryTag(Regime.Stage2, TranslationStage.Stage2, c.Vmid, 0, false, 0, 63, 0, false, g))
+                  && s.Matches(new TlbEntryTag(Regime.Stage2, TranslationStage.Stage2, c.Vmid, 0, false, 0, 63, 3, true, g))
                 // ASIDE1 leaves global entries, which are not tagged with the ASID and so do not matter for its reuse.
-                : s.Matches(new TlbEntryTag(c.Regime, TranslationStage.Stage1, c.Vmid, c.Asid, c.Kind == ContextKind.El2, 0, 63, 0, false, g))
-                  && s.Matches(new TlbEntryTag(c.Regime, TranslationStage.Stage1, c.Vmid, c.Asid, c.Kind == ContextKind.El2, 0, 63, 3, true, g));
+                : s.Matches(new TlbEntryTag(c.Kind, TranslationStage.Stage1, c.Vmid, c.Asid, c.Kind == Regime.El2, 0, 63, 0, false, g))
+                  && s.Matches(new TlbEntryTag(c.Kind, TranslationStage.Stage1, c.Vmid, c.Asid, c.Kind == Regime.El2, 0, 63, 3, true, g));
             if (all) p.Contexts.RemoveAt(i);
         }
     }

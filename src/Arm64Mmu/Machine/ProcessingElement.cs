@@ -243,22 +243,13 @@ public sealed class ProcessingElement : ITableMaintenance
         if (_ctxVersion != t.Registers.Version)
         {
             var el10 = t.El10Regime;
-            _ctxEl10 = new RegimeContext(el10, el10.Kind == RegimeKind.El10 ? t.Stage2 : Stage2Regime.Disabled, CurrentVmid());
+            _ctxEl10 = new RegimeContext(el10, el10.Kind == Regime.El10 ? t.Stage2 : Stage2Regime.Disabled, t.Registers.EffectiveVmid(Features));
             _ctxEl2 = new RegimeContext(t.El2Regime, Stage2Regime.Disabled, 0);
             _ctxVersion = t.Registers.Version;
         }
         _access = ExceptionLevel == 2 ? _ctxEl2 : _ctxEl10;
         UpdateAccessClasses();
         ObserversChanged();
-    }
-
-    // VTTBR_EL2.VMID, 8 bits unless VTCR_EL2.VS=1 on a PE with 16-bit VMIDs.
-    private ushort CurrentVmid()
-    {
-        var regs = Translator.Registers;
-        ushort vmid = regs.VttbrEl2.Vmid;
-        if (!regs.VtcrEl2.Vs || Features.VmidBits == 8) vmid &= 0xFF;
-        return vmid;
     }
 
     // ---------------------------------------------------------------- accesses
@@ -547,16 +538,12 @@ public sealed class ProcessingElement : ITableMaintenance
         var hcr = regs.HcrEl2;
         var info = op.Info();
         // HCR_EL2.FB: a non-shareable EL1 TLBI executed at EL1 acts as its Inner Shareable form (QEMU tlb_force_broadcast).
-        if (ExceptionLevel == 1 && hcr.Fb && info.Regime == TlbiRegime.El1 && info.Shareability == TlbiShareability.NonShareable)
+        if (ExceptionLevel == 1 && hcr.Fb && info.IsEl1Form && info.Shareability == TlbiShareability.NonShareable)
         {
             op = InnerShareableForm[(int)op];
             info = op.Info();
         }
-        bool lpa2 = Features.TGran4 == GranuleSupport.Supported52Bit || Features.TGran16 == GranuleSupport.Supported52Bit;
-        var ctx = new TlbiContext(hcr.E2h, hcr.Tge, CurrentVmid(), RangeOperandDs(info, operand, regs), Features.Ttl, lpa2);
-        var scope = TlbiScope.Decode(op, operand, ctx);
-        // With 8-bit ASIDs implemented, operand bits [63:56] are ignored.
-        if (Features.AsidBits == 8 && info.HasAsid) scope = scope with { Asid = (ushort)(scope.Asid & 0xFF) };
+        var scope = TlbiScope.Decode(op, operand, TlbiContext.Of(op, operand, regs, Features));
         int[] targets = info.Shareability switch
         {
             TlbiShareability.NonShareable => _self,
@@ -582,30 +569,6 @@ public sealed class ProcessingElement : ITableMaintenance
     {
         if (Tlbi(op, operand) == InstructionStatus.Undefined)
             throw new InvalidOperationException($"TLBI {op.Info().Name} is UNDEFINED on PE {PeIndex} at EL{ExceptionLevel}: {TlbiUndefinedReason(op)}");
-    }
-
-    // The DS that decides a range operand's BaseADDR unit: TCR_ELx.DS (VTCR_EL2.DS for IPA ranges) where FEAT_LPA2
-    // exists for the operand's granule; never for 64K (Arm ARM D8.17.5.2).
-    private bool RangeOperandDs(in TlbiOpInfo info, ulong operand, SystemRegisters regs)
-    {
-        if (!info.IsRange) return false;
-        Granule g;
-        switch ((operand >> 46) & 3)
-        {
-            case 1: g = Granule.Size4K; break;
-            case 2: g = Granule.Size16K; break;
-            default: return false;
-        }
-        bool stage2 = info.Kind == TlbiKind.Ipa;
-        bool ds;
-        if (stage2) ds = regs.VtcrEl2.Ds;
-        else
-        {
-            var hcr = regs.HcrEl2;
-            bool el2Regime = info.Regime == TlbiRegime.El2 || (hcr.E2h && hcr.Tge);
-            ds = !el2Regime ? regs.TcrEl1.Ds : hcr.E2h ? regs.TcrEl2E2h.Ds : regs.TcrEl2.Ds;
-        }
-        return ds && Features.Support(g, stage2) == GranuleSupport.Supported52Bit;
     }
 
     private void AddPending(in TlbiMatcher matcher, int[] targets, ulong issued, double scale, TlbiShareability reach)

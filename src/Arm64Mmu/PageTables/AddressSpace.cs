@@ -47,15 +47,15 @@ public sealed class AddressSpace
 
     /// <summary>EL1&amp;0 stage-1 tables: a user address space when <paramref name="asid"/> is given, else global (kernel) mappings.</summary>
     public static AddressSpace ForEl10(TableAllocator allocator, TranslationGeometry geometry, ushort? asid = null, bool upperRange = false)
-        => new(allocator, new AddressSpaceDefinition { Regime = TableRegime.El10, Geometry = geometry, Asid = asid, UpperRange = upperRange });
+        => new(allocator, new AddressSpaceDefinition { Regime = Regime.El10, Geometry = geometry, Asid = asid, UpperRange = upperRange });
 
     /// <summary>EL2 stage-1 tables (HCR_EL2.E2H=0).</summary>
     public static AddressSpace ForEl2(TableAllocator allocator, TranslationGeometry geometry)
-        => new(allocator, new AddressSpaceDefinition { Regime = TableRegime.El2, Geometry = geometry });
+        => new(allocator, new AddressSpaceDefinition { Regime = Regime.El2, Geometry = geometry });
 
     /// <summary>Stage-2 tables of a guest with a VMID.</summary>
     public static AddressSpace ForStage2(TableAllocator allocator, TranslationGeometry geometry, ushort vmid)
-        => new(allocator, new AddressSpaceDefinition { Regime = TableRegime.Stage2, Geometry = geometry, Vmid = vmid });
+        => new(allocator, new AddressSpaceDefinition { Regime = Regime.Stage2, Geometry = geometry, Vmid = vmid });
 
     /// <summary>Regime, geometry and tags.</summary>
     public AddressSpaceDefinition Definition { get; }
@@ -267,7 +267,7 @@ public sealed class AddressSpace
         var steps = new List<MaintenanceStep>();
         if (o.PublishBeforeInvalidate) steps.Add(MaintenanceStep.Dsb(o.Broadcast ? DsbOption.Ishst : DsbOption.Nshst));
         bool full = o.InvalidateTlb && TlbInvalidation.Append(steps, Definition, r, o, pe.Features);
-        if (Definition.Regime == TableRegime.Stage2 && o.InvalidateTlb && !full && o.Stage2CombinedInvalidation)
+        if (Definition.Regime.IsStage2 && o.InvalidateTlb && !full && o.Stage2CombinedInvalidation)
         {
             steps.Add(MaintenanceStep.Dsb(o.Broadcast ? DsbOption.Ish : DsbOption.Nsh));
             steps.Add(MaintenanceStep.Tlbi(o.Broadcast ? Tlb.TlbiOp.Vmalle1Is : Tlb.TlbiOp.Vmalle1));

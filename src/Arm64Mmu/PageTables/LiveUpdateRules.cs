@@ -35,7 +35,7 @@ public static class LiveUpdateRules
     /// <param name="regime">The regime of the tables.</param>
     /// <param name="format">The descriptor address format.</param>
     /// <param name="policy">Which in-place changes are allowed.</param>
-    public static string? BreakRequired(ulong oldValue, ulong newValue, int level, TableRegime regime, Descriptor.AddressFormat format, InPlaceUpdatePolicy policy)
+    public static string? BreakRequired(ulong oldValue, ulong newValue, int level, Regime regime, Descriptor.AddressFormat format, InPlaceUpdatePolicy policy)
     {
         if ((oldValue & Descriptor.Valid) == 0 || (newValue & Descriptor.Valid) == 0 || oldValue == newValue) return null;
         bool oldTable = level < 3 && (oldValue & Descriptor.TableOrPage) != 0;
@@ -51,13 +51,13 @@ public static class LiveUpdateRules
             return null;
         }
         if (policy == InPlaceUpdatePolicy.AlwaysBreak) return "every valid-to-valid change breaks first (policy AlwaysBreak)";
-        bool stage2 = regime == TableRegime.Stage2;
+        bool stage2 = regime.IsStage2;
         ulong diff = oldValue ^ newValue;
         if ((diff & addr) != 0) return "the output address changes";
         if ((diff & (stage2 ? MemAttrBits : AttrIndxBits)) != 0) return stage2 ? "the memory type (MemAttr) changes" : "the memory type (AttrIndx) changes";
         if (format != Descriptor.AddressFormat.Lpa2 && (diff & ShBits) != 0) return "the shareability (SH) changes";
         if ((diff & Descriptor.Contiguous) != 0) return "the Contiguous bit changes (treated as a size change)";
-        if (regime == TableRegime.El10 && (oldValue & Descriptor.NotGlobal) != 0 && (newValue & Descriptor.NotGlobal) == 0)
+        if (regime.HasAsid && (oldValue & Descriptor.NotGlobal) != 0 && (newValue & Descriptor.NotGlobal) == 0)
             return "nG → G: a global entry may overlap non-global ones";
         if (policy == InPlaceUpdatePolicy.Architecture) return null;
         if (stage2)

@@ -491,7 +491,7 @@ internal sealed class TablePlanner
                     $"{Va(ia)} maps 0x{oa:x}, not 0x{baseOa + (ia - blockIa):x}: the output addresses are not contiguous");
             if (a != attrs)
                 throw new PageTableUpdateException(PageTableErrorKind.NotMergeable,
-                    $"{Va(ia)} has attributes 0x{a:x} where {Va(blockIa)} has 0x{attrs:x} ({LiveUpdateRules.Fields(a ^ attrs, _space.Definition.Regime == TableRegime.Stage2, _format)} differ)");
+                    $"{Va(ia)} has attributes 0x{a:x} where {Va(blockIa)} has 0x{attrs:x} ({LiveUpdateRules.Fields(a ^ attrs, _space.Definition.Regime.IsStage2, _format)} differ)");
         }
     }
 

@@ -324,7 +324,7 @@ internal sealed class Mmu
             Level = (sbyte)leaf.Level,
             LeafShift = (byte)leaf.Shift,
         };
-        ulong ctx = TlbTags.Context(TlbRegime.El10, TranslationStage.Stage2, rc.Vmid, 0, false, true, leaf.Level, g);
+        ulong ctx = TlbTags.Context(Regime.Stage2, TranslationStage.Stage2, rc.Vmid, 0, false, true, leaf.Level, g);
         Tlbs.Ipa.Insert(ipa, shift, TlbTags.SpaceStage2, ctx, in e, out _);
     }
 }

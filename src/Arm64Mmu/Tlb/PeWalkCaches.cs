@@ -49,7 +49,7 @@ internal ref struct PeWalkCaches : IWalkCaches
         => TlbTags.Context(_rc.Regime, TranslationStage.Stage1, _rc.Vmid, _rc.Asid, !_rc.S1.TwoPrivilege, false, 0, g);
 
     private readonly ulong Stage2Context(Granule g)
-        => TlbTags.Context(TlbRegime.El10, TranslationStage.Stage2, _rc.Vmid, 0, false, false, 0, g);
+        => TlbTags.Context(Regime.Stage2, TranslationStage.Stage2, _rc.Vmid, 0, false, false, 0, g);
 
     public readonly bool TryResumeStage1(ulong key, in TranslationGeometry geo, ref int level, ref ulong table, ref ulong tableAttributes)
     {

@@ -2,17 +2,6 @@ using Arm64Mmu.Architecture;
 
 namespace Arm64Mmu.Tlb;
 
-/// <summary>The regime a cached translation belongs to (tags of Arm ARM R_NWYRD).</summary>
-public enum TlbRegime : byte
-{
-    /// <summary>EL1&amp;0 (VMID-tagged when EL2 is enabled).</summary>
-    El10,
-    /// <summary>EL2 with E2H=0: no ASIDs, all global.</summary>
-    El2,
-    /// <summary>EL2&amp;0 with E2H=1: ASIDs.</summary>
-    El20,
-}
-
 /// <summary>Which stage(s) a cached translation represents.</summary>
 public enum TranslationStage : byte
 {
@@ -27,7 +16,7 @@ public enum TranslationStage : byte
 /// <summary>
 /// What TLB maintenance compares: the tags of one cached entry (final translation or walk-cache entry).
 /// </summary>
-/// <param name="Regime">Regime.</param>
+/// <param name="Regime">Regime (tags of Arm ARM R_NWYRD): stage-2 entries belong to <see cref="Regime.Stage2"/>, combined entries to <see cref="Regime.El10"/>.</param>
 /// <param name="Stage">Stage(s).</param>
 /// <param name="Vmid">VMID (EL1&amp;0 entries).</param>
 /// <param name="Asid">ASID (non-global entries).</param>
@@ -37,7 +26,7 @@ public enum TranslationStage : byte
 /// <param name="Level">Lookup level of the descriptor it holds.</param>
 /// <param name="Leaf">A final (leaf) translation rather than a walk-cache entry.</param>
 /// <param name="Granule">The granule of the walk that produced it.</param>
-public readonly record struct TlbEntryTag(TlbRegime Regime, TranslationStage Stage, ushort Vmid, ushort Asid, bool Global,
+public readonly record struct TlbEntryTag(Regime Regime, TranslationStage Stage, ushort Vmid, ushort Asid, bool Global,
     ulong InputBase, byte SizeShift, sbyte Level, bool Leaf, Granule Granule)
 {
     /// <summary>Last input address covered (inclusive).</summary>

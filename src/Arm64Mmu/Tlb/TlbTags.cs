@@ -58,8 +58,8 @@ internal static class TlbTags
     public static Granule GranuleFromCode(int c) => c switch { 0 => Granule.Size4K, 1 => Granule.Size16K, _ => Granule.Size64K };
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ulong Context(TlbRegime regime, TranslationStage stage, ushort vmid, ushort asid, bool global, bool leaf, int level, Granule granule)
-        => asid | (ulong)vmid << VmidShift | (ulong)regime << RegimeShift | (ulong)stage << StageShift
+    public static ulong Context(Regime regime, TranslationStage stage, ushort vmid, ushort asid, bool global, bool leaf, int level, Granule granule)
+        => asid | (ulong)vmid << VmidShift | (ulong)(uint)regime.Code << RegimeShift | (ulong)stage << StageShift
            | (global ? GlobalBit : 0) | (leaf ? LeafBit : 0) | (ulong)(uint)(level + 1) << LevelShift
            | (ulong)(uint)GranuleCode(granule) << GranuleShift;
 
@@ -73,7 +73,7 @@ internal static class TlbTags
 
     /// <summary>Rebuilds the tag of a packed entry.</summary>
     public static TlbEntryTag Unpack(ulong key, ulong ctx)
-        => new((TlbRegime)((ctx >> RegimeShift) & 3), (TranslationStage)((ctx >> StageShift) & 3), (ushort)(ctx >> VmidShift),
+        => new(Regime.FromCode((int)(ctx >> RegimeShift)), (TranslationStage)((ctx >> StageShift) & 3), (ushort)(ctx >> VmidShift),
             (ushort)ctx, (ctx & GlobalBit) != 0, KeyBase(key), (byte)KeyShift(key), (sbyte)((int)((ctx >> LevelShift) & 7) - 1),
             (ctx & LeafBit) != 0, GranuleFromCode((int)((ctx >> GranuleShift) & 3)));
 }

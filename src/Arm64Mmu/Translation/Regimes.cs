@@ -2,17 +2,6 @@ using Arm64Mmu.Architecture;
 
 namespace Arm64Mmu.Translation;
 
-/// <summary>A stage-1 translation regime.</summary>
-public enum RegimeKind : byte
-{
-    /// <summary>EL1&amp;0: TTBR0/1_EL1, ASIDs, two privilege levels.</summary>
-    El10,
-    /// <summary>EL2 with HCR_EL2.E2H=0: TTBR0_EL2 only, no ASIDs, one privilege level.</summary>
-    El2,
-    /// <summary>EL2&amp;0 with HCR_EL2.E2H=1: TTBR0/1_EL2, ASIDs, two privilege levels.</summary>
-    El20,
-}
-
 /// <summary>How a regime treats register values that are reserved or CONSTRAINED UNPREDICTABLE.</summary>
 public enum ConfigurationPolicy : byte
 {
@@ -63,8 +52,8 @@ public sealed class TranslationRegime
 {
     internal TranslationRegime() { }
 
-    /// <summary>The regime.</summary>
-    public RegimeKind Kind { get; internal set; }
+    /// <summary>The regime: <see cref="Regime.El10"/>, <see cref="Regime.El2"/> or <see cref="Regime.El20"/>.</summary>
+    public Regime Kind { get; internal set; }
     /// <summary>Stage 1 enabled (SCTLR.M, and not forced off by HCR_EL2.TGE/DC).</summary>
     public bool Enabled { get; internal set; }
     /// <summary>HCR_EL2.DC: stage 1 off but Normal WB attributes.</summary>
@@ -72,7 +61,7 @@ public sealed class TranslationRegime
     /// <summary>SCTLR.I: with stage 1 disabled, instruction fetches are Normal Write-Through (else Non-cacheable).</summary>
     public bool InstructionCacheable { get; internal set; }
     /// <summary>Two privilege levels (EL1&amp;0, EL2&amp;0) with ASIDs and nG.</summary>
-    public bool TwoPrivilege => Kind != RegimeKind.El2;
+    public bool TwoPrivilege => Kind.HasTwoRanges;
     /// <summary>TTBR0 half.</summary>
     public Stage1Half Half0 { get; internal set; } = new();
     /// <summary>TTBR1 half (two-range regimes only).</summary>

@@ -44,7 +44,7 @@ public class SetAssociativeTlbTests
     public void Lookup_FindsAnEntryByAnyAddressItCovers_AndReportsASecondMatchAsAConflict()
     {
         var tlb = new SetAssociativeTlb<LeafEntry>(new TlbConfiguration(64, 4), "t");
-        ulong ctx = TlbTags.Context(TlbRegime.El10, TranslationStage.Stage1, 0, 1, false, true, 3, Granule.Size4K);
+        ulong ctx = TlbTags.Context(Regime.El10, TranslationStage.Stage1, 0, 1, false, true, 3, Granule.Size4K);
         const ulong mask = TlbTags.RegimeField | TlbTags.VmidField | TlbTags.StageField;
         tlb.Insert(0x4000_0000, 21, 0, ctx, default, out _);
         tlb.Lookup(0x4010_0123, 0, ctx & mask, mask, 1, true, out int second).Should().BeGreaterThanOrEqualTo(0);
@@ -60,7 +60,7 @@ public class SetAssociativeTlbTests
     {
         // One set; page n is the n-th 4 KiB page of set 0 (all pages map to the single set).
         var tlb = new SetAssociativeTlb<LeafEntry>(new TlbConfiguration(ways, ways, policy), "t");
-        ulong ctx = TlbTags.Context(TlbRegime.El10, TranslationStage.Stage1, 0, 0, true, true, 3, Granule.Size4K);
+        ulong ctx = TlbTags.Context(Regime.El10, TranslationStage.Stage1, 0, 0, true, true, 3, Granule.Size4K);
         const ulong mask = TlbTags.RegimeField | TlbTags.VmidField | TlbTags.StageField;
         var evicted = new List<int>();
         var resident = new Dictionary<int, ulong>();
