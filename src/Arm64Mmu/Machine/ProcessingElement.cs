@@ -13,75 +13,55 @@ namespace Arm64Mmu.Machine;
 /// <see cref="Load(ulong, int)"/>, <see cref="Store(ulong, int, ulong)"/>, <see cref="Fetch"/>, <see cref="At"/>,
 /// <see cref="Tlbi"/>, <see cref="Dsb"/> and <see cref="Isb"/>. Accesses go through the TLBs and the walker and really
 /// read and write the machine's memory (stores with this PE as the writer); faults are returned as values.
-/// TLB maintenance takes effect when the issuing PE executes a DSB that completes it — the latest point the
-/// architecture allows (R_YNJCP) — so a missing or too weak DSB leaves stale entries in use.
 /// </summary>
+/// <remarks>
+/// A facade over its parts: the <see cref="SystemRegisterFile"/> (program-order values, context synchronization), the
+/// final-TLB policy and walker of the Tlb and Translation layers, the <see cref="MemoryPort"/> (byte lanes, page-crossing
+/// splits), the <see cref="MaintenanceQueue"/> (TLBIs outstanding until the issuer's DSB completes them) and the
+/// <see cref="CostModel"/>. The hit path of a load, store or fetch is inlined here; everything else goes through a part.
+/// </remarks>
 public sealed class ProcessingElement : ITableMaintenance
 {
-    private static readonly int RegisterCount = Enum.GetValues<SystemRegister>().Length;
     private static readonly TlbiOp[] InnerShareableForm = BuildInnerShareableForms();
 
     private readonly Machine _machine;
-    private readonly PhysicalMemory _memory;
     private readonly Mmu _mmu;
-    private readonly SetAssociativeTlb<LeafEntry> _l1i, _l1d, _l2;
-    private readonly SetAssociativeTlb<TableEntry> _walks;
-    private readonly SetAssociativeTlb<Stage2Entry> _ipa;
-    private readonly ulong _receiveCycles;
+    private readonly SetAssociativeTlb<LeafEntry> _l1i, _l1d;
     private readonly CostModel _cost;
-    private readonly ulong[] _written;
-    private readonly bool _immediate;
+    private readonly SystemRegisterFile _registers;
+    private readonly MemoryPort _port;
+    private readonly MaintenanceQueue _maintenance;
     private readonly int[] _self;
-    private bool _writesPending;
     private RegimeContext _ctxEl10 = null!, _ctxEl2 = null!, _access = null!;
     private int _ctxVersion = -1;
     private TranslationRecord _rec;
     private WalkResult _result;
-    private PendingTlbi[] _pending = new PendingTlbi[4];
-    private int _pendingCount;
     // The L1 hit path is taken when no observer needs the full walk result and stage 1 is on.
     private bool _fast;
     private FastAccess _read, _write, _fetch;
     private bool _pan;
 
-    private struct PendingTlbi
-    {
-        public TlbiMatcher Matcher;
-        public int[] Targets;
-        public ulong[] Done;
-        public int Remaining;
-        public ulong IssueTime;
-        // Latency to the i-th other target: ScaledBase + (ScaledPerTarget × i) / 1024 cycles (contention already applied).
-        public ulong ScaledBase, ScaledPerTarget;
-        public TlbiShareability Reach;
-    }
-
     internal ProcessingElement(Machine machine, int index, ProcessorFeatures features, CoreProfile profile, LineCache? llc,
         RegisterSynchronization synchronization, int exceptionLevel)
     {
         _machine = machine;
-        _memory = machine.Memory;
         PeIndex = index;
         Features = features;
         Profile = profile;
-        Translator = new AddressTranslator(_memory, features, ConfigurationPolicy.Architectural);
+        Translator = new AddressTranslator(machine.Memory, features, ConfigurationPolicy.Architectural);
         Tlbs = new TlbHierarchy(profile.Tlbs);
         _mmu = new Mmu(Translator.Walker, Tlbs, index, conflictAbort: features.BbmLevel < 2);
         _l1i = Tlbs.L1I;
         _l1d = Tlbs.L1D;
-        _l2 = Tlbs.L2;
-        _walks = Tlbs.Walks;
-        _ipa = Tlbs.Ipa;
-        _receiveCycles = (ulong)profile.TlbiReceiveCycles;
+        ReceiveCycles = (ulong)profile.TlbiReceiveCycles;
         _cost = new CostModel(profile, llc);
-        _immediate = synchronization == RegisterSynchronization.Immediate;
-        _written = new ulong[RegisterCount];
-        for (int i = 0; i < RegisterCount; i++) _written[i] = Translator.Registers[(SystemRegister)i];
+        _registers = new SystemRegisterFile(Translator.Registers, synchronization);
+        _port = new MemoryPort(machine.Memory, this);
+        _maintenance = new MaintenanceQueue(machine, index);
         _self = [index];
         ExceptionLevel = exceptionLevel;
         RefreshContexts();
     }
-
 
     /// <summary>The PE's index in its machine.</summary>
     public int PeIndex { get; }
@@ -128,7 +108,10 @@ public sealed class ProcessingElement : ITableMaintenance
     internal void ObserversChanged()
         => _fast = !_machine.ObserversAttached && _access.Stage1Enabled && !(ExceptionLevel == 0 && _access.HasE0pd);
     /// <summary>TLBIs issued by this PE that a DSB has not completed on every PE they reach.</summary>
-    public int OutstandingTlbis => _pendingCount;
+    public int OutstandingTlbis => _maintenance.Count;
+
+    /// <summary>Cycles this PE takes to apply a TLBI broadcast by another PE.</summary>
+    internal ulong ReceiveCycles { get; }
 
     // ---------------------------------------------------------------- system registers
 
@@ -139,22 +122,13 @@ public sealed class ProcessingElement : ITableMaintenance
     /// </summary>
     public InstructionStatus Msr(SystemRegister register, ulong value)
     {
-        CheckRegister(register);
+        SystemRegisterFile.Check(register);
         if (ExceptionLevel < Sysreg.MinimumExceptionLevel(register)) return InstructionStatus.Undefined;
-        _written[(int)register] = value;
         _cost.Statistics.SystemRegisterWrites++;
         _cost.Advance(CycleCategory.SystemRegister, (ulong)Profile.MsrCycles);
         if (_machine.ObserversAttached)
             foreach (var o in _machine.Observers) o.OnSystemRegisterWrite(PeIndex, register, value);
-        if (_immediate)
-        {
-            Translator.Registers[register] = value;
-            RefreshContexts();
-        }
-        else
-        {
-            _writesPending = true;
-        }
+        if (_registers.Write(register, value)) RefreshContexts();
         return InstructionStatus.Executed;
     }
 
@@ -168,13 +142,13 @@ public sealed class ProcessingElement : ITableMaintenance
     /// <summary>MRS: reads a translation register as last written (program order). UNDEFINED at EL0, and at EL1 for the EL2 registers.</summary>
     public InstructionStatus Mrs(SystemRegister register, out ulong value)
     {
-        CheckRegister(register);
+        SystemRegisterFile.Check(register);
         if (ExceptionLevel < Sysreg.MinimumExceptionLevel(register))
         {
             value = 0;
             return InstructionStatus.Undefined;
         }
-        value = _written[(int)register];
+        value = _registers[register];
         return InstructionStatus.Executed;
     }
 
@@ -190,14 +164,8 @@ public sealed class ProcessingElement : ITableMaintenance
     /// <summary>A register's value as last written, whatever the exception level (a debugger's view).</summary>
     public ulong RegisterValue(SystemRegister register)
     {
-        CheckRegister(register);
-        return _written[(int)register];
-    }
-
-    private static void CheckRegister(SystemRegister register)
-    {
-        if ((uint)register >= (uint)RegisterCount)
-            throw new ArgumentOutOfRangeException(nameof(register), $"{register} is not a system register of this model (allowed: {string.Join(", ", Enum.GetNames<SystemRegister>())})");
+        SystemRegisterFile.Check(register);
+        return _registers[register];
     }
 
     /// <summary>
@@ -227,13 +195,7 @@ public sealed class ProcessingElement : ITableMaintenance
 
     private void Synchronize()
     {
-        if (_writesPending)
-        {
-            var regs = Translator.Registers;
-            for (int i = 0; i < RegisterCount; i++)
-                if (regs[(SystemRegister)i] != _written[i]) regs[(SystemRegister)i] = _written[i];
-            _writesPending = false;
-        }
+        _registers.Synchronize();
         RefreshContexts();
     }
 
@@ -293,7 +255,7 @@ public sealed class ProcessingElement : ITableMaintenance
             && Mmu.TryL1Hit(_l1d, rc, rc.KeyAddress(va, false), in _read, out ulong pa))
         {
             _cost.ChargeL1Hit(false);
-            return new AccessResult(default, ReadBytes(pa, size), pa, 0, 1);
+            return new AccessResult(default, _port.Read(pa, size), pa, 0, 1);
         }
         return AccessSlow(rc, va, size, AccessKind.Read, 0);
     }
@@ -302,7 +264,7 @@ public sealed class ProcessingElement : ITableMaintenance
     private AccessResult AccessSlow(RegimeContext rc, ulong va, int size, AccessKind kind, ulong value)
     {
         CheckSize(size);
-        return AccessSlow(rc, va, size, Access(kind), value);
+        return _port.Access(rc, va, size, Access(kind), value);
     }
 
     /// <summary>
@@ -317,10 +279,10 @@ public sealed class ProcessingElement : ITableMaintenance
         if (_fast && (va & 0xFFF) + (ulong)size <= 0x1000 && Mmu.TryL1Hit(_l1d, rc, rc.KeyAddress(va, false), in _write, out ulong pa))
         {
             _cost.ChargeL1Hit(false);
-            WriteBytes(pa, size, value);
+            _port.Write(pa, size, value);
             return new AccessResult(default, 0, pa, 0, 1);
         }
-        return AccessSlow(rc, va, size, Access(AccessKind.Write), value);
+        return _port.Access(rc, va, size, Access(AccessKind.Write), value);
     }
 
     /// <summary>Fetches 1, 2, 4 (default) or 8 bytes of instructions.</summary>
@@ -332,16 +294,16 @@ public sealed class ProcessingElement : ITableMaintenance
         if (_fast && (va & 0xFFF) + (ulong)size <= 0x1000 && Mmu.TryL1Hit(_l1i, rc, rc.KeyAddress(va, true), in _fetch, out ulong pa))
         {
             _cost.ChargeL1Hit(true);
-            return new AccessResult(default, ReadBytes(pa, size), pa, 0, 1);
+            return new AccessResult(default, _port.Read(pa, size), pa, 0, 1);
         }
-        return AccessSlow(rc, va, size, Access(AccessKind.Execute), 0);
+        return _port.Access(rc, va, size, Access(AccessKind.Execute), 0);
     }
 
     /// <summary>Loads <paramref name="destination"/>.Length bytes, part by part (one translation per page); stops at the first fault.</summary>
-    public AccessResult Load(ulong va, Span<byte> destination) => AccessSpan(va, destination, default, Access(AccessKind.Read));
+    public AccessResult Load(ulong va, Span<byte> destination) => _port.Access(_access, va, destination, default, Access(AccessKind.Read));
 
     /// <summary>Stores <paramref name="source"/>, part by part (one translation per page); parts before a faulting one are written.</summary>
-    public AccessResult Store(ulong va, ReadOnlySpan<byte> source) => AccessSpan(va, default, source, Access(AccessKind.Write));
+    public AccessResult Store(ulong va, ReadOnlySpan<byte> source) => _port.Access(_access, va, default, source, Access(AccessKind.Write));
 
     private static void CheckSize(int size)
     {
@@ -349,68 +311,10 @@ public sealed class ProcessingElement : ITableMaintenance
             throw new ArgumentOutOfRangeException(nameof(size), $"access size {size}: allowed 1, 2, 4 or 8 bytes (use the span overloads for other lengths)");
     }
 
-    private AccessResult AccessSlow(RegimeContext rc, ulong va, int size, AccessRequest access, ulong value)
+    // One part of an access (MemoryPort): the L1 hit path, else a full translation; the fault when it fails.
+    internal bool TranslatePart(RegimeContext rc, ulong va, AccessRequest access, out ulong pa, out Fault fault)
     {
-        ulong page = rc.SplitBytes(va);
-        ulong room = page - (va & (page - 1));
-        int n0 = (int)Math.Min((ulong)size, room);
-        if (!TranslatePart(rc, va, access, out ulong pa0)) return new AccessResult(_result.Fault, 0, 0, va, 1);
-        ulong pa1 = 0;
-        int parts = 1;
-        if (n0 < size)
-        {
-            parts = 2;
-            ulong va1 = va + (ulong)n0;
-            if (!TranslatePart(_access, va1, access, out pa1)) return new AccessResult(_result.Fault, 0, 0, va1, 2);
-        }
-        if (access.Kind == AccessKind.Write)
-        {
-            WriteBytes(pa0, n0, value);
-            if (parts == 2) WriteBytes(pa1, size - n0, value >> (8 * n0));
-            return new AccessResult(default, 0, pa0, 0, parts);
-        }
-        ulong v = ReadBytes(pa0, n0);
-        if (parts == 2) v |= ReadBytes(pa1, size - n0) << (8 * n0);
-        return new AccessResult(default, v, pa0, 0, parts);
-    }
-
-    private AccessResult AccessSpan(ulong va, Span<byte> destination, ReadOnlySpan<byte> source, AccessRequest access)
-    {
-        bool write = access.Kind == AccessKind.Write;
-        int length = write ? source.Length : destination.Length;
-        int done = 0, parts = 0;
-        ulong firstPa = 0;
-        while (done < length)
-        {
-            var rc = _access;
-            ulong cur = va + (ulong)done;
-            ulong page = rc.SplitBytes(cur);
-            int n = (int)Math.Min((ulong)(length - done), page - (cur & (page - 1)));
-            parts++;
-            if (!TranslatePart(rc, cur, access, out ulong pa)) return new AccessResult(_result.Fault, 0, firstPa, cur, parts);
-            if (parts == 1) firstPa = pa;
-            for (int k = 0; k < n; k += 8)
-            {
-                int m = Math.Min(8, n - k);
-                if (write)
-                {
-                    ulong v = 0;
-                    for (int b = 0; b < m; b++) v |= (ulong)source[done + k + b] << (8 * b);
-                    WriteBytes(pa + (ulong)k, m, v);
-                }
-                else
-                {
-                    ulong v = ReadBytes(pa + (ulong)k, m);
-                    for (int b = 0; b < m; b++) destination[done + k + b] = (byte)(v >> (8 * b));
-                }
-            }
-            done += n;
-        }
-        return new AccessResult(default, 0, firstPa, 0, parts);
-    }
-
-    private bool TranslatePart(RegimeContext rc, ulong va, AccessRequest access, out ulong pa)
-    {
+        fault = default;
         bool fetch = access.Kind == AccessKind.Execute;
         if (_fast && Mmu.TryL1Hit(fetch ? _l1i : _l1d, rc, rc.KeyAddress(va, fetch),
                 in access.Kind == AccessKind.Read ? ref _read : ref access.Kind == AccessKind.Write ? ref _write : ref _fetch, out pa))
@@ -420,6 +324,7 @@ public sealed class ProcessingElement : ITableMaintenance
         }
         TranslateSlow(rc, va, access);
         pa = _result.OutputAddress;
+        fault = _result.Fault;
         return _result.Succeeded;
     }
 
@@ -440,46 +345,6 @@ public sealed class ProcessingElement : ITableMaintenance
         if (!ok) return;
         bool fromTlb = _rec.Source is TranslationSource.L1Tlb or TranslationSource.L2Tlb;
         foreach (var o in observers) o.OnTranslationUsed(PeIndex, va, in _result, fromTlb);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ulong ReadBytes(ulong pa, int n)
-    {
-        if (n == 8 && (pa & 7) == 0) return _memory.ReadWordUnchecked(pa);
-        ulong word = pa & ~7UL;
-        int sh = (int)(pa & 7) * 8;
-        ulong v = _memory.ReadWordUnchecked(word) >> sh;
-        if (sh != 0 && sh + 8 * n > 64) v |= _memory.ReadWordUnchecked(word + 8) << (64 - sh);
-        return n == 8 ? v : v & ((1UL << (8 * n)) - 1);
-    }
-
-    // Each 8-byte word the bytes fall in is written once, with this PE as the writer; other bytes of the word keep their value.
-    private void WriteBytes(ulong pa, int n, ulong value)
-    {
-        if (n == 8 && (pa & 7) == 0)
-        {
-            _memory.WriteUInt64(pa, value, WriteOrigin.Software, PeIndex);
-            return;
-        }
-        if (n == 1)
-        {
-            _memory.WriteByte(pa, (byte)value, PeIndex);
-            return;
-        }
-        ulong end = pa + (ulong)n;
-        int consumed = 0;
-        for (ulong a = pa; a < end;)
-        {
-            ulong word = a & ~7UL;
-            int off = (int)(a & 7);
-            int m = (int)Math.Min((ulong)(8 - off), end - a);
-            ulong mask = (m == 8 ? ulong.MaxValue : (1UL << (8 * m)) - 1) << (8 * off);
-            ulong bits = ((value >> (8 * consumed)) << (8 * off)) & mask;
-            ulong old = _memory.ReadWordUnchecked(word);
-            _memory.WriteUInt64(word, (old & ~mask) | bits, WriteOrigin.Software, PeIndex);
-            a += (ulong)m;
-            consumed += m;
-        }
     }
 
     /// <summary>
@@ -504,10 +369,10 @@ public sealed class ProcessingElement : ITableMaintenance
     // ---------------------------------------------------------------- table maintenance
 
     /// <summary>A 64-bit store of a descriptor to a physical address (single-copy atomic), with this PE as the writer.</summary>
-    public void WriteDescriptor(ulong pa, ulong value) => _memory.WriteUInt64(pa, value, WriteOrigin.Software, PeIndex);
+    public void WriteDescriptor(ulong pa, ulong value) => _machine.Memory.WriteUInt64(pa, value, WriteOrigin.Software, PeIndex);
 
     /// <summary>A 64-bit load from a physical address.</summary>
-    public ulong ReadDescriptor(ulong pa) => _memory.ReadUInt64(pa);
+    public ulong ReadDescriptor(ulong pa) => _machine.Memory.ReadUInt64(pa);
 
     /// <summary>
     /// Why a TLBI is UNDEFINED on this PE at its current exception level, or null when it executes
@@ -552,14 +417,8 @@ public sealed class ProcessingElement : ITableMaintenance
         };
         _cost.Statistics.TlbisIssued++;
         _cost.Advance(CycleCategory.TlbiIssue, (ulong)Profile.TlbiIssueCycles);
-        ulong issued = _cost.Cycles;
-        double scale = 1;
-        if (targets.Length > 1)
-        {
-            ulong alone = (ulong)Profile.BroadcastBaseCycles + (ulong)Profile.BroadcastPerTargetCycles * (ulong)(targets.Length - 2) + (ulong)Profile.TlbiReceiveCycles;
-            scale = _machine.Interconnect.Schedule(PeIndex, issued, alone, Profile.ContentionFactor);
-        }
-        AddPending(new TlbiMatcher(scope), targets, issued, scale, info.Shareability);
+        var timing = BroadcastTiming.Schedule(Profile, _machine.Interconnect, PeIndex, _cost.Cycles, targets.Length);
+        _maintenance.Add(new TlbiMatcher(scope), targets, timing, info.Shareability);
         if (_machine.ObserversAttached)
             foreach (var o in _machine.Observers) o.OnTlbi(PeIndex, in scope, targets);
         return InstructionStatus.Executed;
@@ -569,22 +428,6 @@ public sealed class ProcessingElement : ITableMaintenance
     {
         if (Tlbi(op, operand) == InstructionStatus.Undefined)
             throw new InvalidOperationException($"TLBI {op.Info().Name} is UNDEFINED on PE {PeIndex} at EL{ExceptionLevel}: {TlbiUndefinedReason(op)}");
-    }
-
-    private void AddPending(in TlbiMatcher matcher, int[] targets, ulong issued, double scale, TlbiShareability reach)
-    {
-        if (_pendingCount == _pending.Length) Array.Resize(ref _pending, _pending.Length * 2);
-        ref var p = ref _pending[_pendingCount++];
-        int words = (_machine.Count + 63) >> 6;
-        if (p.Done is null || p.Done.Length < words) p.Done = new ulong[words];
-        else Array.Clear(p.Done);
-        p.Matcher = matcher;
-        p.Targets = targets;
-        p.Remaining = targets.Length;
-        p.IssueTime = issued;
-        p.ScaledBase = (ulong)Math.Round(Profile.BroadcastBaseCycles * scale);
-        p.ScaledPerTarget = (ulong)Math.Round(Profile.BroadcastPerTargetCycles * scale * 1024);
-        p.Reach = reach;
     }
 
     /// <summary>
@@ -597,7 +440,7 @@ public sealed class ProcessingElement : ITableMaintenance
         if (ExceptionLevel < 2) option = Upgrade(option, Translator.Registers.HcrEl2.Bsu);
         _cost.Statistics.Dsbs++;
         ulong finish = _cost.Cycles + (ulong)Profile.DsbCycles;
-        if (option.CompletesMaintenance && _pendingCount != 0) finish = Math.Max(finish, Complete(option.Domain));
+        if (option.CompletesMaintenance && _maintenance.Count != 0) finish = Math.Max(finish, _maintenance.Complete(option.Domain));
         _cost.AdvanceTo(CycleCategory.Barrier, finish);
         if (_machine.ObserversAttached)
             foreach (var o in _machine.Observers) o.OnDsb(PeIndex, option);
@@ -609,50 +452,12 @@ public sealed class ProcessingElement : ITableMaintenance
         return option.Domain < floor ? option with { Domain = floor } : option;
     }
 
-    // Applies the outstanding TLBIs, in program order, to the targets the domain covers; returns when the last one completes.
-    private ulong Complete(BarrierDomain domain)
-    {
-        ulong latest = 0;
-        int kept = 0;
-        for (int k = 0; k < _pendingCount; k++)
-        {
-            ref var p = ref _pending[k];
-            // The domain covers every target when it is at least the TLBI's reach (an Inner Shareable domain lies within its Outer one).
-            bool coversAll = domain == BarrierDomain.FullSystem || p.Reach == TlbiShareability.NonShareable
-                || (p.Reach == TlbiShareability.InnerShareable && domain >= BarrierDomain.InnerShareable)
-                || (p.Reach == TlbiShareability.OuterShareable && domain >= BarrierDomain.OuterShareable);
-            var targets = p.Targets;
-            var done = p.Done;
-            int position = 0;
-            for (int i = 0; i < targets.Length; i++)
-            {
-                int t = targets[i];
-                bool self = t == PeIndex;
-                int pos = self ? 0 : position++;
-                ulong bit = 1UL << (t & 63);
-                if ((done[t >> 6] & bit) != 0 || (!coversAll && !_machine.InDomain(PeIndex, t, domain))) continue;
-                done[t >> 6] |= bit;
-                p.Remaining--;
-                var target = _machine.ProcessingElementAt(t);
-                target.Receive(in p.Matcher, !self);
-                ulong finish = self
-                    ? p.IssueTime + (ulong)Profile.TlbiLocalCycles
-                    : p.IssueTime + p.ScaledBase + ((p.ScaledPerTarget * (ulong)pos) >> 10) + target._receiveCycles;
-                if (finish > latest) latest = finish;
-            }
-            if (p.Remaining == 0) continue;
-            if (kept != k) (_pending[kept], _pending[k]) = (_pending[k], _pending[kept]);
-            kept++;
-        }
-        _pendingCount = kept;
-        return latest;
-    }
-
+    // A TLBI delivered by the MaintenanceQueue of the issuing PE (this PE's own, or another's).
     internal void Receive(in TlbiMatcher matcher, bool fromOtherPe)
     {
-        int removed = TlbHierarchy.Invalidate(in matcher, _l1i, _l1d, _l2, _walks, _ipa);
+        int removed = Tlbs.Invalidate(in matcher);
         if (removed != 0) _cost.Statistics.EntriesInvalidated += removed;
-        if (fromOtherPe) _cost.ChargeReceivedTlbi(_receiveCycles);
+        if (fromOtherPe) _cost.ChargeReceivedTlbi(ReceiveCycles);
     }
 
     private static TlbiOp[] BuildInnerShareableForms()
