@@ -36,10 +36,13 @@ public sealed class ProcessingElement : ITableMaintenance
     private int _ctxVersion = -1;
     private TranslationRecord _rec;
     private WalkResult _result;
-    // The L1 hit path is taken when no observer needs the full walk result and stage 1 is on.
+    // The L1 and L2 hit paths are taken when no observer needs the full walk result and stage 1 is on.
     private bool _fast;
     private FastAccess _read, _write, _fetch;
     private bool _pan;
+    // Memoised L1 hits (FastPageTable): reads, writes, fetches; and what they were filled under.
+    private readonly FastPageTable.Slot[] _fastRead, _fastWrite, _fastFetch;
+    private (RegimeContext? Context, int El, bool Pan, bool Fast) _fastContext;
 
     internal ProcessingElement(Machine machine, int index, ProcessorFeatures features, CoreProfile profile, LineCache? llc,
         RegisterSynchronization synchronization, int exceptionLevel)
@@ -53,6 +56,9 @@ public sealed class ProcessingElement : ITableMaintenance
         _mmu = new Mmu(Translator.Walker, Tlbs, index, conflictAbort: features.BbmLevel < 2);
         _l1i = Tlbs.L1I;
         _l1d = Tlbs.L1D;
+        _fastRead = Tlbs.DataPages.Table(0);
+        _fastWrite = Tlbs.DataPages.Table(1);
+        _fastFetch = Tlbs.InstructionPages.Table(0);
         ReceiveCycles = (ulong)profile.TlbiReceiveCycles;
         _cost = new CostModel(profile, llc);
         _registers = new SystemRegisterFile(Translator.Registers, synchronization);
@@ -102,11 +108,26 @@ public sealed class ProcessingElement : ITableMaintenance
         _read = new FastAccess(_access, AccessClasses.Of(Access(AccessKind.Read)));
         _write = new FastAccess(_access, AccessClasses.Of(Access(AccessKind.Write)));
         _fetch = new FastAccess(_access, AccessClasses.Of(Access(AccessKind.Execute)));
+        FastContextChanged();
     }
 
     // FEAT_E0PD faults EL0 accesses whatever the TLBs hold: those take the slow path, which checks it.
     internal void ObserversChanged()
-        => _fast = !_machine.ObserversAttached && _access.Stage1Enabled && !(ExceptionLevel == 0 && _access.HasE0pd);
+    {
+        _fast = !_machine.ObserversAttached && _access.Stage1Enabled && !(ExceptionLevel == 0 && _access.HasE0pd);
+        FastContextChanged();
+    }
+
+    // The memoised hits hold for the context they were made in: another regime context, exception level, PSTATE.PAN
+    // or an observer (which needs every translation) empties them.
+    private void FastContextChanged()
+    {
+        var now = (_access, ExceptionLevel, _pan, _fast);
+        if (now == _fastContext) return;
+        _fastContext = now;
+        Tlbs.DataPages.Clear();
+        Tlbs.InstructionPages.Clear();
+    }
     /// <summary>TLBIs issued by this PE that a DSB has not completed on every PE they reach.</summary>
     public int OutstandingTlbis => _maintenance.Count;
 
@@ -227,22 +248,50 @@ public sealed class ProcessingElement : ITableMaintenance
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public PeTranslation Translate(ulong va, AccessKind kind)
     {
-        var rc = _access;
-        bool fetch = kind == AccessKind.Execute;
-        if (_fast && Mmu.TryL1Hit(fetch ? _l1i : _l1d, rc, rc.KeyAddress(va, fetch),
-                in kind == AccessKind.Read ? ref _read : ref kind == AccessKind.Write ? ref _write : ref _fetch, out ulong pa))
+        ref var slot = ref FastPageTable.SlotFor(kind == AccessKind.Read ? _fastRead : kind == AccessKind.Write ? _fastWrite : _fastFetch, va);
+        if (slot.Page == (va & ~0xFFFUL))
         {
+            bool fetch = kind == AccessKind.Execute;
+            (fetch ? _l1i : _l1d).Touch(slot.Way);
             _cost.ChargeL1Hit(fetch);
-            return new PeTranslation(default, pa, TranslationSource.L1Tlb);
+            return new PeTranslation(default, va + slot.Addend, TranslationSource.L1Tlb);
         }
-        return TranslateNotL1(rc, va, kind);
+        return TranslateNotMemoised(va, kind);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private PeTranslation TranslateNotL1(RegimeContext rc, ulong va, AccessKind kind)
+    private PeTranslation TranslateNotMemoised(ulong va, AccessKind kind)
     {
-        TranslateSlow(rc, va, Access(kind));
+        var rc = _access;
+        var access = Access(kind);
+        if (TryHitPaths(rc, va, access, out ulong pa, out var source)) return new PeTranslation(default, pa, source);
+        TranslateSlow(rc, va, access);
         return new PeTranslation(_result.Fault, _result.Succeeded ? _result.OutputAddress : 0, _rec.Source);
+    }
+
+    // The L1 hit path (memoising the hit for its page) and the L2 hit path; false sends the access to TranslateSlow.
+    private bool TryHitPaths(RegimeContext rc, ulong va, AccessRequest access, out ulong pa, out TranslationSource source)
+    {
+        pa = 0;
+        source = TranslationSource.L1Tlb;
+        if (!_fast) return false;
+        bool fetch = access.Kind == AccessKind.Execute;
+        var l1 = fetch ? _l1i : _l1d;
+        ref readonly FastAccess fa = ref access.Kind == AccessKind.Read ? ref _read : ref access.Kind == AccessKind.Write ? ref _write : ref _fetch;
+        ulong key = rc.KeyAddress(va, fetch);
+        if (Mmu.TryL1Hit(l1, rc, key, in fa, out pa, out int way))
+        {
+            if (key == va) (fetch ? Tlbs.InstructionPages : Tlbs.DataPages).Fill(access.Kind == AccessKind.Write ? 1 : 0, va, pa, way);
+            _cost.ChargeL1Hit(fetch);
+            return true;
+        }
+        if (_mmu.TryL2Hit(l1, rc, key, in fa, out pa))
+        {
+            _cost.ChargeL2Hit(fetch);
+            source = TranslationSource.L2Tlb;
+            return true;
+        }
+        return false;
     }
 
     /// <summary>Loads 1, 2, 4 or 8 bytes (little-endian). An access that crosses a page is split, each part translated.</summary>
@@ -250,21 +299,26 @@ public sealed class ProcessingElement : ITableMaintenance
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public AccessResult Load(ulong va, int size)
     {
-        var rc = _access;
-        if (_fast && (size == 8 || size == 4 || size == 2 || size == 1) && (va & 0xFFF) + (ulong)size <= 0x1000
-            && Mmu.TryL1Hit(_l1d, rc, rc.KeyAddress(va, false), in _read, out ulong pa))
+        ref var slot = ref FastPageTable.SlotFor(_fastRead, va);
+        if (slot.Page == (va & ~0xFFFUL) && (va & 0xFFF) + (ulong)size <= 0x1000 && IsAccessSize(size))
         {
+            _l1d.Touch(slot.Way);
             _cost.ChargeL1Hit(false);
+            ulong pa = va + slot.Addend;
             return new AccessResult(default, _port.Read(pa, size), pa, 0, 1);
         }
-        return AccessSlow(rc, va, size, AccessKind.Read, 0);
+        return AccessSlow(va, size, AccessKind.Read, 0);
     }
 
+    // 1, 2, 4 or 8 (bits 1, 2, 4 and 8 of 0x116).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool IsAccessSize(int size) => (uint)size <= 8 && ((0x116 >> size) & 1) != 0;
+
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private AccessResult AccessSlow(RegimeContext rc, ulong va, int size, AccessKind kind, ulong value)
+    private AccessResult AccessSlow(ulong va, int size, AccessKind kind, ulong value)
     {
         CheckSize(size);
-        return _port.Access(rc, va, size, Access(kind), value);
+        return _port.Access(_access, va, size, Access(kind), value);
     }
 
     /// <summary>
@@ -274,29 +328,31 @@ public sealed class ProcessingElement : ITableMaintenance
     /// <exception cref="ArgumentOutOfRangeException">Another size.</exception>
     public AccessResult Store(ulong va, int size, ulong value)
     {
-        CheckSize(size);
-        var rc = _access;
-        if (_fast && (va & 0xFFF) + (ulong)size <= 0x1000 && Mmu.TryL1Hit(_l1d, rc, rc.KeyAddress(va, false), in _write, out ulong pa))
+        ref var slot = ref FastPageTable.SlotFor(_fastWrite, va);
+        if (slot.Page == (va & ~0xFFFUL) && (va & 0xFFF) + (ulong)size <= 0x1000 && IsAccessSize(size))
         {
+            _l1d.Touch(slot.Way);
             _cost.ChargeL1Hit(false);
+            ulong pa = va + slot.Addend;
             _port.Write(pa, size, value);
             return new AccessResult(default, 0, pa, 0, 1);
         }
-        return _port.Access(rc, va, size, Access(AccessKind.Write), value);
+        return AccessSlow(va, size, AccessKind.Write, value);
     }
 
     /// <summary>Fetches 1, 2, 4 (default) or 8 bytes of instructions.</summary>
     /// <exception cref="ArgumentOutOfRangeException">Another size.</exception>
     public AccessResult Fetch(ulong va, int size = 4)
     {
-        CheckSize(size);
-        var rc = _access;
-        if (_fast && (va & 0xFFF) + (ulong)size <= 0x1000 && Mmu.TryL1Hit(_l1i, rc, rc.KeyAddress(va, true), in _fetch, out ulong pa))
+        ref var slot = ref FastPageTable.SlotFor(_fastFetch, va);
+        if (slot.Page == (va & ~0xFFFUL) && (va & 0xFFF) + (ulong)size <= 0x1000 && IsAccessSize(size))
         {
+            _l1i.Touch(slot.Way);
             _cost.ChargeL1Hit(true);
+            ulong pa = va + slot.Addend;
             return new AccessResult(default, _port.Read(pa, size), pa, 0, 1);
         }
-        return _port.Access(rc, va, size, Access(AccessKind.Execute), 0);
+        return AccessSlow(va, size, AccessKind.Execute, 0);
     }
 
     /// <summary>Loads <paramref name="destination"/>.Length bytes, part by part (one translation per page); stops at the first fault.</summary>
@@ -315,13 +371,7 @@ public sealed class ProcessingElement : ITableMaintenance
     internal bool TranslatePart(RegimeContext rc, ulong va, AccessRequest access, out ulong pa, out Fault fault)
     {
         fault = default;
-        bool fetch = access.Kind == AccessKind.Execute;
-        if (_fast && Mmu.TryL1Hit(fetch ? _l1i : _l1d, rc, rc.KeyAddress(va, fetch),
-                in access.Kind == AccessKind.Read ? ref _read : ref access.Kind == AccessKind.Write ? ref _write : ref _fetch, out pa))
-        {
-            _cost.ChargeL1Hit(fetch);
-            return true;
-        }
+        if (TryHitPaths(rc, va, access, out pa, out _)) return true;
         TranslateSlow(rc, va, access);
         pa = _result.OutputAddress;
         fault = _result.Fault;

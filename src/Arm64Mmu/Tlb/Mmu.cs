@@ -57,7 +57,7 @@ internal sealed class Mmu
     /// <see cref="Translate"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static bool TryL1Hit(SetAssociativeTlb<LeafEntry> l1, RegimeContext rc, ulong key, in FastAccess access, out ulong pa)
+    public static bool TryL1Hit(SetAssociativeTlb<LeafEntry> l1, RegimeContext rc, ulong key, in FastAccess access, out ulong pa, out int way)
     {
         ulong classes = l1.LeafClasses;
         while (classes != 0)
@@ -72,10 +72,35 @@ internal sealed class Mmu
                 || ((bits >> 16) & access.DenyFlags) != 0) break;
             l1.Touch(h.Index);
             pa = h.Word + (key & ((1UL << shift) - 1));
+            way = h.Index;
             return true;
         }
         pa = 0;
+        way = -1;
         return false;
+    }
+
+    /// <summary>
+    /// The L2 hit path, for an access whose L1 hit path failed: the L1 TLB has no matching entry, the L2 TLB exactly one
+    /// that allows the access and needs no hardware update. The entry is copied into L1 as <see cref="Translate"/>
+    /// copies it. Anything else (an L1 entry the hint did not find, a miss, a conflict, a fault, a write to a
+    /// writable-clean entry) returns false having changed nothing, and the caller takes <see cref="Translate"/>.
+    /// </summary>
+    public bool TryL2Hit(SetAssociativeTlb<LeafEntry> l1, RegimeContext rc, ulong key, in FastAccess access, out ulong pa)
+    {
+        pa = 0;
+        if (l1.Lookup(key, TlbTags.SpaceLeaf, rc.LeafWant, rc.LeafMask, rc.Asid, true, out _) >= 0) return false;
+        var l2 = Tlbs.L2;
+        int j = l2.Lookup(key, TlbTags.SpaceLeaf, rc.LeafWant, rc.LeafMask, rc.Asid, true, out int second);
+        if (j < 0 || second >= 0) return false;
+        ref LeafEntry e = ref l2.Payload(j);
+        if (((access.Permit >> (int)e.Stage1Permissions) & 1) == 0 || ((uint)e.Stage2Permissions & access.Required) == 0
+            || ((uint)e.Flags & access.DenyFlags) != 0) return false;
+        l2.Touch(j);
+        int shift = TlbTags.KeyShift(l2.KeyAt(j));
+        l1.Insert(key, shift, TlbTags.SpaceLeaf, l2.ContextAt(j), in e, out _);
+        pa = e.OutputBase + (key & ((1UL << shift) - 1));
+        return true;
     }
 
     /// <summary>

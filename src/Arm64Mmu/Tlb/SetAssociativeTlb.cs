@@ -120,6 +120,9 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
 
     public TlbConfiguration Configuration { get; }
     public int Count { get; private set; }
+
+    /// <summary>The memo of hits over this (L1) structure, kept coherent with its entries; null for other structures.</summary>
+    internal FastPageTable? FastPages { get; set; }
     public int Capacity => _sets * _ways;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -414,6 +417,7 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
         evicted = _tags[victim].Key != 0;
         if (evicted) RemoveAt(victim);
         if (_hint is not null && !_mayConflict) _mayConflict = OverlapsExisting(key, context);
+        FastPages?.Invalidate(TlbTags.KeyBase(key), TlbTags.KeyLast(key));
         _tags[victim].Key = key;
         _tags[victim].Context = context;
         _fps[victim] = Fingerprint(key);
@@ -499,6 +503,7 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
         if (key == 0) return;
         _tags[index].Key = 0;
         _fps[index] = 0;
+        FastPages?.Invalidate(TlbTags.KeyBase(key), TlbTags.KeyLast(key));
         if (_presence) _present[Bucket(key)]--;
         if (_hintOf is not null && _hintOf[index] >= 0)
         {
@@ -516,6 +521,7 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     /// <summary>Removes every entry.</summary>
     public void Clear()
     {
+        FastPages?.Clear();
         Array.Clear(_tags);
         Array.Clear(_fps);
         Array.Clear(_classCount);

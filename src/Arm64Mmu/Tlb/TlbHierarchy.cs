@@ -38,7 +38,14 @@ public sealed class TlbHierarchy
         L2 = new(configuration.L2, "L2 TLB");
         Walks = new(configuration.WalkCache, "walk cache");
         Ipa = new(configuration.IpaCache, "IPA cache");
+        L1D.FastPages = DataPages = new FastPageTable(2);
+        L1I.FastPages = InstructionPages = new FastPageTable(1);
     }
+
+    /// <summary>Memoised L1 data TLB hits: table 0 for reads, 1 for writes.</summary>
+    internal readonly FastPageTable DataPages;
+    /// <summary>Memoised L1 instruction TLB hits (fetches).</summary>
+    internal readonly FastPageTable InstructionPages;
 
     /// <summary>The configuration.</summary>
     public TlbHierarchyConfiguration Configuration { get; }
