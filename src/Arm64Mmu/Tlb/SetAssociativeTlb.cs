@@ -101,7 +101,7 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
         _fps = new byte[slots + 64];
         _payloads = new T[slots];
         _stamps = new ulong[slots];
-        _referenced = new byte[slots];
+        _referenced = new byte[slots + 64]; // padded: a set's bytes load as one vector
         _plru = new ulong[_sets];
         _roundRobin = new int[_sets];
         for (int set = 0; set < _sets; set++)
@@ -349,6 +349,8 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
                 }
                 return b + lo;
             }
+            case ReplacementPolicy.Clock when _ways <= 64 && Vector512.IsHardwareAccelerated:
+                return b + ClockVictim(set, b);
             case ReplacementPolicy.Clock:
             {
                 int hand = _roundRobin[set];
@@ -373,6 +375,37 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
             default:
                 return b + OldestWay(b);
         }
+    }
+
+    // The clock (second chance) victim of one set, as the sweep below would find it: from the hand, the first way not
+    // referenced; the ways passed on the way lose their referenced bit; when every way is referenced, the sweep goes
+    // round once clearing them all and takes the hand's way. Found with one vector compare instead of a loop.
+    private int ClockVictim(int set, int b)
+    {
+        ref byte refs = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_referenced), b);
+        ulong valid = _ways == 64 ? ulong.MaxValue : (1UL << _ways) - 1;
+        ulong free = Vector512.Equals(Vector512.LoadUnsafe(ref refs), Vector512<byte>.Zero).ExtractMostSignificantBits() & valid;
+        int hand = _roundRobin[set];
+        ulong fromHand = free & (ulong.MaxValue << hand);
+        int way;
+        if (fromHand != 0)
+        {
+            way = BitOperations.TrailingZeroCount(fromHand);
+            MemoryMarshal.CreateSpan(ref Unsafe.Add(ref refs, hand), way - hand).Clear();
+        }
+        else if (free != 0)
+        {
+            way = BitOperations.TrailingZeroCount(free);
+            MemoryMarshal.CreateSpan(ref Unsafe.Add(ref refs, hand), _ways - hand).Clear();
+            MemoryMarshal.CreateSpan(ref refs, way).Clear();
+        }
+        else
+        {
+            way = hand;
+            MemoryMarshal.CreateSpan(ref refs, _ways).Clear();
+        }
+        _roundRobin[set] = way + 1 == _ways ? 0 : way + 1;
+        return way;
     }
 
     // The way with the smallest use stamp (padding ways hold ulong.MaxValue and are never chosen).

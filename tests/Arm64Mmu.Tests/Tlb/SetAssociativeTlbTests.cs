@@ -99,6 +99,40 @@ public class SetAssociativeTlbTests
         // 7 then takes page 4.
         => Evictions(ReplacementPolicy.Clock, 4, [1, 2, 3, 4, 5, 2, 6, 7]).Should().Equal(1, 3, 4);
 
+    [Theory]
+    [InlineData(4, 1)]
+    [InlineData(10, 2)]
+    [InlineData(48, 3)]
+    [InlineData(64, 4)]
+    public void Clock_EvictsWhatTheSecondChanceSweepEvicts(int ways, int seed)
+    {
+        // Reference: the textbook clock — a hand over the ways; a referenced way loses its bit and is passed, the first
+        // unreferenced one is replaced and the hand moves past it; hits and inserts set the bit.
+        var rng = new Random(seed);
+        var pages = Enumerable.Range(0, 3000).Select(_ => rng.Next(ways + ways / 2 + 2)).ToArray();
+        var expected = new List<int>();
+        var slot = new int[ways];
+        Array.Fill(slot, -1);
+        var referenced = new bool[ways];
+        int hand = 0;
+        foreach (int page in pages)
+        {
+            int at = Array.IndexOf(slot, page);
+            if (at >= 0) { referenced[at] = true; continue; }
+            int free = Array.IndexOf(slot, -1);
+            if (free < 0)
+            {
+                while (referenced[hand]) { referenced[hand] = false; hand = (hand + 1) % ways; }
+                free = hand;
+                expected.Add(slot[free]);
+                hand = (hand + 1) % ways;
+            }
+            slot[free] = page;
+            referenced[free] = true;
+        }
+        Evictions(ReplacementPolicy.Clock, ways, pages.Select(p => p + 1).ToArray()).Should().Equal(expected.Select(p => p + 1));
+    }
+
     [Fact]
     public void RoundRobin_ReplacesWaysInTurn()
         => Evictions(ReplacementPolicy.RoundRobin, 4, [1, 2, 3, 4, 1, 5, 6, 7]).Should().Equal(1, 2, 3);
