@@ -89,7 +89,9 @@ public sealed partial class BreakBeforeMakeChecker
         TlbEntryTag probe;
         if (s.AddressBased)
         {
-            ulong lo = Math.Max(s.Start, o.HullStart), hi = Math.Min(s.Last, o.HullLast);
+            // The entries to remove are those whose descriptor overlaps the TLBI's range (R_TVTYQ for pieces of a block).
+            ulong dmask = DescriptorMask(o);
+            ulong lo = Math.Max(s.Start & ~dmask, o.HullStart), hi = Math.Min(s.Last | dmask, o.HullLast);
             if (lo > hi)
             {
                 var hull = o.Tag with { InputBase = o.HullStart, SizeShift = SizeShiftOf(o.HullStart, o.HullLast) };
@@ -122,6 +124,13 @@ public sealed partial class BreakBeforeMakeChecker
 
     private static ulong UnitMask(Obligation o) => o.UnitShift >= 64 ? ulong.MaxValue : (1UL << o.UnitShift) - 1;
 
+    // The units of an obligation are pieces of descriptors of this size (the unit itself unless they were cut from a block).
+    private static ulong DescriptorMask(Obligation o)
+    {
+        int shift = Math.Max(o.UnitShift, o.Tag.DescriptorShift);
+        return shift >= 64 ? ulong.MaxValue : (1UL << shift) - 1;
+    }
+
     private static byte SizeShiftOf(ulong start, ulong last)
     {
         ulong span = last - start;
@@ -129,7 +138,8 @@ public sealed partial class BreakBeforeMakeChecker
         return (byte)bits;
     }
 
-    // Removes the units a TLBI covers; an entry overlapping the operand's range is removed whole.
+    // Removes the units a TLBI covers; an entry overlapping the operand's range is removed whole, and so is every piece
+    // of a block the operand's range overlaps (R_TVTYQ).
     private static bool Apply(Obligation o, in TlbiScope s)
     {
         if (!s.AddressBased)
@@ -138,9 +148,9 @@ public sealed partial class BreakBeforeMakeChecker
             o.Remaining.Clear();
             return any;
         }
-        ulong mask = UnitMask(o);
-        ulong lo = Math.Max(s.Start, o.HullStart) & ~mask;
-        ulong hi = Math.Min(s.Last, o.HullLast) | mask;
+        ulong mask = DescriptorMask(o);
+        ulong lo = Math.Max(s.Start & ~mask, o.HullStart & ~mask);
+        ulong hi = Math.Min(s.Last | mask, o.HullLast | mask);
         return o.Remaining.Remove(lo, hi);
     }
 

@@ -234,7 +234,7 @@ public sealed partial class BreakBeforeMakeChecker
         {
             if (c1.Kind != Regime.El10 || c1.Vmid != s2ctx.Vmid || c1.Tree.Key.Stage2 != s2ctx.Tree) continue;
             var g1 = c1.Tree.Geometry;
-            var groups = new Dictionary<(int Level, bool Global, int Unit), RangeSet>();
+            var groups = new Dictionary<(int Level, bool Global, int Unit, int Block), RangeSet>();
             int scanned = 0;
             bool tooMany = false;
             foreach (var link in c1.Tree.Links.ToArray())
@@ -255,7 +255,7 @@ public sealed partial class BreakBeforeMakeChecker
                         {
                             if (l < oa || s > oaLast) continue;
                             ulong from = Math.Max(s, oa) - oa, to = Math.Min(l, oaLast) - oa;
-                            var key = (link.Level, IsGlobal(c1, true, d), Math.Min(shift, s2shift));
+                            var key = (link.Level, IsGlobal(c1, true, d), Math.Min(shift, s2shift), shift);
                             if (!groups.TryGetValue(key, out var set)) groups[key] = set = new RangeSet();
                             set.Add(va + from, va + to);
                         }
@@ -271,9 +271,12 @@ public sealed partial class BreakBeforeMakeChecker
                     true, prerequisites, fullOnly: true));
                 continue;
             }
-            foreach (var ((level, global, unit), set) in groups)
+            foreach (var ((level, global, unit, block), set) in groups)
             {
-                var tag = new TlbEntryTag(Regime.El10, TranslationStage.Combined, c1.Vmid, global ? (ushort)0 : c1.Asid, global, set.Ranges[0].Start, (byte)unit, (sbyte)level, true, g1.Granule);
+                // Pieces of a stage-1 block over smaller stage-2 pages remember the block: a TLBI by VA that selects the
+                // block removes every piece, whichever address it names (R_TVTYQ).
+                var tag = new TlbEntryTag(Regime.El10, TranslationStage.Combined, c1.Vmid, global ? (ushort)0 : c1.Asid, global, set.Ranges[0].Start,
+                    (byte)unit, (sbyte)level, true, g1.Granule, unit < block ? (byte)block : (byte)0);
                 result.Add(NewObligation(ObligationKind.Combined, p.Index, c1, location, tag, unit, set, br, old,
                     $"the combined stage 1+2 entries for VA {set} ({c1.Describe()}, stage-1 level {level})", true, prerequisites));
             }

@@ -61,8 +61,10 @@ internal static class TlbiMismatch
                 : $"{info.Name} is a last-level form and does not remove entries of level {e.Level} tables";
         if (s.AddressBased)
         {
-            if (e.InputLast < s.Start || e.InputBase > s.Last)
-                return $"{info.Name} covers 0x{s.Start:x}..0x{s.Last:x}, the entry covers 0x{e.InputBase:x}..0x{e.InputLast:x}";
+            if (e.DescriptorLast < s.Start || e.DescriptorBase > s.Last)
+                return e.DescriptorSizeShift > e.SizeShift
+                    ? $"{info.Name} covers 0x{s.Start:x}..0x{s.Last:x}, the entry covers 0x{e.InputBase:x}..0x{e.InputLast:x}, cut from the block 0x{e.DescriptorBase:x}..0x{e.DescriptorLast:x}"
+                    : $"{info.Name} covers 0x{s.Start:x}..0x{s.Last:x}, the entry covers 0x{e.InputBase:x}..0x{e.InputLast:x}";
             if (e.Leaf && s.Granule is { } g && g != e.Granule)
                 return $"{info.Name} names the {g.Name()} granule (TTL/TG), the entry was walked with {e.Granule.Name()}";
             if (e.Leaf && s.TtlLevel is { } l && l != e.Level)

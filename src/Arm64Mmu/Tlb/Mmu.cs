@@ -317,7 +317,10 @@ internal sealed class Mmu
             Flags = flags,
             Asid = r.NotGlobal ? r.Asid : (ushort)0,
         };
-        ulong ctx = TlbTags.Context(rc.Regime, rc.LeafStage, rc.Vmid, e.Asid, !r.NotGlobal, true, r.Level, granule);
+        // A piece of a larger stage-1 block (held smaller because stage 2 maps it with smaller pages, or because of
+        // MaxEntryShift) remembers the block, so that maintenance by address removes every piece (R_TVTYQ).
+        int cutFrom = shift < r.BlockShift ? r.BlockShift : 0;
+        ulong ctx = TlbTags.Context(rc.Regime, rc.LeafStage, rc.Vmid, e.Asid, !r.NotGlobal, true, r.Level, granule, cutFrom);
         Tlbs.L2.Insert(key, shift, TlbTags.SpaceLeaf, ctx, in e, out _);
         (fetch ? Tlbs.L1I : Tlbs.L1D).Insert(key, shift, TlbTags.SpaceLeaf, ctx, in e, out _);
     }
@@ -349,7 +352,8 @@ internal sealed class Mmu
             Level = (sbyte)leaf.Level,
             LeafShift = (byte)leaf.Shift,
         };
-        ulong ctx = TlbTags.Context(Regime.Stage2, TranslationStage.Stage2, rc.Vmid, 0, false, true, leaf.Level, g);
+        // A piece of a larger stage-2 block (MaxEntryShift) remembers the block, so that IPAS2E1 of any part of it removes every piece (R_TVTYQ).
+        ulong ctx = TlbTags.Context(Regime.Stage2, TranslationStage.Stage2, rc.Vmid, 0, false, true, leaf.Level, g, shift < leaf.Shift ? leaf.Shift : 0);
         Tlbs.Ipa.Insert(ipa, shift, TlbTags.SpaceStage2, ctx, in e, out _);
     }
 }

@@ -55,6 +55,10 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     private readonly int[] _roundRobin;
     private readonly int[] _classCount = new int[Spaces * 64];
     private ClassMasks _classMask; // inline: one fewer dependent load on every lookup
+    // Entries cut from a larger descriptor (TlbTags.DescriptorShift > their size): counted per descriptor size, so that
+    // maintenance by address knows how far from its address such pieces may lie (R_TVTYQ).
+    private readonly int[] _pieceCount = new int[64];
+    private ulong _pieceShifts;
     // Small structures (at most 255 entries) count their keys per hash bucket: a probe whose bucket is empty skips the
     // compare of the set (most PEs a broadcast reaches do not hold the page). Exact: counts follow every insert and removal.
     private readonly bool _presence;
@@ -457,6 +461,8 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
         _payloads[victim] = payload;
         if (_hint is not null) SetHint(victim);
         if (_presence) _present[Bucket(key)]++;
+        int ds = TlbTags.DescriptorShift(context);
+        if (ds > shift && _pieceCount[ds]++ == 0) _pieceShifts |= 1UL << ds;
         int cls = space * 64 + shift;
         if (_classCount[cls]++ == 0)
         {
@@ -544,6 +550,8 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
             _hintOf[index] = -1;
         }
         int space = (int)((key >> TlbTags.SpaceShift) & 3), shift = TlbTags.KeyShift(key);
+        int ds = TlbTags.DescriptorShift(_tags[index].Context);
+        if (ds > shift && --_pieceCount[ds] == 0) _pieceShifts &= ~(1UL << ds);
         if (--_classCount[space * 64 + shift] == 0)
         {
             _classMask[space] &= ~(1UL << shift);
@@ -558,6 +566,8 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
         Array.Clear(_tags);
         Array.Clear(_fps);
         Array.Clear(_classCount);
+        Array.Clear(_pieceCount);
+        _pieceShifts = 0;
         _classMask = default;
         _present = default;
         Array.Clear(_plru);
@@ -581,7 +591,17 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
         if (m.Never || Count == 0) return 0;
         int removed = 0;
         bool full = !m.AddressBased;
-        if (m.SinglePage && _stride <= 64)
+        ulong start = m.Start, last = m.Last;
+        bool single = m.SinglePage;
+        if (m.AddressBased && _pieceShifts != 0)
+        {
+            // A piece lies within its descriptor, which must overlap the TLBI's range: look that far around it.
+            ulong reach = (1UL << (63 - BitOperations.LeadingZeroCount(_pieceShifts))) - 1;
+            start &= ~reach;
+            last |= reach;
+            single = false;
+        }
+        if (single && _stride <= 64)
         {
             // The common by-VA case: one key per size class, one set each.
             uint spaces = (uint)spaceMask;
@@ -620,7 +640,7 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
                 {
                     int shift = BitOperations.TrailingZeroCount(classes);
                     classes &= classes - 1;
-                    ulong firstVpn = m.Start >> shift, lastVpn = m.Last >> shift;
+                    ulong firstVpn = start >> shift, lastVpn = last >> shift;
                     ulong span = lastVpn - firstVpn;
                     if (span >= (ulong)_sets || (_sets == 1 && span >= 4)) { full = true; break; }
                     for (ulong vpn = firstVpn; ; vpn++)

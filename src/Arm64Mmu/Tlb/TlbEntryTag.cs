@@ -26,9 +26,24 @@ public enum TranslationStage : byte
 /// <param name="Level">Lookup level of the descriptor it holds.</param>
 /// <param name="Leaf">A final (leaf) translation rather than a walk-cache entry.</param>
 /// <param name="Granule">The granule of the walk that produced it.</param>
+/// <param name="DescriptorShift">
+/// log2 of the block or page the entry was cut from when the entry is smaller than it (0 when it is not): a stage-1
+/// block held as pieces because stage 2 maps its output with smaller pages, or because the structure's largest entry
+/// is smaller (<see cref="TlbHierarchyConfiguration.MaxEntryShift"/>). TLB maintenance by address that selects the
+/// block removes every piece (R_TVTYQ).
+/// </param>
 public readonly record struct TlbEntryTag(Regime Regime, TranslationStage Stage, ushort Vmid, ushort Asid, bool Global,
-    ulong InputBase, byte SizeShift, sbyte Level, bool Leaf, Granule Granule)
+    ulong InputBase, byte SizeShift, sbyte Level, bool Leaf, Granule Granule, byte DescriptorShift = 0)
 {
     /// <summary>Last input address covered (inclusive).</summary>
     public ulong InputLast => InputBase + ((SizeShift >= 64 ? ulong.MaxValue : (1UL << SizeShift) - 1));
+
+    /// <summary>log2 of the input range of the descriptor the entry holds (its block or page), at least the entry's own size.</summary>
+    public int DescriptorSizeShift => Math.Max(SizeShift, DescriptorShift);
+
+    /// <summary>First input address of the block or page the entry was cut from.</summary>
+    public ulong DescriptorBase => DescriptorSizeShift >= 64 ? 0 : InputBase & ~((1UL << DescriptorSizeShift) - 1);
+
+    /// <summary>Last input address (inclusive) of the block or page the entry was cut from.</summary>
+    public ulong DescriptorLast => DescriptorSizeShift >= 64 ? ulong.MaxValue : DescriptorBase + ((1UL << DescriptorSizeShift) - 1);
 }

@@ -105,7 +105,9 @@ internal readonly struct TlbiMatcher
         if (_lastLevel && !leaf) return false;
         if (AddressBased)
         {
-            if (TlbTags.KeyLast(key) < Start || TlbTags.KeyBase(key) > Last) return false;
+            // An entry cut from a larger block goes when the TLBI selects the block, whichever piece it is (R_TVTYQ).
+            TlbTags.DescriptorRange(key, ctx, out ulong first, out ulong last);
+            if (last < Start || first > Last) return false;
             if (leaf)
             {
                 if (_granule >= 0 && _granule != (int)((ctx >> TlbTags.GranuleShift) & 3)) return false;

@@ -237,7 +237,8 @@ public readonly struct TlbiScope
         if (LastLevel && !e.Leaf) return false;
         if (AddressBased)
         {
-            if (e.InputLast < Start || e.InputBase > Last) return false;
+            // An entry cut from a larger block goes when the TLBI selects the block, whichever piece it is (R_TVTYQ).
+            if (e.DescriptorLast < Start || e.DescriptorBase > Last) return false;
             if (e.Leaf && Granule is { } g && g != e.Granule) return false;
             if (e.Leaf && TtlLevel is { } l && l != e.Level) return false;
         }

@@ -198,7 +198,9 @@ public class PeMatchesWalkerProperties
             _cov.Edits++;
         }
 
-        // A block's attributes change with a break and an invalidation of the whole VMID's stage-1 entries.
+        // A block changes with a break and one TLBI naming an address of the block with its level as the TTL hint: every
+        // entry cut from the block goes (R_TVTYQ), including combined entries no larger than stage 2's pages and the
+        // Cortex-A53's 512 MiB pieces of the 1 GiB block.
         private void EditBlock(ProcessingElement pe, ulong va, int level)
         {
             ulong slot = _s1.SlotFor(va, level, allocate: false);
@@ -208,7 +210,8 @@ public class PeMatchesWalkerProperties
             {
                 pe.WriteDescriptor(slot, 0);
                 pe.Dsb(DsbOption.Ishst);
-                pe.Tlbi(TlbiOp.Vmalle1Is);
+                ulong named = va + ((ulong)_rng.Next(16) << (level == 2 ? 17 : 26));
+                pe.Tlbi(TlbiOp.Vae1Is, TlbiOperand.Va(named, Asid, ttlLevel: level));
                 pe.Dsb(DsbOption.Ish);
                 pe.WriteDescriptor(slot, leaf);
                 pe.Dsb(DsbOption.Ish);

@@ -30,8 +30,10 @@ internal static class TlbGenerators
         from level in Gen.Choose(-1, 3)
         from leaf in Gen.Elements(true, false)
         from granule in Gen.Elements(Granule.Size4K, Granule.Size16K, Granule.Size64K)
+        from cutFrom in Gen.Elements(0, 0, 0, 21, 30, 39)
         select new TlbEntryTag(regime, stage, vmid, asid, global,
-            ((address >> shift) + (ulong)(long)delta) << shift, (byte)shift, (sbyte)level, leaf, granule);
+            ((address >> shift) + (ulong)(long)delta) << shift, (byte)shift, (sbyte)level, leaf, granule,
+            leaf && cutFrom > shift ? (byte)cutFrom : (byte)0);
 
     public static Gen<TlbiScope> Scopes =>
         from op in Gen.Elements(Enum.GetValues<TlbiOp>())
