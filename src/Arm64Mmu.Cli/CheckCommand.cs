@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Arm64Mmu.Architecture;
 using Arm64Mmu.Checking;
 using Arm64Mmu.Checking.Traces;
 
@@ -11,7 +12,7 @@ internal static class CheckCommand
     public static Command Create()
     {
         var trace = new Argument<string>("trace") { Description = "a trace file: the arm64mmu line format (docs/trace-format.md) or a Casemate s-expression trace" };
-        var policy = new Option<string?>("--policy") { Description = "which in-place changes are allowed: architecture (default, Arm ARM R_WHZWS) or linux (pgattr_change_is_safe)" };
+        var policy = new Option<string?>("--policy") { Description = "which in-place changes are allowed: architecture (default, Arm ARM R_WHZWS), linux (pgattr_change_is_safe) or always-break (TF-A)" };
         var bbm = new Option<int?>("--bbm") { Description = "FEAT_BBM level of every PE: 0, 1 or 2 (default: the trace's 'features' line, else 0)" };
         var format = new Option<string?>("--format") { Description = "auto (default: Casemate when the first record starts with '('), arm64mmu or casemate" };
         var quiet = new Option<bool>("--quiet") { Description = "print only the summary" };
@@ -26,7 +27,7 @@ internal static class CheckCommand
     private static int Run(string path, string? policyName, int? bbm, string? format, bool quiet)
     {
         var policy = policyName is null ? BreakBeforeMakePolicy.Architecture
-            : BreakBeforeMakePolicy.Parse(policyName) ?? throw new CliException($"--policy {policyName}: allowed architecture or linux");
+            : BreakBeforeMakePolicy.Parse(policyName) ?? throw new CliException($"--policy {policyName}: allowed architecture, linux or always-break");
         if (bbm is { } b && b is < 0 or > 2) throw new CliException($"--bbm {b}: allowed 0, 1 or 2");
         ParsedTrace parsed;
         try

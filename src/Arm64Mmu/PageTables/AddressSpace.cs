@@ -5,7 +5,7 @@ using Arm64Mmu.Memory;
 namespace Arm64Mmu.PageTables;
 
 /// <summary>
-/// Live translation tables of one address space (an EL1&amp;0 process or kernel, the EL2 hypervisor, or a guest's stage 2)
+/// Live translation tables of one address space (an EL1&amp;0 or EL2&amp;0 process or kernel, the EL2 hypervisor, or a guest's stage 2)
 /// edited the way a correct kernel or hypervisor does: map, unmap, change attributes, split a block and merge it back,
 /// each with the maintenance it needs (shared/spec/break-before-make.md, tlb-maintenance.md §4).
 /// <para>
@@ -52,6 +52,13 @@ public sealed class AddressSpace
     /// <summary>EL2 stage-1 tables (HCR_EL2.E2H=0).</summary>
     public static AddressSpace ForEl2(TableAllocator allocator, TranslationGeometry geometry)
         => new(allocator, new AddressSpaceDefinition { Regime = TableRegime.El2, Geometry = geometry });
+
+    /// <summary>
+    /// EL2&amp;0 stage-1 tables (HCR_EL2.E2H=1, a VHE host): a user address space when <paramref name="asid"/> is given, else
+    /// global (host kernel) mappings; <paramref name="upperRange"/> for the TTBR1_EL2 half.
+    /// </summary>
+    public static AddressSpace ForEl20(TableAllocator allocator, TranslationGeometry geometry, ushort? asid = null, bool upperRange = false)
+        => new(allocator, new AddressSpaceDefinition { Regime = TableRegime.El20, Geometry = geometry, Asid = asid, UpperRange = upperRange });
 
     /// <summary>Stage-2 tables of a guest with a VMID.</summary>
     public static AddressSpace ForStage2(TableAllocator allocator, TranslationGeometry geometry, ushort vmid)
@@ -103,7 +110,7 @@ public sealed class AddressSpace
         CheckAligned(outputAddress, "output address", nameof(outputAddress));
         if (outputAddress + length < outputAddress || (Geometry.OutputBits < 64 && outputAddress + length > 1UL << Geometry.OutputBits))
             throw new ArgumentOutOfRangeException(nameof(outputAddress), $"output 0x{outputAddress:x}+0x{length:x} is beyond the {Geometry.OutputBits}-bit output size");
-        ulong addrBits = LiveUpdateRules.AddressBits(Geometry.Format);
+        ulong addrBits = Descriptor.AddressBits(Geometry.Format);
         if ((attributes & addrBits) != 0)
             throw new ArgumentException($"attributes 0x{attributes:x16} carry output-address bits (0x{attributes & addrBits:x} in this {Geometry.Format} format); pass the address separately", nameof(attributes));
         if ((attributes & Descriptor.Contiguous) != 0)
@@ -265,14 +272,7 @@ public sealed class AddressSpace
         CheckFeatures(pe, o);
         var r = new InvalidationRequest(ia | InputBase, length, Geometry.Granule.Bytes(), null, lastLevel, Definition.TwoPrivilege && !Definition.HasAsid);
         var steps = new List<MaintenanceStep>();
-        if (o.PublishBeforeInvalidate) steps.Add(MaintenanceStep.Dsb(o.Broadcast ? DsbOption.Ishst : DsbOption.Nshst));
-        bool full = o.InvalidateTlb && TlbInvalidation.Append(steps, Definition, r, o, pe.Features);
-        if (Definition.Regime == TableRegime.Stage2 && o.InvalidateTlb && !full && o.Stage2CombinedInvalidation)
-        {
-            steps.Add(MaintenanceStep.Dsb(o.Broadcast ? DsbOption.Ish : DsbOption.Nsh));
-            steps.Add(MaintenanceStep.Tlbi(o.Broadcast ? Tlb.TlbiOp.Vmalle1Is : Tlb.TlbiOp.Vmalle1));
-        }
-        if (o.CompleteInvalidation) steps.Add(MaintenanceStep.Dsb(o.Broadcast ? DsbOption.Ish : DsbOption.Nsh));
+        MaintenanceSequence.Invalidate(steps, Definition, r, o, pe.Features);
         if (o.Isb ?? !Definition.HasAsid) steps.Add(MaintenanceStep.Isb);
         foreach (var s in steps) s.ExecuteOn(pe);
         return steps;

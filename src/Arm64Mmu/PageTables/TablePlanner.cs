@@ -47,7 +47,7 @@ internal sealed class TablePlanner
         _memory = space.Memory;
         _allocator = space.Allocator;
         _format = _g.Format;
-        _attrMask = LiveUpdateRules.AttributeBits(_format);
+        _attrMask = Descriptor.LeafAttributeBits(_format);
         _view = space.Definition.TableViewOffset;
         _inputBase = space.InputBase;
     }
@@ -491,7 +491,7 @@ internal sealed class TablePlanner
                     $"{Va(ia)} maps 0x{oa:x}, not 0x{baseOa + (ia - blockIa):x}: the output addresses are not contiguous");
             if (a != attrs)
                 throw new PageTableUpdateException(PageTableErrorKind.NotMergeable,
-                    $"{Va(ia)} has attributes 0x{a:x} where {Va(blockIa)} has 0x{attrs:x} ({LiveUpdateRules.Fields(a ^ attrs, _space.Definition.Regime == TableRegime.Stage2, _format)} differ)");
+                    $"{Va(ia)} has attributes 0x{a:x} where {Va(blockIa)} has 0x{attrs:x} ({Descriptor.FieldNames(a ^ attrs, _space.Definition.Stage, false, _format)} differ)");
         }
     }
 
