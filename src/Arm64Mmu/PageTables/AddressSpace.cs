@@ -115,10 +115,11 @@ public sealed class AddressSpace
             throw new ArgumentException($"attributes 0x{attributes:x16} carry output-address bits (0x{attributes & addrBits:x} in this {Geometry.Format} format); pass the address separately", nameof(attributes));
         if ((attributes & Descriptor.Contiguous) != 0)
             throw new ArgumentException("set the Contiguous bit with MapOptions.Contiguous, which places it only on complete, aligned groups", nameof(attributes));
+        CheckTableAttributes(o.TableAttributes, nameof(options));
         int largest = o.LargestLeafLevel ?? Geometry.StartLevel;
         if (o.LargestLeafLevel is { } ll && (ll > 3 || ll < Geometry.StartLevel || (ll < 3 && !Geometry.BlockAllowed(ll))))
             throw new ArgumentOutOfRangeException(nameof(options), $"largest leaf level {ll}: allowed 3 or a level where this geometry permits blocks ({BlockLevels()})");
-        return Plan($"map 0x{address:x}+0x{length:x} -> 0x{outputAddress:x}", p => p.Map(ia, ia + length, outputAddress, attributes, largest, o.Contiguous));
+        return Plan($"map 0x{address:x}+0x{length:x} -> 0x{outputAddress:x}", p => p.Map(ia, ia + length, outputAddress, attributes, largest, o.Contiguous, o.TableAttributes));
     }
 
     /// <summary>
@@ -141,6 +142,27 @@ public sealed class AddressSpace
         ulong ia = CheckRange(address, length, nameof(address));
         change.Validate(Geometry.Format);
         return Plan($"change attributes 0x{address:x}+0x{length:x} set 0x{change.Set:x} clear 0x{change.Clear:x}", p => p.ChangeAttributes(ia, ia + length, change));
+    }
+
+    /// <summary>
+    /// Plans setting and clearing hierarchical permissions (APTable, UXNTable/XNTable, PXNTable; Arm ARM D8.4.2) on every
+    /// level-<paramref name="level"/> table descriptor that covers [<paramref name="address"/>, +<paramref name="length"/>):
+    /// each restricts every translation below it. The descriptors change in place — permissions need no break (R_WHZWS) —
+    /// and the span below each one is invalidated with non-last-level TLBIs, because walk-cache entries hold the combined
+    /// table attributes. Stage 1 only; every level-<paramref name="level"/> entry in the range must be a table.
+    /// </summary>
+    /// <exception cref="ArgumentException">Bits other than the hierarchical permissions, or a stage-2 space.</exception>
+    /// <exception cref="PageTableUpdateException">An entry in the range is not a table (<see cref="PageTableErrorKind.NotATable"/>).</exception>
+    public TableUpdate PlanChangeTableAttributes(ulong address, ulong length, int level, AttributeChange change)
+    {
+        ulong ia = CheckRange(address, length, nameof(address));
+        CheckTableAttributes(change.Set | change.Clear, nameof(change));
+        if ((change.Set & change.Clear) != 0)
+            throw new ArgumentException($"bits 0x{change.Set & change.Clear:x} are both set and cleared", nameof(change));
+        if (level < Geometry.StartLevel || level > 2)
+            throw new ArgumentOutOfRangeException(nameof(level), $"level {level}: table descriptors exist at levels {Geometry.StartLevel} to 2");
+        return Plan($"change table attributes at level {level} 0x{address:x}+0x{length:x} set 0x{change.Set:x} clear 0x{change.Clear:x}",
+            p => p.ChangeTableAttributes(ia, ia + length, level, change));
     }
 
     /// <summary>
@@ -246,6 +268,11 @@ public sealed class AddressSpace
     /// <summary>Changes attributes of a range and commits it (see <see cref="PlanChangeAttributes"/>).</summary>
     public IReadOnlyList<MaintenanceStep> ChangeAttributes(ITableMaintenance pe, ulong address, ulong length, AttributeChange change, MaintenanceOptions? options = null)
         => Commit(pe, PlanChangeAttributes(address, length, change), options);
+
+    /// <summary>Changes hierarchical permissions of table descriptors and commits it (see <see cref="PlanChangeTableAttributes"/>).</summary>
+    public IReadOnlyList<MaintenanceStep> ChangeTableAttributes(ITableMaintenance pe, ulong address, ulong length, int level, AttributeChange change,
+        MaintenanceOptions? options = null)
+        => Commit(pe, PlanChangeTableAttributes(address, length, level, change), options);
 
     /// <summary>Splits a block and commits it (see <see cref="PlanSplit"/>).</summary>
     public IReadOnlyList<MaintenanceStep> Split(ITableMaintenance pe, ulong address, int targetLevel = 3, MaintenanceOptions? options = null)
@@ -360,6 +387,15 @@ public sealed class AddressSpace
         var levels = new List<string>();
         for (int l = Geometry.StartLevel; l < 3; l++) if (Geometry.BlockAllowed(l)) levels.Add($"level {l}");
         return levels.Count == 0 ? "no level" : string.Join(", ", levels);
+    }
+
+    private void CheckTableAttributes(ulong bits, string param)
+    {
+        if (bits == 0) return;
+        if (Definition.Regime == TableRegime.Stage2)
+            throw new ArgumentException("stage-2 table descriptors have no hierarchical permissions (APTable, XNTable, PXNTable are stage-1 fields)", param);
+        if ((bits & ~Descriptor.HierarchicalPermissions) != 0)
+            throw new ArgumentException($"table attributes 0x{bits:x16}: only APTable[1:0] (bits 62:61), UXNTable/XNTable (bit 60) and PXNTable (bit 59) are allowed (0x{Descriptor.HierarchicalPermissions:x16})", param);
     }
 
     private static void CheckFeatures(ITableMaintenance pe, MaintenanceOptions o)
