@@ -19,6 +19,19 @@ public sealed record CoreProfile
     /// <summary>The features a PE with this profile has unless the machine builder overrides them.</summary>
     public required ProcessorFeatures Features { get; init; }
 
+    /// <summary>
+    /// The core is known not to be affected by Meltdown (CVE-2017-5754) although it may not report FEAT_CSV3: Linux lists
+    /// such cores in <c>kpti_safe_list</c> (arch/arm64/kernel/cpufeature.c, <c>unmap_kernel_at_el0</c>) and needs KPTI only
+    /// for a PE that is neither listed nor reports ID_AA64PFR0_EL1.CSV3 (see <see cref="NeedsKpti"/>).
+    /// </summary>
+    public bool MeltdownSafe { get; init; }
+
+    /// <summary>
+    /// Linux's decision for one PE with these <paramref name="features"/>: unmap the kernel at EL0 (KPTI) unless the core
+    /// reports FEAT_CSV3 or is <see cref="MeltdownSafe"/>. The system-wide capability is final only once every PE is up.
+    /// </summary>
+    public bool NeedsKpti(ProcessorFeatures features) => !features.Csv3 && !MeltdownSafe;
+
     /// <summary>Latency of a translation that hits the L1 TLB.</summary>
     public int L1HitCycles { get; init; }
     /// <summary>Latency of a translation that misses L1 and hits L2 (also the lookup time before a walk starts).</summary>
@@ -128,6 +141,7 @@ public sealed record CoreProfile
     {
         Name = "cortex-a53",
         Description = "Cortex-A53 TRM DDI0500 ch.5 (TLB geometry, L2 TLB +2); descriptor latencies L1D 3 / L2 13 / DRAM 150; maintenance costs estimated",
+        MeltdownSafe = true,
         Tlbs = new TlbHierarchyConfiguration(
             TlbConfiguration.FullyAssociative(10, ReplacementPolicy.Clock), TlbConfiguration.FullyAssociative(10, ReplacementPolicy.Clock),
             new TlbConfiguration(512, 4), new TlbConfiguration(64, 4), new TlbConfiguration(64, 4),
