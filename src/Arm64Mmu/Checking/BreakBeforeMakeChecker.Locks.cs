@@ -88,7 +88,7 @@ public sealed partial class BreakBeforeMakeChecker
             _map.PositionsAt(tablePa & ~7UL, positions);
             var elsewhere = positions.Select(p => p.Link).Where(l => IsLivePlace(l) && RootOf(l).TablePa != rootPa).ToList();
             if (elsewhere.Count > 0)
-                ReportTableLinkedTwice(pe, elsewhere[0].TablePa, tablePa, 0, 0, elsewhere[0], elsewhere,
+                ReportTableLinkedTwice(pe, elsewhere[0].TablePa, tablePa, 0, 0, elsewhere[0].IaBase, TableLast(elsewhere[0]), elsewhere,
                     $"table 0x{elsewhere[0].TablePa:x} is declared for root 0x{rootPa:x} while it is in the tables of root 0x{RootOf(elsewhere[0]).TablePa:x}: a table belongs to one root (Casemate: set_owner_root on a table already in a tree)", ev);
         }
         Flush();

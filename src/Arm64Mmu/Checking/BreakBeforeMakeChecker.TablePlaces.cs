@@ -26,7 +26,7 @@ public sealed partial class BreakBeforeMakeChecker
     {
         var others = OtherLivePlaces(pa, pos.Location);
         if (others.Count == 0) return;
-        ReportTableLinkedTwice(ev.Pe, pos.Location, pa, old, @new, pos.Link, others,
+        ReportTableLinkedTwice(ev.Pe, pos.Location, pa, old, @new, pos.InputBase, pos.InputLast, others,
             $"table 0x{pa:x} is linked from the entry at 0x{pos.Location:x} while it is already in use at {Describe(others[0])}: a table sits at one place, under one root (Casemate: double-use pte)", ev);
     }
 
@@ -38,7 +38,7 @@ public sealed partial class BreakBeforeMakeChecker
             if (!IsLivePlace(link)) continue;
             var others = OtherLivePlaces(link.TablePa, PlaceOf(link)).Where(o => o != link).ToList();
             if (others.Count == 0) continue;
-            ReportTableLinkedTwice(ev.Pe, link.IsRoot ? link.TablePa : link.ParentLocation, link.TablePa, 0, 0, link, others,
+            ReportTableLinkedTwice(ev.Pe, link.IsRoot ? link.TablePa : link.ParentLocation, link.TablePa, 0, 0, link.IaBase, TableLast(link), others,
                 $"loading the tables rooted at 0x{tree.Key.Root:x} puts table 0x{link.TablePa:x} at {Describe(link)} while it is already in use at {Describe(others[0])}: a table sits at one place, under one root (Casemate: double-use pte)", ev);
         }
     }
@@ -46,9 +46,11 @@ public sealed partial class BreakBeforeMakeChecker
     private static string Describe(TableLink l)
         => l.IsRoot ? $"the root of {l.Tree}" : $"the level-{l.Level - 1} entry at 0x{l.ParentLocation:x} ({l.Tree})";
 
-    private void ReportTableLinkedTwice(int pe, ulong location, ulong tablePa, ulong old, ulong @new, TableLink at, List<TableLink> others, string summary, TraceEvent ev)
+    // The last input address a table covers.
+    private static ulong TableLast(TableLink l) => l.IaBase + (((l.TableBytes / 8) << l.EntryShift) - 1);
+
+    private void ReportTableLinkedTwice(int pe, ulong location, ulong tablePa, ulong old, ulong @new, ulong first, ulong last, List<TableLink> others, string summary, TraceEvent ev)
     {
-        ulong first = at.IaBase, last = at.IaBase + ((1UL << (at.EntryShift + at.Tree.Geometry.Stride)) - 1);
         Report(new Violation(ViolationKind.TableLinkedTwice, pe >= 0 ? new[] { pe } : Array.Empty<int>(), location, old, @new, first, last,
             $"table page 0x{tablePa:x}", summary, others.Select(o => "also at " + Describe(o)).Distinct().ToArray(), new[] { ev }, ev, BreakReason.None));
     }

@@ -44,6 +44,8 @@ public class CasemateTraceTests
     [InlineData("table_linked_from_two_roots.log", "", "TableLinkedTwice")]
     [InlineData("table_linked_twice_in_one_tree.log", "", "TableLinkedTwice")]
     [InlineData("owner_declared_for_other_root.log", "", "TableLinkedTwice")]
+    [InlineData("root_installed_while_linked.log", "", "TableLinkedTwice")]
+    [InlineData("loaded_root_linked_as_subtable.log", "", "TableLinkedTwice")]
     [InlineData("prepared_table_then_linked_clean.log", "", "")]
     // One context per root: Casemate's rule only (the architecture tags entries by ID, not by root).
     [InlineData("root_installed_with_two_vmids.log", "", "RootReusedWithAnotherId")]
