@@ -85,6 +85,9 @@ internal sealed class ReverseMap
 
     public IEnumerable<Tree> Trees => _trees.Values;
 
+    /// <summary>Whether the tree of a key is registered (its tables walked and linked).</summary>
+    public bool IsRegistered(TreeKey key) => _trees.TryGetValue(key, out var t) && t.Registered;
+
     /// <summary>The tree for a key, registered (its tables walked and linked) if it was not; a stage-2 tree needs its regime.</summary>
     public Tree GetTree(TreeKey key, Stage2Regime? stage2Regime = null)
     {
@@ -172,11 +175,7 @@ internal sealed class ReverseMap
     }
 
     /// <summary>Descriptor type at a level, with blocks where the geometry does not allow them treated as invalid.</summary>
-    public static DescriptorType TypeOf(ulong d, int level, in TranslationGeometry g)
-    {
-        var t = Descriptor.TypeAt(d, level);
-        return t == DescriptorType.Block && !g.BlockAllowed(level) ? DescriptorType.Invalid : t;
-    }
+    public static DescriptorType TypeOf(ulong d, int level, in TranslationGeometry g) => Descriptor.TypeAt(d, level, g);
 
     /// <summary>The physical address of a table address of a tree: itself, or for stage-1 tables under stage 2 what the PE's
     /// walker reads for it — the stage-2 translation of a table read, with its permission checks, by the same walker, with

@@ -83,6 +83,7 @@ internal sealed class MemoryPort
             ulong va1 = va + (ulong)n0;
             if (!_pe.TranslatePart(rc, va1, access, out pa1, out fault)) return new AccessResult(fault, 0, 0, va1, 2);
         }
+        _pe.ChargeIfUncached(rc, access, parts);
         if (access.Kind == AccessKind.Write)
         {
             Write(pa0, n0, value);
@@ -111,6 +112,7 @@ internal sealed class MemoryPort
             int n = (int)Math.Min((ulong)(length - done), page - (cur & (page - 1)));
             parts++;
             if (!_pe.TranslatePart(rc, cur, access, out ulong pa, out var fault)) return new AccessResult(fault, 0, firstPa, cur, parts);
+            _pe.ChargeIfUncached(rc, access, 1);
             if (parts == 1) firstPa = pa;
             for (int k = 0; k < n; k += 8)
             {

@@ -367,6 +367,28 @@ public sealed class ProcessingElement : ITableMaintenance
             throw new ArgumentOutOfRangeException(nameof(size), $"access size {size}: allowed 1, 2, 4 or 8 bytes (use the span overloads for other lengths)");
     }
 
+    // With stage 1 disabled a data access is Device-nGnRnE unless HCR_EL2.DC makes it Normal (Arm ARM D8.2.11): it goes to
+    // memory. Such accesses always take the slow path (the hit paths need stage 1), so _result holds their attributes.
+    internal void ChargeIfUncached(RegimeContext rc, AccessRequest access, int parts)
+    {
+        if (!rc.Stage1Enabled && access.Kind != AccessKind.Execute && MemoryAttributes.IsDevice(_result.Attributes))
+            _cost.ChargeUncachedAccess(parts);
+    }
+
+    /// <summary>
+    /// Data cache maintenance by VA (<c>DC CVAC</c>, <c>DC CIVAC</c>, <c>DC IVAC</c>, <c>DC CVAU</c>): the address is translated
+    /// as a load would be (a fault is returned, nothing charged for the maintenance) and the line's maintenance is charged
+    /// (<see cref="CoreProfile.CacheMaintenanceCycles"/>). Data caches are not modelled — memory is coherent — so the data does
+    /// not change; the instruction is here to price software that must do it, such as page-table code running with the MMU off.
+    /// </summary>
+    public AccessResult DataCacheMaintenance(DataCacheOperation op, ulong va)
+    {
+        if (!Enum.IsDefined(op)) throw new ArgumentOutOfRangeException(nameof(op), $"{op} is not a data cache operation (allowed: {string.Join(", ", Enum.GetNames<DataCacheOperation>())})");
+        if (!TranslatePart(_access, va, Access(AccessKind.Read), out ulong pa, out var fault)) return new AccessResult(fault, 0, 0, va, 1);
+        _cost.ChargeCacheMaintenance();
+        return new AccessResult(default, 0, pa, 0, 1);
+    }
+
     // One part of an access (MemoryPort): the L1 hit path, else a full translation; the fault when it fails.
     internal bool TranslatePart(RegimeContext rc, ulong va, AccessRequest access, out ulong pa, out Fault fault)
     {

@@ -7,11 +7,11 @@ public sealed record AddressSpaceDefinition
 {
     /// <summary>
     /// The regime whose tables these are: <see cref="Architecture.Regime.El10"/> (TTBR0_EL1 or TTBR1_EL1; an ASID or global
-    /// kernel mappings), <see cref="Architecture.Regime.El2"/> (TTBR0_EL2 with E2H=0) or <see cref="Architecture.Regime.Stage2"/>
-    /// (VTTBR_EL2, tagged with a VMID). It decides which TLBI forms name the entries a PE may have cached from them
-    /// (shared/spec/tlb-maintenance.md §2, §4): by ASID (VAE1/VALE1, ASIDE1) or for every ASID (VAAE1/VAALE1, VMALLE1)
-    /// as Linux does, VAE2/VALE2 and ALLE2, or IPAS2E1 then VMALLE1 for combined entries, or VMALLS12E1 (Arm ARM
-    /// D8.17.6.1; Linux arch/arm64/kvm/hyp/nvhe/tlb.c).
+    /// kernel mappings), <see cref="Architecture.Regime.El2"/> (TTBR0_EL2 with E2H=0), <see cref="Architecture.Regime.El20"/>
+    /// (TTBR0/1_EL2 with E2H=1, ASIDs as EL1&amp;0) or <see cref="Architecture.Regime.Stage2"/> (VTTBR_EL2, tagged with a
+    /// VMID). It decides which TLBI forms name the entries a PE may have cached from them (shared/spec/tlb-maintenance.md
+    /// §2, §4): by ASID (VAE1/VALE1, ASIDE1) or for every ASID (VAAE1/VAALE1, VMALLE1) as Linux does; VAE2/VALE2 and
+    /// ALLE2; IPAS2E1 then VMALLE1 for combined entries, or VMALLS12E1 (Arm ARM D8.17.6.1; Linux arch/arm64/kvm/hyp/nvhe/tlb.c).
     /// </summary>
     public required Regime Regime { get; init; }
 
@@ -19,8 +19,8 @@ public sealed record AddressSpaceDefinition
     public required TranslationGeometry Geometry { get; init; }
 
     /// <summary>
-    /// EL1&amp;0 only: the ASID of a user address space, used in TLBI operands; null for a space of global (kernel)
-    /// mappings, which is invalidated for every ASID.
+    /// EL1&amp;0 and EL2&amp;0 only: the ASID of a user address space, used in TLBI operands; null for a space of global
+    /// (kernel) mappings, which is invalidated for every ASID.
     /// </summary>
     public ushort? Asid { get; init; }
 
@@ -30,7 +30,7 @@ public sealed record AddressSpaceDefinition
     /// </summary>
     public ushort Vmid { get; init; }
 
-    /// <summary>EL1&amp;0 only: the tables are the TTBR1 half, addresses 2^64 − 2^InputBits … 2^64 − 1.</summary>
+    /// <summary>EL1&amp;0 and EL2&amp;0 only: the tables are the TTBR1 half, addresses 2^64 − 2^InputBits … 2^64 − 1.</summary>
     public bool UpperRange { get; init; }
 
     /// <summary>
@@ -39,21 +39,29 @@ public sealed record AddressSpaceDefinition
     /// </summary>
     public ulong TableViewOffset { get; init; }
 
-    /// <summary>True for EL1&amp;0 with an ASID: leaves are normally non-global and maintenance is by ASID.</summary>
-    public bool HasAsid => Regime.HasAsid && Asid is not null;
+    /// <summary>
+    /// The MAIR the tables are used with, when known. The in-place rule then compares the attributes two AttrIndx values
+    /// select (an AttrIndx change selecting an identical attribute is not a memory-type change); unknown, every AttrIndx
+    /// change the rule cannot clear without the MAIR breaks first.
+    /// </summary>
+    public Mair? Mair { get; init; }
 
-    /// <summary>True when the regime has two privilege levels (nG, AP[1], PXN/UXN are meaningful).</summary>
+    /// <summary>1 for stage-1 tables, 2 for stage 2.</summary>
+    public int Stage => Regime.IsStage2 ? 2 : 1;
+
+    /// <summary>True for EL1&amp;0 or EL2&amp;0 with an ASID: leaves are normally non-global and maintenance is by ASID.</summary>
+    public bool HasAsid => TwoPrivilege && Asid is not null;
+
+    /// <summary>True when the regime has two privilege levels and ASIDs (EL1&amp;0, EL2&amp;0): nG, AP[1], PXN/UXN are meaningful.</summary>
     public bool TwoPrivilege => Regime.HasTwoRanges;
 
     /// <summary>Throws when the combination is not one the architecture has.</summary>
     internal void Validate()
     {
-        if (Regime == Regime.El20)
-            throw new ArgumentException("address spaces of the EL2&0 regime are not supported (allowed: EL1&0, EL2, stage 2)", nameof(Regime));
-        if (Asid is not null && !Regime.HasAsid)
-            throw new ArgumentException($"an ASID applies to EL1&0 stage-1 tables only, not to {Regime}", nameof(Asid));
-        if (UpperRange && !Regime.HasTwoRanges)
-            throw new ArgumentException($"the TTBR1 (upper) range exists for EL1&0 only, not for {Regime}", nameof(UpperRange));
+        if (Asid is not null && !TwoPrivilege)
+            throw new ArgumentException($"an ASID applies to EL1&0 and EL2&0 stage-1 tables only, not to {Regime}", nameof(Asid));
+        if (UpperRange && !TwoPrivilege)
+            throw new ArgumentException($"the TTBR1 (upper) range exists for EL1&0 and EL2&0 only, not for {Regime}", nameof(UpperRange));
         if (Vmid != 0 && !Regime.IsStage2)
             throw new ArgumentException($"a VMID applies to stage-2 tables only, not to {Regime}", nameof(Vmid));
         if (Geometry.InputBits == 0)
@@ -65,6 +73,7 @@ public sealed record AddressSpaceDefinition
     {
         string what = Regime == Regime.El10 ? $"EL1&0 stage 1{(UpperRange ? " (TTBR1)" : "")}, {(Asid is { } a ? $"ASID {a}" : "global")}"
             : Regime == Regime.El2 ? "EL2 stage 1"
+            : Regime == Regime.El20 ? $"EL2&0 stage 1{(UpperRange ? " (TTBR1_EL2)" : "")}, {(Asid is { } a2 ? $"ASID {a2}" : "global")}"
             : $"stage 2, VMID {Vmid}";
         return $"{what}; {Geometry}";
     }

@@ -71,6 +71,7 @@ public sealed class PageTableDump
         var g = def.Geometry;
         string what = def.Regime == Regime.El10 ? $"EL1&0 stage 1{(def.UpperRange ? " TTBR1" : "")}, {(def.Asid is { } a ? $"ASID {a}" : "global")}"
             : def.Regime == Regime.El2 ? "EL2 stage 1"
+            : def.Regime == Regime.El20 ? $"EL2&0 stage 1{(def.UpperRange ? " TTBR1" : "")}, {(def.Asid is { } a2 ? $"ASID {a2}" : "global")}"
             : $"stage 2, VMID {def.Vmid}";
         string ds = g.Format == Descriptor.AddressFormat.Lpa2 ? ", DS=1" : "";
         return $"# {what}; {g.Granule.Name()} granule, {g.InputBits}-bit input, start level {g.StartLevel}{ds}";
@@ -122,7 +123,7 @@ public sealed class PageTableDump
             _def = def;
             _g = def.Geometry;
             _mair = mair;
-            _attrMask = LiveUpdateRules.AttributeBits(_g.Format);
+            _attrMask = Descriptor.LeafAttributeBits(_g.Format);
             _base = def.UpperRange ? ~0UL << _g.InputBits : 0;
         }
 
