@@ -51,7 +51,7 @@ internal ref struct PeWalkCaches : IWalkCaches
     private readonly ulong Stage2Context(Granule g)
         => TlbTags.Context(Regime.Stage2, TranslationStage.Stage2, _rc.Vmid, 0, false, false, 0, g);
 
-    public readonly bool TryResumeStage1(ulong key, in TranslationGeometry geo, ref int level, ref ulong table, ref ulong tableAttributes)
+    public readonly WalkResume ResumeStage1(ulong key, in TranslationGeometry geo)
     {
         var wc = _mmu.Tlbs.Walks;
         if (wc.ClassMask(TlbTags.SpaceStage1Table) != 0)
@@ -64,15 +64,12 @@ internal ref struct PeWalkCaches : IWalkCaches
                 if (i < 0) continue;
                 wc.Touch(i);
                 ref TableEntry te = ref wc.Payload(i);
-                table = te.NextTable;
-                tableAttributes = te.TableAttributes;
-                level = l + 1;
                 _rec.WalkCacheHits++;
-                return true;
+                return new WalkResume(l + 1, te.NextTable, te.TableAttributes);
             }
         }
         if (geo.StartLevel < 3) _rec.WalkCacheMisses++;
-        return false;
+        return default;
     }
 
     public readonly void FillStage1Table(ulong key, in TranslationGeometry geo, int level, ulong nextTable, ulong tableAttributes, ulong descriptorPa, ulong descriptor)
@@ -117,7 +114,7 @@ internal ref struct PeWalkCaches : IWalkCaches
         return IpaLookup.Miss;
     }
 
-    public readonly bool TryResumeStage2(ulong ipa, in TranslationGeometry geo, ref int level, ref ulong table)
+    public readonly WalkResume ResumeStage2(ulong ipa, in TranslationGeometry geo)
     {
         var wc = _mmu.Tlbs.Walks;
         if (wc.ClassMask(TlbTags.SpaceStage2) != 0)
@@ -128,14 +125,12 @@ internal ref struct PeWalkCaches : IWalkCaches
                 int i = wc.LookupClass(ipa, TlbTags.SpaceStage2, geo.LevelShift(l), want, WalkCacheMask, 0, false);
                 if (i < 0) continue;
                 wc.Touch(i);
-                table = wc.Payload(i).NextTable;
-                level = l + 1;
                 _rec.WalkCacheHits++;
-                return true;
+                return new WalkResume(l + 1, wc.Payload(i).NextTable, 0);
             }
         }
         if (geo.StartLevel < 3) _rec.WalkCacheMisses++;
-        return false;
+        return default;
     }
 
     public readonly void FillStage2Table(ulong ipa, in TranslationGeometry geo, int level, ulong nextTable, ulong descriptorPa, ulong descriptor)

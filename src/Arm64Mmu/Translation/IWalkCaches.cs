@@ -46,7 +46,7 @@ internal interface IWalkCaches
     /// The deepest stage-1 table entry cached for <paramref name="key"/>: on a hit, the level to continue at (one below the
     /// entry), its next-level table and the table attributes accumulated down to it.
     /// </summary>
-    bool TryResumeStage1(ulong key, in TranslationGeometry geo, ref int level, ref ulong table, ref ulong tableAttributes);
+    WalkResume ResumeStage1(ulong key, in TranslationGeometry geo);
 
     /// <summary>A stage-1 table descriptor at <paramref name="level"/> was read and followed.</summary>
     void FillStage1Table(ulong key, in TranslationGeometry geo, int level, ulong nextTable, ulong tableAttributes, ulong descriptorPa, ulong descriptor);
@@ -54,8 +54,8 @@ internal interface IWalkCaches
     /// <summary>The IPA cache's stage-2 leaf for <paramref name="ipa"/>.</summary>
     IpaLookup LookupIpa(ulong ipa, ref Stage2Leaf leaf);
 
-    /// <summary>The deepest stage-2 table entry cached for <paramref name="ipa"/> (as <see cref="TryResumeStage1"/>).</summary>
-    bool TryResumeStage2(ulong ipa, in TranslationGeometry geo, ref int level, ref ulong table);
+    /// <summary>The deepest stage-2 table entry cached for <paramref name="ipa"/> (as <see cref="ResumeStage1"/>).</summary>
+    WalkResume ResumeStage2(ulong ipa, in TranslationGeometry geo);
 
     /// <summary>A stage-2 table descriptor at <paramref name="level"/> was read and followed.</summary>
     void FillStage2Table(ulong ipa, in TranslationGeometry geo, int level, ulong nextTable, ulong descriptorPa, ulong descriptor);
@@ -65,6 +65,28 @@ internal interface IWalkCaches
 
     /// <summary>The IPA cache's entries for <paramref name="ipa"/> hold a descriptor that a hardware update replaced.</summary>
     void InvalidateIpa(ulong ipa);
+}
+
+/// <summary>
+/// Where a walk may continue from a walk-cache entry: the level below the entry, its next-level table and the table
+/// attributes accumulated down to it. Returned by value (not through ref locals), so the walk's loop variables stay in
+/// registers in the specialisation that never resumes.
+/// </summary>
+internal readonly struct WalkResume
+{
+    public WalkResume(int level, ulong table, ulong tableAttributes)
+    {
+        Found = true;
+        Level = level;
+        Table = table;
+        TableAttributes = tableAttributes;
+    }
+
+    /// <summary>An entry was found (false: walk from the start level).</summary>
+    public readonly bool Found;
+    public readonly int Level;
+    public readonly ulong Table;
+    public readonly ulong TableAttributes;
 }
 
 /// <summary>
@@ -111,7 +133,7 @@ internal struct NoCaches : IWalkCaches
     public readonly void CountHardwareUpdate() { }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public readonly bool TryResumeStage1(ulong key, in TranslationGeometry geo, ref int level, ref ulong table, ref ulong tableAttributes) => false;
+    public readonly WalkResume ResumeStage1(ulong key, in TranslationGeometry geo) => default;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly void FillStage1Table(ulong key, in TranslationGeometry geo, int level, ulong nextTable, ulong tableAttributes, ulong descriptorPa, ulong descriptor) { }
@@ -120,7 +142,7 @@ internal struct NoCaches : IWalkCaches
     public readonly IpaLookup LookupIpa(ulong ipa, ref Stage2Leaf leaf) => IpaLookup.Miss;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public readonly bool TryResumeStage2(ulong ipa, in TranslationGeometry geo, ref int level, ref ulong table) => false;
+    public readonly WalkResume ResumeStage2(ulong ipa, in TranslationGeometry geo) => default;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly void FillStage2Table(ulong ipa, in TranslationGeometry geo, int level, ulong nextTable, ulong descriptorPa, ulong descriptor) { }

@@ -198,9 +198,13 @@ public sealed partial class Walker
         ulong tableAttrs = 0;
         int shift;
         ulong indexMask, tableWord;
-        if (c.TryResumeStage1(key, in geo, ref level, ref table, ref tableAttrs))
+        var resume = c.ResumeStage1(key, in geo);
+        if (resume.Found)
         {
             // A cached table below the initial one: granule-aligned, a full stride of index bits.
+            level = resume.Level;
+            table = resume.Table;
+            tableAttrs = resume.TableAttributes;
             shift = TranslationGeometry.LevelShift(geo.Granule, level);
             indexMask = strideMask;
             tableWord = 0;
@@ -474,8 +478,11 @@ public sealed partial class Walker
         ulong table = s2.TableBase;
         int shift;
         ulong indexMask, tableWord;
-        if (c.TryResumeStage2(ipa, in geo, ref level, ref table))
+        var resume = c.ResumeStage2(ipa, in geo);
+        if (resume.Found)
         {
+            level = resume.Level;
+            table = resume.Table;
             shift = TranslationGeometry.LevelShift(geo.Granule, level);
             indexMask = strideMask;
             tableWord = 0;
