@@ -11,6 +11,8 @@ namespace Arm64Mmu.Machine;
 /// </summary>
 internal sealed class MaintenanceQueue
 {
+    // The delivery of a TLBI to one PE: its TLBs remove what the TLBI selects (TlbHierarchy.Invalidate) and, when it came
+    // from another PE, the PE spends its receive cycles.
     private readonly Machine _machine;
     private readonly int _issuer;
     private Pending[] _pending = new Pending[4];
@@ -58,6 +60,7 @@ internal sealed class MaintenanceQueue
     {
         ulong latest = 0;
         int kept = 0;
+        var delivery = _machine.Targets;
         for (int k = 0; k < _count; k++)
         {
             ref var p = ref _pending[k];
@@ -77,7 +80,7 @@ internal sealed class MaintenanceQueue
                 if ((done[t >> 6] & bit) != 0 || (!coversAll && !_machine.InDomain(_issuer, t, domain))) continue;
                 done[t >> 6] |= bit;
                 p.Remaining--;
-                var target = _machine.ProcessingElementAt(t);
+                ref readonly var target = ref delivery[t];
                 target.Receive(in p.Matcher, !self);
                 ulong finish = self ? p.Timing.LocalFinish : p.Timing.RemoteFinish(pos, target.ReceiveCycles);
                 if (finish > latest) latest = finish;
@@ -88,5 +91,28 @@ internal sealed class MaintenanceQueue
         }
         _count = kept;
         return latest;
+    }
+}
+
+/// <summary>A PE as TLB maintenance reaches it: its TLBs, its clock and what applying a broadcast TLBI costs it.</summary>
+internal readonly struct MaintenanceTarget
+{
+    public MaintenanceTarget(TlbHierarchy tlbs, CostModel cost, ulong receiveCycles)
+    {
+        Tlbs = tlbs;
+        Cost = cost;
+        ReceiveCycles = receiveCycles;
+    }
+
+    public readonly TlbHierarchy Tlbs;
+    public readonly CostModel Cost;
+    public readonly ulong ReceiveCycles;
+
+    /// <summary>Applies a TLBI (from this PE itself, or from another).</summary>
+    public void Receive(in TlbiMatcher matcher, bool fromOtherPe)
+    {
+        int removed = Tlbs.Invalidate(in matcher);
+        if (removed != 0) Cost.Statistics.EntriesInvalidated += removed;
+        if (fromOtherPe) Cost.ChargeReceivedTlbi(ReceiveCycles);
     }
 }

@@ -264,17 +264,19 @@ public sealed class ProcessingElement : ITableMaintenance
     {
         var rc = _access;
         var access = Access(kind);
-        if (TryHitPaths(rc, va, access, out ulong pa, out var source)) return new PeTranslation(default, pa, source);
-        TranslateSlow(rc, va, access);
+        var hit = TryHitPaths(rc, va, access, out ulong pa, out var source);
+        if (hit == L2HitOutcome.Hit) return new PeTranslation(default, pa, source);
+        TranslateSlow(rc, va, access, hit == L2HitOutcome.Miss);
         return new PeTranslation(_result.Fault, _result.Succeeded ? _result.OutputAddress : 0, _rec.Source);
     }
 
-    // The L1 hit path (memoising the hit for its page) and the L2 hit path; false sends the access to TranslateSlow.
-    private bool TryHitPaths(RegimeContext rc, ulong va, AccessRequest access, out ulong pa, out TranslationSource source)
+    // The L1 hit path (memoising the hit for its page) and the L2 hit path; otherwise TranslateSlow, told whether both
+    // levels were found to miss.
+    private L2HitOutcome TryHitPaths(RegimeContext rc, ulong va, AccessRequest access, out ulong pa, out TranslationSource source)
     {
         pa = 0;
         source = TranslationSource.L1Tlb;
-        if (!_fast) return false;
+        if (!_fast) return L2HitOutcome.Other;
         bool fetch = access.Kind == AccessKind.Execute;
         var l1 = fetch ? _l1i : _l1d;
         ref readonly FastAccess fa = ref access.Kind == AccessKind.Read ? ref _read : ref access.Kind == AccessKind.Write ? ref _write : ref _fetch;
@@ -283,15 +285,15 @@ public sealed class ProcessingElement : ITableMaintenance
         {
             if (key == va) (fetch ? Tlbs.InstructionPages : Tlbs.DataPages).Fill(access.Kind == AccessKind.Write ? 1 : 0, va, pa, way);
             _cost.ChargeL1Hit(fetch);
-            return true;
+            return L2HitOutcome.Hit;
         }
-        if (_mmu.TryL2Hit(l1, rc, key, in fa, out pa))
+        var outcome = _mmu.TryL2Hit(l1, rc, key, in fa, out pa);
+        if (outcome == L2HitOutcome.Hit)
         {
             _cost.ChargeL2Hit(fetch);
             source = TranslationSource.L2Tlb;
-            return true;
         }
-        return false;
+        return outcome;
     }
 
     /// <summary>Loads 1, 2, 4 or 8 bytes (little-endian). An access that crosses a page is split, each part translated.</summary>
@@ -393,17 +395,20 @@ public sealed class ProcessingElement : ITableMaintenance
     internal bool TranslatePart(RegimeContext rc, ulong va, AccessRequest access, out ulong pa, out Fault fault)
     {
         fault = default;
-        if (TryHitPaths(rc, va, access, out pa, out _)) return true;
-        TranslateSlow(rc, va, access);
+        var hit = TryHitPaths(rc, va, access, out pa, out _);
+        if (hit == L2HitOutcome.Hit) return true;
+        TranslateSlow(rc, va, access, hit == L2HitOutcome.Miss);
         pa = _result.OutputAddress;
         fault = _result.Fault;
         return _result.Succeeded;
     }
 
-    private void TranslateSlow(RegimeContext rc, ulong va, AccessRequest access)
+    private void TranslateSlow(RegimeContext rc, ulong va, AccessRequest access, bool finalTlbsMissed)
     {
         _rec.Reset(access.Kind == AccessKind.Execute);
-        _mmu.Translate(rc, va, access, true, TranslateOptions.UseFinalTlbs | TranslateOptions.HardwareUpdates, ref _result, ref _rec);
+        var options = TranslateOptions.UseFinalTlbs | TranslateOptions.HardwareUpdates;
+        if (finalTlbsMissed) options |= TranslateOptions.FinalTlbsMissed;
+        _mmu.Translate(rc, va, access, true, options, ref _result, ref _rec);
         bool ok = _result.Succeeded;
         _cost.ChargeTranslation(ref _rec, !ok);
         if (_machine.ObserversAttached) NotifyTranslation(va, ok);
@@ -522,14 +527,6 @@ public sealed class ProcessingElement : ITableMaintenance
     {
         var floor = bsu switch { 1 => BarrierDomain.InnerShareable, 2 => BarrierDomain.OuterShareable, 3 => BarrierDomain.FullSystem, _ => BarrierDomain.NonShareable };
         return option.Domain < floor ? option with { Domain = floor } : option;
-    }
-
-    // A TLBI delivered by the MaintenanceQueue of the issuing PE (this PE's own, or another's).
-    internal void Receive(in TlbiMatcher matcher, bool fromOtherPe)
-    {
-        int removed = Tlbs.Invalidate(in matcher);
-        if (removed != 0) _cost.Statistics.EntriesInvalidated += removed;
-        if (fromOtherPe) _cost.ChargeReceivedTlbi(ReceiveCycles);
     }
 
     private static TlbiOp[] BuildInnerShareableForms()

@@ -62,6 +62,24 @@ internal sealed class FastPageTable
         s.Way = way;
     }
 
+    /// <summary>Empties the slots of the pages an L1 entry with TLB key <paramref name="key"/> covers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void InvalidateKey(ulong key)
+    {
+        if (TlbTags.KeyShift(key) != 12)
+        {
+            Invalidate(TlbTags.KeyBase(key), TlbTags.KeyLast(key));
+            return;
+        }
+        // A 4 KiB entry: one slot per access kind.
+        ulong page = TlbTags.KeyBase(key);
+        foreach (var t in _tables)
+        {
+            ref Slot s = ref SlotFor(t, page);
+            if (s.Page == page) s.Page = Empty;
+        }
+    }
+
     /// <summary>Empties the slots of every page in [<paramref name="first"/>, <paramref name="last"/>].</summary>
     public void Invalidate(ulong first, ulong last)
     {

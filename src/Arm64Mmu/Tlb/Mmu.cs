@@ -14,6 +14,19 @@ internal enum TranslateOptions : byte
     UseFinalTlbs = 1,
     /// <summary>Perform FEAT_HAFDBS Access flag and dirty-state updates (real accesses; not AT).</summary>
     HardwareUpdates = 2,
+    /// <summary>The L1 and L2 TLBs were just looked up for this access and hold no matching entry (<see cref="Mmu.TryL2Hit"/>).</summary>
+    FinalTlbsMissed = 4,
+}
+
+/// <summary>How the L2 hit path ended.</summary>
+internal enum L2HitOutcome : byte
+{
+    /// <summary>The L2 TLB gave the translation (now also in L1).</summary>
+    Hit,
+    /// <summary>Neither TLB holds a matching entry: walk.</summary>
+    Miss,
+    /// <summary>Anything else (an L1 entry the hint missed, a conflict, a fault, a needed update): the full path decides.</summary>
+    Other,
 }
 
 /// <summary>
@@ -86,21 +99,22 @@ internal sealed class Mmu
     /// copies it. Anything else (an L1 entry the hint did not find, a miss, a conflict, a fault, a write to a
     /// writable-clean entry) returns false having changed nothing, and the caller takes <see cref="Translate"/>.
     /// </summary>
-    public bool TryL2Hit(SetAssociativeTlb<LeafEntry> l1, RegimeContext rc, ulong key, in FastAccess access, out ulong pa)
+    public L2HitOutcome TryL2Hit(SetAssociativeTlb<LeafEntry> l1, RegimeContext rc, ulong key, in FastAccess access, out ulong pa)
     {
         pa = 0;
-        if (l1.Lookup(key, TlbTags.SpaceLeaf, rc.LeafWant, rc.LeafMask, rc.Asid, true, out _) >= 0) return false;
+        if (l1.Lookup(key, TlbTags.SpaceLeaf, rc.LeafWant, rc.LeafMask, rc.Asid, true, out _) >= 0) return L2HitOutcome.Other;
         var l2 = Tlbs.L2;
         int j = l2.Lookup(key, TlbTags.SpaceLeaf, rc.LeafWant, rc.LeafMask, rc.Asid, true, out int second);
-        if (j < 0 || second >= 0) return false;
+        if (j < 0) return L2HitOutcome.Miss;
+        if (second >= 0) return L2HitOutcome.Other;
         ref LeafEntry e = ref l2.Payload(j);
         if (((access.Permit >> (int)e.Stage1Permissions) & 1) == 0 || ((uint)e.Stage2Permissions & access.Required) == 0
-            || ((uint)e.Flags & access.DenyFlags) != 0) return false;
+            || ((uint)e.Flags & access.DenyFlags) != 0) return L2HitOutcome.Other;
         l2.Touch(j);
         int shift = TlbTags.KeyShift(l2.KeyAt(j));
         l1.Insert(key, shift, TlbTags.SpaceLeaf, l2.ContextAt(j), in e, out _);
         pa = e.OutputBase + (key & ((1UL << shift) - 1));
-        return true;
+        return L2HitOutcome.Hit;
     }
 
     /// <summary>
@@ -124,7 +138,13 @@ internal sealed class Mmu
         bool useFinal = s1.Enabled && (options & TranslateOptions.UseFinalTlbs) != 0 && (applyStage2 || !rc.S2.Enabled);
         bool hw = (options & TranslateOptions.HardwareUpdates) != 0;
         ulong key = rc.KeyAddress(va, fetch);
-        if (useFinal)
+        if (useFinal && (options & TranslateOptions.FinalTlbsMissed) != 0)
+        {
+            // The hit paths have just looked both levels up: the same lookups would miss again.
+            rec.L1 = LookupOutcome.Miss;
+            rec.L2 = LookupOutcome.Miss;
+        }
+        else if (useFinal)
         {
             var l1 = fetch ? Tlbs.L1I : Tlbs.L1D;
             var st = UseFinal(l1, rc, va, key, access, hw, ref r, ref rec, out _);

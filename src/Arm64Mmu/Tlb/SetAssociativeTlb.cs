@@ -5,8 +5,11 @@ using System.Runtime.Intrinsics;
 
 namespace Arm64Mmu.Tlb;
 
-/// <summary>Size classes present, one mask per address space.</summary>
-[InlineArray(3)]
+/// <summary>
+/// Size classes present, one mask per address space, then (element 3) the sizes of the blocks that entries held as pieces
+/// were cut from: what every lookup and every TLBI delivery reads first, kept on one line.
+/// </summary>
+[InlineArray(4)]
 internal struct ClassMasks
 {
     private ulong _element;
@@ -33,7 +36,7 @@ internal struct PresenceCounts
 internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
 {
     private const int Spaces = 3;
-    private readonly int _sets, _ways, _stride;
+    private readonly int _sets, _ways, _stride, _strideShift;
     private readonly ulong _setMask;
     private readonly ReplacementPolicy _policy;
     // Key and context of a way side by side: once its fingerprint matched, one line answers both questions.
@@ -50,6 +53,9 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     private readonly T[] _payloads;
     private readonly ulong[] _stamps;
     private readonly byte[] _referenced;
+    // Clock with at most 64 ways: a set's referenced bits in one word (the byte array serves larger sets).
+    private readonly bool _clockBits;
+    private readonly ulong[] _refBits;
     private ulong _clock;
     private readonly ulong[] _plru;
     private readonly int[] _roundRobin;
@@ -58,7 +64,7 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     // Entries cut from a larger descriptor (TlbTags.DescriptorShift > their size): counted per descriptor size, so that
     // maintenance by address knows how far from its address such pieces may lie (R_TVTYQ).
     private readonly int[] _pieceCount = new int[64];
-    private ulong _pieceShifts;
+    private const int PieceShifts = 3; // _classMask element holding the piece descriptor sizes
     // Small structures (at most 255 entries) count their keys per hash bucket: a probe whose bucket is empty skips the
     // compare of the set (most PEs a broadcast reaches do not hold the page). Exact: counts follow every insert and removal.
     private readonly bool _presence;
@@ -98,14 +104,18 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
         _ways = configuration.Ways;
         _sets = configuration.Sets;
         _setMask = (ulong)(_sets - 1);
-        _stride = (_ways + 7) & ~7;
+        // A power of two (at least 8, for the vector compares): a way's set is its index shifted right.
+        _stride = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(8, _ways));
+        _strideShift = BitOperations.Log2((uint)_stride);
         _policy = configuration.Replacement;
         int slots = _sets * _stride;
         _tags = new Tag[slots];
         _fps = new byte[slots + 64];
         _payloads = new T[slots];
         _stamps = new ulong[slots];
-        _referenced = new byte[slots + 64]; // padded: a set's bytes load as one vector
+        _clockBits = _policy == ReplacementPolicy.Clock && _ways <= 64;
+        _referenced = _policy == ReplacementPolicy.Clock && !_clockBits ? new byte[slots] : [];
+        _refBits = _clockBits ? new ulong[_sets] : [];
         _plru = new ulong[_sets];
         _roundRobin = new int[_sets];
         for (int set = 0; set < _sets; set++)
@@ -295,9 +305,9 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Touch(int index)
     {
-        if (_policy == ReplacementPolicy.Clock)
+        if (_clockBits)
         {
-            Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_referenced), index) = 1;
+            Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_refBits), index >> _strideShift) |= 1UL << (index & (_stride - 1));
             return;
         }
         TouchOther(index);
@@ -307,6 +317,7 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     private void TouchOther(int index)
     {
         if (_policy == ReplacementPolicy.Lru) Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_stamps), index) = ++_clock;
+        else if (_policy == ReplacementPolicy.Clock) _referenced[index] = 1;
         else if (_policy == ReplacementPolicy.TreePlru) TouchPlru(index);
     }
 
@@ -329,7 +340,8 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     private int Victim(int set)
     {
         int b = set * _stride;
-        for (int c = 0; c < _stride; c += 64)
+        // Every way of every set valid (the steady state of a busy TLB): no empty way to look for.
+        for (int c = 0; Count < Capacity && c < _stride; c += 64)
         {
             // Padding ways beyond _ways are never used: mask them off.
             int n = Math.Min(64, _stride - c);
@@ -353,8 +365,8 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
                 }
                 return b + lo;
             }
-            case ReplacementPolicy.Clock when _ways <= 64 && Vector512.IsHardwareAccelerated:
-                return b + ClockVictim(set, b);
+            case ReplacementPolicy.Clock when _clockBits:
+                return b + ClockVictim(set);
             case ReplacementPolicy.Clock:
             {
                 int hand = _roundRobin[set];
@@ -383,33 +395,35 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
 
     // The clock (second chance) victim of one set, as the sweep below would find it: from the hand, the first way not
     // referenced; the ways passed on the way lose their referenced bit; when every way is referenced, the sweep goes
-    // round once clearing them all and takes the hand's way. Found with one vector compare instead of a loop.
-    private int ClockVictim(int set, int b)
+    // round once clearing them all and takes the hand's way. With the set's referenced bits in one word this is a few
+    // bit operations instead of a loop.
+    private int ClockVictim(int set)
     {
-        ref byte refs = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_referenced), b);
+        ref ulong bits = ref _refBits[set];
         ulong valid = _ways == 64 ? ulong.MaxValue : (1UL << _ways) - 1;
-        ulong free = Vector512.Equals(Vector512.LoadUnsafe(ref refs), Vector512<byte>.Zero).ExtractMostSignificantBits() & valid;
+        ulong free = ~bits & valid;
         int hand = _roundRobin[set];
         ulong fromHand = free & (ulong.MaxValue << hand);
         int way;
         if (fromHand != 0)
         {
             way = BitOperations.TrailingZeroCount(fromHand);
-            MemoryMarshal.CreateSpan(ref Unsafe.Add(ref refs, hand), way - hand).Clear();
+            bits &= ~(Below(way) & ~Below(hand));
         }
         else if (free != 0)
         {
             way = BitOperations.TrailingZeroCount(free);
-            MemoryMarshal.CreateSpan(ref Unsafe.Add(ref refs, hand), _ways - hand).Clear();
-            MemoryMarshal.CreateSpan(ref refs, way).Clear();
+            bits &= ~(~Below(hand) | Below(way));
         }
         else
         {
             way = hand;
-            MemoryMarshal.CreateSpan(ref refs, _ways).Clear();
+            bits = 0;
         }
         _roundRobin[set] = way + 1 == _ways ? 0 : way + 1;
         return way;
+
+        static ulong Below(int n) => n >= 64 ? ulong.MaxValue : (1UL << n) - 1;
     }
 
     // The way with the smallest use stamp (padding ways hold ulong.MaxValue and are never chosen).
@@ -454,7 +468,7 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
         evicted = _tags[victim].Key != 0;
         if (evicted) RemoveAt(victim);
         if (_hint is not null && !_mayConflict) _mayConflict = OverlapsExisting(key, context);
-        FastPages?.Invalidate(TlbTags.KeyBase(key), TlbTags.KeyLast(key));
+        FastPages?.InvalidateKey(key);
         _tags[victim].Key = key;
         _tags[victim].Context = context;
         _fps[victim] = Fingerprint(key);
@@ -462,7 +476,7 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
         if (_hint is not null) SetHint(victim);
         if (_presence) _present[Bucket(key)]++;
         int ds = TlbTags.DescriptorShift(context);
-        if (ds > shift && _pieceCount[ds]++ == 0) _pieceShifts |= 1UL << ds;
+        if (ds > shift && _pieceCount[ds]++ == 0) _classMask[PieceShifts] |= 1UL << ds;
         int cls = space * 64 + shift;
         if (_classCount[cls]++ == 0)
         {
@@ -542,7 +556,7 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
         if (key == 0) return;
         _tags[index].Key = 0;
         _fps[index] = 0;
-        FastPages?.Invalidate(TlbTags.KeyBase(key), TlbTags.KeyLast(key));
+        FastPages?.InvalidateKey(key);
         if (_presence) _present[Bucket(key)]--;
         if (_hintOf is not null && _hintOf[index] >= 0)
         {
@@ -551,7 +565,7 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
         }
         int space = (int)((key >> TlbTags.SpaceShift) & 3), shift = TlbTags.KeyShift(key);
         int ds = TlbTags.DescriptorShift(_tags[index].Context);
-        if (ds > shift && --_pieceCount[ds] == 0) _pieceShifts &= ~(1UL << ds);
+        if (ds > shift && --_pieceCount[ds] == 0) _classMask[PieceShifts] &= ~(1UL << ds);
         if (--_classCount[space * 64 + shift] == 0)
         {
             _classMask[space] &= ~(1UL << shift);
@@ -567,11 +581,11 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
         Array.Clear(_fps);
         Array.Clear(_classCount);
         Array.Clear(_pieceCount);
-        _pieceShifts = 0;
         _classMask = default;
         _present = default;
         Array.Clear(_plru);
         Array.Clear(_referenced);
+        Array.Clear(_refBits);
         Array.Clear(_roundRobin);
         if (_hint is not null)
         {
@@ -593,10 +607,11 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
         bool full = !m.AddressBased;
         ulong start = m.Start, last = m.Last;
         bool single = m.SinglePage;
-        if (m.AddressBased && _pieceShifts != 0)
+        ulong pieceShifts = _classMask[PieceShifts];
+        if (m.AddressBased && pieceShifts != 0)
         {
             // A piece lies within its descriptor, which must overlap the TLBI's range: look that far around it.
-            ulong reach = (1UL << (63 - BitOperations.LeadingZeroCount(_pieceShifts))) - 1;
+            ulong reach = (1UL << (63 - BitOperations.LeadingZeroCount(pieceShifts))) - 1;
             start &= ~reach;
             last |= reach;
             single = false;
