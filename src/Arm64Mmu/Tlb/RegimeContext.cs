@@ -30,10 +30,9 @@ internal sealed class RegimeContext
         Stage2Mask = LeafMask;
         Stage2Want = (ulong)(uint)Regime.Stage2.Code << TlbTags.RegimeShift | (ulong)Vmid << TlbTags.VmidShift | (ulong)TranslationStage.Stage2 << TlbTags.StageShift;
         Stage1Enabled = s1.Enabled;
-        // Which stage-1 permission values allow each access class in this regime (PAN/EPAN, one or two privilege levels).
-        for (int c = 0; c < AccessClasses.Count; c++)
-            for (int p = 0; p < 64; p++)
-                if (Walker.Stage1Permits(s1, (AccessPermissions)p, AccessClasses.Request(c))) PermitMasks[c] |= 1UL << p;
+        // Which stage-1 permission values allow each access class in this regime (PAN/EPAN, one or two privilege levels):
+        // the regime's own table, which the walker uses too.
+        for (int c = 0; c < AccessClasses.Count; c++) PermitMasks[c] = s1.PermitMasks[c];
         var h0 = s1.Half0;
         int s2Bits = S2.Enabled ? S2.Geometry.GranuleBits : 64;
         _split0 = 1UL << Math.Min(s1.Enabled ? h0.Geometry.GranuleBits : 12, s2Bits);

@@ -30,6 +30,7 @@ public static class RegimeBuilder
             r.Hd = r.Ha && tcr.Hd && f.Hafdbs >= 2;
             r.Half0 = BuildHalf("TCR_EL2", "TTBR0_EL2", false, tcr.Tg0, tcr.T0sz, false, tcr.Tbi, tcr.Tbid, false,
                 tcr.Hpd && f.Hpds, tcr.Sh0, tcr.Ds, tcr.Ps, "PS", regs.Ttbr0El2.Value, f, WalkPolicy(r, policy));
+            r.Precompute();
             return r;
         }
 
@@ -57,6 +58,7 @@ public static class RegimeBuilder
             t.Hpd0 && f.Hpds, t.Sh0, t.Ds, t.Ips, "IPS", ttbr0, f, WalkPolicy(r, policy));
         r.Half1 = BuildHalf(tcrName, ttbr1Name, true, t.Tg1, t.T1sz, t.Epd1, t.Tbi1, t.Tbid1, t.E0pd1 && f.E0pd,
             t.Hpd1 && f.Hpds, t.Sh1, t.Ds, t.Ips, "IPS", ttbr1, f, WalkPolicy(r, policy));
+        r.Precompute();
         return r;
     }
 

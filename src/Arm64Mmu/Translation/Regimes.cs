@@ -83,6 +83,37 @@ public sealed class TranslationRegime
     /// <summary>TCR value used.</summary>
     public ulong TcrValue { get; internal set; }
 
+    // Precomputed when the regime is built (never per walk): the stage-1 permissions of every combination of the leaf's
+    // AP[2:1], DBM, PXN, UXN and the table descriptors' APTable/UXNTable/PXNTable (Walker.Stage1Permissions), and per access
+    // class (kind × EL0 × PSTATE.PAN) which of those permission values allow it (Walker.Stage1Permits).
+    internal byte[] LeafPermissionTable = [];
+    internal ulong[] PermitMasks = [];
+
+    /// <summary>The index of a leaf's permission bits into <see cref="LeafPermissionTable"/> (table bits dropped with HPD).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal static int LeafPermissionIndex(ulong desc, ulong tableAttrs, bool hpd)
+        => (int)(((desc >> 6) & 3) | ((desc >> 49) & 4) | ((desc >> 50) & 0x18) | (hpd ? 0 : (tableAttrs >> 54) & 0x1E0));
+
+    internal void Precompute()
+    {
+        var table = new byte[512];
+        for (int i = 0; i < table.Length; i++)
+        {
+            ulong desc = ((ulong)i & 3) << 6 | ((ulong)(i >> 2) & 1) << 51 | ((ulong)(i >> 3) & 3) << 53;
+            ulong attrs = ((ulong)(i >> 5) & 0xF) << 59;
+            table[i] = (byte)Walker.Stage1Permissions(this, false, desc, attrs);
+        }
+        LeafPermissionTable = table;
+        var masks = new ulong[16]; // kind × 4 + EL0 × 2 + PAN; kind 3 does not exist but keeps the index in range
+        for (int c = 0; c < masks.Length; c++)
+        {
+            var access = new AccessRequest((AccessKind)(c >> 2), (c & 2) != 0, (c & 1) != 0);
+            for (int p = 0; p < 64; p++)
+                if (Walker.Stage1Permits(this, (AccessPermissions)p, access)) masks[c] |= 1UL << p;
+        }
+        PermitMasks = masks;
+    }
+
     /// <summary>The half a VA selects: VA[55] picks TTBR1 in two-range regimes; one-range regimes have TTBR0 only.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public Stage1Half HalfFor(ulong va, out ulong select)

@@ -126,6 +126,7 @@ public sealed partial class Walker
 
     private enum Status : byte { Ok, Fault, Retry }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private Status TranslateOnce<TCaches>(ref TCaches c, TranslationRegime s1, Stage2Regime s2, ulong va, ulong key, AccessRequest access,
         bool applyStage2, ref WalkResult r, WalkTrace? trace)
         where TCaches : struct, IWalkCaches, allows ref struct
@@ -141,7 +142,10 @@ public sealed partial class Walker
         else
         {
             c.CountWalk();
-            var st = Stage1Walk(ref c, s1, s2, va, key, access, ref page, ref r, trace);
+            // Compiled twice: without stage 2 the loop has fewer values to keep in registers.
+            var st = s2.Enabled
+                ? Stage1Walk<TCaches, Nested>(ref c, s1, s2, va, key, access, ref page, ref r, trace)
+                : Stage1Walk<TCaches, NotNested>(ref c, s1, s2, va, key, access, ref page, ref r, trace);
             if (st != Status.Ok) return st;
         }
         if (applyStage2 && s2.Enabled)
@@ -154,9 +158,10 @@ public sealed partial class Walker
     }
 
     // AArch64.S1Walk plus the stage-1 checks of AArch64.S1Translate (range, EPD, E0PD, AF, permissions).
-    private Status Stage1Walk<TCaches>(ref TCaches c, TranslationRegime s1, Stage2Regime s2, ulong va, ulong key, AccessRequest access,
+    private Status Stage1Walk<TCaches, TStage2>(ref TCaches c, TranslationRegime s1, Stage2Regime s2, ulong va, ulong key, AccessRequest access,
         ref TableRead page, ref WalkResult r, WalkTrace? trace)
         where TCaches : struct, IWalkCaches, allows ref struct
+        where TStage2 : struct, IStage2Presence
     {
         Stage1Half half = s1.HalfFor(va, out ulong select);
         ref readonly TranslationGeometry geo = ref half.GeometryRef;
@@ -224,7 +229,7 @@ public sealed partial class Walker
             ulong index = (va >> shift) & indexMask;
             ulong descAddr = table | (index << 3);
             descPa = descAddr;
-            if (s2.Enabled)
+            if (TStage2.Enabled)
             {
                 // Out of line (the stage-2 walk is long), writing only page, so no loop variable leaves a register.
                 var st = Stage1TableReadThroughStage2(ref c, s2, descAddr, level, ref page, ref r, trace);
@@ -277,10 +282,13 @@ public sealed partial class Walker
             if (trace is not null) Notes.AccessFlag(trace, level);
             return Status.Fault;
         }
-        var perms = Stage1Permissions(s1, half.Hpd, desc, tableAttrs);
+        // Stage1Permissions and Stage1Permits, precomputed per regime (TranslationRegime.Precompute).
+        var perms = (AccessPermissions)Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(s1.LeafPermissionTable),
+            TranslationRegime.LeafPermissionIndex(desc, tableAttrs, half.Hpd));
         r.Permissions = r.Stage1Permissions = perms;
         LeafAttributes(s1, half, desc, ref r);
-        if (!Stage1Permits(s1, perms, access))
+        int accessClass = (int)access.Kind * 4 + (access.Unprivileged ? 2 : 0) + (access.Pan ? 1 : 0);
+        if (((Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(s1.PermitMasks), accessClass & 15) >> (int)perms) & 1) == 0)
         {
             r.Fault = Fault.Make(FaultKind.Permission, level, 1);
             if (trace is not null) Notes.Stage1Permission(trace, access, level);
@@ -289,7 +297,7 @@ public sealed partial class Walker
         bool dirtyNeeded = access.Kind == AccessKind.Write && s1.Hd && (desc & (Descriptor.Dbm | Descriptor.Ap2)) == (Descriptor.Dbm | Descriptor.Ap2);
         r.Stage1UpdatePending = afMissing || dirtyNeeded;
         // A hardware update of a stage-1 descriptor is a write through stage 2 (QEMU arm_casq_ptw).
-        if (r.Stage1UpdatePending && s2.Enabled && !page.Stage2Writable)
+        if (r.Stage1UpdatePending && TStage2.Enabled && !page.Stage2Writable)
         {
             // The fault names the descriptor's IPA (HPFAR_EL2), not the PA it was read from.
             r.Fault = new Fault(FaultKind.Permission, (sbyte)page.Stage2Level, 2, true, page.DescriptorIpa);
@@ -297,6 +305,22 @@ public sealed partial class Walker
             return Status.Fault;
         }
         return Status.Ok;
+    }
+
+    /// <summary>Whether stage 2 translates stage-1 table reads, as a type: the stage-1 walk is compiled for each.</summary>
+    private interface IStage2Presence
+    {
+        static abstract bool Enabled { get; }
+    }
+
+    private struct Nested : IStage2Presence
+    {
+        public static bool Enabled => true;
+    }
+
+    private struct NotNested : IStage2Presence
+    {
+        public static bool Enabled => false;
     }
 
     /// <summary>Where a stage-1 table read went after stage 2: the PA read, and what a hardware update of a descriptor there needs.</summary>
@@ -360,7 +384,9 @@ public sealed partial class Walker
 
     // AArch64.S2Translate of the final IPA: stage-2 permissions, attributes combined with stage 1 (or FWB), shareability.
     // The output address, combined attributes and permissions are filled before the permission check, so that a TLB
-    // may keep an entry that gives a Permission fault (R_XCLRD allows it).
+    // may keep an entry that gives a Permission fault (R_XCLRD allows it). Inlined into the walk, as the stage-2 walk of
+    // the output was before the walker took its caches as a type parameter (one call less per nested walk).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private Status Stage2Output<TCaches>(ref TCaches c, Stage2Regime s2, AccessRequest access, ref WalkResult r, WalkTrace? trace)
         where TCaches : struct, IWalkCaches, allows ref struct
     {
