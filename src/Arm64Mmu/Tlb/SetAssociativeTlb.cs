@@ -240,6 +240,7 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     // The page number's low bits, folded with the size class: consecutive pages never collide.
     private int HintSlot(ulong key) => (int)(((key >> TlbTags.VpnShift) ^ ((key & 63) << 3)) & _hintMask);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void SetHint(int index)
     {
         int slot = HintSlot(_tags[index].Key);
@@ -397,6 +398,7 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     // referenced; the ways passed on the way lose their referenced bit; when every way is referenced, the sweep goes
     // round once clearing them all and takes the hand's way. With the set's referenced bits in one word this is a few
     // bit operations instead of a loop.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int ClockVictim(int set)
     {
         ref ulong bits = ref _refBits[set];
@@ -464,10 +466,15 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     {
         ulong key = TlbTags.Key(address, shift, space);
         int set = (int)((address >> shift) & _setMask);
-        int victim = Victim(set);
+        // The steady state of a busy clock structure (every way valid): the victim by bit operations, inline.
+        int victim = _clockBits && Count == Capacity ? set * _stride + ClockVictim(set) : Victim(set);
         evicted = _tags[victim].Key != 0;
         if (evicted) RemoveAt(victim);
-        if (_hint is not null && !_mayConflict) _mayConflict = OverlapsExisting(key, context);
+        // The new entry can overlap another only if its size class is not the only one present, or if an entry of its
+        // class may have its key (the presence count of the key's bucket, where kept, says none can).
+        if (_hint is not null && !_mayConflict
+            && ((_classMask[space] & ~(1UL << shift)) != 0 || !_presence || _present[Bucket(key)] != 0))
+            _mayConflict = OverlapsExisting(key, context);
         FastPages?.InvalidateKey(key);
         _tags[victim].Key = key;
         _tags[victim].Context = context;
@@ -550,6 +557,7 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     }
 
     /// <summary>Removes the entry at a way.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void RemoveAt(int index)
     {
         ulong key = _tags[index].Key;
