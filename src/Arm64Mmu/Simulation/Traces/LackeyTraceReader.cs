@@ -44,6 +44,7 @@ public sealed class LackeyTraceReader : StreamTraceReader
                     throw TraceInputException.AtLine(Name, _line + 1, $"the line is longer than {buf.Length} bytes without a newline; this is not a lackey trace");
                 if (input.Fill()) continue;
                 if (input.Available == 0) break;
+                start = input.Start; // Fill moved the unread bytes to the front
                 lineEnd = next = input.End; // the last line has no newline
             }
             _line++;
@@ -58,7 +59,7 @@ public sealed class LackeyTraceReader : StreamTraceReader
     {
         if (line.Length != 0 && line[^1] == (byte)'\r') line = line[..^1];
         access = default;
-        if (line.Length < 6)
+        if (line.Length < 3)
         {
             if (line.Length >= 2 && line[0] == (byte)'=' && line[1] == (byte)'=') return false;
             throw Error(line, "");

@@ -1,5 +1,5 @@
-using SharpCompress.Compressors;
-using SharpCompress.Compressors.Deflate;
+using System.Buffers.Binary;
+using System.IO.Compression;
 using SharpCompress.Compressors.Xz;
 
 namespace Arm64Mmu.Simulation.Traces;
@@ -9,7 +9,7 @@ public enum TraceCompression : byte
 {
     /// <summary>Not compressed.</summary>
     None,
-    /// <summary>gzip (RFC 1952), one member.</summary>
+    /// <summary>gzip (RFC 1952), one member; its CRC-32 and length are checked at the end.</summary>
     Gzip,
     /// <summary>xz.</summary>
     Xz,
@@ -20,6 +20,13 @@ public enum TraceCompression : byte
 /// holds the unread bytes from <see cref="Start"/> to <see cref="End"/>, and <see cref="Fill"/> moves them to the front
 /// and appends more. Memory stays at one buffer whatever the trace's length. Errors of the decompressor (a damaged or
 /// truncated .gz/.xz) become <see cref="TraceInputException"/>s naming the file.
+/// <para>
+/// gzip is decoded by the runtime's decoder, which reads concatenated members but ends quietly on a truncated stream;
+/// so the CRC-32 and length of everything decoded are compared with the trailer in the file's last eight bytes
+/// (RFC 1952 §2.3.1), which a truncated, damaged or concatenated file does not match. (SharpCompress 0.50.9's gzip
+/// decoder accepted some truncated files and read only the first member of concatenated ones.) xz is decoded by
+/// SharpCompress, which checks its own integrity.
+/// </para>
 /// </summary>
 internal sealed class TraceInput : IDisposable
 {
@@ -29,6 +36,8 @@ internal sealed class TraceInput : IDisposable
     private readonly Stream _file;
     private readonly Stream _data;
     private bool _eof;
+    private Crc32 _crc = new();
+    private long _decoded;
 
     private TraceInput(string name, Stream file, Stream data, TraceCompression compression, byte[] buffer, int count)
     {
@@ -77,7 +86,7 @@ internal sealed class TraceInput : IDisposable
             if (!stream.CanSeek) throw TraceInputException.InFile(name, "a compressed trace must come from a seekable stream (a file)");
             stream.Position = 0;
             Stream data = compression == TraceCompression.Gzip
-                ? new GZipStream(stream, CompressionMode.Decompress)
+                ? new GZipStream(stream, CompressionMode.Decompress, leaveOpen: true)
                 : new XZStream(stream);
             return new TraceInput(name, stream, data, compression, buffer, 0);
         }
@@ -170,12 +179,15 @@ internal sealed class TraceInput : IDisposable
             CheckTrailer();
             return false;
         }
+        if (Compression == TraceCompression.Gzip)
+        {
+            _crc.Append(Buffer.AsSpan(End, r));
+            _decoded += r;
+        }
         End += r;
         return true;
     }
 
-    // The gzip decompressor checks the member's CRC-32 and length when it is closed; closing it here turns a truncated
-    // or corrupted member into an error at the end of the trace instead of a silently shorter trace.
     private void CheckTrailer()
     {
         if (Compression == TraceCompression.None) return;
@@ -187,8 +199,16 @@ internal sealed class TraceInput : IDisposable
         {
             throw Damaged(e);
         }
-        if (Compression == TraceCompression.Gzip && _file.CanSeek && _file.Position < _file.Length)
-            throw TraceInputException.InFile(Name, $"data follows the gzip member (byte {_file.Position} of {_file.Length}); concatenated gzip members are not supported — recompress the whole trace as one member");
+        if (Compression != TraceCompression.Gzip) return;
+        // RFC 1952: a member is at least a 10-byte header, an empty deflate block and the 8-byte trailer.
+        if (_file.Length < 20) throw TraceInputException.InFile(Name, $"the gzip file is {_file.Length} bytes long, shorter than any gzip member (20 bytes): it is truncated");
+        Span<byte> trailer = stackalloc byte[8];
+        _file.Position = _file.Length - 8;
+        _file.ReadExactly(trailer);
+        uint crc = BinaryPrimitives.ReadUInt32LittleEndian(trailer), size = BinaryPrimitives.ReadUInt32LittleEndian(trailer[4..]);
+        if (crc != _crc.Value || size != (uint)_decoded)
+            throw TraceInputException.InFile(Name, $"the gzip stream is truncated or damaged: {_decoded} bytes decoded with CRC-32 0x{_crc.Value:x8}, but the trailer says {size} bytes (mod 2^32) with 0x{crc:x8}"
+                + " (a file of several concatenated gzip members also fails this check: recompress it as one)");
     }
 
     private TraceInputException Damaged(Exception e)

@@ -30,7 +30,7 @@ public abstract class TraceReader : IDisposable
 
     /// <summary>Opens a trace file: plain, gzip or xz (told by the magic bytes); the format is <paramref name="format"/> or told from the content and name.</summary>
     /// <param name="path">The file.</param>
-    /// <param name="format">The format, or null to tell it: the compact format by its magic, ChampSim by a name containing <c>.champsimtrace</c>, lackey text otherwise.</param>
+    /// <param name="format">The format, or null to tell it: the compact format by its magic or a name containing <c>.a64t</c>, ChampSim by a name containing <c>.champsimtrace</c>, lackey text otherwise.</param>
     /// <exception cref="TraceInputException">The file cannot be opened, or its header is not of the given format.</exception>
     public static TraceReader Open(string path, TraceFormat? format = null) => Create(TraceInput.Open(path), path, format);
 
@@ -69,8 +69,10 @@ public abstract class TraceReader : IDisposable
 
     private static TraceFormat Detect(TraceInput input, string path)
     {
-        if (input.Peek(CompactTraceFormat.Magic.Length).SequenceEqual(CompactTraceFormat.Magic)) return TraceFormat.Compact;
-        if (System.IO.Path.GetFileName(path).Contains(".champsimtrace", StringComparison.OrdinalIgnoreCase)) return TraceFormat.ChampSim;
+        string name = System.IO.Path.GetFileName(path);
+        if (input.Peek(CompactTraceFormat.Magic.Length).SequenceEqual(CompactTraceFormat.Magic) || name.Contains(".a64t", StringComparison.OrdinalIgnoreCase))
+            return TraceFormat.Compact;
+        if (name.Contains(".champsimtrace", StringComparison.OrdinalIgnoreCase)) return TraceFormat.ChampSim;
         return TraceFormat.Lackey;
     }
 
