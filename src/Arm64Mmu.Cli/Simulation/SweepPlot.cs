@@ -53,7 +53,10 @@ internal static class SweepPlot
             if (points.Length == 0) continue;
             var sc = plot.Add.Scatter(points.Select(p => p.X).ToArray(), points.Select(p => p.Y!.Value).ToArray());
             sc.LineWidth = 2;
-            sc.MarkerSize = 7;
+            // Lines that coincide stay distinguishable by their markers and dashes.
+            sc.MarkerSize = 9 - 1.5f * (drawn % 3);
+            sc.MarkerShape = Markers[drawn % Markers.Length];
+            sc.LinePattern = drawn % 2 == 0 ? ScottPlot.LinePattern.Solid : ScottPlot.LinePattern.Dashed;
             if (g.Key.Length != 0) sc.LegendText = g.Key;
             drawn++;
         }
@@ -63,7 +66,7 @@ internal static class SweepPlot
         plot.Title($"{metric} against {x}");
         plot.XLabel(x + (log ? " (log scale)" : ""));
         plot.YLabel(metric);
-        if (groups.Any(g => g.Key.Length != 0)) plot.ShowLegend();
+        if (groups.Any(g => g.Key.Length != 0)) plot.ShowLegend(ScottPlot.Edge.Right);
         plot.Axes.Margins(0.08, 0.1);
 
         string full = Path.GetFullPath(output);
@@ -80,6 +83,12 @@ internal static class SweepPlot
             if (File.Exists(temp)) File.Delete(temp);
         }
     }
+
+    private static readonly ScottPlot.MarkerShape[] Markers =
+    [
+        ScottPlot.MarkerShape.FilledCircle, ScottPlot.MarkerShape.FilledSquare, ScottPlot.MarkerShape.FilledTriangleUp,
+        ScottPlot.MarkerShape.FilledDiamond, ScottPlot.MarkerShape.OpenCircle, ScottPlot.MarkerShape.OpenSquare,
+    ];
 
     private static int IndexOf(IReadOnlyList<string> keys, string key)
     {

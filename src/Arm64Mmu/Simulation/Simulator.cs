@@ -286,13 +286,13 @@ public sealed class Simulator
                     break;
                 default:
                     Translate(r, a.Address, a.Size, AccessKind.Read);
-                    Translate(r, a.Address, a.Size, AccessKind.Write);
+                    Translate(r, a.Address, a.Size, AccessKind.Write, secondHalf: true);
                     break;
             }
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private void Translate(PeRun r, ulong va, uint size, AccessKind kind)
+        private void Translate(PeRun r, ulong va, uint size, AccessKind kind, bool secondHalf = false)
         {
             var pager = (va >> _vaBits) == 0 ? r.Lower : Upper(va);
             int shift = pager.LeafShift(va);
@@ -303,7 +303,7 @@ public sealed class Simulator
                 if (t.Source != TranslationSource.L1Tlb) Account(r, in t, va, shift);
                 return;
             }
-            Split(r, pager, va, size, kind);
+            Split(r, pager, va, size, kind, secondHalf);
         }
 
         private DemandPager Upper(ulong va)
@@ -314,11 +314,11 @@ public sealed class Simulator
 
         // One translation per page the access touches, in address order.
         [MethodImpl(MethodImplOptions.NoInlining)]
-        private void Split(PeRun r, DemandPager pager, ulong va, uint size, AccessKind kind)
+        private void Split(PeRun r, DemandPager pager, ulong va, uint size, AccessKind kind, bool secondHalf)
         {
             ulong last = va + size - 1;
             if (last < va) throw new SimulationException($"an access of {size} bytes at 0x{va:x} wraps past the top of the address space");
-            r.Split++;
+            if (!secondHalf) r.Split++;
             ulong a = va;
             while (true)
             {

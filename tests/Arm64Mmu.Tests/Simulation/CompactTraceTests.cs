@@ -31,7 +31,7 @@ public class CompactTraceTests
         {
             var arr = list.ToArray();
             return Read(Write(arr)).SequenceEqual(arr);
-        }).QuickCheckThrowOnFailure();
+        }).Check(PropertyConfig.Runs(100));
     }
 
     [Fact]
