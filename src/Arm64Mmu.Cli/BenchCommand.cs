@@ -32,10 +32,12 @@ internal static class BenchCommand
         if (rounds is { } n) settings = settings with { Rounds = n };
         var selected = Select(filters);
         var machine = MachineFigures.Where(m => filters.Length == 0 || filters.Any(f => m.Name.StartsWith(f, StringComparison.Ordinal))).ToArray();
+        var simulation = SimulationFigures.Where(m => filters.Length == 0 || filters.Any(f => m.Name.StartsWith(f, StringComparison.Ordinal))).ToArray();
         if (list)
         {
             foreach (var m in selected) Console.WriteLine($"{m.Name} {m.Unit}");
             foreach (var (name, unit) in machine) Console.WriteLine($"{name} {unit}");
+            foreach (var (name, unit) in simulation) Console.WriteLine($"{name} {unit}");
             return 0;
         }
         foreach (var m in selected)
@@ -50,6 +52,10 @@ internal static class BenchCommand
                 if (machine.Any(m => m.Name == name))
                     Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{name} {value:0.0} {unit}"));
         }
+        if (simulation.Length > 0)
+            foreach (var (name, value, unit) in SimulationWorkload.Run())
+                if (simulation.Any(m => m.Name == name))
+                    Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{name} {value:0.0} {unit}"));
         return 0;
     }
 
@@ -57,6 +63,15 @@ internal static class BenchCommand
     [
         ("tlbi.vae1is.dsb.64pe.resident", "ns"),
         ("trace.random.1gib", "ns/access, cycles/access"),
+    ];
+
+    // Self-timed trace-simulation figures (SimulationWorkload): whole simulations of a synthetic L1-hit-dominated stream.
+    private static readonly (string Name, string Unit)[] SimulationFigures =
+    [
+        ("simulate.lackey", "M translations/s"),
+        ("simulate.lackey.readahead", "M translations/s"),
+        ("simulate.records", "M translations/s"),
+        ("parse.lackey", "MB/s"),
     ];
 
     private const int MinRounds = 3, MaxRounds = 1001;
@@ -78,14 +93,14 @@ internal static class BenchCommand
         foreach (var f in filters)
         {
             if (string.IsNullOrWhiteSpace(f)) throw new CliException("--filter: an empty prefix; give the start of a figure name");
-            bool any = MachineFigures.Any(m => m.Name.StartsWith(f, StringComparison.Ordinal));
+            bool any = MachineFigures.Concat(SimulationFigures).Any(m => m.Name.StartsWith(f, StringComparison.Ordinal));
             foreach (var m in all)
             {
                 if (!m.Name.StartsWith(f, StringComparison.Ordinal)) continue;
                 any = true;
                 if (!selected.Contains(m)) selected.Add(m);
             }
-            if (!any) throw new CliException($"--filter {f} matches no figure (known: {string.Join(", ", all.Select(m => m.Name).Concat(MachineFigures.Select(m => m.Name)))})");
+            if (!any) throw new CliException($"--filter {f} matches no figure (known: {string.Join(", ", all.Select(m => m.Name).Concat(MachineFigures.Select(m => m.Name)).Concat(SimulationFigures.Select(m => m.Name)))})");
         }
         return selected;
     }

@@ -37,6 +37,7 @@ internal static class SimulateCommand
             var report = ProgressDisplay.Run("simulating", update =>
                 new Simulator(config, traces)
                 {
+                    ReadAhead = Environment.ProcessorCount > 1,
                     Progress = p => update(p.Fraction, $"{p.Accesses:N0} accesses, {ProgressDisplay.Rate(p.Accesses, p.Elapsed, "accesses")}"),
                 }.Run());
             sw.Stop();

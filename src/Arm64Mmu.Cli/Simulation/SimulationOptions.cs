@@ -38,7 +38,7 @@ internal sealed class SimulationOptions
     }
 
     /// <summary>The traces, each checked to exist.</summary>
-    public IReadOnlyList<TraceSource> Traces(ParseResult pr)
+    public IReadOnlyList<SimulationTrace> Traces(ParseResult pr)
     {
         TraceFormat? format;
         try { format = pr.GetValue(Format) is { } f ? TraceFormats.Parse(f) : null; }
@@ -62,6 +62,6 @@ internal sealed class SimulationOptions
             if (p.StartsWith('-')) throw new CliException($"--trace {p}: looks like an option, not a file");
             if (!File.Exists(p)) throw new CliException($"--trace {p}: no such file");
         }
-        return paths.Select(p => TraceSource.File(p, format)).ToArray();
+        return paths.Select(p => SimulationTrace.File(p, format)).ToArray();
     }
 }

@@ -27,12 +27,12 @@ public sealed class Simulator
 {
     private const int BatchSize = 4096;
     private readonly SimulationConfig _config;
-    private readonly IReadOnlyList<TraceSource> _traces;
+    private readonly IReadOnlyList<SimulationTrace> _traces;
     private readonly SimulationSettings _settings;
 
     /// <summary>Checks the configuration against the traces (one per PE, or one every PE replays).</summary>
     /// <exception cref="SimulationConfigException">The configuration does not fit together or does not fit the number of traces.</exception>
-    public Simulator(SimulationConfig config, IReadOnlyList<TraceSource> traces)
+    public Simulator(SimulationConfig config, IReadOnlyList<SimulationTrace> traces)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(traces);
@@ -44,6 +44,12 @@ public sealed class Simulator
 
     /// <summary>Called about ten times a second while the simulation runs.</summary>
     public Action<SimulationProgress>? Progress { get; init; }
+
+    /// <summary>
+    /// Read and parse each trace on a thread of its own, ahead of the simulation (<see cref="ReadAheadTraceReader"/>):
+    /// faster on a machine with a core to spare, same results. Off by default (a sweep runs one simulation per core).
+    /// </summary>
+    public bool ReadAhead { get; init; }
 
     /// <summary>Runs the traces to their end.</summary>
     /// <exception cref="TraceInputException">A trace is malformed (the message names the file and line or byte offset).</exception>
@@ -57,7 +63,8 @@ public sealed class Simulator
             for (int i = 0; i < runs.Length; i++)
             {
                 var source = _traces[_traces.Count == 1 ? 0 : i];
-                runs[i] = new PeRun(source.Name, source.Open());
+                var reader = source.Open();
+                runs[i] = new PeRun(source.Name, ReadAhead ? new ReadAheadTraceReader(reader) : reader);
             }
             bool byInstruction = s.Interleave switch
             {
@@ -208,11 +215,7 @@ public sealed class Simulator
             if (_runs.Length == 1)
             {
                 var r = _runs[0];
-                while (Refill(r))
-                {
-                    var buffer = r.Buffer;
-                    for (int i = 0; i < r.Count; i++) Access(r, in buffer[i]);
-                }
+                while (Refill(r)) Batch(r);
                 Report();
                 return;
             }
@@ -226,6 +229,16 @@ public sealed class Simulator
                 }
             }
             Report();
+        }
+
+        // A whole buffer of one PE. A method of its own, called once per buffer, so that the JIT compiles the hot loop
+        // fully (tier 1 with profile data) rather than as an on-stack replacement of a long-running loop.
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private void Batch(PeRun r)
+        {
+            var buffer = r.Buffer;
+            int count = r.Count;
+            for (int i = 0; i < count; i++) Access(r, in buffer[i]);
         }
 
         // One turn: an access, or an instruction (a fetch and the data accesses up to the next fetch). False once the trace has ended.

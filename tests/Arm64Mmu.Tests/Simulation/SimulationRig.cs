@@ -16,13 +16,13 @@ internal static class SimulationRig
     }
 
     public static SimulationReport Run(IReadOnlyList<MemoryAccess> accesses, params string[] settings)
-        => new Simulator(Config(settings), [TraceSource.FromAccesses("synthetic", accesses.ToArray())]).Run();
+        => new Simulator(Config(settings), [SimulationTrace.FromAccesses("synthetic", accesses.ToArray())]).Run();
 
     public static SimulationReport Run(IReadOnlyList<IReadOnlyList<MemoryAccess>> perPe, params string[] settings)
-        => new Simulator(Config(settings), perPe.Select((a, i) => TraceSource.FromAccesses($"pe{i}", a.ToArray())).ToArray()).Run();
+        => new Simulator(Config(settings), perPe.Select((a, i) => SimulationTrace.FromAccesses($"pe{i}", a.ToArray())).ToArray()).Run();
 
     public static SimulationReport RunFile(string path, params string[] settings)
-        => new Simulator(Config(settings), [TraceSource.File(path)]).Run();
+        => new Simulator(Config(settings), [SimulationTrace.File(path)]).Run();
 
     /// <summary>A single-level TLB: no L2 TLB, no walk cache, LRU L1s of the given shape.</summary>
     public static string[] SingleLevelLru(int entries, int ways) =>

@@ -148,7 +148,7 @@ public class SimulatorTests
     [Fact]
     public void InstructionInterleaving_NeedsTracesWithInstructions()
     {
-        var act = () => new Simulator(Config("interleave=instruction"), [TraceSource.FromAccesses("data-only", new[] { Load(Base) }, hasInstructions: false)]).Run();
+        var act = () => new Simulator(Config("interleave=instruction"), [SimulationTrace.FromAccesses("data-only", new[] { Load(Base) }, hasInstructions: false)]).Run();
         act.Should().Throw<SimulationConfigException>().Which.Message.Should().Contain("interleave = access");
         Run([[Load(Base)], [Load(Base)]], "interleave=auto").Total.Accesses.Should().Be(2);
     }
@@ -174,5 +174,32 @@ public class SimulatorTests
         // pa_bits = 52 places the table regions at the top of a 52-bit space: every table address needs the LPA2 encoding.
         var r = Run(DistinctPages(20), "lpa2=true", "va_bits=52", "pa_bits=52", "l2.entries=0", "walk_cache.entries=0");
         r.Total.DescriptorReads.Should().Be(5 * 20);
+    }
+}
+
+/// <summary>Reading ahead on another thread changes nothing but the speed.</summary>
+public class ReadAheadTests
+{
+    [Fact]
+    public void ReadAhead_GivesTheSameRecords_AndTheSameErrors()
+    {
+        using (var r = new ReadAheadTraceReader(TraceReader.Open(TraceFiles.Data("pages.lackey.gz"))))
+            TraceFiles.ReadAll(r).Should().Equal(TraceFiles.ReadAll(TraceFiles.Data("pages.lackey.gz")));
+        string bad = TraceFiles.WriteText(string.Concat(Enumerable.Repeat("I  00401000,4\n", 20_000)) + "oops\n");
+        try
+        {
+            using var r = new ReadAheadTraceReader(TraceReader.Open(bad));
+            var act = () => TraceFiles.ReadAll(r);
+            act.Should().Throw<TraceInputException>().Which.Line.Should().Be(20_001);
+        }
+        finally { File.Delete(bad); }
+    }
+
+    [Fact]
+    public void ReadAhead_GivesTheSameReport()
+    {
+        var config = SimulationRig.Config("l1d.entries=16");
+        var traces = new[] { SimulationTrace.File(TraceFiles.Data("true.lackey.xz")) };
+        new Simulator(config, traces) { ReadAhead = true }.Run().ToJson().Should().Be(new Simulator(config, traces).Run().ToJson());
     }
 }

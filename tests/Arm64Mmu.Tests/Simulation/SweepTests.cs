@@ -1,5 +1,4 @@
-using Process = System.Diagnostics.Process;
-using ProcessStartInfo = System.Diagnostics.ProcessStartInfo;
+using System.Diagnostics;
 using Arm64Mmu.Simulation;
 using Arm64Mmu.Simulation.Configuration;
 using Arm64Mmu.Simulation.Sweeps;
@@ -9,7 +8,7 @@ namespace Arm64Mmu.Tests.Simulation;
 /// <summary>Sweeps: the grid, shards, results independent of parallelism, and merges byte-identical to the unsharded run.</summary>
 public class SweepTests
 {
-    private static readonly TraceSource[] Traces = [TraceSource.File(TraceFiles.Data("pages.lackey.gz"))];
+    private static readonly SimulationTrace[] Traces = [SimulationTrace.File(TraceFiles.Data("pages.lackey.gz"))];
 
     private static Sweep Grid() => new(SimulationRig.Config("l2.ways=full"),
         [SweepAxis.Parse("l2.entries=0,64,256"), SweepAxis.Parse("page_size=4k,huge")], Traces);

@@ -16,11 +16,11 @@ public sealed class Sweep
     /// <summary>The largest grid accepted.</summary>
     public const int MaxRuns = 100_000;
     private readonly SimulationConfig _base;
-    private readonly IReadOnlyList<TraceSource> _traces;
+    private readonly IReadOnlyList<SimulationTrace> _traces;
 
     /// <summary>Builds the grid and checks every configuration in it against the traces.</summary>
     /// <exception cref="SimulationConfigException">A repeated axis key, a grid over <see cref="MaxRuns"/>, or a configuration of the grid that does not fit together (the message names it).</exception>
-    public Sweep(SimulationConfig baseConfig, IReadOnlyList<SweepAxis> axes, IReadOnlyList<TraceSource> traces)
+    public Sweep(SimulationConfig baseConfig, IReadOnlyList<SweepAxis> axes, IReadOnlyList<SimulationTrace> traces)
     {
         ArgumentNullException.ThrowIfNull(baseConfig);
         ArgumentNullException.ThrowIfNull(axes);
