@@ -128,3 +128,57 @@ public class SweepTests
         p.Dispose();
     }
 }
+
+/// <summary>docs/cluster/sweep.sbatch, run as the tasks of a Slurm job array would run it (Slurm's variables set by hand).</summary>
+public class SbatchScriptTests
+{
+    private static string RepositoryRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Arm64Mmu.sln"))) dir = dir.Parent;
+        return dir?.FullName ?? throw new DirectoryNotFoundException("Arm64Mmu.sln not found above " + AppContext.BaseDirectory);
+    }
+
+    [Fact]
+    public void ArrayTasks_WriteShardsThatMergeIntoTheUnshardedSweep()
+    {
+        string script = Path.Combine(RepositoryRoot(), "docs", "cluster", "sweep.sbatch");
+        string dir = Path.Combine(Path.GetTempPath(), $"a64sbatch-{Guid.NewGuid():N}");
+        string trace = TraceFiles.Data("pages.lackey.gz");
+        try
+        {
+            var tasks = new List<Process>();
+            for (int id = 4; id < 7; id++)
+            {
+                // sbatch --array=4-6: three tasks, numbered from 4.
+                var psi = new ProcessStartInfo("bash") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+                psi.ArgumentList.Add(script);
+                psi.Environment["SLURM_ARRAY_TASK_ID"] = id.ToString();
+                psi.Environment["SLURM_ARRAY_TASK_MIN"] = "4";
+                psi.Environment["SLURM_ARRAY_TASK_COUNT"] = "3";
+                psi.Environment["SLURM_CPUS_PER_TASK"] = "1";
+                psi.Environment["ARM64MMU"] = $"dotnet {Path.Combine(AppContext.BaseDirectory, "Arm64Mmu.Cli.dll")}";
+                psi.Environment["TRACE"] = trace;
+                psi.Environment["OUT"] = dir;
+                tasks.Add(Process.Start(psi)!);
+            }
+            foreach (var p in tasks)
+            {
+                string err = p.StandardError.ReadToEnd();
+                p.StandardOutput.ReadToEnd();
+                p.WaitForExit();
+                p.ExitCode.Should().Be(0, err);
+            }
+            var merged = SweepTable.Merge(Enumerable.Range(1, 3).Select(k => ($"shard-{k}.csv", SweepTable.Read(Path.Combine(dir, $"shard-{k}.csv")))).ToArray());
+            // The script's grid, run here in one piece.
+            var sweep = new Sweep(SimulationRig.Config("l2.ways=8"), [SweepAxis.Parse("page_size=4k,huge,2m"), SweepAxis.Parse("l2.entries=0,256,512,1024,2048,4096")],
+                [SimulationTrace.File(trace)]);
+            merged.SweepId.Should().Be(sweep.Id);
+            merged.ToCsv().Should().Be(sweep.Run(sweep.AllRuns, 2).ToCsv());
+        }
+        finally
+        {
+            if (Directory.Exists(dir)) Directory.Delete(dir, true);
+        }
+    }
+}
