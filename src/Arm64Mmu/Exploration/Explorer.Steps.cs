@@ -32,15 +32,21 @@ public sealed partial class Explorer
         ulong c = s[_layout.Control(t)];
         if (StateLayout.Status(c) != RunStatus.Running) return 0;
         int pc = StateLayout.Pc(c);
+        var prog = _programs[t];
         if (StateLayout.FloatIndex(c) == pc)
         {
-            s[_layout.Control(t)] = StateLayout.WithStatus(c, RunStatus.Stopped);
-            return 0;
+            // The fault of this instruction was taken early: a fatal fault ends the thread here; a handled one runs it again.
+            s[_layout.Control(t)] = prog.HandlerStart < 0 && _test.Handling == FaultHandling.Handled
+                ? StateLayout.WithFloat(c, StateLayout.NoFloat)
+                : StateLayout.WithStatus(c, RunStatus.Stopped);
+            return prog.HandlerStart < 0 && _test.Handling == FaultHandling.Handled ? 1 : 0;
         }
-        var prog = _programs[t];
         var ins = prog.Instructions[pc];
         switch (ins.Opcode)
         {
+            case LitmusOpcode.Tlbi when (s[_layout.EarlyTlbis(t)] & Bit(prog.TlbiSlot[pc])) != 0:
+                s[_layout.EarlyTlbis(t)] &= ~Bit(prog.TlbiSlot[pc]); // issued early already
+                return Advance(s, t, pc);
             case LitmusOpcode.Mov: case LitmusOpcode.Add: case LitmusOpcode.Sub: case LitmusOpcode.And: case LitmusOpcode.Orr:
             case LitmusOpcode.Eor: case LitmusOpcode.Bic: case LitmusOpcode.Lsl: case LitmusOpcode.Lsr:
                 WriteRegister(s, t, ins.Rd, InstructionSemantics.Alu(ins, ins.Opcode == LitmusOpcode.Mov ? default : ReadRegister(s, t, ins.Rn), Source(s, t, ins)));
@@ -266,9 +272,18 @@ public sealed partial class Explorer
         bool write = ins.WritesMemory;
         ulong current = s[_layout.Descriptors + page];
         var seen = new HashSet<TranslationOutcome>();
+        int slot = _programs[t].AccessSlot[pc];
+        ulong reserved = s[_layout.EarlyUpdate[t] + slot];
+        if (reserved != 0)
+        {
+            // An early walk already made this access's hardware update: it uses that translation, if still held.
+            int id = (int)reserved - 1;
+            if (_layout.GetEarlyPage(s, t, slot) == page && (_descriptorValues[page][id] == current || (s[_layout.TlbOld[t] + page] & Bit(id)) != 0))
+                TryTranslation(_descriptorValues[page][id]);
+            return;
+        }
         TryTranslation(current);
         ForEachId(s[_layout.TlbOld[t] + page], id => TryTranslation(_descriptorValues[page][id]));
-        int slot = _programs[t].AccessSlot[pc];
         if (_layout.GetEarlyPage(s, t, slot) == page) ForEachId(s[_layout.Early[t] + slot], id => TryTranslation(_descriptorValues[page][id]));
 
         void TryTranslation(ulong d)
@@ -377,6 +392,7 @@ public sealed partial class Explorer
     private void ClearEarly(ulong[] s, int t, int slot)
     {
         s[_layout.Early[t] + slot] = 0;
+        s[_layout.EarlyUpdate[t] + slot] = 0;
         s[_layout.EarlyLocal[t] + slot] = 0;
         for (int q = 0; q < _layout.Issuers; q++) s[_layout.EarlyDoomIndex(t, slot, q)] = 0;
     }
@@ -427,8 +443,9 @@ public sealed partial class Explorer
     private ulong[]? Fault(ulong[] s, int t, int pc, int page, FaultKind kind)
     {
         ulong c = s[_layout.Control(t)];
-        // A later instruction's fault was already taken early: this instruction must not fault.
-        if (StateLayout.FloatIndex(c) != StateLayout.NoFloat) return null;
+        // A later instruction's fault, hardware update or TLBI already happened early: this instruction must not fault.
+        if (StateLayout.FloatIndex(c) != StateLayout.NoFloat || s[_layout.EarlyTlbis(t)] != 0) return null;
+        for (int a = 0; a < _programs[t].AccessCount; a++) if (s[_layout.EarlyUpdate[t] + a] != 0) return null;
         if (!RecordFault(s, t, pc, page, kind)) return null;
         var prog = _programs[t];
         for (int a = 0; a < prog.AccessCount; a++) ClearEarly(s, t, a);
@@ -463,8 +480,15 @@ public sealed partial class Explorer
 
     private ulong[] Tlbi(ulong[] s, int t, int pc, LitmusInstruction ins)
     {
+        IssueTlbi(s, t, ins, ins.HasTlbiOperand ? ReadRegister(s, t, ins.Rn).Bits : 0);
+        Advance(s, t, pc);
+        return s;
+    }
+
+    /// <summary>Marks the TLB entries a TLBI removes once it completes: those cached when it is issued.</summary>
+    private void IssueTlbi(ulong[] s, int t, LitmusInstruction ins, ulong operand)
+    {
         if (_test.AtEl0[t]) throw new LitmusUnsupportedException($"P{t} runs at EL0, where TLBI is UNDEFINED");
-        ulong operand = ins.HasTlbiOperand ? ReadRegister(s, t, ins.Rn).Bits : 0;
         var scope = TlbiScope.Decode(ins.TlbiOp, operand, El1Context);
         int q = _issuerIndex[t];
         bool broadcast = ins.TlbiOp.Info().IsBroadcast;
@@ -483,8 +507,6 @@ public sealed partial class Explorer
                         s[_layout.EarlyDoomIndex(u, a, q)] |= s[_layout.Early[u] + a];
             }
         }
-        Advance(s, t, pc);
-        return s;
     }
 
     /// <summary>

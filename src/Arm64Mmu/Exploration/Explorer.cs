@@ -56,9 +56,12 @@ public sealed partial class Explorer
         _programs = new ThreadProgram[threads];
         for (int t = 0; t < threads; t++)
         {
+            if (test.Threads[t].Code.Count + (test.Threads[t].Handler?.Count ?? 0) > 250) throw new LitmusUnsupportedException($"P{t} has more than 250 instructions");
             var extra = test.Registers.Where(r => r.Thread == t).Select(r => r.Register)
                 .Concat(_printed.Where(l => l.Kind == LitmusLocationKind.Register && l.Thread == t).Select(l => l.Register));
             _programs[t] = new ThreadProgram(test.Threads[t], extra);
+            if (_programs[t].TlbiCount > 64) throw new LitmusUnsupportedException($"P{t} has more than 64 TLBIs");
+            if (_programs[t].LoopCount > 16) throw new LitmusUnsupportedException($"P{t} has more than 16 backward branches");
         }
         foreach (var l in _printed)
             if (l.Kind == LitmusLocationKind.Register && l.Thread >= threads) throw new LitmusFormatException($"{test.Name}: the condition reads {l} of a thread that does not exist");
@@ -146,7 +149,9 @@ public sealed partial class Explorer
                     buffer.Clear();
                     Successors(f.State, buffer);
                     f.Successors = buffer.Count == 0 ? [] : new List<ulong[]>(buffer);
-                    if (buffer.Count == 0 && IsFinal(f.State))
+                    // A final state may still have optional steps (a spontaneous Access flag update): it ends an
+                    // execution here and others continue.
+                    if (IsFinal(f.State))
                     {
                         var fs = Observe(f.State);
                         finals.TryAdd(fs.Text, fs);

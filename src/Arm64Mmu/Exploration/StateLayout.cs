@@ -56,10 +56,11 @@ internal sealed class StateLayout
         EarlyPage = new int[Threads];
         EarlyDoom = new int[Threads];
         EarlyLocal = new int[Threads];
+        EarlyUpdate = new int[Threads];
         for (int t = 0; t < Threads; t++)
         {
             var p = threads[t];
-            ThreadBase[t] = o; o += 6; // control, ELR, monitor, loops, faults, spare
+            ThreadBase[t] = o; o += 6; // control, ELR, monitor, loops, faults, TLBIs issued early
             RegKinds[t] = o; o += (p.RegisterCount + 15) / 16;
             Regs[t] = o; o += p.RegisterCount;
             TlbOld[t] = o; o += pages;
@@ -69,6 +70,7 @@ internal sealed class StateLayout
             EarlyPage[t] = o; o += (p.AccessCount + 7) / 8;
             EarlyDoom[t] = o; o += p.AccessCount * issuers;
             EarlyLocal[t] = o; o += p.AccessCount;
+            EarlyUpdate[t] = o; o += p.AccessCount;
         }
         Length = o;
     }
@@ -92,12 +94,15 @@ internal sealed class StateLayout
     public int[] EarlyPage { get; }
     public int[] EarlyDoom { get; }
     public int[] EarlyLocal { get; }
+    /// <summary>Per memory instruction: 1 + the interned descriptor value an early walk with hardware update left for it, 0 for none.</summary>
+    public int[] EarlyUpdate { get; }
 
     public int Control(int t) => ThreadBase[t];
     public int Elr(int t) => ThreadBase[t] + 1;
     public int Monitor(int t) => ThreadBase[t] + 2;
     public int Loops(int t) => ThreadBase[t] + 3;
     public int FaultLog(int t) => ThreadBase[t] + 4;
+    public int EarlyTlbis(int t) => ThreadBase[t] + 5;
     public int Pending(int t, int page) => PendingUpdates + t * Pages + page;
     public int DoomIndex(int t, int page, int issuer) => Doom[t] + page * Issuers + issuer;
     public int EarlyDoomIndex(int t, int slot, int issuer) => EarlyDoom[t] + slot * Issuers + issuer;

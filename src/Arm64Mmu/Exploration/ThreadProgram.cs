@@ -25,6 +25,7 @@ internal sealed class ThreadProgram
         Targets = new int[Instructions.Length];
         AccessSlot = new int[Instructions.Length];
         LoopSlot = new int[Instructions.Length];
+        TlbiSlot = new int[Instructions.Length];
         var regs = new SortedSet<int>(extraRegisters);
         for (int i = 0; i < Instructions.Length; i++)
         {
@@ -32,6 +33,7 @@ internal sealed class ThreadProgram
             Targets[i] = ins.Target is { } t ? Resolve(t) : End;
             AccessSlot[i] = ins.IsMemoryAccess ? AccessCount++ : -1;
             LoopSlot[i] = ins.IsBranch && ins.Target is not null && Targets[i] != End && Targets[i] <= i ? LoopCount++ : -1;
+            TlbiSlot[i] = ins.Opcode == LitmusOpcode.Tlbi ? TlbiCount++ : -1;
             foreach (var r in new[] { ins.Rd, ins.Rn, ins.Rm, ins.Rs }) if (!r.IsZero) regs.Add(r.Number);
             if (ins.IsMemoryAccess)
             {
@@ -62,6 +64,10 @@ internal sealed class ThreadProgram
     public int[] AccessSlot { get; }
     /// <summary>Dense number of each backward branch, −1 for others.</summary>
     public int[] LoopSlot { get; }
+    /// <summary>Dense number of each TLBI, −1 for others.</summary>
+    public int[] TlbiSlot { get; }
+    /// <summary>Number of TLBIs.</summary>
+    public int TlbiCount { get; }
     /// <summary>Number of memory instructions.</summary>
     public int AccessCount { get; }
     /// <summary>Number of backward branches.</summary>
