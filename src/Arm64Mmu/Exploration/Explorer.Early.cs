@@ -132,7 +132,7 @@ public sealed partial class Explorer
                     Set(prog, ins.Rd, InstructionSemantics.Holds(ins.Condition!, nzcv) ? 1UL : 0UL, nzcvState, regs, known);
                     break;
                 case LitmusOpcode.Adr:
-                    Set(prog, ins.Rd, (ulong)(uint)prog.Targets[j], Certain, regs, known);
+                    Set(prog, ins.Rd, LabelValue(t, prog.Targets[j]), Certain, regs, known);
                     break;
             }
             if (ins.IsMemoryAccess)

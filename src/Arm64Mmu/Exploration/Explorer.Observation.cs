@@ -38,6 +38,8 @@ public sealed partial class Explorer
         LitmusValueKind.DescriptorAddress => new Value(_machine.DescriptorAddresses[_machine.IndexOf(v.Symbol!)], ValueKind.DescriptorAddress),
         LitmusValueKind.PhysicalAddress => new Value(LitmusMachine.PhysicalAddressOf(_machine.IndexOf(v.Symbol!)), ValueKind.PhysicalAddress),
         LitmusValueKind.Descriptor => new Value(_machine.Encode(ResolveRecord(v.Pte!.Value, descriptorOf)), ValueKind.Descriptor),
+        LitmusValueKind.Label when v.Integer >= 0 && v.Integer < _programs.Length && _programs[v.Integer].Thread.Labels.ContainsKey(v.Symbol!)
+            => new Value(LabelValue((int)v.Integer, _programs[v.Integer].Resolve(v.Symbol!)), ValueKind.Label),
         _ => throw new LitmusUnsupportedException($"value {v} is not modelled here"),
     };
 
@@ -158,6 +160,12 @@ public sealed partial class Explorer
             {
                 int p = _machine.PageOfPhysical(v.Bits);
                 if (p >= 0) return $"PA({_machine.Variables[p]})";
+                break;
+            }
+            case ValueKind.Label:
+            {
+                int t = (int)(v.Bits >> 32);
+                if (t < _programs.Length && _programs[t].LabelOf((int)(uint)v.Bits) is { } name) return $"label:\"P{t}:{name}\"";
                 break;
             }
         }

@@ -64,7 +64,7 @@ public sealed partial class Explorer
                 WriteRegister(s, t, ins.Rd, Value.Int(InstructionSemantics.Holds(ins.Condition!, StateLayout.Nzcv(c)) ? 1UL : 0UL));
                 return Advance(s, t, pc);
             case LitmusOpcode.Adr:
-                WriteRegister(s, t, ins.Rd, new Value((ulong)(uint)prog.Targets[pc], ValueKind.Label));
+                WriteRegister(s, t, ins.Rd, new Value(LabelValue(t, prog.Targets[pc]), ValueKind.Label));
                 return Advance(s, t, pc);
             case LitmusOpcode.MsrElr:
             {
@@ -96,6 +96,9 @@ public sealed partial class Explorer
                 return 0;
         }
     }
+
+    /// <summary>A code address as a register value: thread in the high word, instruction index in the low word.</summary>
+    private static ulong LabelValue(int t, int index) => ((ulong)(uint)t << 32) | (uint)index;
 
     private Value Source(ulong[] s, int t, LitmusInstruction ins) => ins.HasImmediate ? Value.Int((ulong)ins.Immediate) : ReadRegister(s, t, ins.Rm);
 
@@ -129,7 +132,7 @@ public sealed partial class Explorer
     {
         ulong c = s[_layout.Control(t)];
         if (StateLayout.ElrKind(c) != ValueKind.Label) throw new LitmusUnsupportedException($"P{t}: ERET to an ELR_EL1 that does not hold a code label");
-        int target = (int)s[_layout.Elr(t)];
+        int target = (int)(uint)s[_layout.Elr(t)];
         ContextSynchronize(s, t);
         c = StateLayout.WithInHandler(s[_layout.Control(t)], false);
         s[_layout.Control(t)] = target == ThreadProgram.End ? StateLayout.WithStatus(c, RunStatus.Finished) : StateLayout.WithPc(c, target);
@@ -457,7 +460,7 @@ public sealed partial class Explorer
                 return s;
             }
             // Exception entry: ELR_EL1 holds the faulting instruction; the handler runs; entry is context synchronizing.
-            s[_layout.Elr(t)] = (ulong)pc;
+            s[_layout.Elr(t)] = LabelValue(t, pc);
             c = StateLayout.WithElrKind(c, ValueKind.Label);
             c = StateLayout.WithPc(StateLayout.WithInHandler(c, true), prog.HandlerStart);
             s[_layout.Control(t)] = c;

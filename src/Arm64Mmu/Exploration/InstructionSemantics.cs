@@ -12,6 +12,16 @@ internal static class InstructionSemantics
     /// <summary>Result of an ALU instruction from its operands; kinds follow herd7 (bit operations on a descriptor keep a descriptor).</summary>
     public static Value Alu(LitmusInstruction i, Value a, Value b)
     {
+        if (i.Extend != OperandExtend.None)
+        {
+            ulong e = i.Extend switch
+            {
+                OperandExtend.Sxtw => (ulong)(long)(int)(uint)b.Bits,
+                OperandExtend.Uxtw => b.Bits & 0xFFFF_FFFFUL,
+                _ => b.Bits,
+            };
+            b = Value.Int(e << i.ExtendShift);
+        }
         ulong r = i.Opcode switch
         {
             LitmusOpcode.Mov => b.Bits,

@@ -95,6 +95,19 @@ public enum BarrierKind
     Store,
 }
 
+/// <summary>How the register operand of an ALU instruction is extended or shifted (<c>ADD X7,X5,W6,SXTW</c>).</summary>
+public enum OperandExtend
+{
+    /// <summary>No extension.</summary>
+    None,
+    /// <summary>SXTW: the W register sign-extended.</summary>
+    Sxtw,
+    /// <summary>UXTW: the W register zero-extended.</summary>
+    Uxtw,
+    /// <summary>LSL #n.</summary>
+    Lsl,
+}
+
 /// <summary>A general-purpose register operand: X0–X30 or W0–W30, or the zero register (number 31).</summary>
 /// <param name="Number">0–30, or 31 for XZR/WZR.</param>
 /// <param name="Wide">X (64-bit) rather than W (32-bit).</param>
@@ -145,6 +158,10 @@ public sealed record LitmusInstruction
     public long Immediate { get; init; }
     /// <summary>True when the last source operand is an immediate.</summary>
     public bool HasImmediate { get; init; }
+    /// <summary>Extension or shift applied to <see cref="Rm"/>.</summary>
+    public OperandExtend Extend { get; init; }
+    /// <summary>Shift amount applied after <see cref="Extend"/>.</summary>
+    public int ExtendShift { get; init; }
     /// <summary>Branch or ADR target label.</summary>
     public string? Target { get; init; }
     /// <summary>Condition code (EQ, NE, …) of B.cond, CSEL, CSET.</summary>

@@ -31,6 +31,16 @@ public static class LitmusInstructionDecoder
                 return SourceOperand(b with { Opcode = LitmusOpcode.Mov, Rd = Reg(ops[0], t) }, ops[1], t);
             case "ADD": case "SUB": case "AND": case "ORR": case "EOR": case "BIC": case "LSL": case "LSR":
             {
+                if (ops.Count == 4 && mnemonic is "ADD" or "SUB" or "AND" or "ORR" or "EOR" or "BIC")
+                {
+                    var ext = SourceOperand(b with { Opcode = mnemonic switch
+                    {
+                        "ADD" => LitmusOpcode.Add, "SUB" => LitmusOpcode.Sub, "AND" => LitmusOpcode.And, "ORR" => LitmusOpcode.Orr,
+                        "EOR" => LitmusOpcode.Eor, _ => LitmusOpcode.Bic,
+                    }, Rd = Reg(ops[0], t), Rn = Reg(ops[1], t) }, ops[2], t);
+                    if (ext.HasImmediate) throw new LitmusFormatException($"'{t}': an extend needs a register operand");
+                    return WithExtend(ext, ops[3], t);
+                }
                 Count(ops, 3, t);
                 var op = mnemonic switch
                 {
@@ -131,6 +141,22 @@ public static class LitmusInstructionDecoder
         bool needs = info.HasAddress || info.HasAsid;
         if (needs != (ops.Count == 2)) throw new LitmusFormatException($"'{t}': TLBI {info.Name} {(needs ? "needs" : "takes no")} register operand");
         return b with { Opcode = LitmusOpcode.Tlbi, TlbiOp = op, HasTlbiOperand = needs, Rn = needs ? Reg(ops[1], t) : default };
+    }
+
+    private static LitmusInstruction WithExtend(LitmusInstruction i, string op, string t)
+    {
+        var parts = op.Trim().Split((char[])[' ', '\t'], 2, StringSplitOptions.RemoveEmptyEntries);
+        var kind = parts[0].ToUpperInvariant() switch
+        {
+            "SXTW" => OperandExtend.Sxtw,
+            "UXTW" => OperandExtend.Uxtw,
+            "LSL" => OperandExtend.Lsl,
+            _ => throw new LitmusUnsupportedException($"'{t}': operand extend '{parts[0]}' is not modelled (allowed SXTW, UXTW, LSL #n)"),
+        };
+        int shift = parts.Length > 1 ? (int)Imm(parts[1], t) : 0;
+        if (shift is < 0 or > 63 || (kind == OperandExtend.Lsl && parts.Length < 2)) throw new LitmusFormatException($"'{t}': shift amount must be #0 to #63");
+        if (kind != OperandExtend.Lsl && i.Rm.Wide) throw new LitmusFormatException($"'{t}': {parts[0]} extends a W register");
+        return i with { Extend = kind, ExtendShift = shift };
     }
 
     private static bool TrySplitOrdering(string m, string stem, out bool acquire, out bool release)

@@ -47,7 +47,7 @@ public static class LitmusParser
         builder.ParseHeader(headerText);
         builder.ParseInit(src[(open + 1)..close]);
         string rest = src[(close + 1)..];
-        int condAt = FindConditionStart(rest) ?? throw new LitmusFormatException($"{name}: no final condition (exists, ~exists or forall)");
+        int condAt = FindConditionStart(rest) ?? throw new LitmusFormatException($"{name}: no final condition or locations (exists, ~exists, forall, locations)");
         builder.ParseCode(rest[..condAt]);
         builder.ParseFinal(rest[condAt..]);
         return builder.Build();
@@ -123,7 +123,7 @@ public static class LitmusParser
             foreach (var raw in text.Split('\n'))
             {
                 string line = raw.Trim();
-                if (line.Length == 0) continue;
+                if (line.Length == 0 || line.StartsWith('"')) continue; // diy's cycle description
                 int eq = line.IndexOf('=');
                 if (eq <= 0) throw Error($"header line '{line}': expected Key=Value before the initial state");
                 string key = line[..eq].Trim(), value = line[(eq + 1)..].Trim();
@@ -256,6 +256,15 @@ public static class LitmusParser
                 try { return LitmusValue.Of(LitmusInstructionDecoder.Imm(v, v)); }
                 catch (LitmusFormatException) { throw Error($"{what}: '{v}' is not a number"); }
             }
+            if (v.StartsWith("label:", StringComparison.Ordinal))
+            {
+                // label:"P1:L0" — a code label of a thread (what ADR writes).
+                string l = v[6..].Trim().Trim('"');
+                int colon = l.IndexOf(':');
+                if (colon < 2 || l[0] != 'P' || !int.TryParse(l.AsSpan(1, colon - 1), NumberStyles.None, CultureInfo.InvariantCulture, out int lt) || !IsIdentifier(l[(colon + 1)..]))
+                    throw Error($"{what}: '{v}' is not a label value (label:\"Pn:L\")");
+                return new LitmusValue(LitmusValueKind.Label, lt, l[(colon + 1)..]);
+            }
             if (v.StartsWith('&')) v = v[1..].Trim();
             if (TryDescriptorLocation(v, out string? pt)) { Declare(pt); return new LitmusValue(LitmusValueKind.DescriptorAddress, Symbol: pt); }
             if (TryPhysical(v, out string? pa)) { Declare(pa); return new LitmusValue(LitmusValueKind.PhysicalAddress, Symbol: pa); }
@@ -383,6 +392,12 @@ public static class LitmusParser
                     else _observed.Add(ParseLocation(it));
                 }
                 s = s[(close + 1)..].Trim();
+            }
+            if (s.Length == 0 && _observed.Count + _observedFaults.Count > 0)
+            {
+                // Only 'locations': every final state is listed; the proposition is true.
+                _condition = new LitmusCondition(LitmusQuantifier.ForAll, new ConstantProposition(true));
+                return;
             }
             if (s.StartsWith("filter", StringComparison.OrdinalIgnoreCase) || s.StartsWith("cases", StringComparison.OrdinalIgnoreCase))
                 throw new LitmusUnsupportedException($"'{s.Split(' ')[0]}' clauses are not modelled");

@@ -15,7 +15,7 @@ public enum LitmusValueKind
     PhysicalAddress,
     /// <summary>A descriptor record (<c>(oa:PA(x), valid:0)</c>).</summary>
     Descriptor,
-    /// <summary>A code label (the value <c>ADR</c> produces).</summary>
+    /// <summary>A code label of a thread (<c>label:"P1:L0"</c>, the value <c>ADR</c> produces): thread in <see cref="LitmusValue.Integer"/>, label in <see cref="LitmusValue.Symbol"/>.</summary>
     Label,
 }
 
@@ -37,6 +37,6 @@ public readonly record struct LitmusValue(LitmusValueKind Kind, long Integer = 0
         LitmusValueKind.DescriptorAddress => $"PTE({Symbol})",
         LitmusValueKind.PhysicalAddress => $"PA({Symbol})",
         LitmusValueKind.Descriptor => Pte!.Value.Format(),
-        _ => Symbol!,
+        _ => $"label:\"P{Integer.ToString(CultureInfo.InvariantCulture)}:{Symbol}\"",
     };
 }

@@ -79,6 +79,14 @@ internal sealed class ThreadProgram
     /// <summary>Number of register slots.</summary>
     public int RegisterCount { get; }
 
+    /// <summary>A label naming <paramref name="index"/> (or the end of the main code for <see cref="End"/>), for printing.</summary>
+    public string? LabelOf(int index)
+    {
+        foreach (var (name, target) in Thread.Labels)
+            if (Resolve(name) == index && (index != End || !target.InHandler)) return name;
+        return null;
+    }
+
     /// <summary>True when <paramref name="index"/> is in the fault handler.</summary>
     public bool InHandler(int index) => HandlerStart >= 0 && index >= HandlerStart;
 
@@ -90,7 +98,8 @@ internal sealed class ThreadProgram
         return n;
     }
 
-    private int Resolve(string label)
+    /// <summary>The instruction index a label names (<see cref="End"/> past the end of its column).</summary>
+    public int Resolve(string label)
     {
         var t = Thread.Labels[label];
         int idx = t.InHandler ? MainLength + t.Index : t.Index;
