@@ -451,9 +451,12 @@ public static class LitmusParser
             if (who.Length < 2 || who[0] != 'P' || !int.TryParse(who.AsSpan(1), NumberStyles.None, CultureInfo.InvariantCulture, out int thread))
                 throw Error($"fault atom '{t}': '{who}' is not a thread (Pn)");
             string? symbol = null, type = null;
-            foreach (var p in parts.Skip(1))
+            for (int i = 1; i < parts.Count; i++)
             {
-                if (p.Contains(':')) type = p;
+                string p = parts[i];
+                if (p.Contains(':') || (i == 2 && IsIdentifier(p))) type = p;
+                else if (symbol is null && TryDescriptorLocation(p, out _))
+                    throw new LitmusUnsupportedException($"fault atom '{t}': faults on page-table accesses (EL0) are not modelled");
                 else if (symbol is null && IsIdentifier(p)) { symbol = p; Declare(p); }
                 else throw Error($"fault atom '{t}': '{p}' is neither a variable nor a fault type");
             }
