@@ -16,23 +16,27 @@ internal static class LitmusCommand
 {
     public static Command Create()
     {
-        var files = new Argument<string[]>("files") { Description = "litmus files, or directories searched for *.litmus", Arity = ArgumentArity.OneOrMore };
+        var files = new Argument<string[]>("files") { Description = "litmus files, or directories searched for *.litmus", Arity = ArgumentArity.ZeroOrMore };
         var json = new Option<string?>("--json") { Description = "write one JSON line per test: name, status, verdict, states, executions, seconds (and reason)" };
         var maxExec = new Option<long?>("--max-executions") { Description = "stop a test (status timeout) after exploring this many distinct states" };
         var timeout = new Option<double?>("--timeout") { Description = "stop a test (status timeout) after this many seconds" };
         var check = new Option<string?>("--check-against") { Description = "herd7.jsonl with herd7's answers: report unsound answers (exit 1), witnesses reached and states equal to the SC-data model" };
         var quiet = new Option<bool>("--quiet") { Description = "print only one line per test and the summary" };
         var jobs = new Option<int?>("--jobs") { Description = "tests explored in parallel (default: the number of processors)" };
+        var scenarios = new Option<bool>("--scenarios") { Description = "explore the fixmap, KPTI and runstate stories as litmus tests and compare with the single-schedule demo" };
         var cmd = new Command("litmus", "Explore every execution of AArch64 VMSA litmus tests (herd7 syntax) and print their final states and verdicts")
         {
-            files, json, maxExec, timeout, check, quiet, jobs,
+            files, json, maxExec, timeout, check, quiet, jobs, scenarios,
         };
-        cmd.SetAction(pr => Run(pr.GetValue(files)!, pr.GetValue(json), pr.GetValue(maxExec), pr.GetValue(timeout), pr.GetValue(check), pr.GetValue(quiet), pr.GetValue(jobs)));
+        cmd.SetAction(pr => pr.GetValue(scenarios)
+            ? ScenarioReport.Run(pr.GetValue(files)!, pr.GetValue(quiet))
+            : Run(pr.GetValue(files)!, pr.GetValue(json), pr.GetValue(maxExec), pr.GetValue(timeout), pr.GetValue(check), pr.GetValue(quiet), pr.GetValue(jobs)));
         return cmd;
     }
 
     private static int Run(string[] inputs, string? jsonPath, long? maxExecutions, double? timeout, string? checkPath, bool quiet, int? jobs)
     {
+        if (inputs.Length == 0) throw new CliException("no litmus files given (or use --scenarios)");
         if (maxExecutions is < 1) throw new CliException($"--max-executions {maxExecutions}: must be at least 1");
         if (timeout is { } to && (double.IsNaN(to) || to <= 0)) throw new CliException($"--timeout {timeout}: must be a positive number of seconds");
         if (jobs is < 1 or > 64) throw new CliException($"--jobs {jobs}: allowed 1 to 64");
