@@ -84,6 +84,7 @@ public sealed partial class BreakBeforeMakeChecker
                 Merge(related.SelectMany(o => o.Break.Events.Concat(o.Events)), ev), ev, Checking.BreakReason.None));
         }
         foreach (var l in links) _map.RemoveRecursive(l);
+        ReleaseRoot(tablePa);
         foreach (var t in _map.Trees.Where(t => t.Key.Root == tablePa && t.Registered).ToList())
         {
             _map.Forget(t);

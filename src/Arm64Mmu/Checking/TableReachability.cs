@@ -76,6 +76,9 @@ internal sealed class ReverseMap
 
     public IEnumerable<Tree> Trees => _trees.Values;
 
+    /// <summary>Whether the tree of a key is registered (its tables walked and linked).</summary>
+    public bool IsRegistered(TreeKey key) => _trees.TryGetValue(key, out var t) && t.Registered;
+
     /// <summary>The tree for a key, registered (its tables walked and linked) if it was not.</summary>
     public Tree GetTree(TreeKey key)
     {
