@@ -14,6 +14,8 @@ namespace Arm64Mmu.Cli.Litmus;
 /// </summary>
 internal static class LitmusCommand
 {
+    private const long MaxFileBytes = 1 << 20;
+
     public static Command Create()
     {
         var files = new Argument<string[]>("files") { Description = "litmus files, or directories searched for *.litmus", Arity = ArgumentArity.ZeroOrMore };
@@ -53,7 +55,12 @@ internal static class LitmusCommand
         Parallel.For(0, paths.Count, new ParallelOptions { MaxDegreeOfParallelism = jobs ?? Environment.ProcessorCount }, i =>
         {
             string text;
-            try { text = File.ReadAllText(paths[i]); }
+            try
+            {
+                // A litmus test is a few KiB; a larger file is refused before it is read.
+                if (new FileInfo(paths[i]).Length > MaxFileBytes) throw new IOException($"larger than {MaxFileBytes / 1024} KiB, too large for a litmus test");
+                text = File.ReadAllText(paths[i]);
+            }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 results[i] = new ExplorationResult { Name = Path.GetFileNameWithoutExtension(paths[i]), Status = ExplorationStatus.Error, Reason = e.Message };

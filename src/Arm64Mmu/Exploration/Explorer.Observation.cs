@@ -34,12 +34,12 @@ public sealed partial class Explorer
     private Value ToValue(LitmusValue v, string? descriptorOf) => v.Kind switch
     {
         LitmusValueKind.Integer => Value.Int((ulong)v.Integer),
-        LitmusValueKind.VirtualAddress => new Value(LitmusMachine.VirtualAddressOf(_machine.IndexOf(v.Symbol!)), ValueKind.VirtualAddress),
-        LitmusValueKind.DescriptorAddress => new Value(_machine.DescriptorAddresses[_machine.IndexOf(v.Symbol!)], ValueKind.DescriptorAddress),
-        LitmusValueKind.PhysicalAddress => new Value(LitmusMachine.PhysicalAddressOf(_machine.IndexOf(v.Symbol!)), ValueKind.PhysicalAddress),
-        LitmusValueKind.Descriptor => new Value(_machine.Encode(ResolveRecord(v.Pte!.Value, descriptorOf)), ValueKind.Descriptor),
+        LitmusValueKind.VirtualAddress => new Value(LitmusMachine.VirtualAddressOf(_machine.IndexOf(v.Symbol!)), LitmusValueKind.VirtualAddress),
+        LitmusValueKind.DescriptorAddress => new Value(_machine.DescriptorAddresses[_machine.IndexOf(v.Symbol!)], LitmusValueKind.DescriptorAddress),
+        LitmusValueKind.PhysicalAddress => new Value(LitmusMachine.PhysicalAddressOf(_machine.IndexOf(v.Symbol!)), LitmusValueKind.PhysicalAddress),
+        LitmusValueKind.Descriptor => new Value(_machine.Encode(ResolveRecord(v.Pte!.Value, descriptorOf)), LitmusValueKind.Descriptor),
         LitmusValueKind.Label when v.Integer >= 0 && v.Integer < _programs.Length && _programs[v.Integer].Thread.Labels.ContainsKey(v.Symbol!)
-            => new Value(LabelValue((int)v.Integer, _programs[v.Integer].Resolve(v.Symbol!)), ValueKind.Label),
+            => new Value(LabelValue((int)v.Integer, _programs[v.Integer].Resolve(v.Symbol!)), LitmusValueKind.Label),
         _ => throw new LitmusUnsupportedException($"value {v} is not modelled here"),
     };
 
@@ -133,7 +133,7 @@ public sealed partial class Explorer
             case LitmusLocationKind.Memory:
                 return ReadCell(s, LitmusMachine.PhysicalAddressOf(_machine.IndexOf(l.Symbol!)), 8);
             default:
-                return new Value(s[_layout.Descriptors + _machine.IndexOf(l.Symbol!)], ValueKind.Descriptor);
+                return new Value(s[_layout.Descriptors + _machine.IndexOf(l.Symbol!)], LitmusValueKind.Descriptor);
         }
     }
 
@@ -141,28 +141,28 @@ public sealed partial class Explorer
     {
         switch (v.Kind)
         {
-            case ValueKind.Descriptor:
+            case LitmusValueKind.Descriptor:
                 return _machine.DecodeDescriptor(v.Bits)?.Format() ?? $"0x{v.Bits:x}";
-            case ValueKind.VirtualAddress:
+            case LitmusValueKind.VirtualAddress:
             {
                 int p = _machine.PageOfVirtual(v.Bits);
                 if (p < 0) break;
                 ulong off = v.Bits - LitmusMachine.VirtualAddressOf(p);
                 return off == 0 ? _machine.Variables[p] : $"{_machine.Variables[p]}+{off}";
             }
-            case ValueKind.DescriptorAddress:
+            case LitmusValueKind.DescriptorAddress:
             {
                 int p = _machine.DescriptorIndexOf(v.Bits);
                 if (p >= 0) return $"PTE({_machine.Variables[p]})";
                 break;
             }
-            case ValueKind.PhysicalAddress:
+            case LitmusValueKind.PhysicalAddress:
             {
                 int p = _machine.PageOfPhysical(v.Bits);
                 if (p >= 0) return $"PA({_machine.Variables[p]})";
                 break;
             }
-            case ValueKind.Label:
+            case LitmusValueKind.Label:
             {
                 int t = (int)(v.Bits >> 32);
                 if (t < _programs.Length && _programs[t].LabelOf((int)(uint)v.Bits) is { } name) return $"label:\"P{t}:{name}\"";
@@ -200,7 +200,7 @@ public sealed partial class Explorer
             var actual = e.ValueAt(s, location);
             if (value.Kind == LitmusValueKind.Descriptor)
             {
-                if (actual.Kind != ValueKind.Descriptor) return false;
+                if (actual.Kind != LitmusValueKind.Descriptor) return false;
                 string? own = location.Kind == LitmusLocationKind.Descriptor ? location.Symbol : null;
                 var rec = value.Pte!.Value;
                 if (rec.OutputSymbol is null && own is null)

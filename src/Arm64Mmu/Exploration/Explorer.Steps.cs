@@ -64,7 +64,7 @@ public sealed partial class Explorer
                 WriteRegister(s, t, ins.Rd, Value.Int(InstructionSemantics.Holds(ins.Condition!, StateLayout.Nzcv(c)) ? 1UL : 0UL));
                 return Advance(s, t, pc);
             case LitmusOpcode.Adr:
-                WriteRegister(s, t, ins.Rd, new Value(LabelValue(t, prog.Targets[pc]), ValueKind.Label));
+                WriteRegister(s, t, ins.Rd, new Value(LabelValue(t, prog.Targets[pc]), LitmusValueKind.Label));
                 return Advance(s, t, pc);
             case LitmusOpcode.MsrElr:
             {
@@ -131,7 +131,7 @@ public sealed partial class Explorer
     private int ExceptionReturn(ulong[] s, int t)
     {
         ulong c = s[_layout.Control(t)];
-        if (StateLayout.ElrKind(c) != ValueKind.Label) throw new LitmusUnsupportedException($"P{t}: ERET to an ELR_EL1 that does not hold a code label");
+        if (StateLayout.ElrKind(c) != LitmusValueKind.Label) throw new LitmusUnsupportedException($"P{t}: ERET to an ELR_EL1 that does not hold a code label");
         int target = (int)(uint)s[_layout.Elr(t)];
         ContextSynchronize(s, t);
         c = StateLayout.WithInHandler(s[_layout.Control(t)], false);
@@ -374,7 +374,7 @@ public sealed partial class Explorer
             {
                 var operand = ReadRegister(s, t, ins.Rs);
                 ulong r = InstructionSemantics.Truncate(InstructionSemantics.Atomic(ins.Atomic, old.Bits, operand.Bits), size);
-                write = new Value(r, old.Kind == ValueKind.Descriptor && operand.Kind == ValueKind.Integer ? ValueKind.Descriptor : ValueKind.Integer);
+                write = new Value(r, old.Kind == LitmusValueKind.Descriptor && operand.Kind == LitmusValueKind.Integer ? LitmusValueKind.Descriptor : LitmusValueKind.Integer);
                 if (ins.Opcode == LitmusOpcode.AtomicLoad) WriteRegister(s, t, ins.Rd, old);
                 break;
             }
@@ -407,7 +407,7 @@ public sealed partial class Explorer
         if (ins.AccessSize != 8) throw new LitmusUnsupportedException($"P{t}: '{ins.Text}' is a 32-bit access to a descriptor");
         if (ins.WritesMemory && AnyPendingUpdate(s0, page)) return; // the hardware update goes first
         ulong dpa = _machine.DescriptorAddresses[page];
-        var old = new Value(s0[_layout.Descriptors + page], ValueKind.Descriptor);
+        var old = new Value(s0[_layout.Descriptors + page], LitmusValueKind.Descriptor);
         if (ins.Opcode == LitmusOpcode.StoreExclusive)
         {
             var fail = Copy(s0);
@@ -461,7 +461,7 @@ public sealed partial class Explorer
             }
             // Exception entry: ELR_EL1 holds the faulting instruction; the handler runs; entry is context synchronizing.
             s[_layout.Elr(t)] = LabelValue(t, pc);
-            c = StateLayout.WithElrKind(c, ValueKind.Label);
+            c = StateLayout.WithElrKind(c, LitmusValueKind.Label);
             c = StateLayout.WithPc(StateLayout.WithInHandler(c, true), prog.HandlerStart);
             s[_layout.Control(t)] = c;
             ContextSynchronize(s, t);

@@ -234,7 +234,7 @@ public sealed partial class Explorer
         if (r.IsZero) return;
         int slot = _programs[t].RegisterSlot[r.Number];
         s[_layout.Regs[t] + slot] = r.Wide ? v.Bits : v.Bits & 0xFFFF_FFFFUL;
-        StateLayout.SetKind(s, _layout.RegKinds[t], slot, r.Wide ? v.Kind : ValueKind.Integer);
+        StateLayout.SetKind(s, _layout.RegKinds[t], slot, r.Wide ? v.Kind : LitmusValueKind.Integer);
     }
 
     private int CellOf(ulong pa, bool create)
@@ -261,7 +261,7 @@ public sealed partial class Explorer
     {
         int c = CellOf(pa, true);
         s[_layout.CellValues + c] = InstructionSemantics.Truncate(v.Bits, size);
-        StateLayout.SetKind(s, _layout.CellKinds, c, size == 8 ? v.Kind : ValueKind.Integer);
+        StateLayout.SetKind(s, _layout.CellKinds, c, size == 8 ? v.Kind : LitmusValueKind.Integer);
         ClearMonitors(s, pa);
     }
 

@@ -1,9 +1,9 @@
 namespace Arm64Mmu.Exploration;
 
 /// <summary>A register value with what it denotes.</summary>
-internal readonly record struct Value(ulong Bits, ValueKind Kind)
+internal readonly record struct Value(ulong Bits, LitmusValueKind Kind)
 {
-    public static Value Int(ulong v) => new(v, ValueKind.Integer);
+    public static Value Int(ulong v) => new(v, LitmusValueKind.Integer);
 }
 
 /// <summary>The register-only instructions (ALU, compare, select), condition codes and LSE atomic operations (Arm ARM C6).</summary>
@@ -35,16 +35,16 @@ internal static class InstructionSemantics
             LitmusOpcode.Lsr => b.Bits >= 64 ? 0 : a.Bits >> (int)b.Bits,
             _ => throw new InvalidOperationException($"not an ALU instruction: {i.Text}"),
         };
-        var kind = ValueKind.Integer;
+        var kind = LitmusValueKind.Integer;
         switch (i.Opcode)
         {
             case LitmusOpcode.Mov: kind = b.Kind; break;
-            case LitmusOpcode.Add or LitmusOpcode.Sub when a.Kind is ValueKind.VirtualAddress or ValueKind.DescriptorAddress or ValueKind.PhysicalAddress && b.Kind == ValueKind.Integer:
+            case LitmusOpcode.Add or LitmusOpcode.Sub when a.Kind is LitmusValueKind.VirtualAddress or LitmusValueKind.DescriptorAddress or LitmusValueKind.PhysicalAddress && b.Kind == LitmusValueKind.Integer:
                 kind = a.Kind; break;
-            case LitmusOpcode.Orr or LitmusOpcode.Bic or LitmusOpcode.Eor when a.Kind == ValueKind.Descriptor && b.Kind == ValueKind.Integer && b.Bits != 0:
-                kind = ValueKind.Descriptor; break;
+            case LitmusOpcode.Orr or LitmusOpcode.Bic or LitmusOpcode.Eor when a.Kind == LitmusValueKind.Descriptor && b.Kind == LitmusValueKind.Integer && b.Bits != 0:
+                kind = LitmusValueKind.Descriptor; break;
         }
-        if (!i.Rd.Wide) { r &= 0xFFFF_FFFFUL; if (kind != ValueKind.Integer) kind = ValueKind.Integer; }
+        if (!i.Rd.Wide) { r &= 0xFFFF_FFFFUL; if (kind != LitmusValueKind.Integer) kind = LitmusValueKind.Integer; }
         return new Value(r, kind);
     }
 

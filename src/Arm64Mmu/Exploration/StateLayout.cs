@@ -1,16 +1,5 @@
 namespace Arm64Mmu.Exploration;
 
-/// <summary>What a register or memory value denotes (for printing final states as herd7 does).</summary>
-internal enum ValueKind : byte
-{
-    Integer,
-    VirtualAddress,
-    DescriptorAddress,
-    PhysicalAddress,
-    Descriptor,
-    Label,
-}
-
 /// <summary>A thread's run state.</summary>
 internal enum RunStatus : byte
 {
@@ -115,7 +104,7 @@ internal sealed class StateLayout
     public static bool InHandler(ulong c) => ((c >> InHandlerShift) & 1) != 0;
     public static int FloatIndex(ulong c) => (int)((c >> FloatShift) & 0xFFF);
     public static int Nzcv(ulong c) => (int)((c >> NzcvShift) & 0xF);
-    public static ValueKind ElrKind(ulong c) => (ValueKind)((c >> ElrKindShift) & 0xF);
+    public static LitmusValueKind ElrKind(ulong c) => (LitmusValueKind)((c >> ElrKindShift) & 0xF);
 
     public static ulong WithPc(ulong c, int pc) => (c & ~PcMask) | (uint)pc;
     public static ulong WithStatus(ulong c, RunStatus s) => (c & ~(3UL << StatusShift)) | ((ulong)s << StatusShift);
@@ -123,13 +112,13 @@ internal sealed class StateLayout
     public static ulong WithInHandler(ulong c, bool b) => b ? c | (1UL << InHandlerShift) : c & ~(1UL << InHandlerShift);
     public static ulong WithFloat(ulong c, int index) => (c & ~(0xFFFUL << FloatShift)) | ((ulong)(index & 0xFFF) << FloatShift);
     public static ulong WithNzcv(ulong c, int nzcv) => (c & ~(0xFUL << NzcvShift)) | ((ulong)(nzcv & 0xF) << NzcvShift);
-    public static ulong WithElrKind(ulong c, ValueKind k) => (c & ~(0xFUL << ElrKindShift)) | ((ulong)k << ElrKindShift);
+    public static ulong WithElrKind(ulong c, LitmusValueKind k) => (c & ~(0xFUL << ElrKindShift)) | ((ulong)k << ElrKindShift);
 
     // ---- packed kinds -------------------------------------------------------------------------------------------
 
-    public static ValueKind Kind(ulong[] s, int kindsBase, int index) => (ValueKind)((s[kindsBase + index / 16] >> (4 * (index % 16))) & 0xF);
+    public static LitmusValueKind Kind(ulong[] s, int kindsBase, int index) => (LitmusValueKind)((s[kindsBase + index / 16] >> (4 * (index % 16))) & 0xF);
 
-    public static void SetKind(ulong[] s, int kindsBase, int index, ValueKind k)
+    public static void SetKind(ulong[] s, int kindsBase, int index, LitmusValueKind k)
     {
         ref ulong w = ref s[kindsBase + index / 16];
         int sh = 4 * (index % 16);
