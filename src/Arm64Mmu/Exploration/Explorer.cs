@@ -8,23 +8,22 @@ namespace Arm64Mmu.Exploration;
 /// </summary>
 /// <remarks>
 /// <para>The model (docs/litmus.md): threads execute their instructions in program order against one sequentially
-/// consistent data memory; translation is relaxed the way the Arm ARM and herd7's VMSA model allow:</para>
+/// consistent data memory; translation is relaxed the way the Arm ARM and herd7's VMSA model (7.58) allow:</para>
 /// <list type="bullet">
 /// <item>A TLB may be filled from a walk at any time and keeps what it read: an access may use the descriptor value in
 /// memory now, or any value the descriptor held earlier that could have been cached (no Translation or Access flag
 /// fault, R_XCLRD) and has not been removed by maintenance. Eviction at any time is implicit: an access may always walk
 /// afresh.</item>
-/// <item>A walk for a later instruction may happen early (before program-order-earlier instructions, but not across a
-/// branch, an ISB, or the instructions computing its address) and see a descriptor that is invalid or has AF=0 at that
-/// moment; the fault it causes can then be taken by that instruction.</item>
-/// <item>A TLBI removes the matching entries present when it executes, once the issuer's DSB completes it: from other
-/// PEs at that DSB, from the issuer itself at its next context synchronization (ISB, exception entry or return), as
-/// herd7 orders the issuer's own walks only through an ISB.</item>
-/// <item>Hardware Access flag and dirty-state updates are atomic read-modify-writes of the descriptor, performed after
-/// the access and before the PE's next full DSB; while one is pending no other write to that descriptor happens.
-/// With hardware Access flag management on, the Access flag of a valid descriptor may be set at any time.</item>
-/// <item>The fault of a fatal access may be taken before program-order-earlier instructions that neither compute its
-/// operands, nor order it (DMB/DSB after an affected access, acquire, release, ISB), nor access its page.</item>
+/// <item>A walk for a later instruction may happen early (not across a branch, an ISB something orders before it, or
+/// the loads its address depends on) and see a descriptor that is invalid or has AF=0 at that moment; that
+/// instruction's fault may then be taken, early too where nothing orders it (Explorer.Early.cs).</item>
+/// <item>A TLBI removes the matching entries present when it is issued (possibly before program-order-earlier
+/// instructions that no DSB orders before it), once the issuer's full DSB completes it: from other PEs at that DSB,
+/// from the issuer itself at its next context synchronization (ISB, exception entry or return).</item>
+/// <item>Hardware Access flag and dirty-state updates are atomic read-modify-writes of the descriptor with their walk,
+/// performed early (the access then uses that translation) or after the access and before the PE's next full DSB;
+/// while one is pending no other write to that descriptor happens. With hardware Access flag management on, the
+/// Access flag of a valid descriptor may be set at any time.</item>
 /// </list>
 /// <para>State space reduction: thread-local instructions run eagerly (they commute with everything), visited states
 /// are hashed and merged, and TLB fills need no transitions (the TLB view is derived from the descriptor history).</para>
