@@ -54,7 +54,21 @@ public static partial class LitmusParser
             return left;
         }
 
+        private const int MaxDepth = 100;
+        private int _depth;
+
+        private const int MaxAtoms = 1000;
+        private int _atoms;
+
         private LitmusProposition ParseUnary()
+        {
+            if (++_atoms > MaxAtoms) throw new LitmusFormatException($"condition: more than {MaxAtoms} terms");
+            if (++_depth > MaxDepth) throw new LitmusFormatException($"condition: nested more than {MaxDepth} levels deep");
+            try { return ParseUnaryInner(); }
+            finally { _depth--; }
+        }
+
+        private LitmusProposition ParseUnaryInner()
         {
             if (Eat("~") || EatWord("not")) return new NotProposition(ParseUnary());
             if (Eat("("))

@@ -272,6 +272,16 @@ public class LitmusParserTests
         => FluentActions.Invoking(() => LitmusParser.Parse(text)).Should().Throw<LitmusUnsupportedException>().WithMessage($"*{what}*");
 
     [Fact]
+    public void DeeplyNestedCondition_IsAFormatErrorNotAStackOverflow()
+        => FluentActions.Invoking(() => LitmusParser.Parse(Small.Replace("exists (0:X0=1)", "exists " + new string('(', 100_000) + "0:X0=1" + new string(')', 100_000))))
+            .Should().Throw<LitmusFormatException>().WithMessage("*nested*");
+
+    [Fact]
+    public void HugeCondition_IsAFormatError()
+        => FluentActions.Invoking(() => LitmusParser.Parse(Small.Replace("exists (0:X0=1)", "exists " + string.Join(" /\\ ", Enumerable.Repeat("0:X0=1", 5000)))))
+            .Should().Throw<LitmusFormatException>().WithMessage("*terms*");
+
+    [Fact]
     public void Comments_AreIgnoredEverywhere()
     {
         var t = LitmusParser.Parse("""
