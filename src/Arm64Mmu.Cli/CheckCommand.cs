@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Arm64Mmu.Architecture;
 using Arm64Mmu.Checking;
 using Arm64Mmu.Checking.Traces;
 
@@ -11,7 +12,7 @@ internal static class CheckCommand
     public static Command Create()
     {
         var trace = new Argument<string>("trace") { Description = "a trace file: the arm64mmu line format (docs/trace-format.md) or a Casemate s-expression trace" };
-        var policy = new Option<string?>("--policy") { Description = "which rules: architecture (default, Arm ARM R_WHZWS), linux (pgattr_change_is_safe) or casemate (architecture plus Casemate's lock discipline, one ASID/VMID per root and RES0 register fields)" };
+        var policy = new Option<string?>("--policy") { Description = "which rules: architecture (default, Arm ARM R_WHZWS), linux (pgattr_change_is_safe), always-break (TF-A) or casemate (architecture plus Casemate's lock discipline, one ASID/VMID per root and RES0 register fields)" };
         var bbm = new Option<int?>("--bbm") { Description = "FEAT_BBM level of every PE: 0, 1 or 2 (default: the trace's 'features' line, else 0)" };
         var format = new Option<string?>("--format") { Description = "auto (default: Casemate when the first record starts with '('), arm64mmu or casemate" };
         var quiet = new Option<bool>("--quiet") { Description = "print only the summary" };
@@ -28,7 +29,7 @@ internal static class CheckCommand
         bool casemate = string.Equals(policyName, "casemate", StringComparison.OrdinalIgnoreCase);
         var options = casemate ? CheckerOptions.Casemate : new CheckerOptions();
         var policy = policyName is null || casemate ? options.Policy
-            : BreakBeforeMakePolicy.Parse(policyName) ?? throw new CliException($"--policy {policyName}: allowed architecture, linux or casemate");
+            : BreakBeforeMakePolicy.Parse(policyName) ?? throw new CliException($"--policy {policyName}: allowed architecture, linux, always-break or casemate");
         if (bbm is { } b && b is < 0 or > 2) throw new CliException($"--bbm {b}: allowed 0, 1 or 2");
         ParsedTrace parsed;
         try

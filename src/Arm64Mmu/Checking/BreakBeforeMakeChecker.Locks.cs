@@ -1,3 +1,5 @@
+using Arm64Mmu.Architecture;
+
 namespace Arm64Mmu.Checking;
 
 // Casemate's lock discipline (rems-project/casemate src/lib/src/model.c: assert_owner_locked, __step_lock/__step_unlock,

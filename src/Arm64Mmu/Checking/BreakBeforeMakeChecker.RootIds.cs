@@ -1,3 +1,5 @@
+using Arm64Mmu.Architecture;
+
 namespace Arm64Mmu.Checking;
 
 // Casemate's one translation context per root (model.c activate_ttbr: "root already associated with an (VM/AS)ID",

@@ -1,3 +1,5 @@
+using Arm64Mmu.Architecture;
+
 namespace Arm64Mmu.Checking;
 
 // Casemate's "one owner per table" (model.c mark_cb: "double-use pte"), checked with CasemateRules.LockDiscipline. The

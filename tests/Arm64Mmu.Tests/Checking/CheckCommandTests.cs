@@ -118,7 +118,7 @@ public class CheckCommandTests
     {
         var (exit, _, err) = Run("check", "--policy", "bsd", NativeTraceTests.DataFile("fixmap_broadcast.trace"));
         exit.Should().Be(2);
-        err.Should().Contain("allowed architecture, linux or casemate");
+        err.Should().Contain("allowed architecture, linux, always-break or casemate");
         Run("check", "--bbm", "3", NativeTraceTests.DataFile("fixmap_broadcast.trace")).Exit.Should().Be(2);
     }
 }

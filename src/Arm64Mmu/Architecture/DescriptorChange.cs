@@ -1,6 +1,4 @@
-using Arm64Mmu.Architecture;
-
-namespace Arm64Mmu.Checking;
+namespace Arm64Mmu.Architecture;
 
 /// <summary>
 /// One in-place replacement of a valid descriptor by another valid descriptor, with what is needed to judge it:
@@ -20,6 +18,16 @@ namespace Arm64Mmu.Checking;
 public readonly record struct DescriptorChange(ulong Old, ulong New, int Level, DescriptorType OldType, DescriptorType NewType, int Stage,
     bool TwoPrivilege, Granule Granule, Descriptor.AddressFormat Format, int BbmLevel, Mair? Mair = null)
 {
+    /// <summary>
+    /// The change of the descriptor at <paramref name="level"/> of a walk with <paramref name="geometry"/> from
+    /// <paramref name="oldValue"/> to <paramref name="newValue"/>, typed as the walker would read them (a block where the
+    /// geometry allows none is invalid). The editor and the checker both build their question with this.
+    /// </summary>
+    public static DescriptorChange For(ulong oldValue, ulong newValue, int level, in TranslationGeometry geometry, int stage, bool twoPrivilege,
+        int bbmLevel, Mair? mair = null)
+        => new(oldValue, newValue, level, Descriptor.TypeAt(oldValue, level, geometry), Descriptor.TypeAt(newValue, level, geometry), stage,
+            stage == 1 && twoPrivilege, geometry.Granule, geometry.Format, bbmLevel, mair);
+
     /// <summary>True when both descriptors are leaves (block or page).</summary>
     public bool BothLeaves => OldType is DescriptorType.Block or DescriptorType.Page && NewType is DescriptorType.Block or DescriptorType.Page;
 

@@ -1,20 +1,22 @@
 using System.Text;
-using Arm64Mmu.Architecture;
 
-namespace Arm64Mmu.Checking;
+namespace Arm64Mmu.Architecture;
 
 /// <summary>
-/// Which in-place changes of a live valid entry are allowed without a break. The rule is data: for each kind of
-/// descriptor a pair of masks (bits that may change either way, bits that may only be set), plus a few named
-/// switches; <see cref="Check"/> is a pure function of a <see cref="DescriptorChange"/>. Built-in rules:
-/// <see cref="Architecture"/> (the Arm ARM minimum, R_WHZWS) and <see cref="Linux"/> (arch/arm64/mm/mmu.c
-/// <c>pgattr_change_is_safe</c>); <see cref="FromMasks"/> and <see cref="FromDelegate"/> build a user's own.
+/// Which in-place changes of a live valid entry are allowed without a break — the one rule both the page-table editor
+/// (<c>PageTables.MaintenanceSequence</c>: in place or break?) and the checker (<c>Checking.BreakBeforeMakeChecker</c>:
+/// MissingBreak?) ask. The rule is data: for each kind of descriptor a pair of masks (bits that may change either way,
+/// bits that may only be set), plus a few named switches; <see cref="Check"/> is a pure function of a
+/// <see cref="DescriptorChange"/>, so a whole update can be judged before anything is written. Built-in rules:
+/// <see cref="Architecture"/> (the Arm ARM minimum, R_WHZWS), <see cref="Linux"/> (arch/arm64/mm/mmu.c
+/// <c>pgattr_change_is_safe</c>) and <see cref="AlwaysBreak"/> (Trusted Firmware-A); <see cref="FromMasks"/> and
+/// <see cref="FromDelegate"/> build a user's own.
 /// </summary>
 public sealed class BreakBeforeMakePolicy
 {
-    private const ulong SoftwareBits = 0x0780_0000_0000_0000UL | 1UL << 63; // [58:55] and 63 (Linux PTE_SWBITS_MASK)
-    private const ulong Guarded = 1UL << 50;                                  // GP (FEAT_BTI)
-    private const ulong NonSecure = 1UL << 5;                                 // NS: the output address space
+    private const ulong SoftwareBits = Descriptor.SoftwareBits;
+    private const ulong Guarded = Descriptor.Guarded;
+    private const ulong NonSecure = Descriptor.NonSecure;
     private const ulong AttrIndxBits = 7UL << 2;
     private const ulong MemAttrBits = 0xFUL << 2;
     private const ulong ShBits = 3UL << 8;
@@ -32,12 +34,24 @@ public sealed class BreakBeforeMakePolicy
     public ulong Stage2LeafMayChange { get; init; }
     /// <summary>Stage-2 leaf bits that may only be set.</summary>
     public ulong Stage2LeafMaySet { get; init; }
-    /// <summary>Table-descriptor bits (other than the next-level address and the type) that may change.</summary>
+    /// <summary>
+    /// Table-descriptor bits (other than the next-level address and the type) that may change. NSTable (bit 63) of a
+    /// stage-1 table is never allowed to change live whatever this mask says: it moves everything below to another
+    /// output address space, an output-address change (I_WZRHR).
+    /// </summary>
     public ulong TableMayChange { get; init; }
     /// <summary>A live contiguous entry may not change at all (Linux: "live contiguous mappings may not be manipulated at all").</summary>
     public bool FreezeLiveContiguous { get; init; }
     /// <summary>AttrIndx values that may replace one another live (Linux: MT_NORMAL 0 and MT_NORMAL_TAGGED 1).</summary>
     public IReadOnlyList<int> InterchangeableAttrIndx { get; init; } = Array.Empty<int>();
+    /// <summary>
+    /// The MAIR attributes the <see cref="InterchangeableAttrIndx"/> must select for the exchange to be allowed (Linux's
+    /// MAIR puts Normal write-back 0xFF at MT_NORMAL and Normal Tagged 0xF0 at MT_NORMAL_TAGGED, arch/arm64/include/asm/
+    /// sysreg.h MAIR_ATTR_NORMAL/MAIR_ATTR_NORMAL_TAGGED): under another MAIR the same two indices may name Device and
+    /// Normal memory, a memory-type change the architecture never allows live. Empty: any attributes. When the MAIR is not
+    /// known (<see cref="DescriptorChange.Mair"/> null) and this list is not empty, no exchange is allowed.
+    /// </summary>
+    public IReadOnlyList<byte> InterchangeableMairAttributes { get; init; } = Array.Empty<byte>();
     /// <summary>
     /// The lowest FEAT_BBM level at which a size change (block ↔ table, contiguous bit) may be made in place:
     /// 1 follows the architecture (level 1 with the nT bit set on the block, level 2 directly; R_PVTFW, R_KFLJB),
@@ -51,9 +65,13 @@ public sealed class BreakBeforeMakePolicy
 
     /// <summary>
     /// The architecture's minimum (Arm ARM R_WHZWS; shared/spec/break-before-make.md §1): permissions (AP, PXN, UXN/XN, S2AP),
-    /// AF, DBM, GP, software bits and Global → non-Global may change live; output address (including NS), memory type,
-    /// shareability, size and nG → G need a break. An output-address change of a read-only mapping with identical
-    /// contents is also allowed by the architecture, but the checker cannot see contents, so it asks for a break.
+    /// AF, DBM, GP, software bits and Global → non-Global may change live; output address (including NS, I_WZRHR), memory
+    /// type, shareability, size and nG → G need a break. An output-address change of a read-only mapping with identical
+    /// contents is also allowed by the architecture, but neither the checker nor the editor sees contents, so it asks for
+    /// a break. Table descriptors may change their hierarchical permissions (APTable, UXNTable, PXNTable) live: they are
+    /// permissions, which R_WHZWS does not list (only memory type, shareability/cacheability, output address, block size
+    /// and a global entry over non-global ones need a break); the cached entries below, including walk-cache entries that
+    /// hold the combined table attributes, must still be invalidated with a non-last-level TLBI over the table's span.
     /// </summary>
     public static BreakBeforeMakePolicy Architecture { get; } = new()
     {
@@ -68,10 +86,24 @@ public sealed class BreakBeforeMakePolicy
     };
 
     /// <summary>
+    /// Every valid → valid change breaks first, as Trusted Firmware-A's <c>xlat_change_mem_attributes_ctx</c> does (stricter
+    /// than needed, shared/spec/break-before-make.md §1), and no size change is made in place whatever FEAT_BBM offers.
+    /// </summary>
+    public static BreakBeforeMakePolicy AlwaysBreak { get; } = new()
+    {
+        Name = "always-break",
+        Description = "Trusted Firmware-A xlat_change_mem_attributes_ctx: every valid-to-valid change breaks first",
+        TableMayChange = 0,
+        FreezeLiveContiguous = true,
+        MinimumBbmLevelForSizeChange = int.MaxValue,
+    };
+
+    /// <summary>
     /// Linux arm64 <c>pgattr_change_is_safe</c> (v6.x; shared/spec/break-before-make.md §5) for stage-1 leaves: only PXN,
     /// AP[2] (RDONLY), DBM (WRITE), Global → non-Global and the software bits may change; AttrIndx may switch between
-    /// Normal and Normal-Tagged; a contiguous entry may not change at all. Block splitting in place only with FEAT_BBML2.
-    /// Stage-2 and table descriptors follow <see cref="Architecture"/>.
+    /// MT_NORMAL (0) and MT_NORMAL_TAGGED (1) when the MAIR gives them Linux's Normal and Normal-Tagged attributes; a
+    /// contiguous entry may not change at all. Block splitting in place only with FEAT_BBML2. <c>pgattr_change_is_safe</c>
+    /// judges leaves only, so stage-2 leaves and table descriptors (hierarchical permissions) follow <see cref="Architecture"/>.
     /// </summary>
     public static BreakBeforeMakePolicy Linux { get; } = new()
     {
@@ -83,6 +115,7 @@ public sealed class BreakBeforeMakePolicy
         TableMayChange = ulong.MaxValue,
         FreezeLiveContiguous = true,
         InterchangeableAttrIndx = new[] { 0, 1 },
+        InterchangeableMairAttributes = new byte[] { 0xFF, 0xF0 },
         MinimumBbmLevelForSizeChange = 2,
     };
 
@@ -114,13 +147,20 @@ public sealed class BreakBeforeMakePolicy
         Custom = rule ?? throw new ArgumentNullException(nameof(rule)),
     };
 
-    /// <summary>Parses a policy name: "architecture" (or "arm"), "linux"; null if unknown.</summary>
+    /// <summary>Parses a policy name: "architecture" (or "arm"), "linux", "always-break" (or "tf-a"); null if unknown.</summary>
     public static BreakBeforeMakePolicy? Parse(string name) => name.Trim().ToLowerInvariant() switch
     {
         "architecture" or "arch" or "arm" => Architecture,
         "linux" => Linux,
+        "always-break" or "tf-a" => AlwaysBreak,
         _ => null,
     };
+
+    /// <summary>The built-in policies.</summary>
+    public static IReadOnlyList<BreakBeforeMakePolicy> BuiltIn { get; } = [Architecture, Linux, AlwaysBreak];
+
+    /// <inheritdoc/>
+    public override string ToString() => Name;
 
     /// <summary>Decides whether a valid → valid change may be made in place. Pure: depends only on <paramref name="c"/> and this policy's data.</summary>
     public BbmVerdict Check(in DescriptorChange c)
@@ -133,8 +173,11 @@ public sealed class BreakBeforeMakePolicy
             ulong addr = c.AddressMask(true);
             if (((c.Old ^ c.New) & addr) != 0)
                 return new(BreakReason.TableAddress, $"the table descriptor now points at table 0x{Descriptor.Address(c.New, (int)c.Granule, c.Format):x} instead of 0x{Descriptor.Address(c.Old, (int)c.Granule, c.Format):x}");
+            if (c.Stage == 1 && ((c.Old ^ c.New) & Descriptor.NsTable) != 0)
+                return new(BreakReason.OutputAddress, "NSTable changed: everything below moves to the other output address space (I_WZRHR)");
             ulong other = (c.Old ^ c.New) & ~addr & ~3UL & ~TableMayChange;
-            return other == 0 ? BbmVerdict.Allowed : new(BreakReason.OtherBits, $"table descriptor bits {BitList(other)} changed");
+            return other == 0 ? BbmVerdict.Allowed : new(BreakReason.OtherBits,
+                $"table descriptor {Descriptor.FieldNames(other, c.Stage, table: true, c.Format)} changed, not allowed live under the {Name} rule");
         }
         if (oldTable != newTable) return SizeChange(c, newTable ? "a block was replaced by a table (split)" : "a table was replaced by a block (merge)");
         return c.Stage == 2 ? CheckLeaf(c, Stage2LeafMayChange, Stage2LeafMaySet, MemAttrBits, 0)
@@ -145,7 +188,8 @@ public sealed class BreakBeforeMakePolicy
     {
         if (c.BbmLevel < Math.Max(1, MinimumBbmLevelForSizeChange))
             return new(BreakReason.BlockSize, $"{what}: the translation size changes, which needs a break with FEAT_BBM level {c.BbmLevel}" +
-                (MinimumBbmLevelForSizeChange > 1 && c.BbmLevel >= 1 ? $" under the {Name} rule (level {MinimumBbmLevelForSizeChange} needed)" : "") + " (R_WHZWS)");
+                (MinimumBbmLevelForSizeChange > 2 ? $" (the {Name} rule never changes a size in place)"
+                    : MinimumBbmLevelForSizeChange > 1 && c.BbmLevel >= 1 ? $" under the {Name} rule (level {MinimumBbmLevelForSizeChange} needed)" : "") + " (R_WHZWS)");
         if (c.BbmLevel == 1)
         {
             ulong block = c.OldType == DescriptorType.Block ? c.Old : c.New;
@@ -197,9 +241,9 @@ public sealed class BreakBeforeMakePolicy
                 ? Descriptor.S2ApRead | Descriptor.S2ApWrite | Descriptor.Af | Descriptor.Dbm | Stage2Xn | SoftwareBits
                 : Descriptor.Ap1 | Descriptor.Ap2 | Descriptor.Af | Descriptor.Dbm | Guarded | Descriptor.Pxn | Descriptor.Uxn | SoftwareBits;
             if ((refused & known) != 0)
-                reasons.Add((BreakReason.RefusedAttributes, $"{BitList(refused & known, c.Stage)} may not change on a live entry under the {Name} rule"));
+                reasons.Add((BreakReason.RefusedAttributes, $"{Descriptor.FieldNames(refused & known, c.Stage, false, c.Format)} may not change on a live entry under the {Name} rule"));
             if ((refused & ~known) != 0)
-                reasons.Add((BreakReason.OtherBits, $"reserved or IMPLEMENTATION DEFINED bits {BitList(refused & ~known, c.Stage)} changed"));
+                reasons.Add((BreakReason.OtherBits, $"reserved or IMPLEMENTATION DEFINED bits {Descriptor.FieldNames(refused & ~known, c.Stage, false, c.Format)} changed"));
         }
         if (reasons.Count == 0)
             return sizeChange ? new(BreakReason.None, "the contiguous bit changed in place, allowed by FEAT_BBM; the old entries must still be invalidated", SizeChange: true) : BbmVerdict.Allowed;
@@ -219,41 +263,13 @@ public sealed class BreakBeforeMakePolicy
     {
         if (c.Stage == 2) return false;
         int a = Descriptor.AttrIndx(c.Old), b = Descriptor.AttrIndx(c.New);
-        if (InterchangeableAttrIndx.Contains(a) && InterchangeableAttrIndx.Contains(b)) return true;
+        if (InterchangeableAttrIndx.Contains(a) && InterchangeableAttrIndx.Contains(b)
+            && (InterchangeableMairAttributes.Count == 0
+                || (c.Mair is { } lm && InterchangeableMairAttributes.Contains(lm[a]) && InterchangeableMairAttributes.Contains(lm[b]))))
+            return true;
         return CompareMairAttributes && c.Mair is { } m && m[a] == m[b];
     }
 
     private static string MairNote(in DescriptorChange c)
         => c.Mair is { } m ? $": {MemoryAttributes.Describe(m[Descriptor.AttrIndx(c.Old)])} → {MemoryAttributes.Describe(m[Descriptor.AttrIndx(c.New)])}" : "";
-
-    /// <summary>Names the descriptor bits set in <paramref name="bits"/> (e.g. "UXN, AP[1]").</summary>
-    public static string BitList(ulong bits, int stage = 1)
-    {
-        var names = new List<string>();
-        void Take(ulong mask, string name)
-        {
-            if ((bits & mask) == 0) return;
-            names.Add(name);
-            bits &= ~mask;
-        }
-        if (stage == 2)
-        {
-            Take(Descriptor.S2ApRead, "S2AP[0]");
-            Take(Descriptor.S2ApWrite, "S2AP[1]");
-            Take(Stage2Xn, "XN");
-        }
-        else
-        {
-            Take(Descriptor.Ap1, "AP[1]");
-            Take(Descriptor.Ap2, "AP[2]");
-            Take(Descriptor.Pxn, "PXN");
-            Take(Descriptor.Uxn, "UXN");
-            Take(Guarded, "GP");
-        }
-        Take(Descriptor.Af, "AF");
-        Take(Descriptor.Dbm, "DBM");
-        Take(SoftwareBits, "software bits");
-        for (int i = 0; i < 64 && bits != 0; i++) Take(1UL << i, $"bit {i}");
-        return string.Join(", ", names);
-    }
 }

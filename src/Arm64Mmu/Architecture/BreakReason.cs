@@ -1,4 +1,4 @@
-namespace Arm64Mmu.Checking;
+namespace Arm64Mmu.Architecture;
 
 /// <summary>Why an in-place change of a valid entry to another valid entry needs a break (Arm ARM R_WHZWS; Linux pgattr_change_is_safe).</summary>
 public enum BreakReason
