@@ -9,6 +9,7 @@ root.Subcommands.Add(WalkCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(CheckCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
+root.Subcommands.Add(Arm64Mmu.Cli.Litmus.LitmusCommand.Create());
 
 try
 {
