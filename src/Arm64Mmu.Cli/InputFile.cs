@@ -8,6 +8,8 @@ internal static class InputFile
     public static byte[] ReadBytes(string path, long limit, string option)
     {
         using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16, FileOptions.SequentialScan);
+        // A regular file's size is known: refuse it at once. Others (pipes, /dev/zero) are cut off as they are read.
+        if (file.CanSeek && file.Length > limit) throw TooLarge(limit, option);
         var buffer = new MemoryStream();
         var chunk = new byte[1 << 16];
         while (true)
@@ -15,10 +17,12 @@ internal static class InputFile
             int n = file.Read(chunk, 0, (int)Math.Min(chunk.Length, limit + 1 - buffer.Length));
             if (n == 0) return buffer.ToArray();
             buffer.Write(chunk, 0, n);
-            if (buffer.Length > limit)
-                throw new IOException($"the file is larger than the input limit of {limit >> 20} MiB ({option} raises it)");
+            if (buffer.Length > limit) throw TooLarge(limit, option);
         }
     }
+
+    private static IOException TooLarge(long limit, string option)
+        => new($"the file is larger than the input limit of {(limit % (1 << 20) == 0 ? $"{limit >> 20} MiB" : $"{limit} bytes")} ({option} raises it)");
 
     /// <summary>Refuses an empty path with a message naming the option or argument it came from.</summary>
     public static string Require(string? path, string what)

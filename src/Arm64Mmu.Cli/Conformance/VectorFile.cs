@@ -21,14 +21,14 @@ public sealed record VectorCase(string Name, string Description, IReadOnlyDictio
 /// <summary>Bounds on a vector file: its size, and the memory one case may fill (docs/limits.md).</summary>
 public sealed record VectorLimits
 {
-    /// <summary>The defaults: 16 MiB per file (the largest shipped file is 0.5 MiB), 256 MiB of memory per case.</summary>
+    /// <summary>The defaults: 16 MiB per file (the largest shipped file is 0.5 MiB), 64 MiB of memory per case.</summary>
     public static VectorLimits Default { get; } = new();
 
     /// <summary>Largest file read, in bytes (<c>--max-input-mib</c>).</summary>
     public long MaxInputBytes { get; init; } = 16L << 20;
 
     /// <summary>Most distinct memory (4 KiB pages) one case's runs may fill, in bytes (<c>--max-memory-mib</c>).</summary>
-    public long MaxMemoryBytes { get; init; } = 256L << 20;
+    public long MaxMemoryBytes { get; init; } = 64L << 20;
 }
 
 /// <summary>A file in the <c>arm64mmu-conformance/1</c> format (shared/conformance/FORMAT.md).</summary>

@@ -32,6 +32,9 @@ internal sealed class TablePlanner
     private readonly HashSet<ulong> _newTableSet = new();
     private readonly List<ulong> _newTables = new();
     private readonly List<ulong> _freed = new();
+    private readonly HashSet<ulong> _freedSet = new();
+    // Existing tables this plan descended into: the entry that links each, and its level (TableShape checks them).
+    private readonly Dictionary<ulong, (ulong Slot, int Level)> _descended = new();
 
     // What must be invalidated: the hull of the changed live entries, the smallest one, their level.
     private bool _inv;
@@ -161,16 +164,37 @@ internal sealed class TablePlanner
             ulong d = Read(tablePa + i * 8);
             if (!IsValid(d)) continue;
             ulong ia = tableIa + (i << Shift(level));
-            if (IsTable(d, level)) NoteSubtree(TablePa(d), level + 1, ia);
+            if (IsTable(d, level)) NoteSubtree(Child(tablePa + i * 8, d, level + 1), level + 1, ia);
             else NoteLeaf(ia, level, d);
         }
-        if (_allocator.Contains(tablePa) && tablePa != _space.RootPhysical && !_freed.Contains(tablePa)) _freed.Add(tablePa);
+        if (_allocator.Contains(tablePa) && tablePa != _space.RootPhysical && _freedSet.Add(tablePa)) _freed.Add(tablePa);
+    }
+
+    /// <summary>
+    /// The table an existing table entry links, checked to be a tree edge: a table met at two levels (a cycle: an entry
+    /// pointing back up its own walk) or from two entries is refused here, before the planner can loop through it or edit
+    /// one table in the name of two ranges. <see cref="Finish"/> then checks the tables descended into against the whole tree.
+    /// </summary>
+    private ulong Child(ulong slot, ulong d, int level)
+    {
+        ulong child = TablePa(d);
+        if (_newTableSet.Contains(child)) return child;
+        if (child == _space.RootPhysical)
+            throw TableShape.Cycle(slot, level - 1, child, _space.Geometry.StartLevel);
+        if (_descended.TryGetValue(child, out var seen))
+        {
+            if (seen.Level != level) throw TableShape.Cycle(slot, level - 1, child, seen.Level);
+            if (seen.Slot != slot) throw TableShape.Shared(child, seen.Slot, slot);
+        }
+        else _descended[child] = (slot, level);
+        return child;
     }
 
     // ---- the result ----------------------------------------------------------------------------------------------
 
     public TableUpdate Finish(string description, int version)
     {
+        if (_descended.Count > 0) TableShape.Check(_space, _descended);
         var changes = new List<EntryChange>(_stores.Count);
         foreach (var s in _stores)
         {
@@ -296,7 +320,7 @@ internal sealed class TablePlanner
             }
             else
             {
-                child = TablePa(d);
+                child = Child(slot, d, level + 1);
             }
             MapIn(child, level + 1, eIa, a, b, delta, attrs, largestLevel, contiguous);
         }
@@ -343,7 +367,7 @@ internal sealed class TablePlanner
                 Write(slot, 0, level, eIa);
                 continue;
             }
-            ulong child = TablePa(d);
+            ulong child = Child(slot, d, level + 1);
             if (covered && freeEmpty)
             {
                 NoteTableRemoved(eIa, level, child);
@@ -378,7 +402,7 @@ internal sealed class TablePlanner
                 throw new PageTableUpdateException(PageTableErrorKind.NotMapped, $"{Va(a)} is not mapped (level-{level} entry at 0x{slot:x} is invalid); attributes can only change on mapped memory");
             if (IsTable(d, level))
             {
-                ChangeIn(TablePa(d), level + 1, eIa, a, b, change);
+                ChangeIn(Child(slot, d, level + 1), level + 1, eIa, a, b, change);
                 continue;
             }
             bool covered = a == eIa && b == eIa + size;
@@ -411,7 +435,7 @@ internal sealed class TablePlanner
             ulong d = Read(table + idx * 8);
             if (l == level || !IsTable(d, l)) return (table, tableIa, idx, l, d);
             tableIa += idx << Shift(l);
-            table = TablePa(d);
+            table = Child(table + idx * 8, d, l + 1);
         }
     }
 
@@ -447,7 +471,7 @@ internal sealed class TablePlanner
                 IsValid(d) ? $"{Va(ia)} is already mapped by a level-{level} block; there is no table to merge"
                            : $"{Va(ia)} is not mapped at level {level}; there is no table to merge");
         ulong ia0 = tableIa + (idx << Shift(level));
-        ulong child = TablePa(d);
+        ulong child = Child(table + idx * 8, d, level + 1);
         ulong baseOa = 0, attrs = 0;
         bool first = true;
         CheckMergeable(child, level + 1, ia0, ref first, ref baseOa, ref attrs, ia0);
@@ -474,7 +498,7 @@ internal sealed class TablePlanner
                 // NSTable, APTable, UXNTable, PXNTable (bits [63:59]).
                 if ((d & 0xF800_0000_0000_0000UL) != 0)
                     throw new PageTableUpdateException(PageTableErrorKind.NotMergeable, $"the level-{level} table entry for {Va(ia)} carries hierarchical attributes (0x{d:x16}) a block cannot hold");
-                CheckMergeable(TablePa(d), level + 1, ia, ref first, ref baseOa, ref attrs, blockIa);
+                CheckMergeable(Child(slot, d, level + 1), level + 1, ia, ref first, ref baseOa, ref attrs, blockIa);
                 continue;
             }
             ulong oa = LeafOutput(d, level);
@@ -521,7 +545,7 @@ internal sealed class TablePlanner
             }
             else
             {
-                child = TablePa(d);
+                child = Child(slot, d, l + 1);
             }
             PrepareIn(child, l + 1, eIa, a, b, level);
         }

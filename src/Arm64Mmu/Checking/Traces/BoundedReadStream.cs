@@ -23,10 +23,12 @@ internal sealed class BoundedReadStream(Stream inner, long limit, string name) :
         if (room < buffer.Length) buffer = buffer[..(int)room];
         int n = inner.Read(buffer);
         _read += n;
-        if (_read > limit)
-            throw new TraceFormatException(name, $"the input is larger than the limit of {TraceLimits.Mib(limit)} (arm64mmu check --max-input-mib raises it)");
+        if (_read > limit) throw TooLarge(name, limit);
         return n;
     }
+
+    public static TraceFormatException TooLarge(string name, long limit)
+        => new(name, $"the input is larger than the limit of {TraceLimits.Mib(limit)} (arm64mmu check --max-input-mib raises it)");
 
     public override void Flush() { }
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();

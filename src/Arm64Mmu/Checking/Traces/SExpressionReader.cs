@@ -58,6 +58,8 @@ internal sealed class SExpressionReader
     private readonly TextReader _reader;
     private readonly string _name;
     private readonly StringBuilder _token = new();
+    private readonly char[] _buffer = new char[8192];
+    private int _pos, _len;
 
     public SExpressionReader(TextReader reader, string name, int firstLine)
     {
@@ -74,7 +76,7 @@ internal sealed class SExpressionReader
     {
         while (true)
         {
-            int c = _reader.Peek();
+            int c = Peek();
             if (c < 0 || !char.IsWhiteSpace((char)c)) return c;
             Consume();
         }
@@ -86,7 +88,7 @@ internal sealed class SExpressionReader
         _token.Clear();
         while (true)
         {
-            int c = _reader.Peek();
+            int c = Peek();
             if (c is < 0 or '\n') return _token.ToString();
             Consume();
             if (_token.Length < TraceLimits.MaxTokenLength) _token.Append((char)c);
@@ -99,9 +101,9 @@ internal sealed class SExpressionReader
         _token.Clear();
         while (_token.Length < 20)
         {
-            int c = _reader.Peek();
+            int c = Peek();
             if (c is < 0 or '\n') break;
-            _reader.Read();
+            _pos++;
             _token.Append((char)c);
         }
         return _token.ToString();
@@ -145,7 +147,7 @@ internal sealed class SExpressionReader
                     _token.Clear();
                     while (true)
                     {
-                        int d = _reader.Peek();
+                        int d = Peek();
                         if (d < 0) throw new TraceFormatException(_name, l0, "expected '\"' closing the string started here");
                         Consume();
                         if (d == '"') break;
@@ -162,7 +164,7 @@ internal sealed class SExpressionReader
                     _token.Clear();
                     while (true)
                     {
-                        int d = _reader.Peek();
+                        int d = Peek();
                         if (d < 0 || char.IsWhiteSpace((char)d) || d is '(' or ')' or '"') break;
                         if (_token.Length >= TraceLimits.MaxTokenLength)
                             throw new TraceFormatException(_name, l0, $"an atom longer than {TraceLimits.MaxTokenLength} characters");
@@ -176,8 +178,19 @@ internal sealed class SExpressionReader
         }
     }
 
+    // The next character without consuming it, or −1 at the end (the reader is read in blocks: a trace is mostly
+    // single characters, and a call per character into the TextReader would dominate).
+    private int Peek()
+    {
+        if (_pos < _len) return _buffer[_pos];
+        _len = _reader.Read(_buffer, 0, _buffer.Length);
+        _pos = 0;
+        return _len == 0 ? -1 : _buffer[0];
+    }
+
     private void Consume()
     {
-        if (_reader.Read() == '\n') Line++;
+        if (Peek() == '\n') Line++;
+        _pos++;
     }
 }

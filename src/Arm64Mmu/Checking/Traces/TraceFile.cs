@@ -26,6 +26,8 @@ public static class TraceFile
         };
         string name = Path.GetFileName(path);
         using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16, FileOptions.SequentialScan);
+        // A regular file's size is known: refuse it at once. Others (pipes, /dev/zero) are cut off as they are read.
+        if (file.CanSeek && file.Length > lim.MaxInputBytes) throw BoundedReadStream.TooLarge(name, lim.MaxInputBytes);
         using var reader = new StreamReader(new BoundedReadStream(file, lim.MaxInputBytes, name), Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
         return parse(reader, name);
     }

@@ -7,7 +7,7 @@ namespace Arm64Mmu.Checking.Traces;
 /// </summary>
 public sealed record TraceLimits
 {
-    /// <summary>The defaults: 64 MiB of input, 1,000,000 events, 256 PEs, 256 MiB of simulated memory.</summary>
+    /// <summary>The defaults: 64 MiB of input, 1,000,000 events, 256 PEs, 64 MiB of simulated memory.</summary>
     public static TraceLimits Default { get; } = new();
 
     /// <summary>Largest file <see cref="TraceFile.Load(string, TraceLimits?, string?)"/> reads, in bytes (default 64 MiB; <c>--max-input-mib</c>).</summary>
@@ -23,8 +23,8 @@ public sealed record TraceLimits
     /// </summary>
     public int MaxPes { get; init; } = 256;
 
-    /// <summary>Most simulated memory the replay may back, in bytes: stores and fills to distinct 4 KiB pages (default 256 MiB; <c>--max-memory-mib</c>).</summary>
-    public long MaxMemoryBytes { get; init; } = 256L << 20;
+    /// <summary>Most simulated memory the replay may back, in bytes: stores and fills to distinct 4 KiB pages (default 64 MiB; <c>--max-memory-mib</c>).</summary>
+    public long MaxMemoryBytes { get; init; } = 64L << 20;
 
     /// <summary>The largest PE count a trace (and the checker, and a machine) supports.</summary>
     public const int MaxPeCount = 4096;

@@ -99,6 +99,7 @@ public static class TraceReplayer
         ulong word = 0x0101_0101_0101_0101UL * (r.Value & 0xFF);
         ulong start = r.Address, end = r.Address + r.Size;
         if (end <= start) return;
+        if (word != 0 && NewFrames(memory, start, end, maxFrames) > maxFrames - memory.BackedFrames) throw MemoryLimit(name, r.Line, lim);
         foreach (ulong frame in FramesToVisit(memory, start, end, word == 0))
         {
             if (word == 0 && memory.FindFrame(frame >> 12) is null) continue;
@@ -106,6 +107,17 @@ public static class TraceReplayer
             for (ulong a = Math.Max(frame, start); a < Math.Min(frame + PhysicalMemory.FrameSize, end); a += 8)
                 if (memory.ReadUInt64(a) != word) memory.WriteUInt64(a, word, WriteOrigin.Software, r.Pe);
         }
+    }
+
+    // How many frames of [start, end) are not backed yet, counted only as far as needed to tell whether they exceed the limit.
+    private static long NewFrames(PhysicalMemory memory, ulong start, ulong end, long maxFrames)
+    {
+        ulong first = start >> 12, last = (end - 1) >> 12;
+        ulong pages = last - first + 1;
+        if (pages > (ulong)(memory.BackedFrames + maxFrames)) return long.MaxValue;
+        long unbacked = 0;
+        for (ulong f = first; f <= last; f++) if (memory.FindFrame(f) is null) unbacked++;
+        return unbacked;
     }
 
     private static IEnumerable<ulong> FramesToVisit(PhysicalMemory memory, ulong start, ulong end, bool backedOnly)
