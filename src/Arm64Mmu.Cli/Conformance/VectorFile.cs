@@ -74,7 +74,9 @@ public sealed record VectorFile(string Path, string Theme, ProcessorFeatures Fea
         try { doc = JsonDocument.Parse(utf8, JsonOptions); }
         catch (JsonException e)
         {
-            throw new VectorFormatException($"{path}: not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine}): {e.Message}");
+            // A duplicate key is reported without a position; its message names the key.
+            string at = e.LineNumber is { } line ? $" (line {line + 1}, byte {e.BytePositionInLine})" : "";
+            throw new VectorFormatException($"{path}: not valid JSON{at}: {e.Message}");
         }
         using (doc)
         {

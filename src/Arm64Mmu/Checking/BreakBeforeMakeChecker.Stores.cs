@@ -15,6 +15,7 @@ public sealed partial class BreakBeforeMakeChecker
         var positions = _positions;
         _map.PositionsAt(wordAddress, positions);
         if (positions.Count == 0) return;
+        _scanned.Clear();
         if (writer >= _pes.Length) throw new ArgumentOutOfRangeException(nameof(writer), $"PE {writer}: the machine has PEs 0 to {_pes.Length - 1}");
         var ev = Record(writer, origin == WriteOrigin.HardwareUpdate ? "hardware descriptor update" : "STR", wordAddress, oldValue, newValue);
         // Hardware Access flag and dirty-state updates (FEAT_HAFDBS) are the architecture's own and need no maintenance.
@@ -199,6 +200,10 @@ public sealed partial class BreakBeforeMakeChecker
         return o;
     }
 
+    // Tables scanned while handling the current store, by (table, level, tree, how the context tags globals): memory does
+    // not change during one store, and a table page linked at many positions (shared or cyclic tables) is read once.
+    private readonly Dictionary<(ulong Table, int Level, Tree Tree, bool GlobalLeaf, bool GlobalNg), Dictionary<(int, bool, bool), RangeSet>> _scanned = new();
+
     // Valid entries below a removed table, grouped by (level, leaf, global): every one of them may be cached.
     // A table linked from several entries below (shared, as Linux's KASAN shadow tables are) is read once: its entries,
     // kept relative to its own input base, are added again at each place it is linked, so the work is bounded by the
@@ -208,7 +213,8 @@ public sealed partial class BreakBeforeMakeChecker
         var groups = new Dictionary<(int, bool, bool), RangeSet>();
         var tree = pos.Link.Tree;
         var g = tree.Geometry;
-        var scanned = new Dictionary<(ulong Table, int Level), Dictionary<(int, bool, bool), RangeSet>>();
+        var scanned = _scanned;
+        bool globalLeaf = IsGlobal(ctx, true, 0), globalNg = IsGlobal(ctx, true, Descriptor.NotGlobal);
         ulong? child = _map.Resolve(tree, Descriptor.Address(old, (int)g.Granule, g.Format));
         if (child is null || pos.Level + 1 > 3) return groups;
         foreach (var (key, set) in Scan(child.Value, pos.Level + 1))
@@ -218,7 +224,7 @@ public sealed partial class BreakBeforeMakeChecker
         // The entries of one table, relative to its input base.
         Dictionary<(int, bool, bool), RangeSet> Scan(ulong tablePa, int level)
         {
-            if (scanned.TryGetValue((tablePa, level), out var done)) return done;
+            if (scanned.TryGetValue((tablePa, level, tree, globalLeaf, globalNg), out var done)) return done;
             var result = new Dictionary<(int, bool, bool), RangeSet>();
             int shift = g.LevelShift(level);
             for (ulong i = 0; i < g.Granule.Bytes() / 8; i++)
@@ -233,7 +239,7 @@ public sealed partial class BreakBeforeMakeChecker
                 foreach (var (key, set) in Scan(next, level + 1))
                     foreach (var (s, l) in set.Ranges) Into(result, key).Add(b + s, b + l);
             }
-            scanned[(tablePa, level)] = result;
+            scanned[(tablePa, level, tree, globalLeaf, globalNg)] = result;
             return result;
         }
 

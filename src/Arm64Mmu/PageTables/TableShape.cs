@@ -21,7 +21,8 @@ internal static class TableShape
     /// <summary>
     /// Walks every table of the space once (table entries only: levels above 3) and refuses the update when a table in
     /// <paramref name="descended"/> is linked from another entry as well, or at another level. The walk reads each
-    /// table at most once, so shared or cyclic links cannot make it loop.
+    /// table at most once, so shared or cyclic links cannot make it loop. The planner calls it for updates that free
+    /// tables; other updates are checked along their own walks only (<see cref="TablePlanner"/>.Child).
     /// </summary>
     public static void Check(AddressSpace space, Dictionary<ulong, (ulong Slot, int Level)> descended)
     {

@@ -60,7 +60,7 @@ public static class TraceFile
                 continue;
             }
             if (c == '(') return CasemateTraceReader.Parse(reader, name, limits, line);
-            if (casemateComment > 0)
+            if (casemateComment > 0 && c >= 0)
                 throw new TraceFormatException(name, casemateComment, "a ';' comment starts a Casemate trace, but the first record is not a '(' s-expression (the arm64mmu line format comments with '#')");
             return NativeTraceReader.Parse(reader, name, limits, line);
         }
