@@ -11,7 +11,9 @@ public sealed partial class BreakBeforeMakeChecker
     /// <inheritdoc/>
     public void OnWrite(ulong wordAddress, ulong oldValue, ulong newValue, WriteOrigin origin, int writer)
     {
-        if (oldValue == newValue) return;
+        // Casemate's lock discipline covers every store to a table, even one that writes the value already there.
+        bool lockCheck = LockRules && writer >= 0 && origin != WriteOrigin.HardwareUpdate;
+        if (oldValue == newValue && !lockCheck) return;
         var positions = _positions;
         _map.PositionsAt(wordAddress, positions);
         if (positions.Count == 0) return;
@@ -20,6 +22,15 @@ public sealed partial class BreakBeforeMakeChecker
         var ev = Record(writer, origin == WriteOrigin.HardwareUpdate ? "hardware descriptor update" : "STR", wordAddress, oldValue, newValue);
         // Hardware Access flag and dirty-state updates (FEAT_HAFDBS) are the architecture's own and need no maintenance.
         if (origin == WriteOrigin.HardwareUpdate) return;
+        if (lockCheck)
+        {
+            CheckOwnerLock(wordAddress, oldValue, newValue, writer, positions, ev);
+            if (oldValue == newValue)
+            {
+                Flush();
+                return;
+            }
+        }
         foreach (var pos in positions)
         {
             if (pos.Link.Removed) continue;
@@ -397,6 +408,7 @@ public sealed partial class BreakBeforeMakeChecker
                     $"table 0x{pa:x} is linked here while {PeList(guardPes.Select(o => o.Pe))} may still walk it through the removed entry at 0x{stale[0].ParentLocation:x}, whose break was not yet invalidated",
                     ByEntry(guardPes.Select(o => (o.Pe, $"{o.What} ({o.Scope()}) is still outstanding"))), trace, ev, BreakReason.None));
             }
+            if (LockRules) CheckSecondPlace(pos, pa, old, @new, ev);
         }
         _map.LinkChild(pos, @new);
     }

@@ -84,6 +84,24 @@ public static class TraceReplayer
                 case TraceRecordKind.TableFreed:
                     checker.NotifyTablesFreed(r.Pe, r.Address, Math.Max(r.Size, 1));
                     break;
+                case TraceRecordKind.Lock:
+                    checker.OnLock(r.Pe, r.Address);
+                    break;
+                case TraceRecordKind.TryLock:
+                    checker.OnTryLock(r.Pe, r.Address);
+                    break;
+                case TraceRecordKind.Unlock:
+                    checker.OnUnlock(r.Pe, r.Address);
+                    break;
+                case TraceRecordKind.RootLock:
+                    checker.SetRootLock(r.Pe, r.Address, r.Value);
+                    break;
+                case TraceRecordKind.OwnerRoot:
+                    checker.SetOwnerRoot(r.Pe, r.Address, r.Value);
+                    break;
+                case TraceRecordKind.ThreadOwner:
+                    checker.SetThreadOwner(r.Pe, r.Address, r.Value == TraceRecord.NoOwner ? null : (int)r.Value);
+                    break;
             }
             if (memory.BackedFrames > maxFrames) throw MemoryLimit(trace.Name, r.Line, lim);
         }
