@@ -8,32 +8,16 @@ namespace Arm64Mmu.Tests.HostileInput;
 [Collection("Console")]
 public class VectorInputTests
 {
-    // One case from FORMAT.md's shape: 4K granule, 48-bit VA, one page at VA 0x1000 → PA 0x87654000 (Normal WB, AttrIndx 1).
-    internal static JsonObject Vectors(string name = "c0") => new()
+    // The unit file of VectorFileTests (4K granule, 48-bit VA, one page at VA 0x1000 → PA 0x87654000; VA 0x2000 unmapped)
+    // under another case name.
+    internal static JsonObject Vectors(string name = "c0")
     {
-        ["format"] = "arm64mmu-conformance/1",
-        ["cases"] = new JsonArray(new JsonObject
-        {
-            ["name"] = name,
-            ["regs"] = new JsonObject
-            {
-                ["SCTLR_EL1"] = "0x0000000030d01805", ["TCR_EL1"] = "0x00000005b5903510", ["MAIR_EL1"] = "0x000000bb0444ff00",
-                ["TTBR0_EL1"] = "0x0000000049000000", ["TTBR1_EL1"] = "0x0", ["HCR_EL2"] = "0x80000000", ["VTCR_EL2"] = "0x0",
-                ["VTTBR_EL2"] = "0x0", ["TCR_EL2"] = "0x80800000", ["TTBR0_EL2"] = "0x0", ["MAIR_EL2"] = "0x0", ["SCTLR_EL2"] = "0x0",
-            },
-            ["memory"] = new JsonArray(
-                new JsonObject { ["pa"] = "0x49000000", ["qwords"] = new JsonArray("0x0000000049001003") },
-                new JsonObject { ["pa"] = "0x49001000", ["qwords"] = new JsonArray("0x0000000049002003") },
-                new JsonObject { ["pa"] = "0x49002000", ["qwords"] = new JsonArray("0x0000000049003003") },
-                new JsonObject { ["pa"] = "0x49003008", ["qwords"] = new JsonArray("0x0000000087654747") }),
-            // AT S1E1R of VA 0x1234: PA 0x87654000, ATTR 0xff (Normal WB), SH Inner (0b11 at [8:7]); an unmapped VA faults at level 3.
-            ["queries"] = new JsonArray(
-                new JsonObject { ["op"] = "S1E1R", ["va"] = "0x1234", ["par"] = "0xff00000087654980" },
-                new JsonObject { ["op"] = "S1E1R", ["va"] = "0x2000", ["par"] = "0x000000000000080f" }),
-        }),
-    };
+        var root = Arm64Mmu.Tests.Conformance.VectorFileTests.Valid();
+        Case0(root)["name"] = name;
+        return root;
+    }
 
-    private static JsonObject Case0(JsonObject root) => (JsonObject)root["cases"]![0]!;
+    internal static JsonObject Case0(JsonObject root) => (JsonObject)root["cases"]![0]!;
 
     private static CliRun Conformance(HostileCli.TempDir dir, string json, params string[] extra)
         => HostileCli.Run(["conformance", dir.File("v.json", json), "--results", dir.Name("out.jsonl"), .. extra]);
