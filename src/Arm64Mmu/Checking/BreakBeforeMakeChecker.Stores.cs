@@ -101,11 +101,16 @@ public sealed partial class BreakBeforeMakeChecker
     private static string[] ByEntry(IEnumerable<(int Pe, string Text)> items)
         => items.GroupBy(x => x.Text).Select(g => $"{PeList(g.Select(x => x.Pe))}: {g.Key}").ToArray();
 
-    // What an obligation stands for, with its scope only where the violation's own scope line does not already say it.
+    // "level-2", or "level -1" (FEAT_LPA2's extra level), as an adjective.
+    private static string Level(int level) => level < 0 ? $"level {level}" : $"level-{level}";
+
+    // What an obligation stands for, with the parts of its scope that neither the violation's scope line nor the
+    // description itself (which names the level) already says.
     private static string EntryText(Obligation o, string violationScope)
     {
-        string scope = o.Scope();
-        return scope == violationScope ? o.What : $"{o.What} ({scope})";
+        var shared = violationScope.Split(", ");
+        var own = o.Scope().Split(", ").Where(p => !shared.Contains(p) && !p.StartsWith("level ", StringComparison.Ordinal)).ToList();
+        return own.Count == 0 ? o.What : $"{o.What} ({string.Join(", ", own)})";
     }
 
     private void OnBreak(EntryPosition pos, ulong old, DescriptorType ot, int writer, TraceEvent ev)
@@ -160,7 +165,7 @@ public sealed partial class BreakBeforeMakeChecker
                     int shift = tree.Geometry.LevelShift(level);
                     var first = ranges.Ranges[0];
                     var tag = TagFor(ctx, level, first.Start, shift, leaf, global);
-                    string w = $"the level-{level} {(leaf ? (level == 3 ? "pages" : "blocks") : "table entries (walk cache)")} below the removed table ({ranges})";
+                    string w = $"the {Level(level)} {(leaf ? (level == 3 ? "pages" : "blocks") : "table entries (walk cache)")} below the removed table ({ranges})";
                     created.Add(NewObligation(kind, p.Index, ctx, pos.Location, tag, shift, ranges, br, old, w, true));
                     if (leaf) leafGroups?.Add((level, shift, ranges));
                 }
@@ -186,8 +191,8 @@ public sealed partial class BreakBeforeMakeChecker
 
         string Word()
         {
-            string what = table ? $"the walk-cache entry of the removed level-{level} table descriptor"
-                : $"the level-{level} {(level == 3 ? "page" : "block")} entry";
+            string what = table ? $"the walk-cache entry of the removed {Level(level)} table descriptor"
+                : $"the {Level(level)} {(level == 3 ? "page" : "block")} entry";
             return kind == ObligationKind.SizeChange ? "the old-size " + what[4..] : what;
         }
     }
