@@ -7,37 +7,21 @@ using Arm64Mmu.Simulation.Traces;
 namespace Arm64Mmu.Cli.Simulation;
 
 /// <summary>
-/// The action of the simulation commands: a usage error (a parse error, an unknown option or argument, a bad value)
-/// and an unreadable input (a malformed trace, a bad configuration) print one line to stderr and exit 2 — the parse
-/// errors are taken over from System.CommandLine (which would exit 1) by clearing them here.
+/// The action of the simulation commands. Parse errors never reach it (<see cref="CliRunner"/> reports them, exit 2);
+/// an unreadable input or an unusable configuration — a malformed trace, a bad key or value, memory exhausted, a
+/// shard file that does not merge — is reported the same way: one line <c>arm64mmu: error: …</c>, exit 2.
 /// </summary>
-internal sealed class CheckedAction(string command, Func<ParseResult, int> run) : SynchronousCommandLineAction
+internal sealed class CheckedAction(Func<ParseResult, int> run) : SynchronousCommandLineAction
 {
-    public override bool ClearsParseErrors => true;
-
     public override int Invoke(ParseResult parseResult)
     {
-        if (parseResult.Errors.Count > 0) return Usage(parseResult.Errors[0].Message);
-        if (parseResult.UnmatchedTokens.Count > 0)
-        {
-            string t = parseResult.UnmatchedTokens[0];
-            return Usage(t.StartsWith('-') ? $"unknown option '{t}'" : $"unexpected argument '{t}'");
-        }
         try
         {
             return run(parseResult);
         }
-        catch (Exception e) when (e is CliException or SimulationConfigException or TraceInputException or SimulationException or FormatException)
+        catch (Exception e) when (e is SimulationConfigException or TraceInputException or SimulationException or FormatException)
         {
-            Console.Error.WriteLine($"arm64mmu {command}: error: {e.Message}");
-            return 2;
+            return CliRunner.UsageError(e.Message);
         }
-    }
-
-    private int Usage(string message)
-    {
-        Console.Error.WriteLine($"arm64mmu {command}: error: {message}");
-        Console.Error.WriteLine($"see 'arm64mmu {command} --help'");
-        return 2;
     }
 }

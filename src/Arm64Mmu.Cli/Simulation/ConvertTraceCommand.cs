@@ -12,7 +12,7 @@ internal static class ConvertTraceCommand
         var output = new Option<string?>("--out") { Description = "the compact trace to write (.a64t, or .a64t.gz to compress it)" };
         var format = new Option<string?>("--format") { Description = $"input format: {TraceFormats.Allowed}" };
         var cmd = new Command("convert-trace", "Convert a trace to the compact binary format (.a64t): about 1–2 bytes per access, and the fastest to simulate") { input, output, format };
-        cmd.Action = new CheckedAction("convert-trace", pr =>
+        cmd.Action = new CheckedAction(pr =>
         {
             string path = pr.GetValue(input)!;
             string outPath = pr.GetValue(output) ?? throw new CliException("--out FILE.a64t is required");

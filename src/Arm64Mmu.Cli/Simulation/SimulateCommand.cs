@@ -25,7 +25,7 @@ internal static class SimulateCommand
         cmd.Options.Add(csv);
         cmd.Options.Add(quiet);
         cmd.Options.Add(listKeys);
-        cmd.Action = new CheckedAction("simulate", pr =>
+        cmd.Action = new CheckedAction(pr =>
         {
             if (pr.GetValue(listKeys)) return ListKeys(common.Configuration(pr));
             var config = common.Configuration(pr);

@@ -25,7 +25,7 @@ internal static class SweepCommand
         cmd.Options.Add(jobs);
         cmd.Options.Add(shard);
         output.AddTo(cmd);
-        cmd.Action = new CheckedAction("sweep", pr =>
+        cmd.Action = new CheckedAction(pr =>
         {
             var config = common.Configuration(pr);
             var traces = common.Traces(pr);
@@ -51,7 +51,7 @@ internal static class SweepCommand
         merge.Arguments.Add(files);
         merge.Options.Add(partial);
         mergeOutput.AddTo(merge);
-        merge.Action = new CheckedAction("sweep merge", pr =>
+        merge.Action = new CheckedAction(pr =>
         {
             var paths = pr.GetValue(files) ?? [];
             foreach (var p in paths)

@@ -76,6 +76,9 @@ internal sealed class ReverseMap
 
     public IEnumerable<Tree> Trees => _trees.Values;
 
+    /// <summary>Whether the tree of a key is registered (its tables walked and linked).</summary>
+    public bool IsRegistered(TreeKey key) => _trees.TryGetValue(key, out var t) && t.Registered;
+
     /// <summary>The tree for a key, registered (its tables walked and linked) if it was not.</summary>
     public Tree GetTree(TreeKey key)
     {
@@ -128,6 +131,24 @@ internal sealed class ReverseMap
         return r;
     }
 
+    /// <summary>The addresses of linked tables and of roots that start in [<paramref name="start"/>, <paramref name="end"/>), ascending:
+    /// probed page by page when the range is small, else taken from the tables that exist.</summary>
+    public List<ulong> TablesStartingIn(ulong start, ulong end)
+    {
+        var found = new SortedSet<ulong>();
+        if ((end - start) >> 12 <= (ulong)_byTable.Count)
+        {
+            for (ulong page = start & ~0xFFFUL; page < end; page += 0x1000)
+                if (page >= start && _byTable.ContainsKey(page)) found.Add(page);
+        }
+        else
+        {
+            foreach (ulong t in _byTable.Keys) if (t >= start && t < end) found.Add(t);
+        }
+        foreach (var t in _trees.Values) if (t.Key.Root >= start && t.Key.Root < end) found.Add(t.Key.Root);
+        return found.ToList();
+    }
+
     public List<TableLink> LinksOfTable(ulong tablePa)
         => _byTable.TryGetValue(tablePa, out var list) ? list.Where(l => !l.Removed).ToList() : new List<TableLink>();
 
@@ -162,11 +183,7 @@ internal sealed class ReverseMap
     }
 
     /// <summary>Descriptor type at a level, with blocks where the geometry does not allow them treated as invalid.</summary>
-    public static DescriptorType TypeOf(ulong d, int level, in TranslationGeometry g)
-    {
-        var t = Descriptor.TypeAt(d, level);
-        return t == DescriptorType.Block && !g.BlockAllowed(level) ? DescriptorType.Invalid : t;
-    }
+    public static DescriptorType TypeOf(ulong d, int level, in TranslationGeometry g) => Descriptor.TypeAt(d, level, g);
 
     /// <summary>The physical address of a table address of a tree: itself, or its stage-2 translation for stage-1 tables under stage 2
     /// (a snapshot taken when the table is linked; later stage-2 remapping of table pages is not followed).</summary>

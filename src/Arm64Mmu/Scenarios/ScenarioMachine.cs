@@ -13,13 +13,16 @@ internal sealed class ScenarioMachine
     public const ulong TableRegion = 0x4000_0000UL;
     public const ulong TableRegionSize = 0x0400_0000UL;
 
-    public ScenarioMachine(int peCount, CoreProfile profile, int exceptionLevel, Func<int, ProcessorFeatures>? features = null, CheckerOptions? options = null)
+    public ScenarioMachine(int peCount, CoreProfile profile, int exceptionLevel, Func<int, ProcessorFeatures>? features = null, CheckerOptions? options = null,
+        Func<int, CoreProfile>? profiles = null)
     {
         var builder = new MachineBuilder().WithProcessingElements(peCount).WithProfile(profile).WithInitialExceptionLevel(exceptionLevel);
         var peFeatures = new ProcessorFeatures[peCount];
         for (int i = 0; i < peCount; i++)
         {
-            peFeatures[i] = features?.Invoke(i) ?? profile.Features;
+            var own = profiles?.Invoke(i) ?? profile;
+            if (!ReferenceEquals(own, profile)) builder.WithProfile(i, own);
+            peFeatures[i] = features?.Invoke(i) ?? own.Features;
             builder.WithFeatures(i, peFeatures[i]);
         }
         Machine = builder.Build();

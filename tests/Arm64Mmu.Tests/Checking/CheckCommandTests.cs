@@ -11,23 +11,8 @@ public class CheckCommandTests
 {
     private static (int Exit, string Out, string Err) Run(params string[] args)
     {
-        var entry = typeof(Arm64Mmu.Cli.CliException).Assembly.EntryPoint!;
-        var oldOut = Console.Out;
-        var oldErr = Console.Error;
-        var o = new StringWriter();
-        var e = new StringWriter();
-        Console.SetOut(o);
-        Console.SetError(e);
-        try
-        {
-            int code = (int)entry.Invoke(null, new object[] { args })!;
-            return (code, o.ToString(), e.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldErr);
-        }
+        var r = HostileInput.HostileCli.Run(args);
+        return (r.Exit, r.Out, r.Err);
     }
 
     [Fact]
@@ -47,11 +32,16 @@ public class CheckCommandTests
     }
 
     [Fact]
-    public void CasemateTrace_ReportsLockDisciplineAsNotChecked()
+    public void CasemateTrace_LockDiscipline_IsCheckedUnderTheCasematePolicyOnly()
     {
-        var (exit, output, _) = Run("check", CasemateExampleTests.DataFile("bad_unlocked_write.log"));
+        string trace = CasemateTraceTests.DataFile("write_after_unlock.log");
+        var (exit, output, _) = Run("check", trace);
         exit.Should().Be(0);
-        output.Should().Contain("not checked: 1 lock discipline event(s)").And.Contain("Casemate's lock discipline: not checked");
+        output.Should().Contain("not checked: 3 lock-discipline record(s)").And.Contain("checked with --policy casemate");
+        (exit, output, _) = Run("check", "--policy", "casemate", trace);
+        exit.Should().Be(1);
+        output.Should().Contain("policy casemate").And.Contain("WriteWithoutOwnerLock at").And.Contain("1 violation(s): 1 WriteWithoutOwnerLock")
+            .And.NotContain("not checked");
     }
 
     [Fact]
@@ -111,7 +101,9 @@ public class CheckCommandTests
     [Fact]
     public void BadOption_ExitsTwo()
     {
-        Run("check", "--policy", "bsd", NativeTraceTests.DataFile("fixmap_broadcast.trace")).Exit.Should().Be(2);
+        var (exit, _, err) = Run("check", "--policy", "bsd", NativeTraceTests.DataFile("fixmap_broadcast.trace"));
+        exit.Should().Be(2);
+        err.Should().Contain("allowed architecture, linux, always-break or casemate");
         Run("check", "--bbm", "3", NativeTraceTests.DataFile("fixmap_broadcast.trace")).Exit.Should().Be(2);
     }
 }

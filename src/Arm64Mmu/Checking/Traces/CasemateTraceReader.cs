@@ -4,6 +4,7 @@ using Arm64Mmu.Architecture;
 using Arm64Mmu.Machine;
 using Arm64Mmu.Tlb;
 using Arm64Mmu.Translation;
+using Node = Arm64Mmu.Checking.Traces.SExpression;
 
 namespace Arm64Mmu.Checking.Traces;
 
@@ -16,10 +17,12 @@ namespace Arm64Mmu.Checking.Traces;
 /// Mapping: <c>mem-write</c> → store by the thread's PE; <c>mem-init</c> → zero the region (stores where it was not zero);
 /// <c>mem-set</c> → fill; <c>barrier dsb/isb</c>; <c>tlbi</c> with a raw <c>(value …)</c> operand or <c>(addr …) (level …)</c>;
 /// <c>sysreg-write</c>/<c>msr</c>; <c>hint release_table</c> and <c>mem-free</c> → table freed; <c>enter-context</c>/<c>exit-context</c>
-/// → exception level. Lock-discipline events (<c>lock</c>, <c>unlock</c>, <c>trylock</c>, the ownership hints) and <c>mem-read</c>
-/// are read and listed as not checked. Casemate's model fixes the 4K granule, 48-bit addresses and start level 0, stage 2
-/// on and the EL2 MMU on: those are the initial register values; a TCR_EL2/VTCR_EL2 write that is not a usable
-/// configuration is ignored with a note.
+/// → exception level; <c>lock</c>, <c>unlock</c>, <c>trylock</c> and the hints <c>set_root_lock</c>, <c>set_owner_root</c>,
+/// <c>set_pte_thread_owner</c> → the lock-discipline records (checked with <see cref="CasemateRules.LockDiscipline"/>);
+/// <c>mem-read</c> is read and listed as not checked. Casemate's model fixes the 4K granule, 48-bit addresses and start
+/// level 0: those are the initial TCR_EL2/VTCR_EL2; a TCR_EL2/VTCR_EL2 write that is not a usable configuration is ignored
+/// with a note. Its model also takes a VTTBR_EL2 (TTBR0_EL2) write as installing a live root when the trace has not
+/// configured HCR_EL2 (SCTLR_EL2): such a write is followed by HCR_EL2.VM=1 (SCTLR_EL2.M=1) for that thread.
 /// </para>
 /// </summary>
 public static class CasemateTraceReader
@@ -29,59 +32,58 @@ public static class CasemateTraceReader
     /// <summary>VTCR_EL2 assumed: T0SZ=16 (48-bit IPA), SL0=2 (start level 0 with 4K), TG0=4K, PS=48 bits.</summary>
     public const ulong DefaultVtcrEl2 = 5UL << 16 | 2UL << 6 | 16;
 
-    /// <summary>The registers every PE starts with.</summary>
+    /// <summary>The registers every PE starts with (stage 2 and the EL2 MMU are turned on by the first VTTBR_EL2/TTBR0_EL2
+    /// write of a thread that has not written HCR_EL2/SCTLR_EL2, so no root is live before the trace installs one).</summary>
     public static IReadOnlyDictionary<SystemRegister, ulong> DefaultRegisters { get; } = new Dictionary<SystemRegister, ulong>
     {
         [SystemRegister.TcrEl2] = DefaultTcrEl2,
         [SystemRegister.VtcrEl2] = DefaultVtcrEl2,
-        [SystemRegister.HcrEl2] = Hcr.Rw | 1, // VM=1: Casemate's VTTBR_EL2 roots are live stage-2 tables
-        [SystemRegister.SctlrEl2] = 1,         // M=1: TTBR0_EL2 roots are live EL2 tables
     };
 
-    private sealed class Node
-    {
-        public string? Atom;
-        public bool IsString;
-        public List<Node>? Items;
-        public int Line;
-        public bool IsList => Items is not null;
-        public override string ToString() => IsList ? "(" + string.Join(' ', Items!) + ")" : IsString ? $"\"{Atom}\"" : Atom!;
-    }
+    // One PE per thread; the checker models at most 4096 PEs.
+    private const int MaxThreadId = 4095;
 
     /// <summary>Parses a Casemate trace or expected-output log.</summary>
     /// <exception cref="TraceFormatException">A record is malformed; the message names the line and what was expected.</exception>
-    public static ParsedTrace Parse(string text, string name)
+    public static ParsedTrace Parse(string text, string name) => Parse(new StringReader(text ?? throw new ArgumentNullException(nameof(text))), name);
+
+    /// <summary>Parses a Casemate trace from a reader, within <paramref name="limits"/> (default <see cref="TraceLimits.Default"/>).</summary>
+    /// <exception cref="TraceFormatException">A record is malformed or a limit is exceeded; the message names the line and what was expected.</exception>
+    public static ParsedTrace Parse(TextReader reader, string name, TraceLimits? limits = null) => Parse(reader, name, limits, 1);
+
+    internal static ParsedTrace Parse(TextReader reader, string name, TraceLimits? limits, int firstLine)
     {
+        ArgumentNullException.ThrowIfNull(reader);
+        var lim = limits ?? TraceLimits.Default;
+        lim.Validate();
         var records = new List<TraceRecord>();
         var unchecked_ = new List<UncheckedEvent>();
-        var notes = new List<string> { "Casemate trace: 4K granule, 48-bit addresses, start level 0, HCR_EL2.VM=1 and SCTLR_EL2.M=1 assumed until the trace writes those registers" };
+        var notes = new TraceNotes();
+        notes.Add("Casemate trace: 4K granule, 48-bit addresses, start level 0 assumed; a VTTBR_EL2 (TTBR0_EL2) write turns stage 2 (the EL2 MMU) on until the trace writes HCR_EL2 (SCTLR_EL2)");
+        var configured = new HashSet<(int Tid, SystemRegister Register)>();
         string? verdict = null;
-        int maxPe = 0;
-        int pos = 0, line = 1;
+        int maxPe = 0, events = 0;
+        var src = new SExpressionReader(reader, name, firstLine);
         while (true)
         {
-            SkipSpace(text, ref pos, ref line);
-            if (pos >= text.Length) break;
-            char c = text[pos];
+            int c = src.SkipSpace();
+            if (c < 0) break;
             if (c == '!')
             {
-                int end = text.IndexOf('\n', pos);
-                if (end < 0) end = text.Length;
-                verdict = text[(pos + 1)..end].Trim();
-                pos = end;
+                verdict = src.ReadRestOfLine()[1..].Trim();
                 continue;
             }
             if (c is ';' or '#')
             {
-                int end = text.IndexOf('\n', pos);
-                pos = end < 0 ? text.Length : end;
+                src.ReadRestOfLine();
                 continue;
             }
-            if (c != '(') throw new TraceFormatException(name, line, $"expected '(' starting a Casemate record or a '!' verdict line, got '{Snippet(text, pos)}'");
-            var node = ReadList(text, ref pos, ref line, name);
-            var rec = Record.From(node, name);
+            if (c != '(') throw new TraceFormatException(name, src.Line, $"expected '(' starting a Casemate record or a '!' verdict line, got '{src.Snippet()}'");
+            var node = src.ReadList();
+            if (++events > lim.MaxEvents) throw new TraceFormatException(name, node.Line, $"more than {lim.MaxEvents} records (the event limit; arm64mmu check --max-events raises it)");
+            var rec = Record.From(node, name, lim.MaxPes);
             maxPe = Math.Max(maxPe, rec.Tid);
-            Map(rec, records, unchecked_, notes, name);
+            Map(rec, records, unchecked_, notes, configured, name);
         }
         return new ParsedTrace
         {
@@ -91,61 +93,9 @@ public static class CasemateTraceReader
             Records = records,
             InitialRegisters = DefaultRegisters,
             Unchecked = unchecked_,
-            Notes = notes,
+            Notes = notes.ToList(),
             EmbeddedVerdict = verdict,
         };
-    }
-
-    private static string Snippet(string text, int pos) => text.Substring(pos, Math.Min(20, text.Length - pos)).Split('\n')[0];
-
-    private static void SkipSpace(string text, ref int pos, ref int line)
-    {
-        while (pos < text.Length && char.IsWhiteSpace(text[pos]))
-        {
-            if (text[pos] == '\n') line++;
-            pos++;
-        }
-    }
-
-    private static Node ReadList(string text, ref int pos, ref int line, string name)
-    {
-        var list = new Node { Items = new List<Node>(), Line = line };
-        int startLine = line;
-        pos++; // '('
-        while (true)
-        {
-            SkipSpace(text, ref pos, ref line);
-            if (pos >= text.Length) throw new TraceFormatException(name, startLine, "expected ')' closing the record started here, got the end of the file");
-            char c = text[pos];
-            if (c == ')')
-            {
-                pos++;
-                return list;
-            }
-            if (c == '(')
-            {
-                list.Items!.Add(ReadList(text, ref pos, ref line, name));
-                continue;
-            }
-            if (c == '"')
-            {
-                var sb = new StringBuilder();
-                int l0 = line;
-                pos++;
-                while (pos < text.Length && text[pos] != '"')
-                {
-                    if (text[pos] == '\n') line++;
-                    sb.Append(text[pos++]);
-                }
-                if (pos >= text.Length) throw new TraceFormatException(name, l0, "expected '\"' closing the string started here");
-                pos++;
-                list.Items!.Add(new Node { Atom = sb.ToString(), IsString = true, Line = l0 });
-                continue;
-            }
-            int s = pos;
-            while (pos < text.Length && !char.IsWhiteSpace(text[pos]) && text[pos] is not '(' and not ')' and not '"') pos++;
-            list.Items!.Add(new Node { Atom = text[s..pos], Line = line });
-        }
     }
 
     // A record with its fields found by key "(key value)" or by position after id, tid and src.
@@ -159,7 +109,7 @@ public static class CasemateTraceReader
         public required string FileName { get; init; }
         public required Node Source { get; init; }
 
-        public static Record From(Node n, string file)
+        public static Record From(Node n, string file, int maxPes)
         {
             var items = n.Items!;
             if (items.Count == 0 || items[0].IsList || items[0].IsString)
@@ -168,7 +118,12 @@ public static class CasemateTraceReader
             var bare = new List<Node>();
             foreach (var it in items.Skip(1))
             {
-                if (it.IsList && it.Items!.Count > 0 && !it.Items[0].IsList && !it.Items[0].IsString) keyed[it.Items[0].Atom!] = it.Items.Skip(1).ToList();
+                if (it.IsList && it.Items!.Count > 0 && !it.Items[0].IsList && !it.Items[0].IsString)
+                {
+                    // A repeated key would silently keep one of two values.
+                    if (!keyed.TryAdd(it.Items[0].Atom!, it.Items.Skip(1).ToList()))
+                        throw new TraceFormatException(file, it.Line, $"the field ({it.Items[0].Atom} …) appears twice in '{n}'; each key may appear once");
+                }
                 else bare.Add(it);
             }
             int tid;
@@ -177,29 +132,39 @@ public static class CasemateTraceReader
             {
                 // (name id tid "src" fields…)
                 if (bare.Count < 2) throw new TraceFormatException(file, n.Line, $"expected (id N) and (tid T), or positional 'id tid \"src\"' after '{items[0].Atom}', got '{n}'");
-                tid = Decimal(bare[1], "thread id", file);
-                Decimal(bare[0], "sequence id", file);
+                tid = ThreadId(bare[1], file, maxPes);
+                SequenceId(bare[0], file);
                 bare.RemoveRange(0, 2);
                 if (bare.Count > 0 && bare[0].IsString) bare.RemoveAt(0);
             }
             else
             {
+                if (keyed.ContainsKey("tid") && keyed.ContainsKey("thread")) throw new TraceFormatException(file, n.Line, $"both (tid …) and (thread …) in '{n}'; give one");
                 var t = keyed.GetValueOrDefault("tid") ?? keyed.GetValueOrDefault("thread")
                     ?? throw new TraceFormatException(file, n.Line, $"expected (tid T) after (id N) in '{n}'");
                 if (t.Count != 1) throw new TraceFormatException(file, n.Line, $"expected (tid T) with one number, got '{n}'");
-                tid = Decimal(t[0], "thread id", file);
-                Decimal(keyed["id"].FirstOrDefault() ?? throw new TraceFormatException(file, n.Line, "expected a number in (id N)"), "sequence id", file);
+                tid = ThreadId(t[0], file, maxPes);
+                SequenceId(keyed["id"].FirstOrDefault() ?? throw new TraceFormatException(file, n.Line, "expected a number in (id N)"), file);
             }
-            if (tid is < 0 or > 4095) throw new TraceFormatException(file, n.Line, $"thread id {tid}: allowed 0 to 4095 (one PE per thread)");
             return new Record { Name = items[0].Atom!.ToLowerInvariant(), Line = n.Line, Tid = tid, Keyed = keyed, Bare = bare, FileName = file, Source = n };
         }
 
-
-        private static int Decimal(Node n, string what, string file)
+        // Decimal ASCII digits only (Casemate's parser.c reads them with strtoul base 10).
+        private static int ThreadId(Node n, string file, int maxPes)
         {
-            if (n.IsList || !int.TryParse(n.Atom, NumberStyles.None, CultureInfo.InvariantCulture, out int v))
-                throw new TraceFormatException(file, n.Line, $"expected a decimal {what}, got '{n}'");
-            return v;
+            if (n.IsList || !ulong.TryParse(n.Atom, NumberStyles.None, CultureInfo.InvariantCulture, out ulong v))
+                throw new TraceFormatException(file, n.Line, $"expected a decimal thread id, got '{n}'");
+            if (v >= (ulong)maxPes)
+                throw new TraceFormatException(file, n.Line, maxPes < TraceLimits.MaxPeCount
+                    ? $"thread id {v}: allowed 0 to {maxPes - 1} (one PE per thread; arm64mmu check --max-pes raises the limit up to {TraceLimits.MaxPeCount})"
+                    : $"thread id {v}: allowed 0 to {maxPes - 1} (one PE per thread)");
+            return (int)v;
+        }
+
+        private static void SequenceId(Node n, string file)
+        {
+            if (n.IsList || !ulong.TryParse(n.Atom, NumberStyles.None, CultureInfo.InvariantCulture, out _))
+                throw new TraceFormatException(file, n.Line, $"expected a decimal sequence id (up to 64 bits), got '{n}'");
         }
 
         private int _next;
@@ -234,7 +199,8 @@ public static class CasemateTraceReader
         public TraceFormatException Error(string message) => new(FileName, Line, $"{message} in '{Source}'");
     }
 
-    private static void Map(Record r, List<TraceRecord> records, List<UncheckedEvent> unchecked_, List<string> notes, string name)
+    private static void Map(Record r, List<TraceRecord> records, List<UncheckedEvent> unchecked_, TraceNotes notes,
+        HashSet<(int Tid, SystemRegister Register)> configured, string name)
     {
         int pe = r.Tid, line = r.Line;
         switch (r.Name)
@@ -257,7 +223,8 @@ public static class CasemateTraceReader
             {
                 ulong a = r.Hex("address"), size = r.Hex("size");
                 ulong fill = r.Name == "mem-set" ? r.Hex("value") : 0;
-                if ((a & 7) != 0 || (size & 7) != 0 || a + size >= 1UL << 52 || a + size < a) throw r.Error("expected an 8-byte aligned region below 2^52 whose size is a multiple of 8");
+                if ((a & 7) != 0 || (size & 7) != 0 || !WithinPhysicalAddressSpace(a, size))
+                    throw r.Error($"region 0x{a:x}+0x{size:x}: expected an 8-byte aligned region below 2^52 whose size is a multiple of 8");
                 if (fill > 0xFF) throw r.Error($"mem-set value 0x{fill:x} is not a byte");
                 records.Add(new TraceRecord(TraceRecordKind.Fill, pe, line) { Address = a, Size = size, Value = fill });
                 break;
@@ -265,6 +232,7 @@ public static class CasemateTraceReader
             case "mem-free":
             {
                 ulong a = r.Hex("address"), size = r.Hex("size");
+                if (!WithinPhysicalAddressSpace(a, size)) throw r.Error($"region 0x{a:x}+0x{size:x}: expected a region below 2^52 (the physical address space)");
                 records.Add(new TraceRecord(TraceRecordKind.TableFreed, pe, line) { Address = a, Size = size });
                 break;
             }
@@ -292,11 +260,15 @@ public static class CasemateTraceReader
                     if (r.OptionalField("value") is { } v) operand = r.Hex(v, "value");
                     else if (r.OptionalField("addr") is { } addr)
                     {
-                        // The older form (addr A) (level L): Casemate put the level in TTL[1:0] with no granule, i.e. no hint.
-                        ulong level = r.OptionalField("level") is { } l ? r.Hex(l, "level") : 0;
-                        ulong a = r.Hex(addr, "addr");
-                        operand = op.Info().Kind == TlbiKind.Ipa ? TlbiOperand.Ipa(a) : TlbiOperand.Va(a);
-                        operand |= (level & 3) << 44;
+                        // The form before Casemate's "Simplify TLBI transition interface" (commit 228f570): (addr A) is the page
+                        // number (its model took the address as A << 12) and (level L) the 4-bit TTL field — L < 4 (no granule
+                        // in TTL[3:2]) is no hint. Both go where the register operand holds them: A in bits [43:0] (VA[55:12] or
+                        // IPA[55:12]), L in TTL, bits [47:44]; the newer form's (value X) is exactly that register.
+                        ulong page = r.Hex(addr, "addr");
+                        if (page >> 44 != 0) throw r.Error($"(addr 0x{page:x}) is a page number (address >> 12) and must fit in 44 bits");
+                        ulong ttl = r.OptionalField("level") is { } l ? r.Hex(l, "level") : 0;
+                        if (ttl > 0xF) throw r.Error($"(level 0x{ttl:x}) is the 4-bit TTL field: 0 to 0xf (0 to 3: no hint; TTL[3:2] the granule, TTL[1:0] the level)");
+                        operand = page | ttl << 44;
                     }
                     else operand = r.Hex("value");
                 }
@@ -319,23 +291,46 @@ public static class CasemateTraceReader
                     break;
                 }
                 records.Add(new TraceRecord(TraceRecordKind.SystemRegisterWrite, pe, line) { Register = reg.Value, Value = value });
+                configured.Add((pe, reg.Value));
+                // Casemate's model treats a root installed before the trace configured the regime as live (the traces written before
+                // its register preamble never write HCR_EL2 or SCTLR_EL2): turn the regime on as that write's consequence.
+                var enable = reg.Value switch
+                {
+                    SystemRegister.VttbrEl2 => (Register: SystemRegister.HcrEl2, Value: Hcr.Rw | 1, Text: "HCR_EL2.VM=1"),
+                    SystemRegister.Ttbr0El2 => (Register: SystemRegister.SctlrEl2, Value: 1UL, Text: "SCTLR_EL2.M=1"),
+                    _ => default,
+                };
+                if (enable.Text is not null && configured.Add((pe, enable.Register)))
+                {
+                    records.Add(new TraceRecord(TraceRecordKind.SystemRegisterWrite, pe, line) { Register = enable.Register, Value = enable.Value });
+                    notes.Add($"{name}:{line}: {SystemRegisters.ArmName(reg.Value)} written before thread {pe} configured {SystemRegisters.ArmName(enable.Register)}: {enable.Text} assumed from here, as Casemate's model does");
+                }
                 break;
             }
             case "hint":
             {
                 string kind = r.Word("kind").ToLowerInvariant();
                 ulong location = r.Hex("location");
-                r.Hex("value");
-                if (kind == "release_table") records.Add(new TraceRecord(TraceRecordKind.TableFreed, pe, line) { Address = location & ~0xFFFUL });
-                else if (kind is "set_root_lock" or "set_owner_root" or "set_pte_thread_owner")
-                    unchecked_.Add(new UncheckedEvent(line, "lock discipline", r.Source.ToString()));
-                else throw r.Error($"expected a hint kind (set_root_lock, set_owner_root, release_table, set_pte_thread_owner), got '{kind}'");
+                ulong value = r.Hex("value");
+                if (kind == "release_table" && location >= PhysicalAddressLimit) throw r.Error($"location 0x{location:x}: expected a physical address below 2^52");
+                var record = kind switch
+                {
+                    "release_table" => new TraceRecord(TraceRecordKind.TableFreed, pe, line) { Address = location & ~0xFFFUL },
+                    "set_root_lock" => new TraceRecord(TraceRecordKind.RootLock, pe, line) { Address = location, Value = value },
+                    "set_owner_root" => new TraceRecord(TraceRecordKind.OwnerRoot, pe, line) { Address = location, Value = value },
+                    // A thread id, or -1 (any value above the thread ids: no owner).
+                    "set_pte_thread_owner" => new TraceRecord(TraceRecordKind.ThreadOwner, pe, line) { Address = location & ~7UL, Value = value <= MaxThreadId ? value : TraceRecord.NoOwner },
+                    _ => throw r.Error($"expected a hint kind (set_root_lock, set_owner_root, release_table, set_pte_thread_owner), got '{kind}'"),
+                };
+                records.Add(record);
                 break;
             }
             case "lock" or "unlock" or "trylock":
-                r.Hex("address");
-                unchecked_.Add(new UncheckedEvent(line, "lock discipline", r.Source.ToString()));
+            {
+                var kind = r.Name switch { "lock" => TraceRecordKind.Lock, "trylock" => TraceRecordKind.TryLock, _ => TraceRecordKind.Unlock };
+                records.Add(new TraceRecord(kind, pe, line) { Address = r.Hex("address") });
                 break;
+            }
             case "enter-context":
             {
                 ulong el = r.OptionalField("el") is { } e ? r.Hex(e, "el") : 1;
@@ -350,6 +345,11 @@ public static class CasemateTraceReader
                 throw r.Error($"expected a Casemate transition (mem-write, mem-read, mem-init, mem-set, mem-free, barrier, tlbi, sysreg-write, hint, lock, unlock, trylock, enter-context, exit-context), got '{r.Name}'");
         }
     }
+
+    private const ulong PhysicalAddressLimit = 1UL << 52;
+
+    // [address, address + size) lies in the 52-bit physical address space (the sum is checked for wrapping past 2^64).
+    private static bool WithinPhysicalAddressSpace(ulong address, ulong size) => address < PhysicalAddressLimit && size <= PhysicalAddressLimit - address;
 
     private static SystemRegister? CasemateRegister(string name) => name.ToLowerInvariant() switch
     {
@@ -366,6 +366,9 @@ public static class CasemateTraceReader
         if (reg is not (SystemRegister.VtcrEl2 or SystemRegister.TcrEl2)) return true;
         var regs = new SystemRegisters();
         foreach (var kv in DefaultRegisters) regs[kv.Key] = kv.Value;
+        // Probe with the regime on, as it is once a root is installed.
+        regs[SystemRegister.HcrEl2] = Hcr.Rw | 1;
+        regs[SystemRegister.SctlrEl2] = 1;
         regs[reg] = value;
         try
         {
@@ -387,14 +390,16 @@ public enum CasemateVerdictCategory
 {
     /// <summary>No verdict line: Casemate accepted the trace.</summary>
     Clean,
-    /// <summary>A break-before-make or TLB-maintenance failure ("BBM valid->valid", "BBM invalid unclean->valid", releasing or reusing a table whose unlinking was not invalidated): the checker must agree.</summary>
+    /// <summary>A break-before-make or TLB-maintenance failure ("BBM valid->valid", "BBM invalid unclean->valid", releasing or reusing a table whose unlinking was not invalidated): the checker agrees under every policy.</summary>
     BreakBeforeMake,
-    /// <summary>Casemate's lock discipline (writes without the owner lock, ownership hints, write authorization): read, not checked.</summary>
+    /// <summary>Casemate's lock discipline (writes without the owner lock, lock misuse, a table at two places): checked with <see cref="Arm64Mmu.Checking.CasemateRules.LockDiscipline"/> (<c>--policy casemate</c>).</summary>
     LockDiscipline,
-    /// <summary>Casemate's own assignment of one ASID/VMID per root, stricter than the architecture: not checked as such (the checker flags an ID reused for other tables only when the PE may still hold entries of the old ones).</summary>
+    /// <summary>Casemate's one ASID/VMID per root, stricter than the architecture: checked with <see cref="Arm64Mmu.Checking.CasemateRules.OneContextPerRoot"/> (<c>--policy casemate</c>).</summary>
     IdDiscipline,
-    /// <summary>A register value that breaks a RES0 rule (TTBR0_EL2.ASID with E2H=0): not a maintenance question.</summary>
+    /// <summary>A register value that breaks a RES0 rule (TTBR0_EL2.ASID with E2H=0): checked with <see cref="Arm64Mmu.Checking.CasemateRules.RegisterFields"/> (<c>--policy casemate</c>).</summary>
     RegisterValue,
+    /// <summary>A Casemate rule the checker does not model: its write authorisation (after a first plain store under a lock, further plain stores of valid descriptors need a DSB first).</summary>
+    NotModelled,
     /// <summary>A message this reader does not know.</summary>
     Unknown,
 }
@@ -409,9 +414,12 @@ public static class CasemateVerdicts
         "BBM valid->valid" or "BBM invalid unclean->valid" or "cannot release table where children are still unclean" or "double-use pte"
             or "BBM write table descriptor with unclean children" or "Wrote on a page with an unclean parent" => CasemateVerdictCategory.BreakBeforeMake,
         "must write to pte while holding owner lock" or "must have associated owner with a root" or "must have associated root with a lock"
-            or "Wrote plain without authorization" or "Location owned by a thread but accessed by another" => CasemateVerdictCategory.LockDiscipline,
+            or "Location owned by a thread but accessed by another" or "cannot change owned root if already in a tree"
+            or "Tried to lock a component that was alerady held" or "Tried to reacquire lock on different thread"
+            or "Tried to unlock a cpmponent that was held by another thread" => CasemateVerdictCategory.LockDiscipline,
         "duplicate (VM/AS)ID" or "root already associated with an (VM/AS)ID" => CasemateVerdictCategory.IdDiscipline,
         "TTBR0_EL2 ASID is reserved 0" => CasemateVerdictCategory.RegisterValue,
+        "Wrote plain without authorization" => CasemateVerdictCategory.NotModelled,
         _ => CasemateVerdictCategory.Unknown,
     };
 }
