@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Arm64Mmu.Tests.Checking;
+using Arm64Mmu.Tests.HostileInput;
 
 namespace Arm64Mmu.Tests.Simulation;
 
@@ -9,23 +10,8 @@ public class SimulationCliTests
 {
     private static (int Exit, string Out, string Err) Run(params string[] args)
     {
-        var entry = typeof(Arm64Mmu.Cli.CliException).Assembly.EntryPoint!;
-        var oldOut = Console.Out;
-        var oldErr = Console.Error;
-        var o = new StringWriter();
-        var e = new StringWriter();
-        Console.SetOut(o);
-        Console.SetError(e);
-        try
-        {
-            int code = (int)entry.Invoke(null, [args])!;
-            return (code, o.ToString(), e.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldErr);
-        }
+        var r = HostileCli.Run(args);
+        return (r.Exit, r.Out, r.Err);
     }
 
     private static readonly string Pages = TraceFiles.Data("pages.lackey.gz");
@@ -100,9 +86,7 @@ public class SimulationCliTests
     [InlineData(new[] { "convert-trace", "PAGES" }, "--out FILE.a64t is required")]
     public void UsageAndInputErrors_ExitTwo_WithOneClearLine(string[] args, string message)
     {
-        var (exit, _, err) = Run(args.Select(a => a == "PAGES" ? Pages : a).ToArray());
-        exit.Should().Be(2);
-        err.Should().Contain(message);
+        HostileCli.Run(args.Select(a => a == "PAGES" ? Pages : a).ToArray()).ShouldBeOneLineError(message);
     }
 
     [Fact]
