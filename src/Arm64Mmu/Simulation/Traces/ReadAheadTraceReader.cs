@@ -18,6 +18,8 @@ public sealed class ReadAheadTraceReader : TraceReader
     private MemoryAccess[]? _current;
     private int _position, _count;
     private bool _ended;
+    // The inner reader's progress, read on the producer thread after each batch (its file is not safe to query from two threads).
+    private double _progress;
 
     /// <summary>Starts reading <paramref name="inner"/> (which this reader then owns).</summary>
     public ReadAheadTraceReader(TraceReader inner) : base(inner?.Name ?? throw new ArgumentNullException(nameof(inner)))
@@ -33,7 +35,7 @@ public sealed class ReadAheadTraceReader : TraceReader
     /// <inheritdoc/>
     public override bool HasInstructions => _inner.HasInstructions;
     /// <inheritdoc/>
-    public override double Progress => _inner.Progress;
+    public override double Progress => Volatile.Read(ref _progress);
 
     private void Produce()
     {
@@ -52,6 +54,7 @@ public sealed class ReadAheadTraceReader : TraceReader
                     _full.Add((batch, 0, e), _stop.Token);
                     return;
                 }
+                Volatile.Write(ref _progress, _inner.Progress);
                 _full.Add((batch, n, null), _stop.Token);
                 if (n == 0) return;
             }
