@@ -105,6 +105,40 @@ public class SimulationCliTests
     }
 
     [Fact]
+    public void Manifest_ListsOneTracePerPe_RelativeToItself()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"a64manifest-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        try
+        {
+            File.Copy(Pages, Path.Combine(dir, "a.lackey.gz"));
+            File.Copy(TraceFiles.Data("small.champsimtrace.xz"), Path.Combine(dir, "b.champsimtrace.xz"));
+            File.WriteAllText(Path.Combine(dir, "traces.txt"), "# two processes\na.lackey.gz\n\nb.champsimtrace.xz   # ChampSim\n");
+            string json = Path.Combine(dir, "out.json");
+            var (exit, _, err) = Run("simulate", "--manifest", Path.Combine(dir, "traces.txt"), "--set", "sharing=processes", "--json", json, "--quiet");
+            exit.Should().Be(0, err);
+            using var doc = JsonDocument.Parse(File.ReadAllText(json));
+            var traces = doc.RootElement.GetProperty("traces");
+            traces.GetArrayLength().Should().Be(2);
+            traces[0].GetProperty("format").GetString().Should().Be("lackey");
+            traces[1].GetProperty("format").GetString().Should().Be("champsim");
+            doc.RootElement.GetProperty("pes")[1].GetProperty("instructions").GetInt64().Should().Be(200);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void BadConfigurationFile_ExitsTwo_NamingTheFileAndLine()
+    {
+        string toml = TraceFiles.WriteText("granule = \"4k\"\n[l1d]\nentrys = 4\n", ".toml");
+        try
+        {
+            HostileCli.Run("simulate", "--trace", Pages, "--config", toml).ShouldBeOneLineError($"{Path.GetFileName(toml)}:3: unknown key 'l1d.entrys'", "did you mean 'l1d.entries'");
+        }
+        finally { File.Delete(toml); }
+    }
+
+    [Fact]
     public void ListKeys_PrintsEveryKeyWithItsDefault()
     {
         var (exit, output, _) = Run("simulate", "--list-keys", "--set", "profile=cortex-a53");
