@@ -47,7 +47,12 @@ internal sealed class SimulationOptions
         if (pr.GetValue(Manifest) is { } manifest)
         {
             string[] lines;
-            try { lines = File.ReadAllLines(manifest); }
+            try
+            {
+                if (new FileInfo(manifest) is { Exists: true, Length: > 1 << 20 } big)
+                    throw new CliException($"--manifest {manifest}: {big.Length} bytes; a manifest lists traces one per line and is at most 1 MiB");
+                lines = File.ReadAllLines(manifest);
+            }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new CliException($"--manifest {manifest}: {e.Message}"); }
             string dir = Path.GetDirectoryName(Path.GetFullPath(manifest)) ?? ".";
             foreach (var line in lines)

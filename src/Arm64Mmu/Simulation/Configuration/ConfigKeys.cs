@@ -50,7 +50,7 @@ public static class ConfigKeys
             v => OneOf(v, "contiguous", "random", "fragmented"), _ => "contiguous");
         Add("fragmentation", "fragmented allocation: share of level-2 blocks that are fragmented (half their frames in use by others)", "0 to 1",
             Fraction, _ => "0.5");
-        Add("phys_mem", "memory the allocator hands out (guest and host each, with stage 2)", "a size such as 512m, 64g or 1t (a multiple of 2m), below 2^pa_bits − 8g",
+        Add("phys_mem", "memory the allocator hands out (guest and host each, with stage 2)", "a size such as 512m, 64g or 1t (a multiple of 2m), at most 2^pa_bits − 2g",
             PhysicalMemory, _ => "64g");
         Add("seed", "seed of the random and fragmented allocators", "0 to 18446744073709551615", v => ulong.TryParse(v.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out ulong s) ? s.ToString(CultureInfo.InvariantCulture) : null, _ => "1");
         foreach (string s in Structures)

@@ -94,7 +94,15 @@ public sealed class SimulationConfig
     public SimulationConfig LoadToml(string path)
     {
         string text;
-        try { text = File.ReadAllText(path); }
+        const long MaxBytes = 1 << 20;
+        try
+        {
+            // A configuration is a few dozen lines: a larger file is not one (and is not read into memory).
+            var info = new FileInfo(path);
+            if (info.Exists && info.Length > MaxBytes)
+                throw new SimulationConfigException($"{path}: {info.Length} bytes; a configuration file is at most {MaxBytes} bytes");
+            text = File.ReadAllText(path);
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new SimulationConfigException($"{path}: cannot read the configuration: {e.Message}"); }
         return FromToml(text, Path.GetFileName(path));
     }

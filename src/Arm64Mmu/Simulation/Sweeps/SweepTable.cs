@@ -137,7 +137,14 @@ public sealed class SweepTable
     public static SweepTable Read(string path)
     {
         string text;
-        try { text = File.ReadAllText(path); }
+        // 100,000 runs of a few hundred bytes each: a sweep file is far below this.
+        const long MaxBytes = 512L << 20;
+        try
+        {
+            var info = new FileInfo(path);
+            if (info.Exists && info.Length > MaxBytes) throw new FormatException($"{path}: {info.Length} bytes; a sweep file is at most {MaxBytes} bytes");
+            text = File.ReadAllText(path);
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new FormatException($"{path}: cannot read it: {e.Message}"); }
         string name = Path.GetFileName(path);
         return text.TrimStart().StartsWith('{') ? ReadJson(text, name) : ReadCsv(text, name);
