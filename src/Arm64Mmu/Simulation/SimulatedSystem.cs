@@ -15,6 +15,10 @@ namespace Arm64Mmu.Simulation;
 /// </summary>
 internal sealed class SimulatedSystem
 {
+    // MAIR_EL1: Attr0 Device-nGnRnE, Attr1 Normal write-back (the pages' AttrIndx), Attr2 Normal non-cacheable, as Linux.
+    private static readonly Mair Mair = Mair.FromAttributes(0x00, 0xFF, 0x44);
+    // SCTLR_EL1: M (stage 1 on), C, I and the RES1 bits.
+    private const ulong SctlrMmuOn = 0x30D0_1805UL;
     private readonly TableAllocator _s1Tables;
     private readonly TableAllocator? _s2Tables;
     private readonly DemandPager? _stage2TableRegion;
@@ -143,11 +147,11 @@ internal sealed class SimulatedSystem
                 pe.Msr(Sysreg.HcrEl2, new Hcr(Hcr.Rw).WithVm(true));
             }
             var lower = os ? Lower[0].Space : Lower[i].Space;
-            pe.Msr(Sysreg.MairEl1, MachineSetups.DefaultMair);
+            pe.Msr(Sysreg.MairEl1, Mair);
             pe.Msr(Sysreg.TcrEl1, tcr);
             pe.Msr(Sysreg.Ttbr0El1, lower.Ttbr);
             pe.Msr(Sysreg.Ttbr1El1, Upper.Space.Ttbr);
-            pe.Msr(Sysreg.SctlrEl1, new Sctlr(MachineSetups.SctlrMmuOn));
+            pe.Msr(Sysreg.SctlrEl1, new Sctlr(SctlrMmuOn));
             pe.Isb();
             if (!os) pe.ChangeExceptionLevel(0);
         }
