@@ -96,7 +96,7 @@ public class CliTests
         try
         {
             string results = Path.Combine(dir, "answers.jsonl");
-            var (exit, output, err) = Run("conformance", Path.Combine(SharedFiles.ConformanceDirectory, "public", "sanity.json"), "--results", results, "--check");
+            var (exit, output, err) = Run("conformance", Path.Combine(TestVectors.ConformanceDirectory, "public", "sanity.json"), "--results", results, "--check");
             exit.Should().Be(0, output + err);
             output.Should().MatchRegex(@"\d+ passed, 0 failed");
             File.ReadAllLines(results).Should().NotBeEmpty().And.AllSatisfy(l => l.Should().StartWith("{\"case\": \""));
