@@ -12,9 +12,11 @@ public sealed partial class BreakBeforeMakeChecker
     public void OnWrite(ulong wordAddress, ulong oldValue, ulong newValue, WriteOrigin origin, int writer)
     {
         if (oldValue == newValue) return;
+        CountStore();
         var positions = _positions;
         _map.PositionsAt(wordAddress, positions);
         if (positions.Count == 0) return;
+        CountTableStore();
         if (writer >= _pes.Length) throw new ArgumentOutOfRangeException(nameof(writer), $"PE {writer}: the machine has PEs 0 to {_pes.Length - 1}");
         var ev = Record(writer, origin == WriteOrigin.HardwareUpdate ? "hardware descriptor update" : "STR", wordAddress, oldValue, newValue);
         // Hardware Access flag and dirty-state updates (FEAT_HAFDBS) are the architecture's own and need no maintenance.

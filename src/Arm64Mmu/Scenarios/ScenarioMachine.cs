@@ -16,15 +16,9 @@ internal sealed class ScenarioMachine
     public ScenarioMachine(int peCount, CoreProfile profile, int exceptionLevel, Func<int, ProcessorFeatures>? features = null, CheckerOptions? options = null)
     {
         var builder = new MachineBuilder().WithProcessingElements(peCount).WithProfile(profile).WithInitialExceptionLevel(exceptionLevel);
-        var peFeatures = new ProcessorFeatures[peCount];
-        for (int i = 0; i < peCount; i++)
-        {
-            peFeatures[i] = features?.Invoke(i) ?? profile.Features;
-            builder.WithFeatures(i, peFeatures[i]);
-        }
+        for (int i = 0; i < peCount; i++) builder.WithFeatures(i, features?.Invoke(i) ?? profile.Features);
         Machine = builder.Build();
-        Checker = BreakBeforeMakeChecker.Observe(Machine.Memory, peCount, (options ?? new CheckerOptions()) with { PeFeatures = peFeatures });
-        Machine.Attach(Checker);
+        Checker = BreakBeforeMakeChecker.Attach(Machine, options);
         Allocator = new TableAllocator(Machine.Memory, TableRegion, TableRegionSize);
     }
 
