@@ -16,7 +16,7 @@ namespace Arm64Mmu.PageTables;
 /// <see cref="Unmap"/>, …) do both.
 /// </para>
 /// </summary>
-public sealed class AddressSpace
+public sealed partial class AddressSpace
 {
     private int _version;
 
