@@ -15,15 +15,19 @@ internal static class CheckCommand
         var bbm = new Option<int?>("--bbm") { Description = "FEAT_BBM level of every PE: 0, 1 or 2 (default: the trace's 'features' line, else 0)" };
         var format = new Option<string?>("--format") { Description = "auto (default: Casemate when the first record starts with '('), arm64mmu or casemate" };
         var quiet = new Option<bool>("--quiet") { Description = "print only the summary" };
+        var json = new Option<bool>("--json") { Description = "print one JSON document (trace, notes, unchecked events, violations with their traces, outstanding invalidations); the exit status is the same" };
         var cmd = new Command("check", "Check a recorded trace (stores to table memory, barriers, TLBIs, system-register writes, per PE) for break-before-make and TLB-maintenance violations; exit 0 clean, 1 violations, 2 unreadable input")
         {
-            trace, policy, bbm, format, quiet,
+            trace, policy, bbm, format, quiet, json,
         };
-        cmd.SetAction(pr => Run(pr.GetValue(trace)!, pr.GetValue(policy), pr.GetValue(bbm), pr.GetValue(format), pr.GetValue(quiet)));
+        cmd.SetAction(pr => Run(pr.GetValue(trace)!, pr.GetValue(policy), pr.GetValue(bbm), pr.GetValue(format), pr.GetValue(quiet), pr.GetValue(json)));
         return cmd;
     }
 
-    private static int Run(string path, string? policyName, int? bbm, string? format, bool quiet)
+    /// <summary>Traces with at least this many records show a progress bar (on a terminal): they take seconds to replay.</summary>
+    internal const int ProgressThreshold = 20_000;
+
+    private static int Run(string path, string? policyName, int? bbm, string? format, bool quiet, bool json)
     {
         var policy = policyName is null ? BreakBeforeMakePolicy.Architecture
             : BreakBeforeMakePolicy.Parse(policyName) ?? throw new CliException($"--policy {policyName}: allowed architecture or linux");
@@ -49,10 +53,24 @@ internal static class CheckCommand
         if (bbm is { } level) features = features with { BbmLevel = level };
         options = options with { Features = features };
         TraceReplayResult result;
-        try { result = TraceReplayer.Replay(parsed, options); }
+        try
+        {
+            int records = parsed.Records.Count;
+            result = records >= ProgressThreshold
+                ? Terminal.WithProgress($"checking {parsed.Name}", records, progress => TraceReplayer.Replay(parsed, options, n => progress.Report(n)))
+                : TraceReplayer.Replay(parsed, options);
+        }
         catch (ArgumentException e) { throw new CliException($"{parsed.Name}: {e.Message.Split(" (Parameter")[0]}"); }
 
         var violations = result.Violations;
+        if (json)
+        {
+            JsonOutput.Write(new CheckJson(parsed.Name, parsed.Format, parsed.Records.Count, parsed.PeCount, policy.Name, features.BbmLevel, parsed.Notes,
+                parsed.Unchecked.GroupBy(u => u.Category).Select(g => new UncheckedJson(g.Key.ToString(), g.Count(), g.Select(u => u.Line).ToArray())).ToArray(),
+                parsed.EmbeddedVerdict is { } verdict ? new VerdictJson(verdict, CasemateVerdicts.Classify(verdict).ToString()) : null,
+                violations.Count == 0, violations.Select(JsonOutput.Of).ToArray(), result.Checker.OutstandingObligations));
+            return violations.Count == 0 ? 0 : 1;
+        }
         if (!quiet)
         {
             Console.WriteLine($"{parsed.Name}: {parsed.Format} trace, {parsed.Records.Count} events on {parsed.PeCount} PE(s), policy {policy.Name}, FEAT_BBM level {features.BbmLevel}");
@@ -82,3 +100,10 @@ internal static class CheckCommand
         _ => "unknown to this checker",
     };
 }
+
+internal sealed record CheckJson(string Trace, string Format, int Events, int Pes, string Policy, int BbmLevel, IReadOnlyList<string> Notes,
+    IReadOnlyList<UncheckedJson> Unchecked, VerdictJson? EmbeddedVerdict, bool Clean, IReadOnlyList<ViolationJson> Violations, int OutstandingObligations);
+
+internal sealed record UncheckedJson(string Category, int Count, IReadOnlyList<int> Lines);
+
+internal sealed record VerdictJson(string Text, string Category);

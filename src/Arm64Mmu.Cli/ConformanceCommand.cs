@@ -22,28 +22,34 @@ internal static class ConformanceCommand
         var loaded = new List<VectorFile>();
         foreach (var p in paths) loaded.Add(VectorFile.Load(p));
         var sb = new StringBuilder();
-        int passed = 0, failed = 0, total = 0;
-        foreach (var file in loaded)
+        int passed = 0, failed = 0, total = 0, answered = 0;
+        // Thousands of walks over several files: a progress bar on standard error when it is a terminal.
+        Terminal.WithProgress("conformance", loaded.Sum(f => f.Cases.Count), progress =>
         {
-            foreach (var c in file.Cases)
+            foreach (var file in loaded)
             {
-                ulong[] pars = ConformanceRunner.Run(c, file.Features);
-                for (int i = 0; i < pars.Length; i++)
+                foreach (var c in file.Cases)
                 {
-                    sb.Append("{\"case\": \"").Append(c.Name).Append("\", \"index\": ").Append(i)
-                      .Append(", \"par\": \"0x").Append(pars[i].ToString("x16")).Append("\"}\n");
-                    total++;
-                    if (!check || c.Queries[i].Par is null) continue;
-                    if (ConformanceRunner.Matches(c.Queries[i], pars[i])) { passed++; continue; }
-                    failed++;
-                    var q = c.Queries[i];
-                    Console.WriteLine($"FAIL {c.Name} #{i} {q.Op} VA=0x{q.Va:x16}");
-                    Console.WriteLine($"     expected {new Architecture.Par(q.Par!.Value)}");
-                    Console.WriteLine($"     got      {new Architecture.Par(pars[i])}");
-                    if (q.Note is not null) Console.WriteLine($"     note     {q.Note}");
+                    progress.Report(answered++);
+                    ulong[] pars = ConformanceRunner.Run(c, file.Features);
+                    for (int i = 0; i < pars.Length; i++)
+                    {
+                        sb.Append("{\"case\": \"").Append(c.Name).Append("\", \"index\": ").Append(i)
+                          .Append(", \"par\": \"0x").Append(pars[i].ToString("x16")).Append("\"}\n");
+                        total++;
+                        if (!check || c.Queries[i].Par is null) continue;
+                        if (ConformanceRunner.Matches(c.Queries[i], pars[i])) { passed++; continue; }
+                        failed++;
+                        var q = c.Queries[i];
+                        progress.WriteLine($"FAIL {c.Name} #{i} {q.Op} VA=0x{q.Va:x16}");
+                        progress.WriteLine($"     expected {new Architecture.Par(q.Par!.Value)}");
+                        progress.WriteLine($"     got      {new Architecture.Par(pars[i])}");
+                        if (q.Note is not null) progress.WriteLine($"     note     {q.Note}");
+                    }
                 }
             }
-        }
+            return 0;
+        });
         try { File.WriteAllText(resultsPath, sb.ToString()); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -19,7 +19,11 @@ internal static class CSharpExample
     public static string Block(string relativePath, string heading)
     {
         string text = File.ReadAllText(Path.Combine(RepositoryRoot(), relativePath));
-        var m = Regex.Match(text, Regex.Escape(heading) + @"\s+(?:[^`]*?)```csharp\n(?<code>.*?)```", RegexOptions.Singleline);
+        int at = text.IndexOf(heading + "\n", StringComparison.Ordinal);
+        at.Should().BeGreaterThanOrEqualTo(0, $"{relativePath} has the heading \"{heading}\"");
+        int end = text.IndexOf("\n## ", at + heading.Length, StringComparison.Ordinal);
+        string section = end < 0 ? text[at..] : text[at..end];
+        var m = Regex.Match(section, @"```csharp\n(?<code>.*?)```", RegexOptions.Singleline);
         m.Success.Should().BeTrue($"{relativePath} has a C# block under \"{heading}\"");
         return m.Groups["code"].Value;
     }

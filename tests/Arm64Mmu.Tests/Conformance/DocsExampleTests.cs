@@ -13,6 +13,7 @@ public class DocsExampleTests
         using Arm64Mmu.PageTables;
         using Arm64Mmu.Tlb;
         using Arm64Mmu.Translation;
+        using Arm64Mmu.Testing;
         using FluentAssertions;
 
         """;
@@ -20,4 +21,9 @@ public class DocsExampleTests
     [Fact]
     public void CheckerDoc_UsingIt_RunsAndItsAssertionsHold()
         => CSharpExample.Run(Usings + CSharpExample.Block("docs/checker.md", "## Using it"), typeof(BreakBeforeMakeChecker).Assembly, typeof(FluentActions).Assembly);
+
+    [Fact]
+    public void Readme_UseTheLibraryFromYourProject_TestSnippetRuns()
+        => CSharpExample.Run(Usings + CSharpExample.Block("README.md", "## Use the library from your project"),
+            typeof(BreakBeforeMakeChecker).Assembly, typeof(FluentActions).Assembly, typeof(Arm64Mmu.Testing.MachineFixture).Assembly);
 }

@@ -22,7 +22,10 @@ public sealed record TraceReplayResult(ParsedTrace Trace, BreakBeforeMakeChecker
 public static class TraceReplayer
 {
     /// <summary>Replays a trace. Without <paramref name="options"/>: collect mode, the architecture policy and the trace's features (if it names them).</summary>
-    public static TraceReplayResult Replay(ParsedTrace trace, CheckerOptions? options = null)
+    /// <param name="trace">The trace.</param>
+    /// <param name="options">The checker's options.</param>
+    /// <param name="progress">Called with the number of records replayed so far, every 4096 records and at the end (for a progress display).</param>
+    public static TraceReplayResult Replay(ParsedTrace trace, CheckerOptions? options = null, Action<int>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(trace);
         var opts = options ?? new CheckerOptions();
@@ -35,8 +38,10 @@ public static class TraceReplayer
         checker.Source = trace.Name + " (initial registers)";
         for (int pe = 0; pe < trace.PeCount; pe++)
             foreach (var kv in trace.InitialRegisters) checker.OnSystemRegisterWrite(pe, kv.Key, kv.Value);
+        int replayed = 0;
         foreach (var r in trace.Records)
         {
+            if (progress is not null && (++replayed & 4095) == 0) progress(replayed);
             checker.Source = $"{trace.Name}:{r.Line}";
             switch (r.Kind)
             {
@@ -87,6 +92,7 @@ public static class TraceReplayer
             }
         }
         checker.Source = null;
+        progress?.Invoke(trace.Records.Count);
         return new TraceReplayResult(trace, checker);
     }
 }
