@@ -18,7 +18,7 @@ public sealed record MemoryRun(ulong Pa, ulong[] Qwords);
 public sealed record VectorCase(string Name, string Description, IReadOnlyDictionary<SystemRegister, ulong> Registers,
     IReadOnlyList<MemoryRun> Memory, IReadOnlyList<VectorQuery> Queries);
 
-/// <summary>A file in the <c>arm64mmu-conformance/1</c> format (shared/conformance/FORMAT.md).</summary>
+/// <summary>A file in the <c>arm64mmu-conformance/1</c> format (tests/vectors/FORMAT.md in the repository).</summary>
 public sealed record VectorFile(string Path, string Theme, ProcessorFeatures Features, IReadOnlyList<VectorCase> Cases)
 {
     /// <summary>The format identifier.</summary>

@@ -50,7 +50,7 @@ public sealed class BreakBeforeMakePolicy
     public Func<DescriptorChange, BbmVerdict?>? Custom { get; init; }
 
     /// <summary>
-    /// The architecture's minimum (Arm ARM R_WHZWS; shared/spec/break-before-make.md §1): permissions (AP, PXN, UXN/XN, S2AP),
+    /// The architecture's minimum (Arm ARM R_WHZWS): permissions (AP, PXN, UXN/XN, S2AP),
     /// AF, DBM, GP, software bits and Global → non-Global may change live; output address (including NS), memory type,
     /// shareability, size and nG → G need a break. An output-address change of a read-only mapping with identical
     /// contents is also allowed by the architecture, but the checker cannot see contents, so it asks for a break.
@@ -68,7 +68,7 @@ public sealed class BreakBeforeMakePolicy
     };
 
     /// <summary>
-    /// Linux arm64 <c>pgattr_change_is_safe</c> (v6.x; shared/spec/break-before-make.md §5) for stage-1 leaves: only PXN,
+    /// Linux arm64 <c>pgattr_change_is_safe</c> (v6.x, arch/arm64/mm/mmu.c) for stage-1 leaves: only PXN,
     /// AP[2] (RDONLY), DBM (WRITE), Global → non-Global and the software bits may change; AttrIndx may switch between
     /// Normal and Normal-Tagged; a contiguous entry may not change at all. Block splitting in place only with FEAT_BBML2.
     /// Stage-2 and table descriptors follow <see cref="Architecture"/>.

@@ -5,7 +5,7 @@ namespace Arm64Mmu.PageTables;
 /// <summary>
 /// Decides whether a valid descriptor may be replaced by another valid one in place, or needs break-before-make.
 /// A pure function of the two values, so a whole update can be checked before anything is written
-/// (shared/spec/break-before-make.md §1, §5, §6).
+/// (Arm ARM R_WHZWS; Linux arch/arm64/mm/mmu.c <c>pgattr_change_is_safe</c>; arch/arm64/kvm/hyp/pgtable.c for stage 2).
 /// </summary>
 public static class LiveUpdateRules
 {
