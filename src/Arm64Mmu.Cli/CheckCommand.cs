@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Arm64Mmu.Architecture;
 using Arm64Mmu.Checking;
 using Arm64Mmu.Checking.Traces;
 
@@ -11,7 +12,7 @@ internal static class CheckCommand
     public static Command Create()
     {
         var trace = new Argument<string>("trace") { Description = "a trace file: the arm64mmu line format (docs/trace-format.md) or a Casemate s-expression trace" };
-        var policy = new Option<string?>("--policy") { Description = "which in-place changes are allowed: architecture (default, Arm ARM R_WHZWS) or linux (pgattr_change_is_safe)" };
+        var policy = new Option<string?>("--policy") { Description = "which rules: architecture (default, Arm ARM R_WHZWS), linux (pgattr_change_is_safe), always-break (TF-A) or casemate (architecture plus Casemate's lock discipline, one ASID/VMID per root and RES0 register fields)" };
         var bbm = new Option<int?>("--bbm") { Description = "FEAT_BBM level of every PE: 0, 1 or 2 (default: the trace's 'features' line, else 0)" };
         var format = new Option<string?>("--format") { Description = "auto (default: Casemate when the first record starts with '('), arm64mmu or casemate" };
         var quiet = new Option<bool>("--quiet") { Description = "print only the summary" };
@@ -29,8 +30,10 @@ internal static class CheckCommand
 
     private static int Run(string path, string? policyName, int? bbm, string? format, bool quiet, bool json)
     {
-        var policy = policyName is null ? BreakBeforeMakePolicy.Architecture
-            : BreakBeforeMakePolicy.Parse(policyName) ?? throw new CliException($"--policy {policyName}: allowed architecture or linux");
+        bool casemate = string.Equals(policyName, "casemate", StringComparison.OrdinalIgnoreCase);
+        var options = casemate ? CheckerOptions.Casemate : new CheckerOptions();
+        var policy = policyName is null || casemate ? options.Policy
+            : BreakBeforeMakePolicy.Parse(policyName) ?? throw new CliException($"--policy {policyName}: allowed architecture, linux, always-break or casemate");
         if (bbm is { } b && b is < 0 or > 2) throw new CliException($"--bbm {b}: allowed 0, 1 or 2");
         ParsedTrace parsed;
         try
@@ -48,7 +51,7 @@ internal static class CheckCommand
         catch (TraceFormatException e) { throw new CliException(e.Message); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new CliException($"{path}: {e.Message}"); }
 
-        var options = new CheckerOptions { Policy = policy };
+        options = options with { Policy = policy };
         var features = parsed.Features ?? options.Features;
         if (bbm is { } level) features = features with { BbmLevel = level };
         options = options with { Features = features };
@@ -73,29 +76,40 @@ internal static class CheckCommand
         }
         if (!quiet)
         {
-            Console.WriteLine($"{parsed.Name}: {parsed.Format} trace, {parsed.Records.Count} events on {parsed.PeCount} PE(s), policy {policy.Name}, FEAT_BBM level {features.BbmLevel}");
+            Console.WriteLine($"{parsed.Name}: {parsed.Format} trace, {parsed.Records.Count} events on {parsed.PeCount} PE(s), policy {(casemate ? "casemate" : policy.Name)}, FEAT_BBM level {features.BbmLevel}");
             foreach (var n in parsed.Notes) Console.WriteLine($"note: {n}");
             foreach (var g in parsed.Unchecked.GroupBy(u => u.Category))
-                Console.WriteLine($"not checked: {g.Count()} {g.Key} event(s) (lines {string.Join(", ", g.Select(u => u.Line).Take(8))}{(g.Count() > 8 ? ", …" : "")})");
+                Console.WriteLine($"not checked: {g.Count()} {g.Key} event(s) ({Lines(g.Select(u => u.Line))})");
+            var lockRecords = parsed.Records.Where(r => r.Kind is TraceRecordKind.Lock or TraceRecordKind.TryLock or TraceRecordKind.Unlock
+                or TraceRecordKind.RootLock or TraceRecordKind.OwnerRoot or TraceRecordKind.ThreadOwner).Select(r => r.Line).ToList();
+            if (!casemate && lockRecords.Count > 0)
+                Console.WriteLine($"not checked: {lockRecords.Count} lock-discipline record(s) ({Lines(lockRecords)}): checked with --policy casemate");
             if (parsed.EmbeddedVerdict is { } ev)
-                Console.WriteLine($"the trace carries Casemate's verdict: '{ev}' ({Describe(CasemateVerdicts.Classify(ev))})");
+                Console.WriteLine($"the trace carries Casemate's verdict: '{ev}' ({Describe(CasemateVerdicts.Classify(ev), casemate)})");
             Console.WriteLine();
             foreach (var v in violations) Console.WriteLine(v);
         }
         Console.WriteLine(violations.Count == 0
-            ? $"{parsed.Name}: clean (no break-before-make or TLB-maintenance violation)"
+            ? $"{parsed.Name}: clean (no break-before-make or TLB-maintenance violation{(casemate ? ", no breach of Casemate's rules" : "")})"
             : $"{parsed.Name}: {violations.Count} violation(s): {string.Join(", ", violations.GroupBy(v => v.Kind).Select(g => $"{g.Count()} {g.Key}"))}");
         if (!quiet && result.Checker.OutstandingObligations > 0)
             Console.WriteLine($"note: at the end of the trace {result.Checker.OutstandingObligations} invalidation(s) are still outstanding (breaks not yet invalidated; not a violation until the entry is made valid again or used)");
         return violations.Count == 0 ? 0 : 1;
     }
 
-    private static string Describe(CasemateVerdictCategory c) => c switch
+    private static string Lines(IEnumerable<int> lines)
+    {
+        var list = lines.ToList();
+        return $"line{(list.Count == 1 ? "" : "s")} {string.Join(", ", list.Take(8))}{(list.Count > 8 ? ", …" : "")}";
+    }
+
+    private static string Describe(CasemateVerdictCategory c, bool casemate) => c switch
     {
         CasemateVerdictCategory.BreakBeforeMake => "break-before-make / TLB maintenance: checked",
-        CasemateVerdictCategory.LockDiscipline => "Casemate's lock discipline: not checked",
-        CasemateVerdictCategory.IdDiscipline => "Casemate's one-ID-per-root rule: not checked as such",
-        CasemateVerdictCategory.RegisterValue => "a register RES0 rule: not checked",
+        CasemateVerdictCategory.LockDiscipline => "Casemate's lock discipline: " + (casemate ? "checked" : "checked with --policy casemate"),
+        CasemateVerdictCategory.IdDiscipline => "Casemate's one ASID/VMID per root: " + (casemate ? "checked" : "checked with --policy casemate; the architecture only asks that reused IDs be invalidated"),
+        CasemateVerdictCategory.RegisterValue => "a RES0 register field: " + (casemate ? "checked" : "checked with --policy casemate"),
+        CasemateVerdictCategory.NotModelled => "Casemate's write authorisation: not modelled",
         CasemateVerdictCategory.Clean => "clean",
         _ => "unknown to this checker",
     };

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Arm64Mmu.Architecture;
 using Arm64Mmu.Checking;
 
 namespace Arm64Mmu.Cli;

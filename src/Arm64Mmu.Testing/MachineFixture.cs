@@ -38,7 +38,7 @@ public sealed class MachineFixture
         {
             Regime = options.Regime,
             Geometry = geometry,
-            Asid = options.Regime == TableRegime.El10 ? options.Asid : null,
+            Asid = options.Regime is TableRegime.El10 or TableRegime.El20 ? options.Asid : null,
             UpperRange = options.UpperRange,
             Vmid = options.Regime == TableRegime.Stage2 ? options.Vmid : (ushort)0,
         });

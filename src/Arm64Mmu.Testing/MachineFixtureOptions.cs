@@ -24,9 +24,9 @@ public sealed record MachineFixtureOptions
     public int OutputBits { get; init; } = 48;
     /// <summary>TCR.DS=1 / VTCR_EL2.DS=1: the FEAT_LPA2 formats (4K and 16K).</summary>
     public bool Lpa2 { get; init; }
-    /// <summary>EL1&amp;0 only: the space's ASID (default 1, a user address space); null for global (kernel) mappings.</summary>
+    /// <summary>EL1&amp;0 and EL2&amp;0: the space's ASID (default 1, a user address space); null for global (kernel) mappings.</summary>
     public ushort? Asid { get; init; } = 1;
-    /// <summary>EL1&amp;0 only: the TTBR1 half.</summary>
+    /// <summary>EL1&amp;0 and EL2&amp;0: the TTBR1 half.</summary>
     public bool UpperRange { get; init; }
     /// <summary>Stage 2 only: the VMID (default 1).</summary>
     public ushort Vmid { get; init; } = 1;

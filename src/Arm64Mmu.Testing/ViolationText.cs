@@ -1,4 +1,5 @@
 using System.Text;
+using Arm64Mmu.Architecture;
 using Arm64Mmu.Checking;
 
 namespace Arm64Mmu.Testing;

@@ -60,6 +60,88 @@ public static class Descriptor
     /// <summary>Bit 62: APTable[1], no write below.</summary>
     public const ulong ApTable1 = 1UL << 62;
 
+    /// <summary>Bit 5: NS of a stage-1 leaf, the output address space (a change is an output-address change, I_WZRHR).</summary>
+    public const ulong NonSecure = 1UL << 5;
+    /// <summary>Bit 63: NSTable of a stage-1 table descriptor (the output address space of everything below).</summary>
+    public const ulong NsTable = 1UL << 63;
+    /// <summary>Bits [62:59] of a stage-1 table descriptor: APTable[1:0], UXNTable (XNTable), PXNTable (Arm ARM D8.4.2, hierarchical permissions).</summary>
+    public const ulong HierarchicalPermissions = ApTable1 | ApTable0 | UxnTable | PxnTable;
+    /// <summary>Software-defined bits [58:55] and bit 63 of a leaf (Linux PTE_SWBITS_MASK), ignored by the walker.</summary>
+    public const ulong SoftwareBits = 0xFUL << 55 | 1UL << 63;
+    /// <summary>Bit 50: GP, guarded page (FEAT_BTI, stage-1 leaves).</summary>
+    public const ulong Guarded = 1UL << 50;
+
+    /// <summary>The descriptor bits that hold an output or next-table address in a format (at the smallest granule).</summary>
+    public static ulong AddressBits(AddressFormat format) => EncodeAddress(0x000F_FFFF_FFFF_F000UL, format);
+
+    /// <summary>The bits of a leaf descriptor other than its address and type: its attributes.</summary>
+    public static ulong LeafAttributeBits(AddressFormat format) => ~AddressBits(format) & ~3UL;
+
+    /// <summary>
+    /// Classifies a descriptor at a level of a walk with <paramref name="geometry"/>: a block descriptor at a level where the
+    /// geometry allows no block is invalid (it faults, so no TLB can hold it).
+    /// </summary>
+    public static DescriptorType TypeAt(ulong d, int level, in TranslationGeometry geometry)
+    {
+        var t = TypeAt(d, level);
+        return t == DescriptorType.Block && !geometry.BlockAllowed(level) ? DescriptorType.Invalid : t;
+    }
+
+    /// <summary>
+    /// Names the descriptor fields that have bits in <paramref name="bits"/> (e.g. "UXN, AF"), for a stage-1 or stage-2 leaf or a
+    /// table descriptor; bits of no named field are listed by number.
+    /// </summary>
+    public static string FieldNames(ulong bits, int stage = 1, bool table = false, AddressFormat format = AddressFormat.Bits48)
+    {
+        var names = new List<string>();
+        void Take(ulong mask, string name)
+        {
+            if ((bits & mask) == 0) return;
+            names.Add(name);
+            bits &= ~mask;
+        }
+        Take(AddressBits(format), table ? "next-level table address" : "output address");
+        if (table)
+        {
+            if (stage == 1)
+            {
+                Take(NsTable, "NSTable");
+                Take(ApTable1 | ApTable0, "APTable");
+                Take(UxnTable, "UXNTable");
+                Take(PxnTable, "PXNTable");
+            }
+        }
+        else if (stage == 2)
+        {
+            Take(0xFUL << 2, "MemAttr");
+            Take(S2ApRead | S2ApWrite, "S2AP");
+            Take(Uxn | Pxn, "XN");
+        }
+        else
+        {
+            Take(7UL << 2, "AttrIndx");
+            Take(NonSecure, "NS");
+            Take(Ap1, "AP[1]");
+            Take(Ap2, "AP[2]");
+            Take(Pxn, "PXN");
+            Take(Uxn, "UXN");
+            Take(Guarded, "GP");
+        }
+        if (!table)
+        {
+            if (format != AddressFormat.Lpa2) Take(3UL << ShShift, "SH");
+            Take(Af, "AF");
+            Take(NotGlobal, stage == 2 ? "FnXS" : "nG");
+            Take(Nt, "nT");
+            Take(Dbm, "DBM");
+            Take(Contiguous, "Contiguous");
+            Take(SoftwareBits, "software bits");
+            Take(0xFUL << 59, "PBHA");
+        }
+        for (int i = 0; i < 64 && bits != 0; i++) Take(1UL << i, $"bit {i}");
+        return string.Join(", ", names);
+    }
+
     /// <summary>The attribute index of a stage-1 leaf.</summary>
     public static int AttrIndx(ulong d) => (int)((d >> 2) & 7);
 

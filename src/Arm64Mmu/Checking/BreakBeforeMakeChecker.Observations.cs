@@ -1,3 +1,4 @@
+using Arm64Mmu.Architecture;
 using Arm64Mmu.Translation;
 
 namespace Arm64Mmu.Checking;
@@ -30,7 +31,7 @@ public sealed partial class BreakBeforeMakeChecker
             va, va, first.Scope(),
             $"PE{pe} translated 0x{va:x} to 0x{result.OutputAddress:x} with a TLB entry from a descriptor that was broken and whose invalidation on PE{pe} was not completed",
             stale.Select(o => $"{o.What} ({o.Scope()}): {Classify(o).Detail}").ToArray(),
-            Merge(stale.SelectMany(o => o.Break.Events.Concat(o.Events)), ev), ev, Checking.BreakReason.None));
+            Merge(stale.SelectMany(o => o.Break.Events.Concat(o.Events)), ev), ev, BreakReason.None));
         Flush();
     }
 
@@ -81,9 +82,10 @@ public sealed partial class BreakBeforeMakeChecker
             Report(new Violation(ViolationKind.TableReusedBeforeInvalidation, pes.ToArray(), tablePa, 0, 0, links[0].IaBase,
                 links[0].IaBase + ((1UL << (links[0].EntryShift + links[0].Tree.Geometry.Stride)) - 1), links[0].Tree.ToString(),
                 $"table 0x{tablePa:x} was freed while {PeList(pes)} may still walk it", problems,
-                Merge(related.SelectMany(o => o.Break.Events.Concat(o.Events)), ev), ev, Checking.BreakReason.None));
+                Merge(related.SelectMany(o => o.Break.Events.Concat(o.Events)), ev), ev, BreakReason.None));
         }
         foreach (var l in links) _map.RemoveRecursive(l);
+        ReleaseRoot(tablePa);
         foreach (var t in _map.Trees.Where(t => t.Key.Root == tablePa && t.Registered).ToList())
         {
             _map.Forget(t);

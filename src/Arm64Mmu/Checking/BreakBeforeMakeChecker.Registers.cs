@@ -11,8 +11,9 @@ public sealed partial class BreakBeforeMakeChecker
         var p = Pe(pe);
         CountRegisterWrite();
         ulong old = p.Registers[register];
-        p.Registers[register] = value;
         var ev = Record(pe, "MSR " + SystemRegisters.ArmName(register), null, old, value);
+        if ((Options.CasemateRules & CasemateRules.RegisterFields) != 0) CheckReservedFields(p, register, old, value, ev);
+        p.Registers[register] = value;
         RecomputeContexts(p, ev);
         Flush();
     }
@@ -36,7 +37,7 @@ public sealed partial class BreakBeforeMakeChecker
         if (s2.Enabled && s2.InvalidReason is null && !s2.BaseOutOfRange)
         {
             var g = s2.Geometry;
-            s2Tree = _map.GetTree(new TreeKey(s2.TableBase, 2, g.Granule, g.StartLevel, g.InputBits, g.OutputBits, g.Format, g.BlockLevels, 0, null));
+            s2Tree = TreeFor(new TreeKey(s2.TableBase, 2, g.Granule, g.StartLevel, g.InputBits, g.OutputBits, g.Format, g.BlockLevels, 0, null), ev);
             wanted.Add((ContextKind.Stage2, s2Tree, 0, vmid, 0, null));
         }
         p.Stage2Tree = s2Tree;
@@ -62,7 +63,11 @@ public sealed partial class BreakBeforeMakeChecker
             rec.Live = true;
             if (!wasLive.Contains(rec)) newlyLive.Add(rec);
         }
-        foreach (var rec in newlyLive) CheckContextReuse(p, rec, ev);
+        foreach (var rec in newlyLive)
+        {
+            CheckContextReuse(p, rec, ev);
+            if (RootIdRules) CheckRootId(p, rec, ev);
+        }
 
         void AddHalves(TranslationRegime r, ContextKind kind, ushort asid, ushort id, Tree? stage2)
         {
@@ -74,10 +79,30 @@ public sealed partial class BreakBeforeMakeChecker
                 if (h.DisabledReason is not null || h.BaseOutOfRange) return;
                 var g = h.Geometry;
                 ulong vaBase = half == 1 ? ~((1UL << g.InputBits) - 1) : 0;
-                var tree = _map.GetTree(new TreeKey(h.TableBase, 1, g.Granule, g.StartLevel, g.InputBits, g.OutputBits, g.Format, g.BlockLevels, vaBase, stage2));
+                var tree = TreeFor(new TreeKey(h.TableBase, 1, g.Granule, g.StartLevel, g.InputBits, g.OutputBits, g.Format, g.BlockLevels, vaBase, stage2), ev);
                 wanted.Add((kind, tree, asid, id, half, r.Mair));
             }
         }
+    }
+
+    // The tree of a root a PE loads, registered (walked) on first use.
+    private Tree TreeFor(TreeKey key, TraceEvent ev)
+    {
+        bool fresh = !_map.IsRegistered(key);
+        var tree = _map.GetTree(key);
+        if (fresh && LockRules) CheckNewTreePlaces(tree, ev);
+        return tree;
+    }
+
+    // RES0 fields of a translation base register written non-zero (Casemate: "TTBR0_EL2 ASID is reserved 0").
+    private void CheckReservedFields(PeState p, SystemRegister register, ulong old, ulong value, TraceEvent ev)
+    {
+        var bad = ReservedRegisterFields.Violated(register, value, p.Registers, p.Features);
+        if (bad.Count == 0) return;
+        string name = SystemRegisters.ArmName(register);
+        Report(new Violation(ViolationKind.ReservedFieldWritten, new[] { p.Index }, 0, old, value, 0, 0, name,
+            $"PE{p.Index} wrote {name}=0x{value:x} with RES0 field(s) non-zero: {string.Join(", ", bad.Select(b => $"{b.Field} = 0x{(value & b.Mask) >> System.Numerics.BitOperations.TrailingZeroCount(b.Mask):x}"))}",
+            bad.Select(b => $"{b.Field}: {b.Why}").ToArray(), new[] { ev }, ev, BreakReason.None));
     }
 
     private static TranslationRegime? Build(RegimeKind kind, SystemRegisters regs, ProcessorFeatures f)

@@ -11,16 +11,27 @@ public sealed partial class BreakBeforeMakeChecker
     /// <inheritdoc/>
     public void OnWrite(ulong wordAddress, ulong oldValue, ulong newValue, WriteOrigin origin, int writer)
     {
-        if (oldValue == newValue) return;
-        CountStore();
+        // Casemate's lock discipline covers every store to a table, even one that writes the value already there.
+        bool lockCheck = LockRules && writer >= 0 && origin != WriteOrigin.HardwareUpdate;
+        if (oldValue == newValue && !lockCheck) return;
+        if (oldValue != newValue) CountStore();
         var positions = _positions;
         _map.PositionsAt(wordAddress, positions);
         if (positions.Count == 0) return;
-        CountTableStore();
+        if (oldValue != newValue) CountTableStore();
         if (writer >= _pes.Length) throw new ArgumentOutOfRangeException(nameof(writer), $"PE {writer}: the machine has PEs 0 to {_pes.Length - 1}");
         var ev = Record(writer, origin == WriteOrigin.HardwareUpdate ? "hardware descriptor update" : "STR", wordAddress, oldValue, newValue);
         // Hardware Access flag and dirty-state updates (FEAT_HAFDBS) are the architecture's own and need no maintenance.
         if (origin == WriteOrigin.HardwareUpdate) return;
+        if (lockCheck)
+        {
+            CheckOwnerLock(wordAddress, oldValue, newValue, writer, positions, ev);
+            if (oldValue == newValue)
+            {
+                Flush();
+                return;
+            }
+        }
         foreach (var pos in positions)
         {
             if (pos.Link.Removed) continue;
@@ -365,6 +376,7 @@ public sealed partial class BreakBeforeMakeChecker
                     $"table 0x{pa:x} is linked here while {PeList(guardPes.Select(o => o.Pe))} may still walk it through the removed entry at 0x{stale[0].ParentLocation:x}, whose break was not yet invalidated",
                     guardPes.Select(o => $"PE{o.Pe}: {o.What} ({o.Scope()}) is still outstanding").Distinct().ToArray(), trace, ev, BreakReason.None));
             }
+            if (LockRules) CheckSecondPlace(pos, pa, old, @new, ev);
         }
         _map.LinkChild(pos, @new);
     }

@@ -22,6 +22,11 @@ public sealed record CheckerOptions
     public ProcessorFeatures Features { get; init; } = ProcessorFeatures.QemuMax with { BbmLevel = 0 };
     /// <summary>Per-PE features when the PEs differ (index = PE); overrides <see cref="Features"/>.</summary>
     public IReadOnlyList<ProcessorFeatures>? PeFeatures { get; init; }
+    /// <summary>Casemate's software-discipline rules checked on top of the policy (default none); <see cref="Casemate"/> selects them all.</summary>
+    public CasemateRules CasemateRules { get; init; } = CasemateRules.None;
     /// <summary>How many recent events the checker keeps for <see cref="BreakBeforeMakeChecker.Events"/> (violations keep their own).</summary>
     public int RetainedEvents { get; init; } = 10_000;
+
+    /// <summary>Casemate's rules: the architecture's break-before-make rules plus <see cref="CasemateRules.All"/> (<c>--policy casemate</c>).</summary>
+    public static CheckerOptions Casemate => new() { Policy = BreakBeforeMakePolicy.Architecture, CasemateRules = CasemateRules.All };
 }

@@ -76,6 +76,9 @@ internal sealed class ReverseMap
 
     public IEnumerable<Tree> Trees => _trees.Values;
 
+    /// <summary>Whether the tree of a key is registered (its tables walked and linked).</summary>
+    public bool IsRegistered(TreeKey key) => _trees.TryGetValue(key, out var t) && t.Registered;
+
     /// <summary>The tree for a key, registered (its tables walked and linked) if it was not.</summary>
     public Tree GetTree(TreeKey key)
     {
@@ -162,11 +165,7 @@ internal sealed class ReverseMap
     }
 
     /// <summary>Descriptor type at a level, with blocks where the geometry does not allow them treated as invalid.</summary>
-    public static DescriptorType TypeOf(ulong d, int level, in TranslationGeometry g)
-    {
-        var t = Descriptor.TypeAt(d, level);
-        return t == DescriptorType.Block && !g.BlockAllowed(level) ? DescriptorType.Invalid : t;
-    }
+    public static DescriptorType TypeOf(ulong d, int level, in TranslationGeometry g) => Descriptor.TypeAt(d, level, g);
 
     /// <summary>The physical address of a table address of a tree: itself, or its stage-2 translation for stage-1 tables under stage 2
     /// (a snapshot taken when the table is linked; later stage-2 remapping of table pages is not followed).</summary>

@@ -1,3 +1,4 @@
+using Arm64Mmu.Architecture;
 using System.Text;
 
 namespace Arm64Mmu.Checking;

@@ -29,4 +29,18 @@ public enum ViolationKind
     ContextReusedWithoutInvalidation,
     /// <summary>After a block-size change made in place under FEAT_BBM level 1 or 2, the old entries were relied upon being gone (nT cleared, or the size changed again) before they were invalidated (R_KFLJB, I_CFFVK).</summary>
     SizeChangeNotInvalidated,
+    /// <summary>Casemate lock discipline (<see cref="CasemateRules.LockDiscipline"/>): a PE stored to a table reachable from a loaded root
+    /// without holding that root's lock (or the root has no lock), or to a descriptor handed to another PE.</summary>
+    WriteWithoutOwnerLock,
+    /// <summary>Casemate lock discipline: a lock was taken while another PE held it (or taken again by its holder without trylock), or released by a PE that did not hold it.</summary>
+    LockMisuse,
+    /// <summary>Casemate lock discipline: a table page was put at a second place (linked from a second entry, linked while it is a loaded
+    /// root, loaded as a root while it is linked, or declared for another root) while its first place is live: one owner per table.</summary>
+    TableLinkedTwice,
+    /// <summary>Casemate one context per root (<see cref="CasemateRules.OneContextPerRoot"/>): a root was installed with an ASID/VMID other than the one it was first installed with.</summary>
+    RootReusedWithAnotherId,
+    /// <summary>Casemate one context per root: a root was installed with an ASID/VMID that names another root not yet released.</summary>
+    IdSharedByRoots,
+    /// <summary>Register field validity (<see cref="CasemateRules.RegisterFields"/>): a field that is RES0 in the configuration the register was written in was written non-zero (e.g. TTBR0_EL2.ASID while HCR_EL2.E2H=0).</summary>
+    ReservedFieldWritten,
 }

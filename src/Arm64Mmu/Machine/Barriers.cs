@@ -87,3 +87,16 @@ public readonly record struct DsbOption(BarrierDomain Domain, BarrierAccesses Ac
     /// <inheritdoc/>
     public override string ToString() => "DSB " + Name;
 }
+
+/// <summary>Data cache maintenance by VA (Arm ARM C5.3, DC instructions): which line operation.</summary>
+public enum DataCacheOperation : byte
+{
+    /// <summary>DC CVAC: clean to the point of coherency.</summary>
+    Cvac,
+    /// <summary>DC CIVAC: clean and invalidate to the point of coherency.</summary>
+    Civac,
+    /// <summary>DC IVAC: invalidate to the point of coherency.</summary>
+    Ivac,
+    /// <summary>DC CVAU: clean to the point of unification.</summary>
+    Cvau,
+}

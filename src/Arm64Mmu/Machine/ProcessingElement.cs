@@ -372,6 +372,7 @@ public sealed class ProcessingElement : ITableMaintenance
             ulong va1 = va + (ulong)n0;
             if (!TranslatePart(_access, va1, access, out pa1)) return new AccessResult(_result.Fault, 0, 0, va1, 2);
         }
+        ChargeIfUncached(rc, access, parts);
         if (access.Kind == AccessKind.Write)
         {
             WriteBytes(pa0, n0, value);
@@ -397,6 +398,7 @@ public sealed class ProcessingElement : ITableMaintenance
             int n = (int)Math.Min((ulong)(length - done), page - (cur & (page - 1)));
             parts++;
             if (!TranslatePart(rc, cur, access, out ulong pa)) return new AccessResult(_result.Fault, 0, firstPa, cur, parts);
+            ChargeIfUncached(rc, access, 1);
             if (parts == 1) firstPa = pa;
             for (int k = 0; k < n; k += 8)
             {
@@ -416,6 +418,29 @@ public sealed class ProcessingElement : ITableMaintenance
             done += n;
         }
         return new AccessResult(default, 0, firstPa, 0, parts);
+    }
+
+    // With stage 1 disabled a data access is Device-nGnRnE unless HCR_EL2.DC makes it Normal (Arm ARM D8.2.11): it goes to
+    // memory. Such accesses always take the slow path (the fast path needs stage 1), so _result holds their attributes.
+    private void ChargeIfUncached(RegimeContext rc, AccessRequest access, int parts)
+    {
+        if (!rc.Stage1Enabled && access.Kind != AccessKind.Execute && MemoryAttributes.IsDevice(_result.Attributes))
+            _cost.ChargeUncachedAccess(parts);
+    }
+
+    /// <summary>
+    /// Data cache maintenance by VA (<c>DC CVAC</c>, <c>DC CIVAC</c>, <c>DC IVAC</c>, <c>DC CVAU</c>): the address is translated
+    /// as a load would be (a fault is returned, nothing charged for the maintenance) and the line's maintenance is charged
+    /// (<see cref="CoreProfile.CacheMaintenanceCycles"/>). Data caches are not modelled — memory is coherent — so the data does
+    /// not change; the instruction is here to price software that must do it, such as page-table code running with the MMU off.
+    /// </summary>
+    public AccessResult DataCacheMaintenance(DataCacheOperation op, ulong va)
+    {
+        if (!Enum.IsDefined(op)) throw new ArgumentOutOfRangeException(nameof(op), $"{op} is not a data cache operation (allowed: {string.Join(", ", Enum.GetNames<DataCacheOperation>())})");
+        var rc = _access;
+        if (!TranslatePart(rc, va, Access(AccessKind.Read), out ulong pa)) return new AccessResult(_result.Fault, 0, 0, va, 1);
+        _cost.ChargeCacheMaintenance();
+        return new AccessResult(default, 0, pa, 0, 1);
     }
 
     private bool TranslatePart(RegimeContext rc, ulong va, AccessRequest access, out ulong pa)

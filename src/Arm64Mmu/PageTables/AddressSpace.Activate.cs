@@ -25,7 +25,8 @@ public sealed partial class AddressSpace
     /// <summary>
     /// Makes the space live on <paramref name="pe"/>, as boot code does (cf. aarch64-paging's <c>activate()</c>): writes the
     /// regime's registers with MSR — for EL1&amp;0 MAIR_EL1, TCR_EL1 (this half's TxSZ, TGx, walk attributes and EPDx=0;
-    /// IPS, AS, A1 and DS), TTBRx_EL1 with the ASID, SCTLR_EL1.M; for EL2 the same in the EL2 registers; for stage 2
+    /// IPS, AS, A1 and DS), TTBRx_EL1 with the ASID, SCTLR_EL1.M; for EL2&amp;0 the same in the EL2 registers, with
+    /// HCR_EL2.E2H set; for EL2 (E2H=0) MAIR_EL2, TCR_EL2, TTBR0_EL2 and SCTLR_EL2.M; for stage 2
     /// VTCR_EL2, VTTBR_EL2 with the VMID and HCR_EL2.VM — then executes an ISB, the context synchronization event after
     /// which the writes are in force (Arm ARM D23.2.1; until then the PE translates with the old values).
     /// </summary>
@@ -54,8 +55,12 @@ public sealed partial class AddressSpace
         switch (Definition.Regime)
         {
             case TableRegime.El10:
-                PlanEl10(pe, o, writes);
+                PlanTwoRanges(pe, o, writes, el2: false);
                 invalidate = TlbiOp.Vmalle1;
+                break;
+            case TableRegime.El20:
+                PlanTwoRanges(pe, o, writes, el2: true);
+                invalidate = TlbiOp.Alle2;
                 break;
             case TableRegime.El2:
                 PlanEl2(pe, o, writes);
@@ -77,21 +82,26 @@ public sealed partial class AddressSpace
         return new ActivationPlan(pe, writes, o.InvalidateTlb ? invalidate : null);
     }
 
-    private void PlanEl10(ProcessingElement pe, ActivationOptions o, List<(SystemRegister, ulong)> writes)
+    // EL1&0 (TCR_EL1 …) or EL2&0 (TCR_EL2 … in the two-range layout of HCR_EL2.E2H=1): the same fields, other registers.
+    private void PlanTwoRanges(ProcessingElement pe, ActivationOptions o, List<(SystemRegister, ulong)> writes, bool el2)
     {
-        if (pe.ExceptionLevel == 2 && new Hcr(pe.RegisterValue(SystemRegister.HcrEl2)).E2h)
+        var hcr = new Hcr(pe.RegisterValue(SystemRegister.HcrEl2));
+        if (!el2 && pe.ExceptionLevel == 2 && hcr.E2h)
             throw new InvalidOperationException($"PE {pe.PeIndex} is at EL2 with HCR_EL2.E2H=1, where MSR to the EL1 register names writes the EL2 registers; activate an EL1&0 space from EL1");
+        var (tcrRegister, sctlrRegister) = el2 ? (SystemRegister.TcrEl2, SystemRegister.SctlrEl2) : (SystemRegister.TcrEl1, SystemRegister.SctlrEl1);
         var g = Geometry;
         bool upper = Definition.UpperRange;
         ushort asid = Definition.Asid ?? 0;
         CheckAsid(pe, asid);
-        var tcr = new Tcr(pe.RegisterValue(SystemRegister.TcrEl1));
-        bool mmuWasOn = new Sctlr(pe.RegisterValue(SystemRegister.SctlrEl1)).M;
+        // With E2H=0, TCR_EL2 holds the one-range EL2 layout: nothing of the two-range layout is live yet.
+        bool freshLayout = el2 && !hcr.E2h;
+        var tcr = new Tcr(freshLayout ? 0 : pe.RegisterValue(tcrRegister));
+        bool mmuWasOn = !freshLayout && new Sctlr(pe.RegisterValue(sctlrRegister)).M;
         bool otherOff = o.DisableOtherHalf ?? !mmuWasOn;
         bool otherLive = !otherOff && !(upper ? tcr.Epd0 : tcr.Epd1);
         bool ds = g.Format == Descriptor.AddressFormat.Lpa2;
         if (otherLive && tcr.Ds != ds)
-            throw new ArgumentException($"the other TTBR half of PE {pe.PeIndex} is live with TCR_EL1.DS={(tcr.Ds ? 1 : 0)}, and this space needs DS={(ds ? 1 : 0)}; both halves share DS", nameof(pe));
+            throw new ArgumentException($"the other TTBR half of PE {pe.PeIndex} is live with {SystemRegisters.ArmName(tcrRegister)}.DS={(tcr.Ds ? 1 : 0)}, and this space needs DS={(ds ? 1 : 0)}; both halves share DS", nameof(pe));
         int half = upper ? 16 : 0;   // the TTBR1 fields sit 16 bits above the TTBR0 ones (TxSZ, EPDx, IRGNx, ORGNx, SHx)
         ulong v = tcr.Value;
         v = Bits.WithField(v, half, 6, (ulong)(64 - g.InputBits));
@@ -101,12 +111,21 @@ public sealed partial class AddressSpace
         if (otherOff) v = Bits.WithBit(v, upper ? 7 : 23, true);
         int ips = otherLive && PhysicalAddressSize.Bits((ulong)tcr.Ips) is { } current ? Math.Max(current, g.OutputBits) : g.OutputBits;
         v = new Tcr(v).WithIps(ips).WithDs(ds).WithAs(pe.Features.AsidBits == 16).Value;
-        // TCR_EL1.A1 picks the TTBR whose ASID is the current one: this space's, when it has one.
+        // TCR_ELx.A1 picks the TTBR whose ASID is the current one: this space's, when it has one.
         if (Definition.Asid is not null) v = new Tcr(v).WithA1(upper).Value;
-        writes.Add((SystemRegister.MairEl1, (o.Mair ?? MachineSetups.DefaultMair).Value));
-        writes.Add((SystemRegister.TcrEl1, v));
-        writes.Add((upper ? SystemRegister.Ttbr1El1 : SystemRegister.Ttbr0El1, Ttbr.Create(Root, asid).Value));
-        writes.Add((SystemRegister.SctlrEl1, (o.Sctlr ?? new Sctlr(pe.RegisterValue(SystemRegister.SctlrEl1) | MachineSetups.SctlrMmuOn)).Value));
+        // EL2&0 is the EL2 regime when HCR_EL2.E2H=1 (TGE, which sends EL0 there too, is left as it is).
+        if (el2 && !hcr.E2h) writes.Add((SystemRegister.HcrEl2, hcr.WithE2hTge(true, hcr.Tge).Value));
+        writes.Add((el2 ? SystemRegister.MairEl2 : SystemRegister.MairEl1, (o.Mair ?? MachineSetups.DefaultMair).Value));
+        writes.Add((tcrRegister, v));
+        var ttbr = (el2, upper) switch
+        {
+            (false, false) => SystemRegister.Ttbr0El1,
+            (false, true) => SystemRegister.Ttbr1El1,
+            (true, false) => SystemRegister.Ttbr0El2,
+            _ => SystemRegister.Ttbr1El2,
+        };
+        writes.Add((ttbr, Ttbr.Create(Root, asid).Value));
+        writes.Add((sctlrRegister, (o.Sctlr ?? new Sctlr(pe.RegisterValue(sctlrRegister) | MachineSetups.SctlrMmuOn)).Value));
     }
 
     private void PlanEl2(ProcessingElement pe, ActivationOptions o, List<(SystemRegister, ulong)> writes)

@@ -5,7 +5,7 @@ using Arm64Mmu.Memory;
 namespace Arm64Mmu.PageTables;
 
 /// <summary>
-/// Live translation tables of one address space (an EL1&amp;0 process or kernel, the EL2 hypervisor, or a guest's stage 2)
+/// Live translation tables of one address space (an EL1&amp;0 or EL2&amp;0 process or kernel, the EL2 hypervisor, or a guest's stage 2)
 /// edited the way a correct kernel or hypervisor does: map, unmap, change attributes, split a block and merge it back,
 /// each with the maintenance it needs (Arm ARM R_DDMVT; docs/page-tables.md).
 /// <para>
@@ -52,6 +52,13 @@ public sealed partial class AddressSpace
     /// <summary>EL2 stage-1 tables (HCR_EL2.E2H=0).</summary>
     public static AddressSpace ForEl2(TableAllocator allocator, TranslationGeometry geometry)
         => new(allocator, new AddressSpaceDefinition { Regime = TableRegime.El2, Geometry = geometry });
+
+    /// <summary>
+    /// EL2&amp;0 stage-1 tables (HCR_EL2.E2H=1, a VHE host): a user address space when <paramref name="asid"/> is given, else
+    /// global (host kernel) mappings; <paramref name="upperRange"/> for the TTBR1_EL2 half.
+    /// </summary>
+    public static AddressSpace ForEl20(TableAllocator allocator, TranslationGeometry geometry, ushort? asid = null, bool upperRange = false)
+        => new(allocator, new AddressSpaceDefinition { Regime = TableRegime.El20, Geometry = geometry, Asid = asid, UpperRange = upperRange });
 
     /// <summary>Stage-2 tables of a guest with a VMID.</summary>
     public static AddressSpace ForStage2(TableAllocator allocator, TranslationGeometry geometry, ushort vmid)
@@ -103,15 +110,16 @@ public sealed partial class AddressSpace
         CheckAligned(outputAddress, "output address", nameof(outputAddress));
         if (outputAddress + length < outputAddress || (Geometry.OutputBits < 64 && outputAddress + length > 1UL << Geometry.OutputBits))
             throw new ArgumentOutOfRangeException(nameof(outputAddress), $"output 0x{outputAddress:x}+0x{length:x} is beyond the {Geometry.OutputBits}-bit output size");
-        ulong addrBits = LiveUpdateRules.AddressBits(Geometry.Format);
+        ulong addrBits = Descriptor.AddressBits(Geometry.Format);
         if ((attributes & addrBits) != 0)
             throw new ArgumentException($"attributes 0x{attributes:x16} carry output-address bits (0x{attributes & addrBits:x} in this {Geometry.Format} format); pass the address separately", nameof(attributes));
         if ((attributes & Descriptor.Contiguous) != 0)
             throw new ArgumentException("set the Contiguous bit with MapOptions.Contiguous, which places it only on complete, aligned groups", nameof(attributes));
+        CheckTableAttributes(o.TableAttributes, nameof(options));
         int largest = o.LargestLeafLevel ?? Geometry.StartLevel;
         if (o.LargestLeafLevel is { } ll && (ll > 3 || ll < Geometry.StartLevel || (ll < 3 && !Geometry.BlockAllowed(ll))))
             throw new ArgumentOutOfRangeException(nameof(options), $"largest leaf level {ll}: allowed 3 or a level where this geometry permits blocks ({BlockLevels()})");
-        return Plan($"map 0x{address:x}+0x{length:x} -> 0x{outputAddress:x}", p => p.Map(ia, ia + length, outputAddress, attributes, largest, o.Contiguous));
+        return Plan($"map 0x{address:x}+0x{length:x} -> 0x{outputAddress:x}", p => p.Map(ia, ia + length, outputAddress, attributes, largest, o.Contiguous, o.TableAttributes));
     }
 
     /// <summary>
@@ -134,6 +142,27 @@ public sealed partial class AddressSpace
         ulong ia = CheckRange(address, length, nameof(address));
         change.Validate(Geometry.Format);
         return Plan($"change attributes 0x{address:x}+0x{length:x} set 0x{change.Set:x} clear 0x{change.Clear:x}", p => p.ChangeAttributes(ia, ia + length, change));
+    }
+
+    /// <summary>
+    /// Plans setting and clearing hierarchical permissions (APTable, UXNTable/XNTable, PXNTable; Arm ARM D8.4.2) on every
+    /// level-<paramref name="level"/> table descriptor that covers [<paramref name="address"/>, +<paramref name="length"/>):
+    /// each restricts every translation below it. The descriptors change in place — permissions need no break (R_WHZWS) —
+    /// and the span below each one is invalidated with non-last-level TLBIs, because walk-cache entries hold the combined
+    /// table attributes. Stage 1 only; every level-<paramref name="level"/> entry in the range must be a table.
+    /// </summary>
+    /// <exception cref="ArgumentException">Bits other than the hierarchical permissions, or a stage-2 space.</exception>
+    /// <exception cref="PageTableUpdateException">An entry in the range is not a table (<see cref="PageTableErrorKind.NotATable"/>).</exception>
+    public TableUpdate PlanChangeTableAttributes(ulong address, ulong length, int level, AttributeChange change)
+    {
+        ulong ia = CheckRange(address, length, nameof(address));
+        CheckTableAttributes(change.Set | change.Clear, nameof(change));
+        if ((change.Set & change.Clear) != 0)
+            throw new ArgumentException($"bits 0x{change.Set & change.Clear:x} are both set and cleared", nameof(change));
+        if (level < Geometry.StartLevel || level > 2)
+            throw new ArgumentOutOfRangeException(nameof(level), $"level {level}: table descriptors exist at levels {Geometry.StartLevel} to 2");
+        return Plan($"change table attributes at level {level} 0x{address:x}+0x{length:x} set 0x{change.Set:x} clear 0x{change.Clear:x}",
+            p => p.ChangeTableAttributes(ia, ia + length, level, change));
     }
 
     /// <summary>
@@ -240,6 +269,11 @@ public sealed partial class AddressSpace
     public IReadOnlyList<MaintenanceStep> ChangeAttributes(ITableMaintenance pe, ulong address, ulong length, AttributeChange change, MaintenanceOptions? options = null)
         => Commit(pe, PlanChangeAttributes(address, length, change), options);
 
+    /// <summary>Changes hierarchical permissions of table descriptors and commits it (see <see cref="PlanChangeTableAttributes"/>).</summary>
+    public IReadOnlyList<MaintenanceStep> ChangeTableAttributes(ITableMaintenance pe, ulong address, ulong length, int level, AttributeChange change,
+        MaintenanceOptions? options = null)
+        => Commit(pe, PlanChangeTableAttributes(address, length, level, change), options);
+
     /// <summary>Splits a block and commits it (see <see cref="PlanSplit"/>).</summary>
     public IReadOnlyList<MaintenanceStep> Split(ITableMaintenance pe, ulong address, int targetLevel = 3, MaintenanceOptions? options = null)
         => Commit(pe, PlanSplit(address, targetLevel), options);
@@ -265,14 +299,7 @@ public sealed partial class AddressSpace
         CheckFeatures(pe, o);
         var r = new InvalidationRequest(ia | InputBase, length, Geometry.Granule.Bytes(), null, lastLevel, Definition.TwoPrivilege && !Definition.HasAsid);
         var steps = new List<MaintenanceStep>();
-        if (o.PublishBeforeInvalidate) steps.Add(MaintenanceStep.Dsb(o.Broadcast ? DsbOption.Ishst : DsbOption.Nshst));
-        bool full = o.InvalidateTlb && TlbInvalidation.Append(steps, Definition, r, o, pe.Features);
-        if (Definition.Regime == TableRegime.Stage2 && o.InvalidateTlb && !full && o.Stage2CombinedInvalidation)
-        {
-            steps.Add(MaintenanceStep.Dsb(o.Broadcast ? DsbOption.Ish : DsbOption.Nsh));
-            steps.Add(MaintenanceStep.Tlbi(o.Broadcast ? Tlb.TlbiOp.Vmalle1Is : Tlb.TlbiOp.Vmalle1));
-        }
-        if (o.CompleteInvalidation) steps.Add(MaintenanceStep.Dsb(o.Broadcast ? DsbOption.Ish : DsbOption.Nsh));
+        MaintenanceSequence.Invalidate(steps, Definition, r, o, pe.Features);
         if (o.Isb ?? !Definition.HasAsid) steps.Add(MaintenanceStep.Isb);
         foreach (var s in steps) s.ExecuteOn(pe);
         return steps;
@@ -360,6 +387,15 @@ public sealed partial class AddressSpace
         var levels = new List<string>();
         for (int l = Geometry.StartLevel; l < 3; l++) if (Geometry.BlockAllowed(l)) levels.Add($"level {l}");
         return levels.Count == 0 ? "no level" : string.Join(", ", levels);
+    }
+
+    private void CheckTableAttributes(ulong bits, string param)
+    {
+        if (bits == 0) return;
+        if (Definition.Regime == TableRegime.Stage2)
+            throw new ArgumentException("stage-2 table descriptors have no hierarchical permissions (APTable, XNTable, PXNTable are stage-1 fields)", param);
+        if ((bits & ~Descriptor.HierarchicalPermissions) != 0)
+            throw new ArgumentException($"table attributes 0x{bits:x16}: only APTable[1:0] (bits 62:61), UXNTable/XNTable (bit 60) and PXNTable (bit 59) are allowed (0x{Descriptor.HierarchicalPermissions:x16})", param);
     }
 
     private static void CheckFeatures(ITableMaintenance pe, MaintenanceOptions o)

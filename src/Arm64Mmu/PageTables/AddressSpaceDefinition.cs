@@ -12,8 +12,8 @@ public sealed record AddressSpaceDefinition
     public required TranslationGeometry Geometry { get; init; }
 
     /// <summary>
-    /// EL1&amp;0 only: the ASID of a user address space, used in TLBI operands; null for a space of global (kernel)
-    /// mappings, which is invalidated for every ASID.
+    /// EL1&amp;0 and EL2&amp;0 only: the ASID of a user address space, used in TLBI operands; null for a space of global
+    /// (kernel) mappings, which is invalidated for every ASID.
     /// </summary>
     public ushort? Asid { get; init; }
 
@@ -23,7 +23,7 @@ public sealed record AddressSpaceDefinition
     /// </summary>
     public ushort Vmid { get; init; }
 
-    /// <summary>EL1&amp;0 only: the tables are the TTBR1 half, addresses 2^64 − 2^InputBits … 2^64 − 1.</summary>
+    /// <summary>EL1&amp;0 and EL2&amp;0 only: the tables are the TTBR1 half, addresses 2^64 − 2^InputBits … 2^64 − 1.</summary>
     public bool UpperRange { get; init; }
 
     /// <summary>
@@ -32,19 +32,29 @@ public sealed record AddressSpaceDefinition
     /// </summary>
     public ulong TableViewOffset { get; init; }
 
-    /// <summary>True for EL1&amp;0 with an ASID: leaves are normally non-global and maintenance is by ASID.</summary>
-    public bool HasAsid => Regime == TableRegime.El10 && Asid is not null;
+    /// <summary>
+    /// The MAIR the tables are used with, when known. The in-place rule then compares the attributes two AttrIndx values
+    /// select (an AttrIndx change selecting an identical attribute is not a memory-type change); unknown, every AttrIndx
+    /// change the rule cannot clear without the MAIR breaks first.
+    /// </summary>
+    public Mair? Mair { get; init; }
 
-    /// <summary>True when the regime has two privilege levels (nG, AP[1], PXN/UXN are meaningful).</summary>
-    public bool TwoPrivilege => Regime == TableRegime.El10;
+    /// <summary>1 for stage-1 tables, 2 for stage 2.</summary>
+    public int Stage => Regime == TableRegime.Stage2 ? 2 : 1;
+
+    /// <summary>True for EL1&amp;0 or EL2&amp;0 with an ASID: leaves are normally non-global and maintenance is by ASID.</summary>
+    public bool HasAsid => TwoPrivilege && Asid is not null;
+
+    /// <summary>True when the regime has two privilege levels and ASIDs (EL1&amp;0, EL2&amp;0): nG, AP[1], PXN/UXN are meaningful.</summary>
+    public bool TwoPrivilege => Regime is TableRegime.El10 or TableRegime.El20;
 
     /// <summary>Throws when the combination is not one the architecture has.</summary>
     internal void Validate()
     {
-        if (Asid is not null && Regime != TableRegime.El10)
-            throw new ArgumentException($"an ASID applies to EL1&0 stage-1 tables only, not to {Regime}", nameof(Asid));
-        if (UpperRange && Regime != TableRegime.El10)
-            throw new ArgumentException($"the TTBR1 (upper) range exists for EL1&0 only, not for {Regime}", nameof(UpperRange));
+        if (Asid is not null && !TwoPrivilege)
+            throw new ArgumentException($"an ASID applies to EL1&0 and EL2&0 stage-1 tables only, not to {Regime}", nameof(Asid));
+        if (UpperRange && !TwoPrivilege)
+            throw new ArgumentException($"the TTBR1 (upper) range exists for EL1&0 and EL2&0 only, not for {Regime}", nameof(UpperRange));
         if (Vmid != 0 && Regime != TableRegime.Stage2)
             throw new ArgumentException($"a VMID applies to stage-2 tables only, not to {Regime}", nameof(Vmid));
         if (Geometry.InputBits == 0)
@@ -58,6 +68,7 @@ public sealed record AddressSpaceDefinition
         {
             TableRegime.El10 => $"EL1&0 stage 1{(UpperRange ? " (TTBR1)" : "")}, {(Asid is { } a ? $"ASID {a}" : "global")}",
             TableRegime.El2 => "EL2 stage 1",
+            TableRegime.El20 => $"EL2&0 stage 1{(UpperRange ? " (TTBR1_EL2)" : "")}, {(Asid is { } a2 ? $"ASID {a2}" : "global")}",
             _ => $"stage 2, VMID {Vmid}",
         };
         return $"{what}; {Geometry}";

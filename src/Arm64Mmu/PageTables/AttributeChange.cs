@@ -56,7 +56,7 @@ public readonly record struct AttributeChange(ulong Set, ulong Clear)
     /// <summary>Throws when the change touches bits it must not (address, type, Contiguous) or sets and clears one bit.</summary>
     internal void Validate(Descriptor.AddressFormat format)
     {
-        ulong forbidden = LiveUpdateRules.AddressBits(format) | 3UL | Descriptor.Contiguous;
+        ulong forbidden = Descriptor.AddressBits(format) | 3UL | Descriptor.Contiguous;
         if (((Set | Clear) & forbidden) != 0)
             throw new ArgumentException($"an attribute change may not touch the output address, the type bits or the Contiguous bit (set 0x{Set:x}, clear 0x{Clear:x}, forbidden 0x{forbidden:x})", "change");
         if ((Set & Clear) != 0)

@@ -74,10 +74,10 @@ public sealed class Fixmap
     private static Fixmap Create(ITableMaintenance pe, AddressSpace[] spaces, ulong[] addresses, ulong attributes, bool shared, MaintenanceOptions maintenance)
     {
         var first = spaces[0];
-        ulong addrBits = LiveUpdateRules.AddressBits(first.Geometry.Format);
+        ulong addrBits = Descriptor.AddressBits(first.Geometry.Format);
         if ((attributes & addrBits) != 0)
             throw new ArgumentException($"attributes 0x{attributes:x16} carry output-address bits; a slot's address is given when it is mapped", nameof(attributes));
-        ulong template = (attributes & LiveUpdateRules.AttributeBits(first.Geometry.Format) & ~Descriptor.Contiguous) | Descriptor.TableOrPage;
+        ulong template = (attributes & Descriptor.LeafAttributeBits(first.Geometry.Format) & ~Descriptor.Contiguous) | Descriptor.TableOrPage;
         var descriptors = new ulong[spaces.Length];
         // Check every slot before creating anything, so a refusal leaves the tables untouched.
         for (int i = 0; i < spaces.Length; i++)
@@ -140,7 +140,7 @@ public sealed class Fixmap
         if (g.OutputBits < 64 && physicalAddress >> g.OutputBits != 0)
             throw new ArgumentOutOfRangeException(nameof(physicalAddress), $"0x{physicalAddress:x} is beyond the {g.OutputBits}-bit output size");
         ulong page = physicalAddress & ~(g.Granule.Bytes() - 1);
-        ulong value = (old & ~LiveUpdateRules.AddressBits(g.Format)) | Descriptor.EncodeAddress(page, g.Format) | Descriptor.Valid;
+        ulong value = (old & ~Descriptor.AddressBits(g.Format)) | Descriptor.EncodeAddress(page, g.Format) | Descriptor.Valid;
         var change = new EntryChange(slot, SlotLevel, _slotAddress[pe], old, value, EntryChangeKind.Make);
         // A make needs no TLBI, so the PE's features do not matter here.
         return MaintenanceSequence.Build(space.Definition, [change], null, o, ProcessorFeatures.Armv80);

@@ -1,22 +1,6 @@
-namespace Arm64Mmu.PageTables;
+using Arm64Mmu.Architecture;
 
-/// <summary>Which valid-to-valid descriptor changes may be written in place, without break-before-make.</summary>
-public enum InPlaceUpdatePolicy : byte
-{
-    /// <summary>
-    /// The architecture's minimum (Arm ARM R_WHZWS): break for output address, memory type, shareability, block/table
-    /// size, the Contiguous bit and nG→G; permissions, AF, DBM, software bits and G→nG change in place.
-    /// </summary>
-    Architecture,
-    /// <summary>
-    /// The stricter rule Linux enforces on live kernel mappings (<c>pgattr_change_is_safe</c>, arch/arm64/mm/mmu.c): only
-    /// PXN, AP[2] (read-only), DBM, nG (G→nG) and software bits may change, never on a contiguous entry. For stage 2,
-    /// KVM's rule: only S2AP, XN, AF and software bits (<c>stage2_pte_needs_update</c>).
-    /// </summary>
-    Linux,
-    /// <summary>Every valid-to-valid change breaks first, as Trusted Firmware-A's <c>xlat_change_mem_attributes_ctx</c> does.</summary>
-    AlwaysBreak,
-}
+namespace Arm64Mmu.PageTables;
 
 /// <summary>Ways to narrow the TLB invalidation on purpose (to show what a checker catches).</summary>
 public enum TlbiNarrowing : byte
@@ -75,8 +59,20 @@ public sealed record MaintenanceOptions
     /// <summary>KPTI: repeat every by-ASID TLBI with the user ASID (ASID | 1), as Linux's <c>__tlbi_user</c> does.</summary>
     public bool KptiUserAsid { get; init; }
 
-    /// <summary>Which valid-to-valid changes are written in place (with a TLBI afterwards) rather than broken first.</summary>
-    public InPlaceUpdatePolicy InPlacePolicy { get; init; } = InPlaceUpdatePolicy.Linux;
+    /// <summary>
+    /// Which valid-to-valid changes are written in place (with a TLBI afterwards) rather than broken first: the same rule
+    /// the break-before-make checker applies (<see cref="BreakBeforeMakePolicy.Linux"/> by default;
+    /// <see cref="BreakBeforeMakePolicy.Architecture"/> for the Arm ARM minimum, <see cref="BreakBeforeMakePolicy.AlwaysBreak"/>
+    /// for Trusted Firmware-A's). Block-size changes (split, merge, the Contiguous bit) are made in place only when this
+    /// rule allows them at <see cref="BbmLevel"/>.
+    /// </summary>
+    public BreakBeforeMakePolicy InPlacePolicy { get; init; } = BreakBeforeMakePolicy.Linux;
+
+    /// <summary>
+    /// The FEAT_BBM level (ID_AA64MMFR2_EL1.BBM: 0, 1 or 2) that every PE which may walk the tables implements; null = the
+    /// issuing PE's. On a heterogeneous machine give the lowest level of the PEs, as the checker judges with it.
+    /// </summary>
+    public int? BbmLevel { get; init; }
 
     /// <summary>
     /// Encode range-TLBI BaseADDR in the LPA2 format (VA[52:16]): null = when the tables use TCR.DS=1. Setting false with

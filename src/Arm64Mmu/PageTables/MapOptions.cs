@@ -17,4 +17,13 @@ public sealed record MapOptions
     /// 32 for 64K) that the range covers completely with an equally aligned output address.
     /// </summary>
     public bool Contiguous { get; init; }
+
+    /// <summary>
+    /// Hierarchical permissions (<see cref="Architecture.Descriptor.HierarchicalPermissions"/>: APTable, UXNTable/XNTable,
+    /// PXNTable) put on every table descriptor this map creates, restricting everything below it (Arm ARM D8.4.2): Linux,
+    /// for example, links user page tables with PXNTable and kernel ones with UXNTable (<c>PMD_TABLE_PXN</c>,
+    /// <c>PMD_TABLE_UXN</c>). Stage 1 only; tables that already exist keep theirs (see
+    /// <see cref="AddressSpace.PlanChangeTableAttributes"/>).
+    /// </summary>
+    public ulong TableAttributes { get; init; }
 }

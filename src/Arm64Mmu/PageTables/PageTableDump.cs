@@ -73,6 +73,7 @@ public sealed class PageTableDump
         {
             TableRegime.El10 => $"EL1&0 stage 1{(def.UpperRange ? " TTBR1" : "")}, {(def.Asid is { } a ? $"ASID {a}" : "global")}",
             TableRegime.El2 => "EL2 stage 1",
+            TableRegime.El20 => $"EL2&0 stage 1{(def.UpperRange ? " TTBR1" : "")}, {(def.Asid is { } a2 ? $"ASID {a2}" : "global")}",
             _ => $"stage 2, VMID {def.Vmid}",
         };
         string ds = g.Format == Descriptor.AddressFormat.Lpa2 ? ", DS=1" : "";
@@ -125,7 +126,7 @@ public sealed class PageTableDump
             _def = def;
             _g = def.Geometry;
             _mair = mair;
-            _attrMask = LiveUpdateRules.AttributeBits(_g.Format);
+            _attrMask = Descriptor.LeafAttributeBits(_g.Format);
             _base = def.UpperRange ? ~0UL << _g.InputBits : 0;
         }
 

@@ -39,6 +39,7 @@ internal sealed class TablePlanner
     private ulong _minLeaf = ulong.MaxValue;
     private int _level = int.MinValue;
     private bool _mixedLevels, _tableRemoved, _anyGlobal;
+    private ulong _newTableAttributes;
 
     public TablePlanner(AddressSpace space)
     {
@@ -47,7 +48,7 @@ internal sealed class TablePlanner
         _memory = space.Memory;
         _allocator = space.Allocator;
         _format = _g.Format;
-        _attrMask = LiveUpdateRules.AttributeBits(_format);
+        _attrMask = Descriptor.LeafAttributeBits(_format);
         _view = space.Definition.TableViewOffset;
         _inputBase = space.InputBase;
     }
@@ -94,7 +95,7 @@ internal sealed class TablePlanner
     private ulong SizeAt(int level) => 1UL << _g.LevelShift(level);
     private ulong EntriesAt(int level) => level == _g.StartLevel ? (ulong)_g.InitialEntries : 1UL << _g.Stride;
     private ulong TablePa(ulong d) => Descriptor.Address(d, _g.GranuleBits, _format) + _view;
-    private ulong TableDescriptor(ulong tablePa) => Descriptor.Table(tablePa - _view, _format);
+    private ulong TableDescriptor(ulong tablePa) => Descriptor.Table(tablePa - _view, _format) | _newTableAttributes;
     private static bool IsValid(ulong d) => (d & Descriptor.Valid) != 0;
     private static bool IsTable(ulong d, int level) => level < 3 && (d & 3) == 3;
     private static bool IsLeaf(ulong d, int level) => IsValid(d) && !IsTable(d, level);
@@ -143,17 +144,23 @@ internal sealed class TablePlanner
     /// A table entry at <paramref name="entryLevel"/> that linked <paramref name="tablePa"/> is removed: every leaf below
     /// may be cached, and so may walk-cache entries for the span; the tables below are freed once the update is committed.
     /// </summary>
-    private void NoteTableRemoved(ulong ia, int entryLevel, ulong tablePa)
+    private void NoteTableRemoved(ulong ia, int entryLevel, ulong tablePa) => NoteTableEntry(ia, entryLevel, tablePa, free: true);
+
+    /// <summary>
+    /// A live table entry that linked <paramref name="tablePa"/> is removed or changes its hierarchical attributes: every
+    /// leaf below may be cached, and walk-cache entries hold the table itself, so non-last-level TLBIs cover the span.
+    /// </summary>
+    private void NoteTableEntry(ulong ia, int entryLevel, ulong tablePa, bool free)
     {
         _tableRemoved = true;
-        NoteSubtree(tablePa, entryLevel + 1, ia);
+        NoteSubtree(tablePa, entryLevel + 1, ia, free);
         ulong span = SizeAt(entryLevel);
         // A walk-cache entry for the table matches any address in its span: make sure one is invalidated.
         if (!_inv || _invLo >= ia + span || _invHi <= ia) Cover(ia, ia + _g.Granule.Bytes());
         if (_minLeaf == ulong.MaxValue) _minLeaf = _g.Granule.Bytes();
     }
 
-    private void NoteSubtree(ulong tablePa, int level, ulong tableIa)
+    private void NoteSubtree(ulong tablePa, int level, ulong tableIa, bool free)
     {
         ulong n = EntriesAt(level);
         for (ulong i = 0; i < n; i++)
@@ -161,10 +168,10 @@ internal sealed class TablePlanner
             ulong d = Read(tablePa + i * 8);
             if (!IsValid(d)) continue;
             ulong ia = tableIa + (i << Shift(level));
-            if (IsTable(d, level)) NoteSubtree(TablePa(d), level + 1, ia);
+            if (IsTable(d, level)) NoteSubtree(TablePa(d), level + 1, ia, free);
             else NoteLeaf(ia, level, d);
         }
-        if (_allocator.Contains(tablePa) && tablePa != _space.RootPhysical && !_freed.Contains(tablePa)) _freed.Add(tablePa);
+        if (free && _allocator.Contains(tablePa) && tablePa != _space.RootPhysical && !_freed.Contains(tablePa)) _freed.Add(tablePa);
     }
 
     // ---- the result ----------------------------------------------------------------------------------------------
@@ -254,8 +261,12 @@ internal sealed class TablePlanner
 
     // ---- operations ------------------------------------------------------------------------------------------------
 
-    public void Map(ulong ia, ulong end, ulong oa, ulong attributes, int largestLevel, bool contiguous)
-        => MapIn(_space.RootPhysical, _g.StartLevel, 0, ia, end, oa - ia, attributes, largestLevel, contiguous);
+    public void Map(ulong ia, ulong end, ulong oa, ulong attributes, int largestLevel, bool contiguous, ulong tableAttributes)
+    {
+        _newTableAttributes = tableAttributes;
+        MapIn(_space.RootPhysical, _g.StartLevel, 0, ia, end, oa - ia, attributes, largestLevel, contiguous);
+        _newTableAttributes = 0;
+    }
 
     private void MapIn(ulong tablePa, int level, ulong tableIa, ulong lo, ulong hi, ulong delta, ulong attrs, int largestLevel, bool contiguous)
     {
@@ -401,6 +412,36 @@ internal sealed class TablePlanner
         }
     }
 
+    public void ChangeTableAttributes(ulong ia, ulong end, int level, AttributeChange change)
+        => ChangeTablesIn(_space.RootPhysical, _g.StartLevel, 0, ia, end, level, change);
+
+    private void ChangeTablesIn(ulong tablePa, int l, ulong tableIa, ulong lo, ulong hi, int level, AttributeChange change)
+    {
+        int shift = Shift(l);
+        ulong size = 1UL << shift;
+        ulong first = (lo - tableIa) >> shift, last = (hi - 1 - tableIa) >> shift;
+        for (ulong idx = first; idx <= last; idx++)
+        {
+            ulong eIa = tableIa + (idx << shift);
+            ulong a = Math.Max(lo, eIa), b = Math.Min(hi, eIa + size);
+            ulong slot = tablePa + idx * 8;
+            ulong d = Read(slot);
+            if (!IsTable(d, l))
+                throw new PageTableUpdateException(PageTableErrorKind.NotATable,
+                    IsValid(d) ? $"{Va(a)} is mapped by a level-{l} block; there is no level-{level} table descriptor to change"
+                               : $"{Va(a)} has no level-{level} table (the level-{l} entry at 0x{slot:x} is invalid)");
+            if (l < level)
+            {
+                ChangeTablesIn(TablePa(d), l + 1, eIa, a, b, level, change);
+                continue;
+            }
+            ulong nd = change.ApplyTo(d);
+            if (nd == d) continue;
+            NoteTableEntry(eIa, l, TablePa(d), free: false);
+            Write(slot, nd, l, eIa);
+        }
+    }
+
     /// <summary>Walks to the entry for <paramref name="ia"/> at <paramref name="level"/>, or to the leaf above it.</summary>
     private (ulong Table, ulong TableIa, ulong Index, int Level, ulong Descriptor) Find(ulong ia, int level)
     {
@@ -447,6 +488,9 @@ internal sealed class TablePlanner
                 IsValid(d) ? $"{Va(ia)} is already mapped by a level-{level} block; there is no table to merge"
                            : $"{Va(ia)} is not mapped at level {level}; there is no table to merge");
         ulong ia0 = tableIa + (idx << Shift(level));
+        if ((d & Descriptor.HierarchicalPermissions) != 0)
+            throw new PageTableUpdateException(PageTableErrorKind.NotMergeable,
+                $"the level-{level} table entry for {Va(ia0)} carries hierarchical permissions (0x{d & Descriptor.HierarchicalPermissions:x16}) a block cannot hold; clear them first");
         ulong child = TablePa(d);
         ulong baseOa = 0, attrs = 0;
         bool first = true;
@@ -491,7 +535,7 @@ internal sealed class TablePlanner
                     $"{Va(ia)} maps 0x{oa:x}, not 0x{baseOa + (ia - blockIa):x}: the output addresses are not contiguous");
             if (a != attrs)
                 throw new PageTableUpdateException(PageTableErrorKind.NotMergeable,
-                    $"{Va(ia)} has attributes 0x{a:x} where {Va(blockIa)} has 0x{attrs:x} ({LiveUpdateRules.Fields(a ^ attrs, _space.Definition.Regime == TableRegime.Stage2, _format)} differ)");
+                    $"{Va(ia)} has attributes 0x{a:x} where {Va(blockIa)} has 0x{attrs:x} ({Descriptor.FieldNames(a ^ attrs, _space.Definition.Stage, false, _format)} differ)");
         }
     }
 

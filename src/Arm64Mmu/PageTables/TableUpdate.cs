@@ -59,10 +59,13 @@ public sealed class TableUpdate
     public IReadOnlyList<MaintenanceStep> Sequence(MaintenanceOptions options, ProcessorFeatures features)
         => MaintenanceSequence.Build(Space.Definition, _changes, Invalidation, options, features);
 
-    /// <summary>Why a <see cref="EntryChangeKind.Modify"/> change needs break-before-make under a policy; null when it may be made in place.</summary>
-    public string? BreakReason(in EntryChange change, InPlaceUpdatePolicy policy)
-        => change.Kind != EntryChangeKind.Modify ? null
-            : LiveUpdateRules.BreakRequired(change.OldValue, change.NewValue, change.Level, Space.Definition.Regime, Space.Geometry.Format, policy);
+    /// <summary>
+    /// How <paramref name="policy"/> judges a <see cref="EntryChangeKind.Modify"/> change of this update with FEAT_BBM level
+    /// <paramref name="bbmLevel"/>: allowed in place, or why break-before-make is needed (the question the checker asks of
+    /// the same store). Other kinds of change are not valid-to-valid and are always allowed.
+    /// </summary>
+    public BbmVerdict Judge(in EntryChange change, BreakBeforeMakePolicy policy, int bbmLevel = 0)
+        => change.Kind != EntryChangeKind.Modify ? BbmVerdict.Allowed : MaintenanceSequence.Judge(Space.Definition, change, policy, bbmLevel);
 
     /// <summary>Drops a planned update, returning its new tables to the allocator. Nothing had been written.</summary>
     public void Abandon()

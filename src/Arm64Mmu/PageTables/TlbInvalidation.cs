@@ -63,6 +63,13 @@ public static class TlbInvalidation
             ops.Va(steps, start, ttl ? level : null);
             return false;
         }
+        // EL2&0 global mappings: walk-cache entries are never global (R_CHVGJ) and carry the ASID they were walked with,
+        // and EL2 has no all-ASID by-VA form (no VAAE2), so removed tables are flushed whole (ALLE2).
+        if (def.Regime == TableRegime.El20 && !def.HasAsid && !last)
+        {
+            ops.Full(steps, r.AnyGlobal);
+            return true;
+        }
         ulong maxDvm = (ulong)(o.MaxDvmOps ?? 1 << def.Geometry.Stride);
         // __flush_tlb_range_limit_excess (commit 7ffc13e23395).
         if ((!range && (span == 0 || span / stride >= maxDvm)) || pages > MaxRangePages)
@@ -120,7 +127,7 @@ public static class TlbInvalidation
             {
                 TableRegime.El10 when def.HasAsid => last ? (TlbiOp.Vale1Is, TlbiOp.Rvale1Is, TlbiOp.Aside1Is) : (TlbiOp.Vae1Is, TlbiOp.Rvae1Is, TlbiOp.Aside1Is),
                 TableRegime.El10 => last ? (TlbiOp.Vaale1Is, TlbiOp.Rvaale1Is, TlbiOp.Vmalle1Is) : (TlbiOp.Vaae1Is, TlbiOp.Rvaae1Is, TlbiOp.Vmalle1Is),
-                TableRegime.El2 => last ? (TlbiOp.Vale2Is, TlbiOp.Rvale2Is, TlbiOp.Alle2Is) : (TlbiOp.Vae2Is, TlbiOp.Rvae2Is, TlbiOp.Alle2Is),
+                TableRegime.El2 or TableRegime.El20 => last ? (TlbiOp.Vale2Is, TlbiOp.Rvale2Is, TlbiOp.Alle2Is) : (TlbiOp.Vae2Is, TlbiOp.Rvae2Is, TlbiOp.Alle2Is),
                 // KVM invalidates stage 2 with the non-last-level forms (__kvm_tlb_flush_vmid_ipa, __kvm_tlb_flush_vmid_range).
                 _ => stage2LastLevel ? (TlbiOp.Ipas2le1Is, TlbiOp.Ripas2le1Is, TlbiOp.Vmalls12e1Is) : (TlbiOp.Ipas2e1Is, TlbiOp.Ripas2e1Is, TlbiOp.Vmalls12e1Is),
             };
@@ -153,7 +160,7 @@ public static class TlbInvalidation
         public void Full(List<MaintenanceStep> steps, bool anyGlobal)
         {
             // flush_tlb_mm (by ASID) for a user space, unless a global leaf changed; flush_tlb_all for kernel mappings;
-            // ALLE2 for EL2; __kvm_tlb_flush_vmid (VMALLS12E1) for stage 2.
+            // ALLE2 for EL2 and EL2&0 (there is no ASIDE2); __kvm_tlb_flush_vmid (VMALLS12E1) for stage 2.
             if (_full == TlbiOp.Aside1Is && anyGlobal)
                 Emit(steps, TlbiOp.Vmalle1Is, 0, false);
             else if (_full == TlbiOp.Aside1Is)

@@ -23,9 +23,9 @@ internal sealed class KernelWorld
     public const ushort KernelAsid = 2;
     public const ushort UserAsid = KernelAsid | 1;
 
-    public KernelWorld(int peCount, CoreProfile profile, Func<int, ProcessorFeatures>? features = null)
+    public KernelWorld(int peCount, CoreProfile profile, Func<int, ProcessorFeatures>? features = null, Func<int, CoreProfile>? profiles = null)
     {
-        Sm = new ScenarioMachine(peCount, profile, exceptionLevel: 1, features);
+        Sm = new ScenarioMachine(peCount, profile, exceptionLevel: 1, features, profiles: profiles);
         var geo = Geometries.Stage1(Granule.Size4K, 48);
         Kernel = AddressSpace.ForEl10(Sm.Allocator, geo, asid: null, upperRange: true);
         Trampoline = AddressSpace.ForEl10(Sm.Allocator, geo, asid: null, upperRange: true);

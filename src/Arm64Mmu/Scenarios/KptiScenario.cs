@@ -10,6 +10,13 @@ public enum KptiVariant
     /// <summary>kpti_install_ng_mappings: every PE parks TTBR1 on reserved_pg_dir and flushes locally; the boot PE sets nG in place; clean.</summary>
     RepaintParked,
     /// <summary>
+    /// The v6.0+ repaint with the MMU on: the boot PE walks swapper through slots of the private temporary table
+    /// kpti_ng_temp_pgd, remapping each slot with local break-before-make; clean, and far cheaper than <see cref="RepaintMmuOff"/>.
+    /// </summary>
+    RepaintMmuOn,
+    /// <summary>The v4.16–v5.19 repaint with the boot PE's MMU off: Device-nGnRnE loads and stores, DC CVAC/CIVAC per entry; clean.</summary>
+    RepaintMmuOff,
+    /// <summary>
     /// The boot PE sets nG in place while every PE still runs on swapper with global entries cached and nobody flushes:
     /// nothing breaks the BBM rules (G → nG is allowed in place), but the stale global kernel entries stay usable under the
     /// user ASID — the reason Linux parks every PE on reserved_pg_dir and flushes locally first.
@@ -32,6 +39,8 @@ public static class KptiScenario
     public static string Describe(KptiVariant v) => v switch
     {
         KptiVariant.RepaintParked => "G->nG repaint with PEs parked on reserved_pg_dir",
+        KptiVariant.RepaintMmuOn => "G->nG repaint, MMU on, via kpti_ng_temp_pgd slots (v6.0+)",
+        KptiVariant.RepaintMmuOff => "G->nG repaint, MMU off, Device accesses + DC CVAC/CIVAC (v4.16-v5.19)",
         KptiVariant.RepaintLive => "G->nG repaint while PEs run on swapper, no flush",
         _ => "nG->G in place after the repaint",
     };
@@ -48,30 +57,35 @@ public static class KptiScenario
         var boot = sm[0];
         var findings = new List<string>();
 
-        bool park = variant != KptiVariant.RepaintLive;
-        if (park)
+        RepaintStats? stats = null;
+        if (variant is KptiVariant.RepaintMmuOn or KptiVariant.RepaintMmuOff)
         {
-            // Secondaries (and the boot PE) switch TTBR1 to reserved_pg_dir and flush locally (__idmap_cpu_set_reserved_ttbr1).
-            foreach (var pe in sm.Machine.ProcessingElements)
-            {
-                pe.Msr(Sysreg.Ttbr1El1, Ttbr.Create(w.Reserved.Root, KernelWorld.KernelAsid));
-                pe.Isb();
-                pe.Tlbi(Tlb.TlbiOp.Vmalle1);
-                pe.Dsb(DsbOption.Nsh);
-                pe.Isb();
-            }
-        }
-        // The repaint: set nG on every valid kernel leaf in place (G -> nG needs no break: R_WHZWS).
-        foreach (ulong d in w.KernelLeafDescriptors())
-        {
-            ulong old = boot.ReadDescriptor(d);
-            // The trampoline page stays global: it is identical in both views.
-            if (d == w.Kernel.DescriptorAddress(KernelWorld.TrampolineVa, 3)) continue;
-            boot.WriteDescriptor(d, old | Descriptor.NotGlobal);
-        }
-        boot.Dsb(DsbOption.Ishst);
-        if (park)
+            stats = variant == KptiVariant.RepaintMmuOn ? KptiRepaint.MmuOn(w) : KptiRepaint.MmuOff(w);
+            // The secondaries leave reserved_pg_dir for swapper once the boot PE is done.
             foreach (var pe in sm.Machine.ProcessingElements) w.EnterKernel(pe);
+            findings.Add($"repaint on the boot PE: {stats.BootPeCycles:N0} cycles while {peCount - 1} other PE(s) wait; {stats.Tables} tables, " +
+                $"{stats.EntriesRead} descriptors read, {stats.EntriesRepainted} given nG" +
+                (variant == KptiVariant.RepaintMmuOn ? $", {stats.SlotRemaps} slot remaps (local break-before-make)" : ""));
+        }
+        else
+        {
+            bool park = variant != KptiVariant.RepaintLive;
+            if (park)
+                foreach (var pe in sm.Machine.ProcessingElements) KptiRepaint.Park(w, pe);
+            // The repaint: set nG on every valid kernel leaf in place (G -> nG needs no break: R_WHZWS).
+            foreach (ulong d in w.KernelLeafDescriptors())
+            {
+                ulong old = boot.ReadDescriptor(d);
+                // The trampoline page stays global: it is identical in both views.
+                if (d == w.Kernel.DescriptorAddress(KernelWorld.TrampolineVa, 3)) continue;
+                boot.WriteDescriptor(d, old | Descriptor.NotGlobal);
+            }
+            boot.Dsb(DsbOption.Ishst);
+            if (park)
+                foreach (var pe in sm.Machine.ProcessingElements) w.EnterKernel(pe);
+        }
+        int globalLeft = w.KernelLeafDescriptors().Count(d => d != w.Kernel.DescriptorAddress(KernelWorld.TrampolineVa, 3)
+            && (sm.Memory.ReadUInt64(d) & Descriptor.NotGlobal) == 0);
 
         if (variant == KptiVariant.NotGlobalToGlobal)
         {
@@ -83,6 +97,7 @@ public static class KptiScenario
 
         // Kernel work under the kernel ASID, then every PE returns to user space through the trampoline.
         w.RunKernelWork();
+        int before = findings.Count;
         foreach (var pe in sm.Machine.ProcessingElements)
         {
             w.EnterUser(pe);
@@ -101,10 +116,12 @@ public static class KptiScenario
             w.EnterKernel(pe);
         }
         bool expectViolations = variant == KptiVariant.NotGlobalToGlobal;
+        int leaks = findings.Count - before;
         bool findingsExpected = variant switch
         {
-            KptiVariant.RepaintParked => findings.Count == 0,
-            KptiVariant.RepaintLive => findings.Count > 0,
+            KptiVariant.RepaintParked => leaks == 0,
+            KptiVariant.RepaintMmuOn or KptiVariant.RepaintMmuOff => leaks == 0 && globalLeft == 0 && stats is { EntriesRepainted: > 0 },
+            KptiVariant.RepaintLive => leaks > 0,
             _ => true,
         };
         return new ScenarioOutcome("2 KPTI", Describe(variant), peCount, expectViolations, sm.Checker.Violations.ToArray(), findings,

@@ -13,10 +13,16 @@ internal sealed class ScenarioMachine
     public const ulong TableRegion = 0x4000_0000UL;
     public const ulong TableRegionSize = 0x0400_0000UL;
 
-    public ScenarioMachine(int peCount, CoreProfile profile, int exceptionLevel, Func<int, ProcessorFeatures>? features = null, CheckerOptions? options = null)
+    public ScenarioMachine(int peCount, CoreProfile profile, int exceptionLevel, Func<int, ProcessorFeatures>? features = null, CheckerOptions? options = null,
+        Func<int, CoreProfile>? profiles = null)
     {
         var builder = new MachineBuilder().WithProcessingElements(peCount).WithProfile(profile).WithInitialExceptionLevel(exceptionLevel);
-        for (int i = 0; i < peCount; i++) builder.WithFeatures(i, features?.Invoke(i) ?? profile.Features);
+        for (int i = 0; i < peCount; i++)
+        {
+            var own = profiles?.Invoke(i) ?? profile;
+            if (!ReferenceEquals(own, profile)) builder.WithProfile(i, own);
+            builder.WithFeatures(i, features?.Invoke(i) ?? own.Features);
+        }
         Machine = builder.Build();
         Checker = BreakBeforeMakeChecker.Attach(Machine, options);
         Allocator = new TableAllocator(Machine.Memory, TableRegion, TableRegionSize);

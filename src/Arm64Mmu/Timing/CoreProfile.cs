@@ -19,6 +19,19 @@ public sealed record CoreProfile
     /// <summary>The features a PE with this profile has unless the machine builder overrides them.</summary>
     public required ProcessorFeatures Features { get; init; }
 
+    /// <summary>
+    /// The core is known not to be affected by Meltdown (CVE-2017-5754) although it may not report FEAT_CSV3: Linux lists
+    /// such cores in <c>kpti_safe_list</c> (arch/arm64/kernel/cpufeature.c, <c>unmap_kernel_at_el0</c>) and needs KPTI only
+    /// for a PE that is neither listed nor reports ID_AA64PFR0_EL1.CSV3 (see <see cref="NeedsKpti"/>).
+    /// </summary>
+    public bool MeltdownSafe { get; init; }
+
+    /// <summary>
+    /// Linux's decision for one PE with these <paramref name="features"/>: unmap the kernel at EL0 (KPTI) unless the core
+    /// reports FEAT_CSV3 or is <see cref="MeltdownSafe"/>. The system-wide capability is final only once every PE is up.
+    /// </summary>
+    public bool NeedsKpti(ProcessorFeatures features) => !features.Csv3 && !MeltdownSafe;
+
     /// <summary>Latency of a translation that hits the L1 TLB.</summary>
     public int L1HitCycles { get; init; }
     /// <summary>Latency of a translation that misses L1 and hits L2 (also the lookup time before a walk starts).</summary>
@@ -45,6 +58,15 @@ public sealed record CoreProfile
     public int LlcLines { get; init; } = 8192;
     /// <summary>One hardware Access-flag or dirty-state update (an atomic read-modify-write of a descriptor).</summary>
     public int HardwareUpdateCycles { get; init; }
+
+    /// <summary>
+    /// A data load or store that bypasses the caches: with stage 1 disabled data accesses are Device-nGnRnE (unless
+    /// HCR_EL2.DC), so each goes to memory. 0 = not charged. Device accesses through a stage-1 mapping are not charged
+    /// (simplification: the model prices the MMU, not the data path).
+    /// </summary>
+    public int UncachedAccessCycles { get; init; }
+    /// <summary>A data cache maintenance instruction by VA to the point of coherency (DC CVAC, DC CIVAC): a line written back or invalidated.</summary>
+    public int CacheMaintenanceCycles { get; init; }
 
     /// <summary>Issuing a TLBI.</summary>
     public int TlbiIssueCycles { get; init; }
@@ -91,6 +113,8 @@ public sealed record CoreProfile
         Check(nameof(DescriptorLlcCycles), DescriptorLlcCycles);
         Check(nameof(DescriptorMemoryCycles), DescriptorMemoryCycles);
         Check(nameof(HardwareUpdateCycles), HardwareUpdateCycles);
+        Check(nameof(UncachedAccessCycles), UncachedAccessCycles);
+        Check(nameof(CacheMaintenanceCycles), CacheMaintenanceCycles);
         Check(nameof(TlbiIssueCycles), TlbiIssueCycles);
         Check(nameof(TlbiLocalCycles), TlbiLocalCycles);
         Check(nameof(DsbCycles), DsbCycles);
@@ -117,6 +141,7 @@ public sealed record CoreProfile
     {
         Name = "cortex-a53",
         Description = "Cortex-A53 TRM DDI0500 ch.5 (TLB geometry, L2 TLB +2); descriptor latencies L1D 3 / L2 13 / DRAM 150; maintenance costs estimated",
+        MeltdownSafe = true,
         Tlbs = new TlbHierarchyConfiguration(
             TlbConfiguration.FullyAssociative(10, ReplacementPolicy.Clock), TlbConfiguration.FullyAssociative(10, ReplacementPolicy.Clock),
             new TlbConfiguration(512, 4), new TlbConfiguration(64, 4), new TlbConfiguration(64, 4),
@@ -130,7 +155,7 @@ public sealed record CoreProfile
         L1HitCycles = 0, L2HitCycles = 2, WalkCacheHitCycles = 2, IpaCacheHitCycles = 2, WalkerOverheadCycles = 2,
         DescriptorL1Cycles = 3, DescriptorL2Cycles = 13, DescriptorLlcCycles = 0, DescriptorMemoryCycles = 150,
         DescriptorL1Lines = 16, DescriptorL2Lines = 512, LlcLines = 1,
-        HardwareUpdateCycles = 10,
+        HardwareUpdateCycles = 10, UncachedAccessCycles = 150, CacheMaintenanceCycles = 150,
         TlbiIssueCycles = 5, TlbiLocalCycles = 10, DsbCycles = 20,
         BroadcastBaseCycles = 165, BroadcastPerTargetCycles = 10, TlbiReceiveCycles = 10, ContentionFactor = 0.54,
         IsbCycles = 10, MsrCycles = 5, ExceptionCycles = 40,
@@ -152,7 +177,7 @@ public sealed record CoreProfile
         L1HitCycles = 1, L2HitCycles = 3, WalkCacheHitCycles = 1, IpaCacheHitCycles = 1, WalkerOverheadCycles = 2,
         DescriptorL1Cycles = 4, DescriptorL2Cycles = 11, DescriptorLlcCycles = 90, DescriptorMemoryCycles = 245,
         DescriptorL1Lines = 32, DescriptorL2Lines = 1024, LlcLines = 8192,
-        HardwareUpdateCycles = 20,
+        HardwareUpdateCycles = 20, UncachedAccessCycles = 245, CacheMaintenanceCycles = 245,
         TlbiIssueCycles = 30, TlbiLocalCycles = 20, DsbCycles = 40,
         BroadcastBaseCycles = 438, BroadcastPerTargetCycles = 8, TlbiReceiveCycles = 20, ContentionFactor = 0.54,
         IsbCycles = 35, MsrCycles = 5, ExceptionCycles = 50,
@@ -175,19 +200,48 @@ public sealed record CoreProfile
         L1HitCycles = 1, L2HitCycles = 4, WalkCacheHitCycles = 1, IpaCacheHitCycles = 1, WalkerOverheadCycles = 2,
         DescriptorL1Cycles = 4, DescriptorL2Cycles = 13, DescriptorLlcCycles = 120, DescriptorMemoryCycles = 330,
         DescriptorL1Lines = 32, DescriptorL2Lines = 2048, LlcLines = 16384,
-        HardwareUpdateCycles = 20,
+        HardwareUpdateCycles = 20, UncachedAccessCycles = 330, CacheMaintenanceCycles = 330,
         TlbiIssueCycles = 40, TlbiLocalCycles = 20, DsbCycles = 40,
         BroadcastBaseCycles = 628, BroadcastPerTargetCycles = 8, TlbiReceiveCycles = 20, ContentionFactor = 0.54,
         IsbCycles = 40, MsrCycles = 5, ExceptionCycles = 50,
     };
 
+    /// <summary>
+    /// Arm Cortex-A75 (Armv8.2-A, the big core of early DynamIQ big.LITTLE systems such as the Snapdragon 845): affected by
+    /// Meltdown (CVE-2017-5754, "variant 3"), without FEAT_CSV3, so Linux unmaps the kernel at EL0 (KPTI) as soon as one is
+    /// online — it is not in <c>kpti_safe_list</c> (arch/arm64/kernel/cpufeature.c, <c>unmap_kernel_at_el0</c>). Pair it
+    /// with <see cref="CortexA53"/> (or another Meltdown-safe core) for a machine whose KPTI decision depends on which PEs
+    /// are up. Figures in docs/cost-model.md.
+    /// </summary>
+    public static CoreProfile CortexA75 { get; } = new()
+    {
+        Name = "cortex-a75",
+        Description = "Cortex-A75 (Armv8.2): Meltdown-affected, no CSV3 (Linux kpti_safe_list); L1 64 KB I/D, L2 256/512 KB (TRM 100403 A6.1, A7.1); TLB geometry and latencies estimated from the Cortex-A76/Neoverse N1 figures",
+        Tlbs = new TlbHierarchyConfiguration(
+            TlbConfiguration.FullyAssociative(48, ReplacementPolicy.Clock), TlbConfiguration.FullyAssociative(48, ReplacementPolicy.Clock),
+            new TlbConfiguration(1024, 4), new TlbConfiguration(64, 4), new TlbConfiguration(64, 4)),
+        Features = new ProcessorFeatures
+        {
+            PaRangeBits = 40, AsidBits = 16, VmidBits = 16,
+            Hafdbs = 2, Pan = 2, Hpds = true, Cnp = true, Csv3 = false,
+        },
+        L1HitCycles = 1, L2HitCycles = 3, WalkCacheHitCycles = 1, IpaCacheHitCycles = 1, WalkerOverheadCycles = 2,
+        DescriptorL1Cycles = 4, DescriptorL2Cycles = 11, DescriptorLlcCycles = 40, DescriptorMemoryCycles = 250,
+        DescriptorL1Lines = 32, DescriptorL2Lines = 1024, LlcLines = 4096,
+        HardwareUpdateCycles = 20, UncachedAccessCycles = 250, CacheMaintenanceCycles = 250,
+        TlbiIssueCycles = 30, TlbiLocalCycles = 20, DsbCycles = 40,
+        BroadcastBaseCycles = 300, BroadcastPerTargetCycles = 8, TlbiReceiveCycles = 20, ContentionFactor = 0.54,
+        IsbCycles = 35, MsrCycles = 5, ExceptionCycles = 50,
+    };
+
     /// <summary>Names of the built-in profiles.</summary>
-    public static IReadOnlyList<string> BuiltInNames { get; } = ["cortex-a53", "neoverse-n1", "neoverse-v2"];
+    public static IReadOnlyList<string> BuiltInNames { get; } = ["cortex-a53", "cortex-a75", "neoverse-n1", "neoverse-v2"];
 
     /// <summary>A built-in profile by name (case-insensitive); null if unknown.</summary>
     public static CoreProfile? FromName(string name) => name.Trim().ToLowerInvariant() switch
     {
         "cortex-a53" => CortexA53,
+        "cortex-a75" => CortexA75,
         "neoverse-n1" => NeoverseN1,
         "neoverse-v2" => NeoverseV2,
         _ => null,

@@ -70,6 +70,15 @@ public sealed class CostModel
         if (time > now) Advance(category, time - now);
     }
 
+    /// <summary>Data access parts that bypassed the caches (Device memory with stage 1 disabled).</summary>
+    internal void ChargeUncachedAccess(int parts)
+    {
+        if (Profile.UncachedAccessCycles != 0) Advance(CycleCategory.UncachedAccess, (ulong)parts * (ulong)Profile.UncachedAccessCycles);
+    }
+
+    /// <summary>One data cache maintenance instruction by VA.</summary>
+    internal void ChargeCacheMaintenance() => Advance(CycleCategory.CacheMaintenance, (ulong)Profile.CacheMaintenanceCycles);
+
     /// <summary>A TLBI from another PE applied to this PE's TLBs.</summary>
     internal void ChargeReceivedTlbi(ulong cycles)
     {

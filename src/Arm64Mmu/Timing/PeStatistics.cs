@@ -23,6 +23,10 @@ public enum CycleCategory : byte
     SystemRegister,
     /// <summary>Exception entry and return (exception level changes).</summary>
     ExceptionLevelChange,
+    /// <summary>Data accesses that bypass the caches (Device memory with stage 1 disabled).</summary>
+    UncachedAccess,
+    /// <summary>Data cache maintenance by VA (DC CVAC, DC CIVAC, …).</summary>
+    CacheMaintenance,
 }
 
 /// <summary>Per-PE counters: TLB hits and misses per level, walks, descriptor reads, TLB maintenance, cycles by category.</summary>

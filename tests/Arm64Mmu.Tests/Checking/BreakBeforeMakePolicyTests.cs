@@ -22,7 +22,7 @@ public class BreakBeforeMakePolicyTests
         { "UXN set", 0, Descriptor.Uxn, BreakReason.None, BreakReason.RefusedAttributes },
         { "AP[1] EL0 access granted", 0, Descriptor.Ap1, BreakReason.None, BreakReason.RefusedAttributes },
         { "AttrIndx 0 -> 2", 0, 2UL << 2, BreakReason.MemoryType, BreakReason.MemoryType },
-        { "AttrIndx 0 -> 1 (Normal -> Normal-Tagged in Linux)", 0, 1UL << 2, BreakReason.MemoryType, BreakReason.None },
+        { "AttrIndx 0 -> 1 (MAIR unknown: Linux's exchange needs its Normal/Tagged attributes)", 0, 1UL << 2, BreakReason.MemoryType, BreakReason.MemoryType },
         { "SH inner -> outer", 0, 1UL << 8, BreakReason.Shareability, BreakReason.Shareability },
         { "contiguous set", 0, Descriptor.Contiguous, BreakReason.Contiguous, BreakReason.Contiguous },
         { "NS set (output address space, I_WZRHR)", 0, 1UL << 5, BreakReason.OutputAddress, BreakReason.OutputAddress },
@@ -63,6 +63,45 @@ public class BreakBeforeMakePolicyTests
         BreakBeforeMakePolicy.Architecture.Check(PageChange(0, 2UL << 2) with { Mair = mair }).Reason.Should().Be(BreakReason.MemoryType);
         // Linux compares indices only.
         BreakBeforeMakePolicy.Linux.Check(PageChange(0, 2UL << 2) with { Mair = Mair.FromAttributes(0xFF, 0xFF, 0xFF) }).Reason.Should().Be(BreakReason.MemoryType);
+    }
+
+    [Fact]
+    public void Linux_ExchangesMtNormalAndMtNormalTagged_OnlyWhereTheMairSaysNormalAndNormalTagged()
+    {
+        // Linux's MAIR (sysreg.h): index 0 MT_NORMAL = 0xFF, index 1 MT_NORMAL_TAGGED = 0xF0 — pgattr_change_is_safe lets them swap.
+        var linuxMair = Mair.FromAttributes(0xFF, 0xF0, 0x44);
+        BreakBeforeMakePolicy.Linux.Check(PageChange(0, 1UL << 2) with { Mair = linuxMair }).IsAllowed.Should().BeTrue();
+        BreakBeforeMakePolicy.Linux.Check(PageChange(1UL << 2, 0) with { Mair = linuxMair }).IsAllowed.Should().BeTrue();
+        // Under a MAIR where index 0 is Device-nGnRnE the same swap is a memory-type change, which R_WHZWS never allows live.
+        BreakBeforeMakePolicy.Linux.Check(PageChange(0, 1UL << 2) with { Mair = Mair.FromAttributes(0x00, 0xFF) }).Reason.Should().Be(BreakReason.MemoryType);
+        // Normal WB and Normal Tagged are different attributes, so the architecture's rule asks for a break.
+        BreakBeforeMakePolicy.Architecture.Check(PageChange(0, 1UL << 2) with { Mair = linuxMair }).Reason.Should().Be(BreakReason.MemoryType);
+    }
+
+    [Fact]
+    public void NsTableChange_IsAnOutputAddressChange_WhileHierarchicalPermissionsChangeLive()
+    {
+        ulong table = Descriptor.Table(0x1234_5000);
+        DescriptorChange T(ulong extra) => new(table, table | extra, 1, DescriptorType.Table, DescriptorType.Table, 1, true, Granule.Size4K, Descriptor.AddressFormat.Bits48, 0);
+        foreach (var p in new[] { BreakBeforeMakePolicy.Architecture, BreakBeforeMakePolicy.Linux })
+        {
+            p.Check(T(Descriptor.NsTable)).Reason.Should().Be(BreakReason.OutputAddress, p.Name);
+            p.Check(T(Descriptor.ApTable1 | Descriptor.PxnTable)).IsAllowed.Should().BeTrue(p.Name);
+            p.Check(T(Descriptor.UxnTable | Descriptor.ApTable0)).IsAllowed.Should().BeTrue(p.Name);
+        }
+        BreakBeforeMakePolicy.AlwaysBreak.Check(T(Descriptor.ApTable1)).Reason.Should().Be(BreakReason.OtherBits);
+    }
+
+    [Fact]
+    public void AlwaysBreak_RefusesEveryValidToValidChange_EvenWithBbml2()
+    {
+        var p = BreakBeforeMakePolicy.AlwaysBreak;
+        p.Check(PageChange(0, Descriptor.Ap2)).Reason.Should().Be(BreakReason.RefusedAttributes);
+        p.Check(PageChange(0, Descriptor.NotGlobal)).Reason.Should().Be(BreakReason.RefusedAttributes);
+        p.Check(PageChange(0, 1UL << 55)).Reason.Should().Be(BreakReason.RefusedAttributes);
+        p.Check(PageChange(0, Descriptor.Contiguous, bbm: 2)).Reason.Should().Be(BreakReason.Contiguous);
+        p.Check(PageChange(0, 0)).IsAllowed.Should().BeTrue("an identical store changes nothing");
+        BreakBeforeMakePolicy.Parse("tf-a").Should().BeSameAs(p);
     }
 
     [Fact]

@@ -47,11 +47,16 @@ public class CheckCommandTests
     }
 
     [Fact]
-    public void CasemateTrace_ReportsLockDisciplineAsNotChecked()
+    public void CasemateTrace_LockDiscipline_IsCheckedUnderTheCasematePolicyOnly()
     {
-        var (exit, output, _) = Run("check", CasemateExampleTests.DataFile("bad_unlocked_write.log"));
+        string trace = CasemateTraceTests.DataFile("write_after_unlock.log");
+        var (exit, output, _) = Run("check", trace);
         exit.Should().Be(0);
-        output.Should().Contain("not checked: 1 lock discipline event(s)").And.Contain("Casemate's lock discipline: not checked");
+        output.Should().Contain("not checked: 3 lock-discipline record(s)").And.Contain("checked with --policy casemate");
+        (exit, output, _) = Run("check", "--policy", "casemate", trace);
+        exit.Should().Be(1);
+        output.Should().Contain("policy casemate").And.Contain("WriteWithoutOwnerLock at").And.Contain("1 violation(s): 1 WriteWithoutOwnerLock")
+            .And.NotContain("not checked");
     }
 
     [Fact]
@@ -111,7 +116,9 @@ public class CheckCommandTests
     [Fact]
     public void BadOption_ExitsTwo()
     {
-        Run("check", "--policy", "bsd", NativeTraceTests.DataFile("fixmap_broadcast.trace")).Exit.Should().Be(2);
+        var (exit, _, err) = Run("check", "--policy", "bsd", NativeTraceTests.DataFile("fixmap_broadcast.trace"));
+        exit.Should().Be(2);
+        err.Should().Contain("allowed architecture, linux, always-break or casemate");
         Run("check", "--bbm", "3", NativeTraceTests.DataFile("fixmap_broadcast.trace")).Exit.Should().Be(2);
     }
 }

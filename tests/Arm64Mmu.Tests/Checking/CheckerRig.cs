@@ -54,6 +54,16 @@ internal sealed class CheckerRig
         Msr(pe, SystemRegister.SctlrEl2, 1);
     }
 
+    /// <summary>EL2&amp;0 (HCR_EL2.E2H=TGE=1, a VHE host): 4K, 48-bit VAs in both halves, 16-bit ASIDs, MMU on, TTBR0_EL2 = root with ASID.</summary>
+    public void LoadEl20(int pe, ulong root, ushort asid = 0)
+    {
+        Msr(pe, SystemRegister.HcrEl2, new Hcr(Hcr.Rw).WithE2hTge(true, true).Value);
+        var tcr = new Tcr(0).WithT0sz(16).WithT1sz(16).WithTg0(Granule.Size4K).WithTg1(Granule.Size4K).WithIps(48).WithAs(true).WithEpd(false, true);
+        Msr(pe, SystemRegister.TcrEl2, tcr.Value);
+        Msr(pe, SystemRegister.Ttbr0El2, Ttbr.Create(root, asid).Value);
+        Msr(pe, SystemRegister.SctlrEl2, 1);
+    }
+
     /// <summary>Stage 2: 4K, 48-bit IPA, start level 0, VTTBR_EL2 = root with VMID, HCR_EL2.VM=1.</summary>
     public void LoadStage2(int pe, ulong root, ushort vmid = 0)
     {

@@ -49,6 +49,52 @@ public class NativeTraceTests
         t.Records[8].Operand.Should().Be(TlbiOperand.Ipa(0x4000_0000));
     }
 
+    [Fact]
+    public void LockDisciplineLines_AreRead_AndCheckedUnderCasematesRules()
+    {
+        // EL2 tables as in the fixmap example; PE1 stores to them while PE0 holds their root's lock.
+        const string text = """
+            init 0x10000000 0x10001003
+            init 0x10001000 0x10002003
+            init 0x10002000 0x10003003
+            0 root-lock 0x10000000 0xffff800012345678
+            0 owner-root 0x10004000 0x10000000
+            1 thread-owner 0x10003010 cpu1
+            1 thread-owner 0x10003010 none
+            0 msr TCR_EL2 0x80850010
+            0 msr TTBR0_EL2 0x10000000
+            0 msr SCTLR_EL2 1
+            0 lock 0xffff800012345678
+            0 trylock 0xffff800012345678
+            0 str 0x10003008 0x80001703
+            1 str 0x10003018 0x80002703
+            """;
+        var t = TraceFile.Parse(text, "locks.trace");
+        t.Records.Where(r => r.Kind is not (TraceRecordKind.Initial or TraceRecordKind.SystemRegisterWrite or TraceRecordKind.Store))
+            .Select(r => (r.Kind, r.Address, r.Value)).Should().Equal(
+                (TraceRecordKind.RootLock, 0x1000_0000UL, 0xffff_8000_1234_5678UL),
+                (TraceRecordKind.OwnerRoot, 0x1000_4000UL, 0x1000_0000UL),
+                (TraceRecordKind.ThreadOwner, 0x1000_3010UL, 1UL),
+                (TraceRecordKind.ThreadOwner, 0x1000_3010UL, TraceRecord.NoOwner),
+                (TraceRecordKind.Lock, 0xffff_8000_1234_5678UL, 0UL),
+                (TraceRecordKind.TryLock, 0xffff_8000_1234_5678UL, 0UL));
+        TraceReplayer.Replay(t).Violations.Should().BeEmpty();
+        var v = TraceReplayer.Replay(t, CheckerOptions.Casemate).Violations.Should().ContainSingle().Subject;
+        v.Kind.Should().Be(ViolationKind.WriteWithoutOwnerLock);
+        v.Pes.Should().Equal(1);
+        v.At.Source.Should().Be("locks.trace:14");
+    }
+
+    [Theory]
+    [InlineData("0 thread-owner 0x1000 cpu5000", "a PE (0 to 4095) or 'none'")]
+    [InlineData("0 root-lock 0x1004 0x10", "not 8-byte aligned")]
+    [InlineData("0 lock", "expected 'lock <lock>'")]
+    public void MalformedLockLines_AreRejected(string line, string expected)
+    {
+        var act = () => TraceFile.Parse(line, "bad.trace");
+        act.Should().Throw<TraceFormatException>().Which.Message.Should().StartWith("bad.trace:1:").And.Contain(expected);
+    }
+
     [Theory]
     [InlineData("0 stx 0x1000 0", 1, "expected an event")]
     [InlineData("pes 2\n5 dsb ish", 1, "PE 5")]

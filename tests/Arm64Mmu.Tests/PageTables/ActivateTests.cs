@@ -114,6 +114,33 @@ public class ActivateTests
     }
 
     [Fact]
+    public void El20Space_SetsE2hAndTheTwoRangeTcrEl2()
+    {
+        var m = NewMachine(pes: 1, el: 2);
+        var host = AddressSpace.ForEl20(Tables(m), Geometries.Stage1(Granule.Size4K, 48), asid: 9);
+        host.Map(m[0], UserVa, UserPa, 0x1000, PageAttrs | Descriptor.NotGlobal);
+
+        host.Activate(m[0]);
+
+        new Hcr(m[0].RegisterValue(SystemRegister.HcrEl2)).E2h.Should().BeTrue("EL2&0 is the EL2 regime when HCR_EL2.E2H=1");
+        var tcr = new Tcr(m[0].RegisterValue(SystemRegister.TcrEl2));
+        (tcr.T0sz, tcr.Epd0, tcr.Epd1, tcr.A1).Should().Be((16, false, true, false));
+        new Ttbr(m[0].RegisterValue(SystemRegister.Ttbr0El2)).Value.Should().Be(host.Root | 9UL << 48);
+        m[0].RegisterValue(SystemRegister.TcrEl1).Should().Be(0, "the EL1 registers are not this regime's");
+        m[0].Load(UserVa + 0x30, 8).PhysicalAddress.Should().Be(UserPa + 0x30);
+    }
+
+    [Fact]
+    public void An_El2Space_WithE2hSet_IsRefused()
+    {
+        var m = NewMachine(pes: 1, el: 2);
+        m[0].Msr(Sysreg.HcrEl2, new Hcr(Hcr.Rw).WithE2hTge(true, false));
+        var space = AddressSpace.ForEl2(Tables(m), Geometries.Stage1(Granule.Size4K, 48));
+        var act = () => space.Activate(m[0]);
+        act.Should().Throw<InvalidOperationException>().WithMessage("*HCR_EL2.E2H=1*two-range*");
+    }
+
+    [Fact]
     public void Stage2Space_SetsVtcrVttbrAndHcrVm()
     {
         var m = NewMachine(pes: 1, el: 2);

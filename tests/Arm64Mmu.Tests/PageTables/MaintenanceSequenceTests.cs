@@ -274,11 +274,12 @@ public class MaintenanceSequenceTests
     }
 
     [Theory]
-    [InlineData(InPlaceUpdatePolicy.Linux, true)]
-    [InlineData(InPlaceUpdatePolicy.Architecture, false)]
-    [InlineData(InPlaceUpdatePolicy.AlwaysBreak, true)]
-    public void SetUxn_BreaksUnderLinuxRuleButNotUnderTheArchitecture(InPlaceUpdatePolicy policy, bool breaks)
+    [InlineData("linux", true)]
+    [InlineData("architecture", false)]
+    [InlineData("always-break", true)]
+    public void SetUxn_BreaksUnderLinuxRuleButNotUnderTheArchitecture(string policyName, bool breaks)
     {
+        var policy = BreakBeforeMakePolicy.Parse(policyName)!;
         var rig = Rig.El10(Granule.Size4K, 48, asid: null);
         rig.Space.Map(rig.Pe, Va, Pa, 0x2000, KernelAttrs);
         var seq = Commit(rig, () => rig.Space.ChangeAttributes(rig.Pe, Va, 0x1000, AttributeChange.UserNoExecute,
@@ -288,7 +289,7 @@ public class MaintenanceSequenceTests
     }
 
     [Fact]
-    public void SplitKernelBlock_FillsPagesThenBreaksInvalidatesAtLevel2AndLinksTheTable()
+    public void SplitKernelBlock_WithoutFeatBbm_FillsPagesThenBreaksInvalidatesAtLevel2AndLinksTheTable()
     {
         var rig = Rig.El10(Granule.Size4K, 48, asid: null);
         ulong va = 0x0000_0040_0020_0000UL;
@@ -296,7 +297,7 @@ public class MaintenanceSequenceTests
         ulong slot = rig.Space.Lookup(va)!.Value.DescriptorAddress;
         var update = rig.Space.PlanSplit(va);
         ulong table = update.NewTables.Single();
-        var seq = Commit(rig, () => rig.Space.Commit(rig.Pe, update));
+        var seq = Commit(rig, () => rig.Space.Commit(rig.Pe, update, MaintenanceOptions.Default with { BbmLevel = 0 }));
         seq.Take(512).Should().OnlyContain(s => s.Kind == MaintenanceStepKind.Store && s.Role == StoreRole.Fill);
         seq[0].Should().Be(Store(table, KernelPage));
         seq[511].Should().Be(Store(table + 511 * 8, KernelPage + 511 * 0x1000));
@@ -316,7 +317,7 @@ public class MaintenanceSequenceTests
     }
 
     [Fact]
-    public void MergePagesIntoBlock_BreaksTheTableEntryWithANonLastLevelRangeTlbi()
+    public void MergePagesIntoBlock_WithoutFeatBbm_BreaksTheTableEntryWithANonLastLevelRangeTlbi()
     {
         var rig = Rig.El10(Granule.Size4K, 48, asid: null);
         ulong va = 0x0000_0040_0020_0000UL;
@@ -325,7 +326,7 @@ public class MaintenanceSequenceTests
         ulong table = rig.Space.DescriptorAddress(va, 3)!.Value;
         var update = rig.Space.PlanMerge(va, 2);
         update.FreedTables.Should().Equal(table);
-        var seq = Commit(rig, () => rig.Space.Commit(rig.Pe, update));
+        var seq = Commit(rig, () => rig.Space.Commit(rig.Pe, update, MaintenanceOptions.Default with { BbmLevel = 0 }));
         // 512 pages, stride 4K, tables removed: RVAAE1IS, SCALE 1, NUM 7, TTL 0 (any level). Block: 0x705 (bit 1 clear).
         seq.Should().Equal(Store(slot, 0), Dsb(DsbOption.Ishst), Tlbi(TlbiOp.Rvaae1Is, 0x0000_5380_0400_0200UL), Dsb(DsbOption.Ish),
             Store(slot, Pa | 0x705), Dsb(DsbOption.Ishst), MaintenanceStep.Isb);

@@ -7,6 +7,15 @@ namespace Arm64Mmu.Tests.Scenarios;
 public class FixmapScenarioTests
 {
     [Fact]
+    public void SharedTableWithLocalMaintenance_OnASinglePe_IsCorrect_AndAsExpected()
+    {
+        // Nobody else can hold the slot, so TLBI VALE2 + DSB NSH is enough (the demo's --pes 1 used to say NO here).
+        var o = FixmapScenario.Run(FixmapVariant.SharedLocal, 1, CoreProfile.NeoverseN1);
+        o.Violations.Should().BeEmpty();
+        o.AsExpected.Should().BeTrue();
+    }
+
+    [Fact]
     public void SharedTableWithLocalMaintenance_IsFlaggedAndLeavesAStaleSlotOnAnotherPe()
     {
         var o = FixmapScenario.Run(FixmapVariant.SharedLocal, 4, CoreProfile.NeoverseN1);

@@ -1,3 +1,4 @@
+using Arm64Mmu.Architecture;
 using Arm64Mmu.Checking;
 using Arm64Mmu.Scenarios;
 using Arm64Mmu.Timing;
@@ -73,6 +74,8 @@ public class StoryScenarioTests
     {
         var all = ScenarioCatalog.RunAll(3, CoreProfile.CortexA53);
         all.Where(o => !o.AsExpected).Select(o => $"{o.Scenario} / {o.Variant}").Should().BeEmpty();
-        all.Select(o => o.Scenario).Distinct().Should().HaveCount(4);
+        all.Select(o => o.Scenario).Distinct().Should().HaveCount(5, "fixmap, KPTI, runstate, runstate on big.LITTLE, LPA2");
+        all.Should().Contain(o => o.Variant == BigLittleRunstateScenario.Describe(BigLittleVariant.EarlyRegistration) && o.Verdict.Contains("lost"));
+        all.Should().Contain(o => o.Variant == KptiScenario.Describe(KptiVariant.RepaintMmuOn) && o.Verdict == "clean");
     }
 }

@@ -156,6 +156,7 @@ public class CheckerAssertionsTests
     [InlineData(TableRegime.Stage2, Granule.Size4K, 40)]
     [InlineData(TableRegime.Stage2, Granule.Size16K, 40)]
     [InlineData(TableRegime.El10, Granule.Size16K, 47)]
+    [InlineData(TableRegime.El20, Granule.Size4K, 48)]
     public void Fixture_OtherRegimes_MapAndUnmapCleanly(TableRegime regime, Granule granule, int inputBits)
     {
         var f = new MachineFixture(new MachineFixtureOptions { Regime = regime, Granule = granule, InputBits = inputBits, ProcessingElements = 2 });

@@ -157,6 +157,43 @@ public class CostModelTests
     }
 
     [Fact]
+    public void DataAccessesWithTheMmuOff_AreDeviceAndPricedAsMemoryAccesses_ButNotWithTheMmuOn()
+    {
+        var rig = new Rig(pes: 1);
+        var pe = rig[0];
+        var p = pe.Profile;
+        pe.Load(Rig.Va, 8);
+        ulong mmuOn = Cost(pe, x => x.Load(Rig.Va, 8)); // an L1 TLB hit
+        pe.Statistics.Cycles(CycleCategory.UncachedAccess).Should().Be(0, "a Normal cacheable access: the data path is not priced");
+        pe.Msr(Sysreg.SctlrEl1, new Sctlr(MachineSetups.SctlrMmuOn).WithM(false));
+        pe.Isb();
+        // Stage 1 off: data accesses are Device-nGnRnE (Arm ARM D8.2.11) and go to memory; the VA is the PA.
+        pe.Load(Rig.Pa, 8).Value.Should().Be(Rig.Pa);
+        pe.Store(Rig.Pa + 8, 8, 1);
+        pe.Statistics.Cycles(CycleCategory.UncachedAccess).Should().Be(2UL * (ulong)p.UncachedAccessCycles);
+        pe.Fetch(Rig.Pa);
+        pe.Statistics.Cycles(CycleCategory.UncachedAccess).Should().Be(2UL * (ulong)p.UncachedAccessCycles, "instruction fetches with stage 1 off are Normal");
+        ulong dc = Cost(pe, x => x.DataCacheMaintenance(DataCacheOperation.Civac, Rig.Pa).Succeeded.Should().BeTrue());
+        dc.Should().BeGreaterThanOrEqualTo((ulong)p.CacheMaintenanceCycles);
+        pe.Statistics.Cycles(CycleCategory.CacheMaintenance).Should().Be((ulong)p.CacheMaintenanceCycles);
+        mmuOn.Should().BeLessThan((ulong)p.UncachedAccessCycles);
+    }
+
+    [Fact]
+    public void CortexA75_IsMeltdownAffected_AndBuildsAMachineBesideACortexA53()
+    {
+        var a75 = CoreProfile.FromName("cortex-a75")!;
+        a75.Should().BeSameAs(CoreProfile.CortexA75);
+        a75.Features.Csv3.Should().BeFalse("the Cortex-A75 is affected by Meltdown (CVE-2017-5754) and reports no FEAT_CSV3");
+        CoreProfile.CortexA53.Features.Csv3.Should().BeFalse("Linux trusts the A53 through kpti_safe_list, not through CSV3");
+        var rig = new Rig(pes: 2, profile: CoreProfile.CortexA53, configure: b => b.WithProfile(1, a75));
+        rig[1].Profile.Name.Should().Be("cortex-a75");
+        rig[1].Tlbs.Configuration.L1Data.Entries.Should().Be(48);
+        rig[0].Tlbs.Configuration.L1Data.Entries.Should().Be(10);
+        rig[1].Load(Rig.Va, 8).Value.Should().Be(Rig.Pa);
+    }
+
+    [Fact]
     public void BigLittleMachine_UsesEachPesOwnProfile()
     {
         var rig = new Rig(pes: 2, configure: b => b.WithProfile(1, CoreProfile.CortexA53));

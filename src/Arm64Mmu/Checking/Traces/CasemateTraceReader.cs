@@ -16,10 +16,12 @@ namespace Arm64Mmu.Checking.Traces;
 /// Mapping: <c>mem-write</c> → store by the thread's PE; <c>mem-init</c> → zero the region (stores where it was not zero);
 /// <c>mem-set</c> → fill; <c>barrier dsb/isb</c>; <c>tlbi</c> with a raw <c>(value …)</c> operand or <c>(addr …) (level …)</c>;
 /// <c>sysreg-write</c>/<c>msr</c>; <c>hint release_table</c> and <c>mem-free</c> → table freed; <c>enter-context</c>/<c>exit-context</c>
-/// → exception level. Lock-discipline events (<c>lock</c>, <c>unlock</c>, <c>trylock</c>, the ownership hints) and <c>mem-read</c>
-/// are read and listed as not checked. Casemate's model fixes the 4K granule, 48-bit addresses and start level 0, stage 2
-/// on and the EL2 MMU on: those are the initial register values; a TCR_EL2/VTCR_EL2 write that is not a usable
-/// configuration is ignored with a note.
+/// → exception level; <c>lock</c>, <c>unlock</c>, <c>trylock</c> and the hints <c>set_root_lock</c>, <c>set_owner_root</c>,
+/// <c>set_pte_thread_owner</c> → the lock-discipline records (checked with <see cref="CasemateRules.LockDiscipline"/>);
+/// <c>mem-read</c> is read and listed as not checked. Casemate's model fixes the 4K granule, 48-bit addresses and start
+/// level 0: those are the initial TCR_EL2/VTCR_EL2; a TCR_EL2/VTCR_EL2 write that is not a usable configuration is ignored
+/// with a note. Its model also takes a VTTBR_EL2 (TTBR0_EL2) write as installing a live root when the trace has not
+/// configured HCR_EL2 (SCTLR_EL2): such a write is followed by HCR_EL2.VM=1 (SCTLR_EL2.M=1) for that thread.
 /// </para>
 /// </summary>
 public static class CasemateTraceReader
@@ -29,14 +31,16 @@ public static class CasemateTraceReader
     /// <summary>VTCR_EL2 assumed: T0SZ=16 (48-bit IPA), SL0=2 (start level 0 with 4K), TG0=4K, PS=48 bits.</summary>
     public const ulong DefaultVtcrEl2 = 5UL << 16 | 2UL << 6 | 16;
 
-    /// <summary>The registers every PE starts with.</summary>
+    /// <summary>The registers every PE starts with (stage 2 and the EL2 MMU are turned on by the first VTTBR_EL2/TTBR0_EL2
+    /// write of a thread that has not written HCR_EL2/SCTLR_EL2, so no root is live before the trace installs one).</summary>
     public static IReadOnlyDictionary<SystemRegister, ulong> DefaultRegisters { get; } = new Dictionary<SystemRegister, ulong>
     {
         [SystemRegister.TcrEl2] = DefaultTcrEl2,
         [SystemRegister.VtcrEl2] = DefaultVtcrEl2,
-        [SystemRegister.HcrEl2] = Hcr.Rw | 1, // VM=1: Casemate's VTTBR_EL2 roots are live stage-2 tables
-        [SystemRegister.SctlrEl2] = 1,         // M=1: TTBR0_EL2 roots are live EL2 tables
     };
+
+    // One PE per thread; the checker models at most 4096 PEs.
+    private const int MaxThreadId = 4095;
 
     private sealed class Node
     {
@@ -54,7 +58,8 @@ public static class CasemateTraceReader
     {
         var records = new List<TraceRecord>();
         var unchecked_ = new List<UncheckedEvent>();
-        var notes = new List<string> { "Casemate trace: 4K granule, 48-bit addresses, start level 0, HCR_EL2.VM=1 and SCTLR_EL2.M=1 assumed until the trace writes those registers" };
+        var notes = new List<string> { "Casemate trace: 4K granule, 48-bit addresses, start level 0 assumed; a VTTBR_EL2 (TTBR0_EL2) write turns stage 2 (the EL2 MMU) on until the trace writes HCR_EL2 (SCTLR_EL2)" };
+        var configured = new HashSet<(int Tid, SystemRegister Register)>();
         string? verdict = null;
         int maxPe = 0;
         int pos = 0, line = 1;
@@ -81,7 +86,7 @@ public static class CasemateTraceReader
             var node = ReadList(text, ref pos, ref line, name);
             var rec = Record.From(node, name);
             maxPe = Math.Max(maxPe, rec.Tid);
-            Map(rec, records, unchecked_, notes, name);
+            Map(rec, records, unchecked_, notes, configured, name);
         }
         return new ParsedTrace
         {
@@ -190,7 +195,7 @@ public static class CasemateTraceReader
                 tid = Decimal(t[0], "thread id", file);
                 Decimal(keyed["id"].FirstOrDefault() ?? throw new TraceFormatException(file, n.Line, "expected a number in (id N)"), "sequence id", file);
             }
-            if (tid is < 0 or > 4095) throw new TraceFormatException(file, n.Line, $"thread id {tid}: allowed 0 to 4095 (one PE per thread)");
+            if (tid is < 0 or > MaxThreadId) throw new TraceFormatException(file, n.Line, $"thread id {tid}: allowed 0 to {MaxThreadId} (one PE per thread)");
             return new Record { Name = items[0].Atom!.ToLowerInvariant(), Line = n.Line, Tid = tid, Keyed = keyed, Bare = bare, FileName = file, Source = n };
         }
 
@@ -234,7 +239,8 @@ public static class CasemateTraceReader
         public TraceFormatException Error(string message) => new(FileName, Line, $"{message} in '{Source}'");
     }
 
-    private static void Map(Record r, List<TraceRecord> records, List<UncheckedEvent> unchecked_, List<string> notes, string name)
+    private static void Map(Record r, List<TraceRecord> records, List<UncheckedEvent> unchecked_, List<string> notes,
+        HashSet<(int Tid, SystemRegister Register)> configured, string name)
     {
         int pe = r.Tid, line = r.Line;
         switch (r.Name)
@@ -292,11 +298,15 @@ public static class CasemateTraceReader
                     if (r.OptionalField("value") is { } v) operand = r.Hex(v, "value");
                     else if (r.OptionalField("addr") is { } addr)
                     {
-                        // The older form (addr A) (level L): Casemate put the level in TTL[1:0] with no granule, i.e. no hint.
-                        ulong level = r.OptionalField("level") is { } l ? r.Hex(l, "level") : 0;
-                        ulong a = r.Hex(addr, "addr");
-                        operand = op.Info().Kind == TlbiKind.Ipa ? TlbiOperand.Ipa(a) : TlbiOperand.Va(a);
-                        operand |= (level & 3) << 44;
+                        // The form before Casemate's "Simplify TLBI transition interface" (commit 228f570): (addr A) is the page
+                        // number (its model took the address as A << 12) and (level L) the 4-bit TTL field — L < 4 (no granule
+                        // in TTL[3:2]) is no hint. Both go where the register operand holds them: A in bits [43:0] (VA[55:12] or
+                        // IPA[55:12]), L in TTL, bits [47:44]; the newer form's (value X) is exactly that register.
+                        ulong page = r.Hex(addr, "addr");
+                        if (page >> 44 != 0) throw r.Error($"(addr 0x{page:x}) is a page number (address >> 12) and must fit in 44 bits");
+                        ulong ttl = r.OptionalField("level") is { } l ? r.Hex(l, "level") : 0;
+                        if (ttl > 0xF) throw r.Error($"(level 0x{ttl:x}) is the 4-bit TTL field: 0 to 0xf (0 to 3: no hint; TTL[3:2] the granule, TTL[1:0] the level)");
+                        operand = page | ttl << 44;
                     }
                     else operand = r.Hex("value");
                 }
@@ -319,23 +329,45 @@ public static class CasemateTraceReader
                     break;
                 }
                 records.Add(new TraceRecord(TraceRecordKind.SystemRegisterWrite, pe, line) { Register = reg.Value, Value = value });
+                configured.Add((pe, reg.Value));
+                // Casemate's model treats a root installed before the trace configured the regime as live (the traces written before
+                // its register preamble never write HCR_EL2 or SCTLR_EL2): turn the regime on as that write's consequence.
+                var enable = reg.Value switch
+                {
+                    SystemRegister.VttbrEl2 => (Register: SystemRegister.HcrEl2, Value: Hcr.Rw | 1, Text: "HCR_EL2.VM=1"),
+                    SystemRegister.Ttbr0El2 => (Register: SystemRegister.SctlrEl2, Value: 1UL, Text: "SCTLR_EL2.M=1"),
+                    _ => default,
+                };
+                if (enable.Text is not null && configured.Add((pe, enable.Register)))
+                {
+                    records.Add(new TraceRecord(TraceRecordKind.SystemRegisterWrite, pe, line) { Register = enable.Register, Value = enable.Value });
+                    notes.Add($"{name}:{line}: {SystemRegisters.ArmName(reg.Value)} written before thread {pe} configured {SystemRegisters.ArmName(enable.Register)}: {enable.Text} assumed from here, as Casemate's model does");
+                }
                 break;
             }
             case "hint":
             {
                 string kind = r.Word("kind").ToLowerInvariant();
                 ulong location = r.Hex("location");
-                r.Hex("value");
-                if (kind == "release_table") records.Add(new TraceRecord(TraceRecordKind.TableFreed, pe, line) { Address = location & ~0xFFFUL });
-                else if (kind is "set_root_lock" or "set_owner_root" or "set_pte_thread_owner")
-                    unchecked_.Add(new UncheckedEvent(line, "lock discipline", r.Source.ToString()));
-                else throw r.Error($"expected a hint kind (set_root_lock, set_owner_root, release_table, set_pte_thread_owner), got '{kind}'");
+                ulong value = r.Hex("value");
+                var record = kind switch
+                {
+                    "release_table" => new TraceRecord(TraceRecordKind.TableFreed, pe, line) { Address = location & ~0xFFFUL },
+                    "set_root_lock" => new TraceRecord(TraceRecordKind.RootLock, pe, line) { Address = location, Value = value },
+                    "set_owner_root" => new TraceRecord(TraceRecordKind.OwnerRoot, pe, line) { Address = location, Value = value },
+                    // A thread id, or -1 (any value above the thread ids: no owner).
+                    "set_pte_thread_owner" => new TraceRecord(TraceRecordKind.ThreadOwner, pe, line) { Address = location & ~7UL, Value = value <= MaxThreadId ? value : TraceRecord.NoOwner },
+                    _ => throw r.Error($"expected a hint kind (set_root_lock, set_owner_root, release_table, set_pte_thread_owner), got '{kind}'"),
+                };
+                records.Add(record);
                 break;
             }
             case "lock" or "unlock" or "trylock":
-                r.Hex("address");
-                unchecked_.Add(new UncheckedEvent(line, "lock discipline", r.Source.ToString()));
+            {
+                var kind = r.Name switch { "lock" => TraceRecordKind.Lock, "trylock" => TraceRecordKind.TryLock, _ => TraceRecordKind.Unlock };
+                records.Add(new TraceRecord(kind, pe, line) { Address = r.Hex("address") });
                 break;
+            }
             case "enter-context":
             {
                 ulong el = r.OptionalField("el") is { } e ? r.Hex(e, "el") : 1;
@@ -366,6 +398,9 @@ public static class CasemateTraceReader
         if (reg is not (SystemRegister.VtcrEl2 or SystemRegister.TcrEl2)) return true;
         var regs = new SystemRegisters();
         foreach (var kv in DefaultRegisters) regs[kv.Key] = kv.Value;
+        // Probe with the regime on, as it is once a root is installed.
+        regs[SystemRegister.HcrEl2] = Hcr.Rw | 1;
+        regs[SystemRegister.SctlrEl2] = 1;
         regs[reg] = value;
         try
         {
@@ -387,14 +422,16 @@ public enum CasemateVerdictCategory
 {
     /// <summary>No verdict line: Casemate accepted the trace.</summary>
     Clean,
-    /// <summary>A break-before-make or TLB-maintenance failure ("BBM valid->valid", "BBM invalid unclean->valid", releasing or reusing a table whose unlinking was not invalidated): the checker must agree.</summary>
+    /// <summary>A break-before-make or TLB-maintenance failure ("BBM valid->valid", "BBM invalid unclean->valid", releasing or reusing a table whose unlinking was not invalidated): the checker agrees under every policy.</summary>
     BreakBeforeMake,
-    /// <summary>Casemate's lock discipline (writes without the owner lock, ownership hints, write authorization): read, not checked.</summary>
+    /// <summary>Casemate's lock discipline (writes without the owner lock, lock misuse, a table at two places): checked with <see cref="Arm64Mmu.Checking.CasemateRules.LockDiscipline"/> (<c>--policy casemate</c>).</summary>
     LockDiscipline,
-    /// <summary>Casemate's own assignment of one ASID/VMID per root, stricter than the architecture: not checked as such (the checker flags an ID reused for other tables only when the PE may still hold entries of the old ones).</summary>
+    /// <summary>Casemate's one ASID/VMID per root, stricter than the architecture: checked with <see cref="Arm64Mmu.Checking.CasemateRules.OneContextPerRoot"/> (<c>--policy casemate</c>).</summary>
     IdDiscipline,
-    /// <summary>A register value that breaks a RES0 rule (TTBR0_EL2.ASID with E2H=0): not a maintenance question.</summary>
+    /// <summary>A register value that breaks a RES0 rule (TTBR0_EL2.ASID with E2H=0): checked with <see cref="Arm64Mmu.Checking.CasemateRules.RegisterFields"/> (<c>--policy casemate</c>).</summary>
     RegisterValue,
+    /// <summary>A Casemate rule the checker does not model: its write authorisation (after a first plain store under a lock, further plain stores of valid descriptors need a DSB first).</summary>
+    NotModelled,
     /// <summary>A message this reader does not know.</summary>
     Unknown,
 }
@@ -409,9 +446,12 @@ public static class CasemateVerdicts
         "BBM valid->valid" or "BBM invalid unclean->valid" or "cannot release table where children are still unclean" or "double-use pte"
             or "BBM write table descriptor with unclean children" or "Wrote on a page with an unclean parent" => CasemateVerdictCategory.BreakBeforeMake,
         "must write to pte while holding owner lock" or "must have associated owner with a root" or "must have associated root with a lock"
-            or "Wrote plain without authorization" or "Location owned by a thread but accessed by another" => CasemateVerdictCategory.LockDiscipline,
+            or "Location owned by a thread but accessed by another" or "cannot change owned root if already in a tree"
+            or "Tried to lock a component that was alerady held" or "Tried to reacquire lock on different thread"
+            or "Tried to unlock a cpmponent that was held by another thread" => CasemateVerdictCategory.LockDiscipline,
         "duplicate (VM/AS)ID" or "root already associated with an (VM/AS)ID" => CasemateVerdictCategory.IdDiscipline,
         "TTBR0_EL2 ASID is reserved 0" => CasemateVerdictCategory.RegisterValue,
+        "Wrote plain without authorization" => CasemateVerdictCategory.NotModelled,
         _ => CasemateVerdictCategory.Unknown,
     };
 }

@@ -73,7 +73,7 @@ public static partial class NativeTraceReader
                 }
                 pe = ParsePe(t[0]) ?? throw err($"expected a PE ('0', 'cpu0', 'pe0' or 'P0') or a header (pes, features, init) at the start of the line, got '{t[0]}'");
                 t = t[1..];
-                if (t.Length == 0) throw err("expected an event after the PE (str, hw, msr, el, dsb, isb, tlbi, free)");
+                if (t.Length == 0) throw err("expected an event after the PE (str, hw, msr, el, dsb, isb, tlbi, free, lock, unlock, …)");
             }
             int p = pe.Value;
             if (p is < 0 or > 4095) throw err($"PE {p} is out of range (0 to 4095)");
@@ -151,8 +151,26 @@ public static partial class NativeTraceReader
                 ulong size = t.Length == 3 ? Number(t[2], "size", err) : 0;
                 return new TraceRecord(TraceRecordKind.TableFreed, pe, line) { Address = Address(t[1], err), Size = size };
             }
+            // Lock discipline (checked with --policy casemate): lock addresses are any 64-bit value (a lock variable's address).
+            case "lock" or "trylock" or "unlock":
+                Expect(t, 2, op + " <lock>", err);
+                return new TraceRecord(op == "lock" ? TraceRecordKind.Lock : op == "trylock" ? TraceRecordKind.TryLock : TraceRecordKind.Unlock, pe, line)
+                    { Address = Number(t[1], "lock address", err) };
+            case "root-lock":
+                Expect(t, 3, "root-lock <root pa> <lock | 0>", err);
+                return new TraceRecord(TraceRecordKind.RootLock, pe, line) { Address = Address(t[1], err), Value = Number(t[2], "lock address", err) };
+            case "owner-root":
+                Expect(t, 3, "owner-root <table pa> <root pa | 0>", err);
+                return new TraceRecord(TraceRecordKind.OwnerRoot, pe, line) { Address = Address(t[1], err), Value = Number(t[2], "root address", err) };
+            case "thread-owner":
+            {
+                Expect(t, 3, "thread-owner <descriptor pa> <pe | none>", err);
+                ulong owner = t[2].Equals("none", StringComparison.OrdinalIgnoreCase) ? TraceRecord.NoOwner
+                    : ParsePe(t[2]) is { } o and >= 0 and <= 4095 ? (ulong)o : throw err($"expected a PE (0 to 4095) or 'none' as the owner, got '{t[2]}'");
+                return new TraceRecord(TraceRecordKind.ThreadOwner, pe, line) { Address = Address(t[1], err), Value = owner };
+            }
             default:
-                throw err($"expected an event (str, hw, msr, el, dsb, isb, tlbi, free), got '{t[0]}'");
+                throw err($"expected an event (str, hw, msr, el, dsb, isb, tlbi, free, lock, trylock, unlock, root-lock, owner-root, thread-owner), got '{t[0]}'");
         }
     }
 

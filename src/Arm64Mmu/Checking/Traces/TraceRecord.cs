@@ -27,6 +27,18 @@ public enum TraceRecordKind
     Tlbi,
     /// <summary>Software freed a table page (or <see cref="TraceRecord.Size"/> bytes of them).</summary>
     TableFreed,
+    /// <summary>The PE took the lock at <see cref="TraceRecord.Address"/> (Casemate's <c>lock</c>).</summary>
+    Lock,
+    /// <summary>The PE took the lock at <see cref="TraceRecord.Address"/> with a successful trylock, which its holder may repeat (Casemate's <c>trylock</c>).</summary>
+    TryLock,
+    /// <summary>The PE released the lock at <see cref="TraceRecord.Address"/>.</summary>
+    Unlock,
+    /// <summary>The tables rooted at <see cref="TraceRecord.Address"/> are guarded by the lock at <see cref="TraceRecord.Value"/> (0: none) (Casemate's <c>hint set_root_lock</c>).</summary>
+    RootLock,
+    /// <summary>The table page at <see cref="TraceRecord.Address"/> is declared for the root at <see cref="TraceRecord.Value"/> (0: none) (Casemate's <c>hint set_owner_root</c>).</summary>
+    OwnerRoot,
+    /// <summary>The descriptor at <see cref="TraceRecord.Address"/> is handed to PE <see cref="TraceRecord.Value"/>, or returned to its root's lock when it is <see cref="TraceRecord.NoOwner"/> (Casemate's <c>hint set_pte_thread_owner</c>).</summary>
+    ThreadOwner,
 }
 
 /// <summary>One event of a recorded trace, with the line it came from.</summary>
@@ -51,6 +63,9 @@ public sealed record TraceRecord(TraceRecordKind Kind, int Pe, int Line)
     public ulong Operand { get; init; }
     /// <summary>The new exception level.</summary>
     public int ExceptionLevel { get; init; }
+
+    /// <summary>The <see cref="Value"/> of a <see cref="TraceRecordKind.ThreadOwner"/> record that hands the descriptor to no PE.</summary>
+    public const ulong NoOwner = ulong.MaxValue;
 }
 
 /// <summary>An event read from the trace that the checker does not check (e.g. Casemate's lock discipline).</summary>

@@ -89,6 +89,24 @@ public static class TraceReplayer
                     for (ulong a = r.Address & ~0xFFFUL; a < r.Address + size; a += 0x1000) checker.NotifyTableFreed(r.Pe, a);
                     break;
                 }
+                case TraceRecordKind.Lock:
+                    checker.OnLock(r.Pe, r.Address);
+                    break;
+                case TraceRecordKind.TryLock:
+                    checker.OnTryLock(r.Pe, r.Address);
+                    break;
+                case TraceRecordKind.Unlock:
+                    checker.OnUnlock(r.Pe, r.Address);
+                    break;
+                case TraceRecordKind.RootLock:
+                    checker.SetRootLock(r.Pe, r.Address, r.Value);
+                    break;
+                case TraceRecordKind.OwnerRoot:
+                    checker.SetOwnerRoot(r.Pe, r.Address, r.Value);
+                    break;
+                case TraceRecordKind.ThreadOwner:
+                    checker.SetThreadOwner(r.Pe, r.Address, r.Value == TraceRecord.NoOwner ? null : (int)r.Value);
+                    break;
             }
         }
         checker.Source = null;
