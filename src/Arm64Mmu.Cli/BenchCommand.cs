@@ -42,29 +42,26 @@ internal static class BenchCommand
         }
         var figures = new List<BenchFigureJson>();
         // Each figure takes a second or more: a progress bar on standard error when it is a terminal.
-        Terminal.WithProgress("bench", selected.Count + (machine.Length > 0 ? 1 : 0), progress =>
+        using var progress = ProgressDisplay.Start("bench", selected.Count + (machine.Length > 0 ? 1 : 0));
+        int done = 0;
+        foreach (var m in selected)
         {
-            int done = 0;
-            foreach (var m in selected)
+            double value = QuickBench.Measure(m, settings);
+            figures.Add(new BenchFigureJson(m.Name, Math.Round(value, 1), m.Unit));
+            if (!json) progress.WriteLine(QuickBench.FormatLine(m, value));
+            progress.Report(++done);
+        }
+        if (machine.Length > 0)
+        {
+            // Figures that time themselves (MachineQuickBench): the held-page 64-PE shootdown and the random trace.
+            foreach (var (name, value, unit) in MachineQuickBench.Run())
             {
-                double value = QuickBench.Measure(m, settings);
-                figures.Add(new BenchFigureJson(m.Name, Math.Round(value, 1), m.Unit));
-                if (!json) progress.WriteLine(QuickBench.FormatLine(m, value));
-                progress.Report(++done);
+                if (!machine.Any(m => m.Name == name)) continue;
+                figures.Add(new BenchFigureJson(name, Math.Round(value, 1), unit));
+                if (!json) progress.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{name} {value:0.0} {unit}"));
             }
-            if (machine.Length > 0)
-            {
-                // Figures that time themselves (MachineQuickBench): the held-page 64-PE shootdown and the random trace.
-                foreach (var (name, value, unit) in MachineQuickBench.Run())
-                {
-                    if (!machine.Any(m => m.Name == name)) continue;
-                    figures.Add(new BenchFigureJson(name, Math.Round(value, 1), unit));
-                    if (!json) progress.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{name} {value:0.0} {unit}"));
-                }
-                progress.Report(++done);
-            }
-            return 0;
-        });
+        }
+        progress.Stop();
         if (json) JsonOutput.Write(new BenchJson(figures));
         return 0;
     }

@@ -58,10 +58,8 @@ internal static class CheckCommand
         TraceReplayResult result;
         try
         {
-            int records = parsed.Records.Count;
-            result = records >= ProgressThreshold
-                ? Terminal.WithProgress($"checking {parsed.Name}", records, progress => TraceReplayer.Replay(parsed, options, n => progress.Report(n)))
-                : TraceReplayer.Replay(parsed, options);
+            using var progress = ProgressDisplay.Start($"checking {parsed.Name}", parsed.Records.Count >= ProgressThreshold ? parsed.Records.Count : 0);
+            result = TraceReplayer.Replay(parsed, options, n => progress.Report(n));
         }
         catch (ArgumentException e) { throw new CliException($"{parsed.Name}: {e.Message.Split(" (Parameter")[0]}"); }
 

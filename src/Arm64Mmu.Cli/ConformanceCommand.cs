@@ -24,32 +24,30 @@ internal static class ConformanceCommand
         var sb = new StringBuilder();
         int passed = 0, failed = 0, total = 0, answered = 0;
         // Thousands of walks over several files: a progress bar on standard error when it is a terminal.
-        Terminal.WithProgress("conformance", loaded.Sum(f => f.Cases.Count), progress =>
+        using var progress = ProgressDisplay.Start("conformance", loaded.Sum(f => f.Cases.Count));
+        foreach (var file in loaded)
         {
-            foreach (var file in loaded)
+            foreach (var c in file.Cases)
             {
-                foreach (var c in file.Cases)
+                progress.Report(answered++);
+                ulong[] pars = ConformanceRunner.Run(c, file.Features);
+                for (int i = 0; i < pars.Length; i++)
                 {
-                    progress.Report(answered++);
-                    ulong[] pars = ConformanceRunner.Run(c, file.Features);
-                    for (int i = 0; i < pars.Length; i++)
-                    {
-                        sb.Append("{\"case\": \"").Append(c.Name).Append("\", \"index\": ").Append(i)
-                          .Append(", \"par\": \"0x").Append(pars[i].ToString("x16")).Append("\"}\n");
-                        total++;
-                        if (!check || c.Queries[i].Par is null) continue;
-                        if (ConformanceRunner.Matches(c.Queries[i], pars[i])) { passed++; continue; }
-                        failed++;
-                        var q = c.Queries[i];
-                        progress.WriteLine($"FAIL {c.Name} #{i} {q.Op} VA=0x{q.Va:x16}");
-                        progress.WriteLine($"     expected {new Architecture.Par(q.Par!.Value)}");
-                        progress.WriteLine($"     got      {new Architecture.Par(pars[i])}");
-                        if (q.Note is not null) progress.WriteLine($"     note     {q.Note}");
-                    }
+                    sb.Append("{\"case\": \"").Append(c.Name).Append("\", \"index\": ").Append(i)
+                      .Append(", \"par\": \"0x").Append(pars[i].ToString("x16")).Append("\"}\n");
+                    total++;
+                    if (!check || c.Queries[i].Par is null) continue;
+                    if (ConformanceRunner.Matches(c.Queries[i], pars[i])) { passed++; continue; }
+                    failed++;
+                    var q = c.Queries[i];
+                    progress.WriteLine($"FAIL {c.Name} #{i} {q.Op} VA=0x{q.Va:x16}");
+                    progress.WriteLine($"     expected {new Architecture.Par(q.Par!.Value)}");
+                    progress.WriteLine($"     got      {new Architecture.Par(pars[i])}");
+                    if (q.Note is not null) progress.WriteLine($"     note     {q.Note}");
                 }
             }
-            return 0;
-        });
+        }
+        progress.Stop();
         try { File.WriteAllText(resultsPath, sb.ToString()); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

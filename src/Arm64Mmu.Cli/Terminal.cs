@@ -63,55 +63,72 @@ internal static class Terminal
         console.Profile.Width = settings.Width;
         return console;
     }
+}
 
-    /// <summary>
-    /// Runs <paramref name="work"/>, showing a progress bar on standard error when it is a terminal that takes escape
-    /// codes (never in redirected output, so logs and pipes stay clean). The work reports the units done so far, out of
-    /// <paramref name="total"/>, and writes its result lines through the scope: while the bar is drawn on the terminal
-    /// they are held back and printed when it is gone, so the two do not overwrite each other.
-    /// </summary>
-    public static T WithProgress<T>(string description, double total, Func<ProgressScope, T> work)
+/// <summary>
+/// A progress bar on standard error while a long command runs, drawn only when standard error is a terminal that takes
+/// escape codes (never in redirected output, so logs and pipes stay clean). The command reports the units done and writes
+/// its result lines through it: while the bar is drawn they are held back and printed when it is gone, so the two do not
+/// overwrite each other. Dispose it (or call <see cref="Stop"/>) when the work is done.
+/// </summary>
+internal sealed class ProgressDisplay : IDisposable
+{
+    private readonly Thread? _renderer;
+    private readonly List<string> _held = new();
+    private readonly ManualResetEventSlim _stop = new();
+    private readonly bool _holdLines;
+    private double _done;
+
+    private ProgressDisplay(string description, double total, TerminalSettings? bar)
     {
-        var settings = Error;
-        if (!settings.Ansi || total <= 0) return work(new ProgressScope(_ => { }, deferLines: false));
-        var console = Create(Console.Error, settings);
-        T result = default!;
-        ProgressScope? scope = null;
-        console.Progress()
+        if (bar is not { } settings) return;
+        _holdLines = !Console.IsOutputRedirected;
+        var console = Terminal.Create(Console.Error, settings);
+        // Spectre's progress display runs its callback to the end; it lives on a thread of its own, reading the count the
+        // command's thread publishes, so the command's code stays a plain loop.
+        _renderer = new Thread(() => console.Progress()
             .AutoClear(true)
             .HideCompleted(true)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
             .Start(ctx =>
             {
                 var task = ctx.AddTask(Markup.Escape(description), maxValue: total);
-                scope = new ProgressScope(done => task.Value = Math.Min(done, total), deferLines: !Console.IsOutputRedirected);
-                result = work(scope);
+                while (!_stop.Wait(100)) task.Value = Math.Min(Volatile.Read(ref _done), total);
                 task.Value = total;
-            });
-        scope?.Flush();
-        return result;
+            })) { IsBackground = true, Name = "progress" };
+        _renderer.Start();
     }
-}
 
-/// <summary>What a piece of work running under <see cref="Terminal.WithProgress"/> reports to.</summary>
-internal sealed class ProgressScope(Action<double> report, bool deferLines)
-{
-    private readonly List<string> _held = new();
+    /// <summary>Starts a display of <paramref name="total"/> units (none when standard error is not a terminal or the total is not positive).</summary>
+    public static ProgressDisplay Start(string description, double total)
+    {
+        var settings = Terminal.Error;
+        return new ProgressDisplay(description, total, settings.Ansi && total > 0 ? settings : null);
+    }
+
+    /// <summary>True when a bar is drawn.</summary>
+    public bool Shown => _renderer is not null;
 
     /// <summary>Units done so far.</summary>
-    public void Report(double done) => report(done);
+    public void Report(double done) => Volatile.Write(ref _done, done);
 
-    /// <summary>A line of standard output (held back while a progress bar is drawn on the same terminal).</summary>
+    /// <summary>A line of standard output (held back while the bar is drawn on the same terminal).</summary>
     public void WriteLine(string line)
     {
-        if (deferLines) _held.Add(line);
+        if (_renderer is not null && _holdLines && !_stop.IsSet) _held.Add(line);
         else Console.Out.WriteLine(line);
     }
 
-    /// <summary>Prints the lines held back.</summary>
-    public void Flush()
+    /// <summary>Removes the bar and prints the lines held back.</summary>
+    public void Stop()
     {
+        if (_renderer is null || _stop.IsSet) return;
+        _stop.Set();
+        _renderer.Join();
         foreach (var l in _held) Console.Out.WriteLine(l);
         _held.Clear();
     }
+
+    /// <inheritdoc/>
+    public void Dispose() => Stop();
 }
