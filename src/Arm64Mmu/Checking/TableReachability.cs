@@ -131,6 +131,24 @@ internal sealed class ReverseMap
         return r;
     }
 
+    /// <summary>The addresses of linked tables and of roots that start in [<paramref name="start"/>, <paramref name="end"/>), ascending:
+    /// probed page by page when the range is small, else taken from the tables that exist.</summary>
+    public List<ulong> TablesStartingIn(ulong start, ulong end)
+    {
+        var found = new SortedSet<ulong>();
+        if ((end - start) >> 12 <= (ulong)_byTable.Count)
+        {
+            for (ulong page = start & ~0xFFFUL; page < end; page += 0x1000)
+                if (page >= start && _byTable.ContainsKey(page)) found.Add(page);
+        }
+        else
+        {
+            foreach (ulong t in _byTable.Keys) if (t >= start && t < end) found.Add(t);
+        }
+        foreach (var t in _trees.Values) if (t.Key.Root >= start && t.Key.Root < end) found.Add(t.Key.Root);
+        return found.ToList();
+    }
+
     public List<TableLink> LinksOfTable(ulong tablePa)
         => _byTable.TryGetValue(tablePa, out var list) ? list.Where(l => !l.Removed).ToList() : new List<TableLink>();
 

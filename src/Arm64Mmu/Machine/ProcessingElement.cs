@@ -112,6 +112,7 @@ public sealed class ProcessingElement : ITableMaintenance
         get => _pan;
         set
         {
+            _machine.Owner.Check();
             _pan = value;
             UpdateAccessClasses();
         }
@@ -139,6 +140,7 @@ public sealed class ProcessingElement : ITableMaintenance
     /// </summary>
     public InstructionStatus Msr(SystemRegister register, ulong value)
     {
+        _machine.Owner.Check();
         CheckRegister(register);
         if (ExceptionLevel < Sysreg.MinimumExceptionLevel(register)) return InstructionStatus.Undefined;
         _written[(int)register] = value;
@@ -168,6 +170,7 @@ public sealed class ProcessingElement : ITableMaintenance
     /// <summary>MRS: reads a translation register as last written (program order). UNDEFINED at EL0, and at EL1 for the EL2 registers.</summary>
     public InstructionStatus Mrs(SystemRegister register, out ulong value)
     {
+        _machine.Owner.Check();
         CheckRegister(register);
         if (ExceptionLevel < Sysreg.MinimumExceptionLevel(register))
         {
@@ -190,6 +193,7 @@ public sealed class ProcessingElement : ITableMaintenance
     /// <summary>A register's value as last written, whatever the exception level (a debugger's view).</summary>
     public ulong RegisterValue(SystemRegister register)
     {
+        _machine.Owner.Check();
         CheckRegister(register);
         return _written[(int)register];
     }
@@ -206,6 +210,7 @@ public sealed class ProcessingElement : ITableMaintenance
     /// <exception cref="ArgumentOutOfRangeException">Not 0, 1 or 2.</exception>
     public void ChangeExceptionLevel(int exceptionLevel)
     {
+        _machine.Owner.Check();
         if (exceptionLevel is < 0 or > 2)
             throw new ArgumentOutOfRangeException(nameof(exceptionLevel), $"exception level {exceptionLevel}: allowed 0, 1 or 2 (EL3 is not modelled)");
         ExceptionLevel = exceptionLevel;
@@ -218,6 +223,7 @@ public sealed class ProcessingElement : ITableMaintenance
     /// <summary>ISB: a context synchronization event (register writes take effect).</summary>
     public void Isb()
     {
+        _machine.Owner.Check();
         _cost.Statistics.Isbs++;
         _cost.Advance(CycleCategory.Isb, (ulong)Profile.IsbCycles);
         Synchronize();
@@ -288,6 +294,8 @@ public sealed class ProcessingElement : ITableMaintenance
     [MethodImpl(MethodImplOptions.NoInlining)]
     private PeTranslation TranslateNotL1(RegimeContext rc, ulong va, AccessKind kind)
     {
+        // The owner check is here, off the L1-hit path it would slow by a quarter (OwnerThread).
+        _machine.Owner.Check();
         TranslateSlow(rc, va, Access(kind));
         return new PeTranslation(_result.Fault, _result.Succeeded ? _result.OutputAddress : 0, _rec.Source);
     }
@@ -347,10 +355,18 @@ public sealed class ProcessingElement : ITableMaintenance
     }
 
     /// <summary>Loads <paramref name="destination"/>.Length bytes, part by part (one translation per page); stops at the first fault.</summary>
-    public AccessResult Load(ulong va, Span<byte> destination) => AccessSpan(va, destination, default, Access(AccessKind.Read));
+    public AccessResult Load(ulong va, Span<byte> destination)
+    {
+        _machine.Owner.Check();
+        return AccessSpan(va, destination, default, Access(AccessKind.Read));
+    }
 
     /// <summary>Stores <paramref name="source"/>, part by part (one translation per page); parts before a faulting one are written.</summary>
-    public AccessResult Store(ulong va, ReadOnlySpan<byte> source) => AccessSpan(va, default, source, Access(AccessKind.Write));
+    public AccessResult Store(ulong va, ReadOnlySpan<byte> source)
+    {
+        _machine.Owner.Check();
+        return AccessSpan(va, default, source, Access(AccessKind.Write));
+    }
 
     private static void CheckSize(int size)
     {
@@ -360,6 +376,7 @@ public sealed class ProcessingElement : ITableMaintenance
 
     private AccessResult AccessSlow(RegimeContext rc, ulong va, int size, AccessRequest access, ulong value)
     {
+        _machine.Owner.Check();
         ulong page = rc.SplitBytes(va);
         ulong room = page - (va & (page - 1));
         int n0 = (int)Math.Min((ulong)size, room);
@@ -522,6 +539,7 @@ public sealed class ProcessingElement : ITableMaintenance
     /// </summary>
     public AtResult At(AtOperation op, ulong va)
     {
+        _machine.Owner.Check();
         if (!Enum.IsDefined(op)) throw new ArgumentOutOfRangeException(nameof(op), $"{op} is not an AT operation (allowed: {AtOperations.AllNames})");
         int el = ExceptionLevel;
         if (el == 0 || (el == 1 && (op.IsEl2() || op.IsStage12())) || (op is AtOperation.S1E1RP or AtOperation.S1E1WP && Features.Pan < 2))
@@ -538,10 +556,18 @@ public sealed class ProcessingElement : ITableMaintenance
     // ---------------------------------------------------------------- table maintenance
 
     /// <summary>A 64-bit store of a descriptor to a physical address (single-copy atomic), with this PE as the writer.</summary>
-    public void WriteDescriptor(ulong pa, ulong value) => _memory.WriteUInt64(pa, value, WriteOrigin.Software, PeIndex);
+    public void WriteDescriptor(ulong pa, ulong value)
+    {
+        _machine.Owner.Check();
+        _memory.WriteUInt64(pa, value, WriteOrigin.Software, PeIndex);
+    }
 
     /// <summary>A 64-bit load from a physical address.</summary>
-    public ulong ReadDescriptor(ulong pa) => _memory.ReadUInt64(pa);
+    public ulong ReadDescriptor(ulong pa)
+    {
+        _machine.Owner.Check();
+        return _memory.ReadUInt64(pa);
+    }
 
     /// <summary>
     /// Why a TLBI is UNDEFINED on this PE at its current exception level, or null when it executes
@@ -566,6 +592,7 @@ public sealed class ProcessingElement : ITableMaintenance
     /// </summary>
     public InstructionStatus Tlbi(TlbiOp op, ulong operand = 0)
     {
+        _machine.Owner.Check();
         if ((uint)op >= (uint)TlbiOps.All.Count) throw new ArgumentOutOfRangeException(nameof(op), $"{op} is not a TLBI operation");
         if (TlbiUndefinedReason(op) is not null) return InstructionStatus.Undefined;
         var regs = Translator.Registers;
@@ -656,6 +683,7 @@ public sealed class ProcessingElement : ITableMaintenance
     /// </summary>
     public void Dsb(DsbOption option)
     {
+        _machine.Owner.Check();
         if (ExceptionLevel < 2) option = Upgrade(option, Translator.Registers.HcrEl2.Bsu);
         _cost.Statistics.Dsbs++;
         ulong finish = _cost.Cycles + (ulong)Profile.DsbCycles;

@@ -84,7 +84,14 @@ public class CliTests
             var (exit, output, err) = Run("conformance", Path.Combine(TestVectors.ConformanceDirectory, "public", "sanity.json"), "--results", results, "--check");
             exit.Should().Be(0, output + err);
             output.Should().MatchRegex(@"\d+ passed, 0 failed");
-            File.ReadAllLines(results).Should().NotBeEmpty().And.AllSatisfy(l => l.Should().StartWith("{\"case\": \""));
+            File.ReadAllLines(results).Should().NotBeEmpty().And.AllSatisfy(l =>
+            {
+                // FORMAT.md "Results file": one JSON object per line with case, index and par.
+                using var answer = System.Text.Json.JsonDocument.Parse(l);
+                answer.RootElement.GetProperty("case").GetString().Should().StartWith("sanity-");
+                answer.RootElement.GetProperty("index").GetInt32().Should().BeGreaterThanOrEqualTo(0);
+                answer.RootElement.GetProperty("par").GetString().Should().MatchRegex("^0x[0-9a-f]{16}$");
+            });
         }
         finally { Directory.Delete(dir, recursive: true); }
     }

@@ -8,7 +8,7 @@ namespace Arm64Mmu.Tests.Conformance;
 /// <summary>Parsing of the arm64mmu-conformance/1 format (tests/vectors/FORMAT.md): good files load, bad ones are named precisely.</summary>
 public class VectorFileTests
 {
-    private static JsonObject Valid() => new()
+    internal static JsonObject Valid() => new()
     {
         ["format"] = "arm64mmu-conformance/1",
         ["theme"] = "unit",
