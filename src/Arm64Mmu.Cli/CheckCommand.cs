@@ -19,17 +19,21 @@ internal static class CheckCommand
         var bbm = new Option<int?>("--bbm") { Description = "FEAT_BBM level of every PE: 0, 1 or 2 (default: the trace's 'features' line, else 0)" };
         var format = new Option<string?>("--format") { Description = "auto (default: Casemate when the first record starts with '('), arm64mmu or casemate" };
         var quiet = new Option<bool>("--quiet") { Description = "print only the summary" };
+        var json = new Option<bool>("--json") { Description = "print one JSON document (trace, notes, unchecked events, violations with their traces, outstanding invalidations); the exit status is the same" };
         var limits = InputLimits.ForTraces();
         var cmd = new Command("check", "Check a recorded trace (stores to table memory, barriers, TLBIs, system-register writes, per PE) for break-before-make and TLB-maintenance violations; exit 0 clean, 1 violations, 2 unusable input (unreadable, malformed, no events, or over a limit: --max-input-mib, --max-events, --max-pes, --max-memory-mib; docs/limits.md)")
         {
-            trace, policy, bbm, format, quiet,
+            trace, policy, bbm, format, quiet, json,
         };
         foreach (var o in limits.All()) cmd.Options.Add(o);
-        cmd.SetAction(pr => Run(pr.GetValue(trace)!, pr.GetValue(policy), pr.GetValue(bbm), pr.GetValue(format), pr.GetValue(quiet), limits.Traces(pr)));
+        cmd.SetAction(pr => Run(pr.GetValue(trace)!, pr.GetValue(policy), pr.GetValue(bbm), pr.GetValue(format), pr.GetValue(quiet), limits.Traces(pr), pr.GetValue(json)));
         return cmd;
     }
 
-    private static int Run(string path, string? policyName, int? bbm, string? format, bool quiet, TraceLimits limits)
+    /// <summary>Traces with at least this many records show a progress bar (on a terminal): they take seconds to replay.</summary>
+    internal const int ProgressThreshold = 20_000;
+
+    private static int Run(string path, string? policyName, int? bbm, string? format, bool quiet, TraceLimits limits, bool json)
     {
         InputFile.Require(path, "trace");
         bool casemate = string.Equals(policyName, "casemate", StringComparison.OrdinalIgnoreCase);
@@ -52,11 +56,24 @@ internal static class CheckCommand
         if (bbm is { } level) features = features with { BbmLevel = level };
         options = options with { Features = features };
         TraceReplayResult result;
-        try { result = TraceReplayer.Replay(parsed, options, limits); }
+        try
+        {
+            using var progress = ProgressDisplay.Start($"checking {parsed.Name}", parsed.Records.Count >= ProgressThreshold ? parsed.Records.Count : 0);
+            result = TraceReplayer.Replay(parsed, options, limits, n => progress.Report(n));
+        }
         catch (ArgumentException e) { throw new CliException($"{parsed.Name}: {e.Message.Split(" (Parameter")[0]}"); }
 
         var checker = result.Checker;
         var violations = result.Violations;
+        if (json)
+        {
+            JsonOutput.Write(new CheckJson(parsed.Name, parsed.Format, parsed.Records.Count, parsed.PeCount, casemate ? "casemate" : policy.Name, features.BbmLevel, parsed.Notes,
+                parsed.Unchecked.GroupBy(u => u.Category).Select(g => new UncheckedJson(g.Key.ToString(), g.Count(), g.Select(u => u.Line).ToArray())).ToArray(),
+                parsed.EmbeddedVerdict is { } verdict ? new VerdictJson(verdict, CasemateVerdicts.Classify(verdict).ToString()) : null,
+                checker.ViolationCount == 0, checker.ViolationCount, checker.ViolationCounts.OrderBy(kv => kv.Key).ToDictionary(kv => kv.Key.ToString(), kv => kv.Value),
+                violations.Select(JsonOutput.Of).ToArray(), checker.OutstandingObligations));
+            return checker.ViolationCount == 0 ? ExitStatus.Ok : ExitStatus.Findings;
+        }
         if (!quiet)
         {
             Console.WriteLine($"{parsed.Name}: {parsed.Format} trace, {parsed.Records.Count} events on {parsed.PeCount} PE(s), policy {(casemate ? "casemate" : policy.Name)}, FEAT_BBM level {features.BbmLevel}");
@@ -99,3 +116,12 @@ internal static class CheckCommand
         _ => "unknown to this checker",
     };
 }
+
+/// <summary><c>check --json</c>: <see cref="Violations"/> holds the violations the checker kept (the first 1000); the counts cover all.</summary>
+internal sealed record CheckJson(string Trace, string Format, int Events, int Pes, string Policy, int BbmLevel, IReadOnlyList<string> Notes,
+    IReadOnlyList<UncheckedJson> Unchecked, VerdictJson? EmbeddedVerdict, bool Clean, long ViolationCount, IReadOnlyDictionary<string, long> ViolationCounts,
+    IReadOnlyList<ViolationJson> Violations, int OutstandingObligations);
+
+internal sealed record UncheckedJson(string Category, int Count, IReadOnlyList<int> Lines);
+
+internal sealed record VerdictJson(string Text, string Category);

@@ -27,7 +27,7 @@ internal static class ConformanceCommand
         foreach (var p in paths) InputFile.Require(p, "files");
         // Every file is read and validated before the results file is touched: a bad input leaves it as it was.
         var loaded = paths.Select(p => VectorFile.Load(p, limits)).ToList();
-        int passed = 0, failed = 0, total = 0;
+        int passed = 0, failed = 0, total = 0, answered = 0;
         FileStream stream;
         try { stream = new FileStream(resultsPath, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
@@ -38,11 +38,14 @@ internal static class ConformanceCommand
         {
             using (stream)
             using (var json = new Utf8JsonWriter(stream))
+            // Thousands of walks over several files: a progress bar on standard error when it is a terminal.
+            using (var progress = ProgressDisplay.Start("conformance", loaded.Sum(f => f.Cases.Count)))
             {
                 foreach (var file in loaded)
                 {
                     foreach (var c in file.Cases)
                     {
+                        progress.Report(answered++);
                         ulong[] pars = ConformanceRunner.Run(c, file.Features);
                         for (int i = 0; i < pars.Length; i++)
                         {
@@ -52,10 +55,10 @@ internal static class ConformanceCommand
                             if (ConformanceRunner.Matches(c.Queries[i], pars[i])) { passed++; continue; }
                             failed++;
                             var q = c.Queries[i];
-                            Console.WriteLine($"FAIL {CliRunner.OneLine(VectorFile.Label(c.Name))} #{i} {q.Op} VA=0x{q.Va:x16}");
-                            Console.WriteLine($"     expected {new Architecture.Par(q.Par!.Value)}");
-                            Console.WriteLine($"     got      {new Architecture.Par(pars[i])}");
-                            if (q.Note is not null) Console.WriteLine($"     note     {CliRunner.OneLine(q.Note)}");
+                            progress.WriteLine($"FAIL {CliRunner.OneLine(VectorFile.Label(c.Name))} #{i} {q.Op} VA=0x{q.Va:x16}");
+                            progress.WriteLine($"     expected {new Architecture.Par(q.Par!.Value)}");
+                            progress.WriteLine($"     got      {new Architecture.Par(pars[i])}");
+                            if (q.Note is not null) progress.WriteLine($"     note     {CliRunner.OneLine(q.Note)}");
                         }
                     }
                 }

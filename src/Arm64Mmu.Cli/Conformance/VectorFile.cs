@@ -31,7 +31,7 @@ public sealed record VectorLimits
     public long MaxMemoryBytes { get; init; } = 64L << 20;
 }
 
-/// <summary>A file in the <c>arm64mmu-conformance/1</c> format (shared/conformance/FORMAT.md).</summary>
+/// <summary>A file in the <c>arm64mmu-conformance/1</c> format (tests/vectors/FORMAT.md in the repository).</summary>
 public sealed record VectorFile(string Path, string Theme, ProcessorFeatures Features, IReadOnlyList<VectorCase> Cases)
 {
     /// <summary>The format identifier.</summary>

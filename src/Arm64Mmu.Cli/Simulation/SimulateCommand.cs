@@ -34,11 +34,11 @@ internal static class SimulateCommand
             OutputFile.CheckWritable(jsonPath, "--json");
             OutputFile.CheckWritable(csvPath, "--csv");
             var sw = Stopwatch.StartNew();
-            var report = ProgressDisplay.Run("simulating", update =>
+            var report = RunProgressBar.Run("simulating", update =>
                 new Simulator(config, traces)
                 {
                     ReadAhead = Environment.ProcessorCount > 1,
-                    Progress = p => update(p.Fraction, $"{p.Accesses:N0} accesses, {ProgressDisplay.Rate(p.Accesses, p.Elapsed, "accesses")}"),
+                    Progress = p => update(p.Fraction, $"{p.Accesses:N0} accesses, {RunProgressBar.Rate(p.Accesses, p.Elapsed, "accesses")}"),
                 }.Run());
             sw.Stop();
             if (jsonPath is not null) OutputFile.Write(jsonPath, report.WriteJson);
@@ -48,7 +48,7 @@ internal static class SimulateCommand
                 report.WriteCsv(text);
                 OutputFile.WriteText(csvPath, text.ToString());
             }
-            if (!pr.GetValue(quiet)) ReportTable.Print(Consoles.Out, report, config.Explicit, sw.Elapsed);
+            if (!pr.GetValue(quiet)) ReportTable.Print(Terminal.CreateOutput(), report, config.Explicit, sw.Elapsed);
             return 0;
         });
         return cmd;
@@ -63,7 +63,7 @@ internal static class SimulateCommand
         table.AddColumn("meaning");
         foreach (var k in ConfigKeys.All)
             table.AddRow(Markup.Escape(k.Name), Markup.Escape(config.Get(k.Name)), Markup.Escape(k.Allowed), Markup.Escape(k.Description));
-        Consoles.Out.Write(table);
+        Terminal.CreateOutput().Write(table);
         return 0;
     }
 }

@@ -35,7 +35,7 @@ internal static class SweepCommand
             output.Check(pr, axes.Select(a => a.Key).ToArray());
             var sweep = new Sweep(config, axes, traces);
             var runs = sweep.Shard(k, n);
-            var table = ProgressDisplay.Run($"sweep {(n > 1 ? $"shard {k}/{n} " : "")}", update =>
+            var table = RunProgressBar.Run($"sweep {(n > 1 ? $"shard {k}/{n} " : "")}", update =>
             {
                 update(0, $"0/{runs.Count} runs");
                 return sweep.Run(runs, parallelism, done => update((double)done / Math.Max(1, runs.Count), $"{done}/{runs.Count} runs"));
@@ -138,7 +138,7 @@ internal static class SweepCommand
             }
             t.AddRow(cells.Select(Markup.Escape).ToArray());
         }
-        var console = Consoles.Out;
+        var console = Terminal.CreateOutput();
         console.Write(t);
         console.MarkupLine($"[grey]sweep {table.SweepId}: {table.Rows.Count} of {table.Runs} runs[/]");
     }

@@ -14,10 +14,12 @@ public sealed partial class BreakBeforeMakeChecker
         // Casemate's lock discipline covers every store to a table, even one that writes the value already there.
         bool lockCheck = LockRules && writer >= 0 && origin != WriteOrigin.HardwareUpdate;
         if (oldValue == newValue && !lockCheck) return;
+        if (oldValue != newValue) CountStore();
         var positions = _positions;
         _map.PositionsAt(wordAddress, positions);
         if (positions.Count == 0) return;
         _scanned.Clear();
+        if (oldValue != newValue) CountTableStore();
         if (writer >= _pes.Length) throw new ArgumentOutOfRangeException(nameof(writer), $"PE {writer}: the machine has PEs 0 to {_pes.Length - 1}");
         var ev = Record(writer, origin == WriteOrigin.HardwareUpdate ? "hardware descriptor update" : "STR", wordAddress, oldValue, newValue);
         // Hardware Access flag and dirty-state updates (FEAT_HAFDBS) are the architecture's own and need no maintenance.

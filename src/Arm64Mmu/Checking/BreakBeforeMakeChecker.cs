@@ -7,8 +7,8 @@ using Arm64Mmu.Translation;
 namespace Arm64Mmu.Checking;
 
 /// <summary>
-/// Checks break-before-make and TLB maintenance (DESIGN.md "Break-before-make model"; shared/spec/break-before-make.md,
-/// tlb-maintenance.md). It reasons about what each PE <em>may</em> hold: any valid entry reachable from a live root of
+/// Checks break-before-make and TLB maintenance (Arm ARM R_WHZWS, R_DDMVT, D8.16–D8.17;
+/// the model is described in docs/checker.md). It reasons about what each PE <em>may</em> hold: any valid entry reachable from a live root of
 /// a PE may be cached by that PE at any time (R_SQBCS). It keeps per PE the translation registers, a reverse map from
 /// table pages to (root, level, input-address base), and obligations created by breaks and discharged by TLBIs.
 /// <para>

@@ -62,7 +62,7 @@ internal readonly record struct EntryPosition(TableLink Link, ulong Location, ul
 
 /// <summary>
 /// The reverse map from table pages to their places in the trees PEs use, maintained as table descriptors are
-/// written and roots are loaded (DESIGN.md "Break-before-make model" step 1).
+/// written and roots are loaded (docs/checker.md, "The model", step 2).
 /// </summary>
 internal sealed class ReverseMap
 {

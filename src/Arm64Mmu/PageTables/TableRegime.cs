@@ -2,7 +2,7 @@ namespace Arm64Mmu.PageTables;
 
 /// <summary>
 /// The translation regime whose tables an <see cref="AddressSpace"/> edits. It decides which TLBI forms name the
-/// entries a PE may have cached from them (shared/spec/tlb-maintenance.md §2, §4).
+/// entries a PE may have cached from them (Arm ARM D8.17.5; docs/page-tables.md, "Which TLBI").
 /// </summary>
 public enum TableRegime : byte
 {

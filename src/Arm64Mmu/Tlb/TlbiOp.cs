@@ -1,5 +1,5 @@
 // The table below lists every EL1/EL2 TLBI of the Arm ARM (C5.5) with its SYS encoding
-// (op0=1, CRn=8; QEMU target/arm/tcg/tlb-insns.c reginfo) — see shared/spec/tlb-maintenance.md §2.
+// (op0=1, CRn=8; QEMU target/arm/tcg/tlb-insns.c reginfo); Arm ARM D8.17.5.
 namespace Arm64Mmu.Tlb;
 
 /// <summary>Every TLB maintenance instruction for the EL1&amp;0, stage-2 and EL2 regimes, with IS and OS variants and the range forms (FEAT_TLBIRANGE).</summary>

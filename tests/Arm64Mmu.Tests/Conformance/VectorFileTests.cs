@@ -5,7 +5,7 @@ using Arm64Mmu.Translation;
 
 namespace Arm64Mmu.Tests.Conformance;
 
-/// <summary>Parsing of the arm64mmu-conformance/1 format (shared/conformance/FORMAT.md): good files load, bad ones are named precisely.</summary>
+/// <summary>Parsing of the arm64mmu-conformance/1 format (tests/vectors/FORMAT.md): good files load, bad ones are named precisely.</summary>
 public class VectorFileTests
 {
     internal static JsonObject Valid() => new()

@@ -25,8 +25,9 @@ public static class TraceReplayer
     /// <param name="trace">The trace.</param>
     /// <param name="options">Checker options.</param>
     /// <param name="limits">Bounds on the simulated memory the replay may back (default <see cref="TraceLimits.Default"/>).</param>
+    /// <param name="progress">Called with the number of records replayed so far, every 4096 records and at the end (for a progress display).</param>
     /// <exception cref="TraceFormatException">The trace writes more distinct memory than <see cref="TraceLimits.MaxMemoryBytes"/>.</exception>
-    public static TraceReplayResult Replay(ParsedTrace trace, CheckerOptions? options = null, TraceLimits? limits = null)
+    public static TraceReplayResult Replay(ParsedTrace trace, CheckerOptions? options = null, TraceLimits? limits = null, Action<int>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(trace);
         var lim = limits ?? TraceLimits.Default;
@@ -42,8 +43,10 @@ public static class TraceReplayer
         checker.Source = trace.Name + " (initial registers)";
         for (int pe = 0; pe < trace.PeCount; pe++)
             foreach (var kv in trace.InitialRegisters) checker.OnSystemRegisterWrite(pe, kv.Key, kv.Value);
+        int replayed = 0;
         foreach (var r in trace.Records)
         {
+            if (progress is not null && (++replayed & 4095) == 0) progress(replayed);
             checker.Source = $"{trace.Name}:{r.Line}";
             switch (r.Kind)
             {
@@ -106,6 +109,7 @@ public static class TraceReplayer
             if (memory.BackedFrames > maxFrames) throw MemoryLimit(trace.Name, r.Line, lim);
         }
         checker.Source = null;
+        progress?.Invoke(trace.Records.Count);
         return new TraceReplayResult(trace, checker);
     }
 

@@ -3,16 +3,21 @@ using Spectre.Console;
 
 namespace Arm64Mmu.Cli.Simulation;
 
-/// <summary>A progress bar on stderr — only when stderr is a terminal; redirected, nothing is drawn.</summary>
-internal static class ProgressDisplay
+/// <summary>
+/// The bar of a simulation or sweep on standard error, with a status (accesses per second, runs done) and the time
+/// left — drawn only when standard error is a terminal that takes escape codes (<see cref="Terminal.Error"/>); when it
+/// is redirected, or NO_COLOR is set, nothing is drawn. (<see cref="ProgressDisplay"/> is the plain counter of the
+/// other commands; this one also shows a changing status line.)
+/// </summary>
+internal static class RunProgressBar
 {
-    public static bool Enabled => !Console.IsErrorRedirected;
+    public static bool Enabled => Terminal.Error.Ansi;
 
     /// <summary>Runs <paramref name="work"/> with a bar it updates through the callback (fraction 0..1, status text).</summary>
     public static T Run<T>(string title, Func<Action<double, string>, T> work)
     {
         if (!Enabled) return work((_, _) => { });
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        var console = Terminal.Create(Console.Error, Terminal.Error);
         T result = default!;
         console.Progress()
             .AutoClear(true)
