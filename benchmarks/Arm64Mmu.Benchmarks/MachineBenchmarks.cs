@@ -1,13 +1,10 @@
 using Arm64Mmu.Setups;
 using Arm64Mmu.Architecture;
+using Arm64Mmu.BenchmarkDotNet;
 using Arm64Mmu.Machine;
 using Arm64Mmu.Timing;
 using Arm64Mmu.Tlb;
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Columns;
-using BenchmarkDotNet.Configs;
-using BenchmarkDotNet.Reports;
-using BenchmarkDotNet.Running;
 
 namespace Arm64Mmu.Benchmarks;
 
@@ -94,6 +91,7 @@ public class TranslateBenchmarks
 /// <summary>TLBI VAE1IS + DSB ISH on a 64-PE machine whose TLBs are full.</summary>
 [MemoryDiagnoser]
 [MinColumn, MedianColumn]
+[SimulatedCyclesColumns]
 public class ShootdownBenchmarks
 {
     private const int Resident = 2048, Pages = 4096;
@@ -106,6 +104,8 @@ public class ShootdownBenchmarks
     {
         _machine = MachineScenarios.Create(64, Pages);
         foreach (var pe in _machine.ProcessingElements) MachineScenarios.Touch(pe, 0, Resident);
+        // The issuer's and the 63 receivers' cycles of one shootdown (TlbiIssue, TlbiReceive, Barrier).
+        SimulatedCycles.Measure(_machine, 1, () => TlbiVae1IsDsbIsh64Pe());
     }
 
     /// <summary>
@@ -164,7 +164,7 @@ public class ShootdownResidentBenchmarks
 /// <summary>A random trace of 10^6 loads over a 1 GiB mapping (4 KiB pages), reporting simulated cycles per access too.</summary>
 [MemoryDiagnoser]
 [MinColumn, MedianColumn]
-[Config(typeof(SimulatedCyclesConfig))]
+[SimulatedCyclesColumns]
 public class RandomTraceBenchmarks
 {
     /// <summary>Accesses per trace.</summary>
@@ -174,9 +174,13 @@ public class RandomTraceBenchmarks
     private ProcessingElement _pe = null!;
     private ulong[] _trace = null!;
 
-    /// <summary>Maps 1 GiB, builds the trace and runs it once.</summary>
+    /// <summary>Maps 1 GiB, builds the trace, runs it once to warm up and once more to report the simulated cycles.</summary>
     [GlobalSetup]
-    public void Setup() => (_pe, _trace) = Prepare();
+    public void Setup()
+    {
+        (_pe, _trace) = Prepare();
+        SimulatedCycles.Measure([_pe], Accesses, () => MachineScenarios.Run(_pe, _trace));
+    }
 
     /// <summary>The PE, the trace, after one warming pass.</summary>
     public static (ProcessingElement Pe, ulong[] Trace) Prepare()
@@ -187,64 +191,7 @@ public class RandomTraceBenchmarks
         return (pe, trace);
     }
 
-    /// <summary>Simulated cycles per access of one pass over the warmed trace (deterministic).</summary>
-    public static double SimulatedCyclesPerAccess()
-    {
-        var (pe, trace) = Prepare();
-        ulong before = pe.Cycles;
-        MachineScenarios.Run(pe, trace);
-        return (double)(pe.Cycles - before) / trace.Length;
-    }
-
     /// <summary>One load of the trace.</summary>
     [Benchmark(OperationsPerInvoke = Accesses)]
     public ulong RandomTrace1GiB() => MachineScenarios.Run(_pe, _trace);
-}
-
-/// <summary>Adds the simulated-cycles column.</summary>
-public sealed class SimulatedCyclesConfig : ManualConfig
-{
-    /// <summary>Creates the config.</summary>
-    public SimulatedCyclesConfig() => AddColumn(new SimulatedCyclesColumn());
-}
-
-/// <summary>
-/// A column with the simulated cycles per operation. The simulation is deterministic, so the column recomputes the
-/// figure in the host process rather than reading it from the benchmark process.
-/// </summary>
-public sealed class SimulatedCyclesColumn : IColumn
-{
-    private double? _cyclesPerAccess;
-
-    /// <inheritdoc/>
-    public string Id => nameof(SimulatedCyclesColumn);
-    /// <inheritdoc/>
-    public string ColumnName => "Sim cycles/op";
-    /// <inheritdoc/>
-    public bool AlwaysShow => true;
-    /// <inheritdoc/>
-    public ColumnCategory Category => ColumnCategory.Custom;
-    /// <inheritdoc/>
-    public int PriorityInCategory => 0;
-    /// <inheritdoc/>
-    public bool IsNumeric => true;
-    /// <inheritdoc/>
-    public UnitType UnitType => UnitType.Dimensionless;
-    /// <inheritdoc/>
-    public string Legend => "Simulated core cycles per operation (deterministic; computed once in the host process)";
-    /// <inheritdoc/>
-    public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
-    /// <inheritdoc/>
-    public bool IsAvailable(Summary summary) => true;
-
-    /// <inheritdoc/>
-    public string GetValue(Summary summary, BenchmarkCase benchmarkCase)
-    {
-        if (benchmarkCase.Descriptor.Type != typeof(RandomTraceBenchmarks)) return "-";
-        _cyclesPerAccess ??= RandomTraceBenchmarks.SimulatedCyclesPerAccess();
-        return _cyclesPerAccess.Value.ToString("F2", System.Globalization.CultureInfo.InvariantCulture);
-    }
-
-    /// <inheritdoc/>
-    public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style) => GetValue(summary, benchmarkCase);
 }

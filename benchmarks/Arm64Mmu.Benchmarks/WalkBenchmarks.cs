@@ -4,7 +4,7 @@ using BenchmarkDotNet.Attributes;
 namespace Arm64Mmu.Benchmarks;
 
 /// <summary>
-/// Full translation table walks with no TLB, one benchmark per geometry (targets: shared/PERFORMANCE.md;
+/// Full translation table walks with no TLB, one benchmark per geometry (targets and
 /// figures: docs/performance.md). Every descriptor is read from <see cref="Memory.PhysicalMemory"/> on every walk.
 /// </summary>
 [MemoryDiagnoser]

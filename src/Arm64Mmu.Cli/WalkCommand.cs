@@ -16,16 +16,19 @@ internal static class WalkCommand
         var query = new Option<int?>("--query") { Description = "explain query N of the case (default: every query)" };
         var op = new Option<string?>("--op") { Description = $"AT operation to run instead of the case's queries ({AtOperations.AllNames})" };
         var va = new Option<string?>("--va") { Description = "input address for --op (hex 0x... or decimal)" };
+        var limits = InputLimits.ForVectors();
         var cmd = new Command("walk", "Explain a translation table walk step by step (level, table, index, descriptor, decoded fields, PAR_EL1)")
         {
             example, vectors, caseName, query, op, va,
         };
-        cmd.SetAction(pr => Run(pr.GetValue(example), pr.GetValue(vectors), pr.GetValue(caseName), pr.GetValue(query), pr.GetValue(op), pr.GetValue(va)));
+        foreach (var o in limits.All()) cmd.Options.Add(o);
+        cmd.SetAction(pr => Run(pr.GetValue(example), pr.GetValue(vectors), pr.GetValue(caseName), pr.GetValue(query), pr.GetValue(op), pr.GetValue(va), limits.Vectors(pr)));
         return cmd;
     }
 
-    private static int Run(string? example, string? vectorsPath, string? caseName, int? query, string? opName, string? vaText)
+    private static int Run(string? example, string? vectorsPath, string? caseName, int? query, string? opName, string? vaText, VectorLimits limits)
     {
+        if (vectorsPath is not null) InputFile.Require(vectorsPath, "--vectors");
         AtOperation? op = null;
         if (opName is not null)
             op = AtOperations.Parse(opName) ?? throw new CliException($"--op {opName} is not an AT operation (allowed: {AtOperations.AllNames})");
@@ -40,12 +43,12 @@ internal static class WalkCommand
 
         if (vectorsPath is not null)
         {
-            var file = VectorFile.Load(vectorsPath);
+            var file = VectorFile.Load(vectorsPath, limits);
             if (file.Cases.Count == 0) throw new CliException($"{vectorsPath} has no cases");
             var c = caseName is null ? file.Cases[0] : file.Cases.FirstOrDefault(x => x.Name == caseName)
-                ?? throw new CliException($"case '{caseName}' is not in {vectorsPath} (it has {file.Cases.Count} cases, e.g. {file.Cases[0].Name})");
+                ?? throw new CliException($"case '{VectorFile.Label(caseName)}' is not in {vectorsPath} (it has {file.Cases.Count} cases, e.g. {VectorFile.Label(file.Cases[0].Name)})");
             var t = ConformanceRunner.Prepare(c, file.Features);
-            Console.WriteLine($"case {c.Name}: {c.Description}");
+            Console.WriteLine($"case {CliRunner.OneLine(VectorFile.Label(c.Name))}: {CliRunner.OneLine(c.Description, 400)}");
             if (op is not null)
             {
                 Console.Write(WalkExplanation.Explain(t, op.Value, va!.Value));

@@ -1,6 +1,6 @@
 namespace Arm64Mmu.Tests;
 
-/// <summary>Finds the project's shared/ folder (beside the checkout) for the conformance vectors and third-party data.</summary>
+/// <summary>Finds third-party data in the project's shared/ folder beside the checkout, when it is there (the conformance vectors are in the repository: <see cref="TestVectors"/>).</summary>
 internal static class SharedFiles
 {
     /// <summary>
@@ -20,23 +20,6 @@ internal static class SharedFiles
                 if (Directory.Exists(candidate)) return candidate;
             }
             return null;
-        }
-    }
-
-    public static string ConformanceDirectory
-    {
-        get
-        {
-            string? env = Environment.GetEnvironmentVariable("ARM64MMU_SHARED");
-            if (env is not null) return Path.Combine(env, "conformance");
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (dir is not null)
-            {
-                string candidate = Path.Combine(dir.FullName, "shared", "conformance");
-                if (Directory.Exists(Path.Combine(candidate, "public"))) return candidate;
-                dir = dir.Parent;
-            }
-            throw new DirectoryNotFoundException("shared/conformance not found above " + AppContext.BaseDirectory + " (set ARM64MMU_SHARED)");
         }
     }
 }

@@ -18,7 +18,20 @@ public sealed record MemoryRun(ulong Pa, ulong[] Qwords);
 public sealed record VectorCase(string Name, string Description, IReadOnlyDictionary<SystemRegister, ulong> Registers,
     IReadOnlyList<MemoryRun> Memory, IReadOnlyList<VectorQuery> Queries);
 
-/// <summary>A file in the <c>arm64mmu-conformance/1</c> format (shared/conformance/FORMAT.md).</summary>
+/// <summary>Bounds on a vector file: its size, and the memory one case may fill (docs/limits.md).</summary>
+public sealed record VectorLimits
+{
+    /// <summary>The defaults: 16 MiB per file (the largest shipped file is 0.5 MiB), 64 MiB of memory per case.</summary>
+    public static VectorLimits Default { get; } = new();
+
+    /// <summary>Largest file read, in bytes (<c>--max-input-mib</c>).</summary>
+    public long MaxInputBytes { get; init; } = 16L << 20;
+
+    /// <summary>Most distinct memory (4 KiB pages) one case's runs may fill, in bytes (<c>--max-memory-mib</c>).</summary>
+    public long MaxMemoryBytes { get; init; } = 64L << 20;
+}
+
+/// <summary>A file in the <c>arm64mmu-conformance/1</c> format (tests/vectors/FORMAT.md in the repository).</summary>
 public sealed record VectorFile(string Path, string Theme, ProcessorFeatures Features, IReadOnlyList<VectorCase> Cases)
 {
     /// <summary>The format identifier.</summary>
@@ -32,69 +45,92 @@ public sealed record VectorFile(string Path, string Theme, ProcessorFeatures Fea
         SystemRegister.MairEl2, SystemRegister.SctlrEl2,
     ];
 
-    /// <summary>Reads and validates a vector file.</summary>
-    /// <exception cref="VectorFormatException">The file is unreadable or malformed.</exception>
-    public static VectorFile Load(string path)
+    // Duplicate keys would silently keep one of two values; nesting deeper than the format's four levels is not a vector file.
+    private static readonly JsonDocumentOptions JsonOptions = new() { AllowDuplicateProperties = false, MaxDepth = 16 };
+
+    /// <summary>Reads and validates a vector file, within <paramref name="limits"/> (default <see cref="VectorLimits.Default"/>).</summary>
+    /// <exception cref="VectorFormatException">The file is unreadable, too large or malformed.</exception>
+    public static VectorFile Load(string path, VectorLimits? limits = null)
     {
-        string text;
-        try { text = File.ReadAllText(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        var lim = limits ?? VectorLimits.Default;
+        if (string.IsNullOrEmpty(path)) throw new VectorFormatException("an empty path: give the name of a vector file");
+        byte[] bytes;
+        try { bytes = InputFile.ReadBytes(path, lim.MaxInputBytes, "--max-input-mib"); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
             throw new VectorFormatException($"{path}: cannot read the file: {e.Message}");
         }
-        return Parse(text, path);
+        return Parse(bytes, path, lim);
     }
 
     /// <summary>Parses and validates vector-file text.</summary>
     /// <exception cref="VectorFormatException">The text is malformed.</exception>
-    public static VectorFile Parse(string text, string path = "<input>")
+    public static VectorFile Parse(string text, string path = "<input>") => Parse(System.Text.Encoding.UTF8.GetBytes(text), path, null);
+
+    private static VectorFile Parse(byte[] utf8, string path, VectorLimits? limits)
     {
+        var lim = limits ?? VectorLimits.Default;
         JsonDocument doc;
-        try { doc = JsonDocument.Parse(text); }
+        try { doc = JsonDocument.Parse(utf8, JsonOptions); }
         catch (JsonException e)
         {
-            throw new VectorFormatException($"{path}: not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine}): {e.Message}");
+            // A duplicate key is reported without a position; its message names the key.
+            string at = e.LineNumber is { } line ? $" (line {line + 1}, byte {e.BytePositionInLine})" : "";
+            throw new VectorFormatException($"{path}: not valid JSON{at}: {e.Message}");
         }
         using (doc)
         {
-            var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object) throw new VectorFormatException($"{path}: the top level must be an object with \"format\" and \"cases\"");
-            string format = Str(root, "format", path);
-            if (format != FormatName) throw new VectorFormatException($"{path}: \"format\" is \"{format}\"; expected \"{FormatName}\"");
-            string theme = root.TryGetProperty("theme", out var th) && th.ValueKind == JsonValueKind.String ? th.GetString()! : "";
-            var features = ProcessorFeatures.QemuMax;
-            if (root.TryGetProperty("id_registers", out var ids))
+            try { return Read(doc.RootElement, path, lim); }
+            catch (InvalidOperationException e)
             {
-                if (ids.ValueKind != JsonValueKind.Object) throw new VectorFormatException($"{path}: \"id_registers\" must be an object of hex strings");
-                ulong Id(string name) => ids.TryGetProperty(name, out var v) ? Hex(v, $"{path}: id_registers.{name}") : 0;
-                try
-                {
-                    features = ProcessorFeatures.FromIdRegisters(Id("ID_AA64MMFR0_EL1"), Id("ID_AA64MMFR1_EL1"), Id("ID_AA64MMFR2_EL1"), 0x0221100110212120UL);
-                }
-                catch (ConfigurationException e)
-                {
-                    throw new VectorFormatException($"{path}: id_registers: {e.Message}");
-                }
+                // GetString on text that is not valid UTF-16 (an escaped lone surrogate).
+                throw new VectorFormatException($"{path}: {e.Message}");
             }
-            if (!root.TryGetProperty("cases", out var cases) || cases.ValueKind != JsonValueKind.Array)
-                throw new VectorFormatException($"{path}: \"cases\" must be an array of cases");
-            var list = new List<VectorCase>();
-            var names = new HashSet<string>();
-            int ci = 0;
-            foreach (var c in cases.EnumerateArray())
-            {
-                string where = $"{path}: cases[{ci}]";
-                if (c.ValueKind != JsonValueKind.Object) throw new VectorFormatException($"{where}: a case must be an object");
-                string name = Str(c, "name", where);
-                where = $"{path}: case {name}";
-                if (!names.Add(name)) throw new VectorFormatException($"{where}: the name appears twice");
-                string desc = c.TryGetProperty("description", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString()! : "";
-                list.Add(new VectorCase(name, desc, ParseRegs(c, where), ParseMemory(c, where), ParseQueries(c, where)));
-                ci++;
-            }
-            return new VectorFile(path, theme, features, list);
         }
     }
+
+    private static VectorFile Read(JsonElement root, string path, VectorLimits lim)
+    {
+        if (root.ValueKind != JsonValueKind.Object) throw new VectorFormatException($"{path}: the top level must be an object with \"format\" and \"cases\"");
+        string format = Str(root, "format", path);
+        if (format != FormatName) throw new VectorFormatException($"{path}: \"format\" is \"{Label(format)}\"; expected \"{FormatName}\"");
+        string theme = root.TryGetProperty("theme", out var th) && th.ValueKind == JsonValueKind.String ? th.GetString()! : "";
+        var features = ProcessorFeatures.QemuMax;
+        if (root.TryGetProperty("id_registers", out var ids))
+        {
+            if (ids.ValueKind != JsonValueKind.Object) throw new VectorFormatException($"{path}: \"id_registers\" must be an object of hex strings");
+            ulong Id(string name) => ids.TryGetProperty(name, out var v) ? Hex(v, $"{path}: id_registers", name) : 0;
+            try
+            {
+                features = ProcessorFeatures.FromIdRegisters(Id("ID_AA64MMFR0_EL1"), Id("ID_AA64MMFR1_EL1"), Id("ID_AA64MMFR2_EL1"), 0x0221100110212120UL);
+            }
+            catch (ConfigurationException e)
+            {
+                throw new VectorFormatException($"{path}: id_registers: {e.Message}");
+            }
+        }
+        if (!root.TryGetProperty("cases", out var cases) || cases.ValueKind != JsonValueKind.Array)
+            throw new VectorFormatException($"{path}: \"cases\" must be an array of cases");
+        var list = new List<VectorCase>();
+        var names = new HashSet<string>();
+        int ci = 0;
+        foreach (var c in cases.EnumerateArray())
+        {
+            string where = $"{path}: cases[{ci}]";
+            if (c.ValueKind != JsonValueKind.Object) throw new VectorFormatException($"{where}: a case must be an object");
+            string name = Str(c, "name", where);
+            // Messages quote the name cut short: a case name is copied into every message about its fields.
+            where = $"{path}: case {Label(name)}";
+            if (!names.Add(name)) throw new VectorFormatException($"{where}: the name appears twice");
+            string desc = c.TryGetProperty("description", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString()! : "";
+            list.Add(new VectorCase(name, desc, ParseRegs(c, where), ParseMemory(c, where, lim), ParseQueries(c, where)));
+            ci++;
+        }
+        return new VectorFile(path, theme, features, list);
+    }
+
+    /// <summary>Text from the file as quoted in a message: at most 80 characters, with a count of the rest.</summary>
+    public static string Label(string text) => text.Length <= 80 ? text : $"{text[..80]}… ({text.Length} characters)";
 
     private static Dictionary<SystemRegister, ulong> ParseRegs(JsonElement c, string where)
     {
@@ -104,33 +140,41 @@ public sealed record VectorFile(string Path, string Theme, ProcessorFeatures Fea
         foreach (var p in regs.EnumerateObject())
         {
             var r = SystemRegisters.Parse(p.Name) ?? throw new VectorFormatException(
-                $"{where}: regs.{p.Name} is not a known register (allowed: {string.Join(", ", RequiredRegisters.Select(SystemRegisters.ArmName))})");
-            result[r] = Hex(p.Value, $"{where}: regs.{p.Name}");
+                $"{where}: regs.{Label(p.Name)} is not a known register (allowed: {string.Join(", ", RequiredRegisters.Select(SystemRegisters.ArmName))})");
+            if (result.ContainsKey(r)) throw new VectorFormatException($"{where}: regs.{Label(p.Name)} names {SystemRegisters.ArmName(r)} a second time");
+            result[r] = Hex(p.Value, $"{where}: regs", p.Name);
         }
         foreach (var r in RequiredRegisters)
             if (!result.ContainsKey(r)) throw new VectorFormatException($"{where}: regs.{SystemRegisters.ArmName(r)} is missing (all twelve registers are required)");
         return result;
     }
 
-    private static List<MemoryRun> ParseMemory(JsonElement c, string where)
+    private static List<MemoryRun> ParseMemory(JsonElement c, string where, VectorLimits lim)
     {
         if (!c.TryGetProperty("memory", out var mem) || mem.ValueKind != JsonValueKind.Array)
             throw new VectorFormatException($"{where}: \"memory\" must be an array of {{\"pa\", \"qwords\"}} runs");
         var runs = new List<MemoryRun>();
+        // Each distinct 4 KiB page a run touches is backed when the case is loaded: bound them, not the JSON size.
+        var pages = new HashSet<ulong>();
+        long maxPages = lim.MaxMemoryBytes / 4096;
         int i = 0;
         foreach (var run in mem.EnumerateArray())
         {
             string w = $"{where}: memory[{i}]";
             if (run.ValueKind != JsonValueKind.Object || !run.TryGetProperty("pa", out var pa) || !run.TryGetProperty("qwords", out var q) || q.ValueKind != JsonValueKind.Array)
                 throw new VectorFormatException($"{w}: expected {{\"pa\": \"0x...\", \"qwords\": [\"0x...\", ...]}}");
-            ulong addr = Hex(pa, $"{w}.pa");
+            ulong addr = Hex(pa, w, "pa");
             if ((addr & 7) != 0) throw new VectorFormatException($"{w}.pa = 0x{addr:x} is not 8-byte aligned");
-            var words = new List<ulong>();
-            int k = 0;
-            foreach (var word in q.EnumerateArray()) words.Add(Hex(word, $"{w}.qwords[{k++}]"));
-            if (addr + (ulong)words.Count * 8 > (1UL << 52) || addr >= 1UL << 52)
+            int count = q.GetArrayLength();
+            if (addr >= 1UL << 52 || (ulong)count * 8 > (1UL << 52) - addr)
                 throw new VectorFormatException($"{w}: the run at 0x{addr:x} extends beyond the 52-bit physical address space");
-            runs.Add(new MemoryRun(addr, words.ToArray()));
+            var words = new ulong[count];
+            int k = 0;
+            foreach (var word in q.EnumerateArray()) words[k] = Hex(word, w, "qwords", k++);
+            for (ulong page = addr >> 12; count > 0 && page <= (addr + (ulong)count * 8 - 1) >> 12; page++)
+                if (pages.Add(page) && pages.Count > maxPages)
+                    throw new VectorFormatException($"{w}: the case's memory runs touch more than {lim.MaxMemoryBytes >> 20} MiB of distinct 4 KiB pages (--max-memory-mib raises the limit)");
+            runs.Add(new MemoryRun(addr, words));
             i++;
         }
         return runs;
@@ -147,10 +191,10 @@ public sealed record VectorFile(string Path, string Theme, ProcessorFeatures Fea
             string w = $"{where}: queries[{i}]";
             if (q.ValueKind != JsonValueKind.Object) throw new VectorFormatException($"{w}: a query must be an object");
             string opName = Str(q, "op", w);
-            var op = AtOperations.Parse(opName) ?? throw new VectorFormatException($"{w}.op = \"{opName}\" is not an AT operation (allowed: {AtOperations.AllNames})");
-            ulong va = Hex(q.TryGetProperty("va", out var v) ? v : default, $"{w}.va");
-            ulong? par = q.TryGetProperty("par", out var p) ? Hex(p, $"{w}.par") : null;
-            ulong? mask = q.TryGetProperty("mask", out var m) ? Hex(m, $"{w}.mask") : null;
+            var op = AtOperations.Parse(opName) ?? throw new VectorFormatException($"{w}.op = \"{Label(opName)}\" is not an AT operation (allowed: {AtOperations.AllNames})");
+            ulong va = Hex(q.TryGetProperty("va", out var v) ? v : default, w, "va");
+            ulong? par = q.TryGetProperty("par", out var p) ? Hex(p, w, "par") : null;
+            ulong? mask = q.TryGetProperty("mask", out var m) ? Hex(m, w, "mask") : null;
             string? note = q.TryGetProperty("note", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() : null;
             list.Add(new VectorQuery(op, va, par, mask, note));
             i++;
@@ -165,20 +209,40 @@ public sealed record VectorFile(string Path, string Theme, ProcessorFeatures Fea
         return v.GetString()!;
     }
 
-    /// <summary>Parses a "0x..." hex string (or a JSON integer) as a 64-bit value.</summary>
-    public static ulong Hex(JsonElement v, string where)
+    /// <summary>Reads a <c>"0x…"</c> hex string (FORMAT.md: every value is a hex string) as a 64-bit value.</summary>
+    /// <param name="v">The JSON value.</param>
+    /// <param name="where">The file and place, for the message.</param>
+    /// <param name="field">The field name, for the message.</param>
+    /// <param name="index">The index within the field's array, or −1.</param>
+    /// <exception cref="VectorFormatException">The value is missing, not a string, or not "0x" and 1 to 16 hex digits.</exception>
+    public static ulong Hex(JsonElement v, string where, string field, int index = -1)
     {
-        if (v.ValueKind == JsonValueKind.Number && v.TryGetUInt64(out ulong n)) return n;
         if (v.ValueKind == JsonValueKind.String)
         {
             string s = v.GetString()!;
-            if (TryParseHex(s, out ulong x)) return x;
-            throw new VectorFormatException($"{where} = \"{s}\" is not a 64-bit hex value (expected \"0x\" followed by 1 to 16 hex digits)");
+            if (TryParseHexString(s, out ulong x)) return x;
+            throw new VectorFormatException($"{where}{Field(field, index)} = \"{Label(s)}\" is not a 64-bit hex value (expected \"0x\" followed by 1 to 16 hex digits)");
         }
-        throw new VectorFormatException($"{where} is {(v.ValueKind == JsonValueKind.Undefined ? "missing" : v.ValueKind.ToString().ToLowerInvariant())}; expected a \"0x...\" hex string");
+        string kind = v.ValueKind switch
+        {
+            JsonValueKind.Undefined => "missing",
+            JsonValueKind.Number => $"the number {Label(v.GetRawText())}",
+            var k => k.ToString().ToLowerInvariant(),
+        };
+        throw new VectorFormatException($"{where}{Field(field, index)} is {kind}; expected a \"0x...\" hex string");
     }
 
-    /// <summary>Parses "0x…" hex or a decimal number.</summary>
+    private static string Field(string field, int index) => (field.Length == 0 ? "" : "." + Label(field)) + (index >= 0 ? $"[{index}]" : "");
+
+    /// <summary>The vector format's number syntax: "0x" (or "0X") and 1 to 16 hex digits, nothing else.</summary>
+    public static bool TryParseHexString(string s, out ulong value)
+    {
+        value = 0;
+        return s.Length is > 2 and <= 18 && s[0] == '0' && s[1] is 'x' or 'X'
+            && ulong.TryParse(s.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out value);
+    }
+
+    /// <summary>Parses "0x…" hex or a decimal number (the CLI's <c>--va</c>; not the vector format, which is hex only).</summary>
     public static bool TryParseHex(string s, out ulong value)
     {
         s = s.Trim().Replace("_", "");

@@ -64,7 +64,7 @@ public sealed class BreakBeforeMakePolicy
     public Func<DescriptorChange, BbmVerdict?>? Custom { get; init; }
 
     /// <summary>
-    /// The architecture's minimum (Arm ARM R_WHZWS; shared/spec/break-before-make.md §1): permissions (AP, PXN, UXN/XN, S2AP),
+    /// The architecture's minimum (Arm ARM R_WHZWS): permissions (AP, PXN, UXN/XN, S2AP),
     /// AF, DBM, GP, software bits and Global → non-Global may change live; output address (including NS, I_WZRHR), memory
     /// type, shareability, size and nG → G need a break. An output-address change of a read-only mapping with identical
     /// contents is also allowed by the architecture, but neither the checker nor the editor sees contents, so it asks for
@@ -87,7 +87,7 @@ public sealed class BreakBeforeMakePolicy
 
     /// <summary>
     /// Every valid → valid change breaks first, as Trusted Firmware-A's <c>xlat_change_mem_attributes_ctx</c> does (stricter
-    /// than needed, shared/spec/break-before-make.md §1), and no size change is made in place whatever FEAT_BBM offers.
+    /// than Arm ARM R_WHZWS needs), and no size change is made in place whatever FEAT_BBM offers.
     /// </summary>
     public static BreakBeforeMakePolicy AlwaysBreak { get; } = new()
     {
@@ -99,7 +99,7 @@ public sealed class BreakBeforeMakePolicy
     };
 
     /// <summary>
-    /// Linux arm64 <c>pgattr_change_is_safe</c> (v6.x; shared/spec/break-before-make.md §5) for stage-1 leaves: only PXN,
+    /// Linux arm64 <c>pgattr_change_is_safe</c> (v6.x, arch/arm64/mm/mmu.c) for stage-1 leaves: only PXN,
     /// AP[2] (RDONLY), DBM (WRITE), Global → non-Global and the software bits may change; AttrIndx may switch between
     /// MT_NORMAL (0) and MT_NORMAL_TAGGED (1) when the MAIR gives them Linux's Normal and Normal-Tagged attributes; a
     /// contiguous entry may not change at all. Block splitting in place only with FEAT_BBML2. <c>pgattr_change_is_safe</c>

@@ -16,7 +16,7 @@ public enum DescriptorType : byte
 }
 
 /// <summary>
-/// VMSAv8-64 descriptor fields and address encodings (Arm ARM D8.3; shared/spec/translation.md §4;
+/// VMSAv8-64 descriptor fields and address encodings (Arm ARM D8.3;
 /// Linux arch/arm64/include/asm/pgtable-hwdef.h names in brackets).
 /// </summary>
 public static class Descriptor

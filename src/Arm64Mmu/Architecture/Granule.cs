@@ -11,7 +11,7 @@ public enum Granule : byte
     Size64K = 16,
 }
 
-/// <summary>Facts about granules (Arm ARM D8.2; shared/spec/translation.md §3).</summary>
+/// <summary>Facts about granules (Arm ARM D8.2).</summary>
 public static class GranuleFacts
 {
     /// <summary>log2 of the granule size: 12, 14 or 16.</summary>

@@ -15,7 +15,7 @@ public enum Shareability : byte
 
 /// <summary>
 /// Memory attributes in the MAIR byte format: decoding, stage-2 MemAttr conversion and stage 1+2 combination
-/// (Arm ARM D8.6; QEMU target/arm/ptw.c combined_attrs_nofwb / combine_cacheattr_nibble; shared/spec/translation.md §2, §5).
+/// (Arm ARM D8.6; QEMU target/arm/ptw.c combined_attrs_nofwb / combine_cacheattr_nibble).
 /// </summary>
 public static class MemoryAttributes
 {

@@ -1,7 +1,7 @@
 namespace Arm64Mmu.Architecture;
 
 /// <summary>
-/// PAR_EL1 in its 64-bit format (Arm ARM D17 PAR_EL1; shared/spec/translation.md §7).
+/// PAR_EL1 in its 64-bit format (Arm ARM D17 PAR_EL1).
 /// F=0: ATTR[63:56], PA[51:12], RES1 bit 11, NS bit 9, SH[8:7]. F=1: S bit 9, PTW bit 8, FST[6:1].
 /// </summary>
 /// <param name="Value">The raw register value.</param>

@@ -5,7 +5,7 @@ namespace Arm64Mmu.Architecture;
 /// <summary>
 /// The shape of one walk, computed once from a granule, an input-address size and a start level:
 /// bits per level, the initial table's size (including stage-2 concatenation), where blocks are legal,
-/// and how addresses above bit 47 are encoded (Arm ARM D8.2; shared/spec/translation.md §3).
+/// and how addresses above bit 47 are encoded (Arm ARM D8.2).
 /// </summary>
 public readonly struct TranslationGeometry
 {

@@ -10,6 +10,7 @@ public sealed partial class BreakBeforeMakeChecker
     public void OnTlbi(int pe, in TlbiScope scope, ReadOnlySpan<int> targets)
     {
         Pe(pe);
+        CountTlbi();
         Span<bool> reached = _pes.Length <= 1024 ? stackalloc bool[_pes.Length] : new bool[_pes.Length];
         reached.Clear();
         foreach (int t in targets)
@@ -180,6 +181,7 @@ public sealed partial class BreakBeforeMakeChecker
     public void OnDsb(int pe, DsbOption option)
     {
         var p = Pe(pe);
+        CountDsb();
         var ev = Retain(new TraceEvent(_eventCount++, pe, option, Source));
         // R_SPVBD: the storing PE's DSB (ST or full) makes its table stores visible to walkers of its domain.
         if (option.Accesses != BarrierAccesses.Loads)

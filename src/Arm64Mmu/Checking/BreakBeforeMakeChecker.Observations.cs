@@ -27,12 +27,32 @@ public sealed partial class BreakBeforeMakeChecker
         var ev = Record(pe, "translation from the TLB", va, null, result.OutputAddress);
         foreach (var o in stale) o.StaleReported = true;
         var first = stale[0];
+        string scope = first.Scope();
         Report(new Violation(ViolationKind.StaleTranslationUsed, new[] { pe }, first.Location, first.OldValue, _memory.ReadUInt64(first.Location),
-            va, va, first.Scope(),
+            va, va, scope,
             $"PE{pe} translated 0x{va:x} to 0x{result.OutputAddress:x} with a TLB entry from a descriptor that was broken and whose invalidation on PE{pe} was not completed",
-            stale.Select(o => $"{o.What} ({o.Scope()}): {Classify(o).Detail}").ToArray(),
-            Merge(stale.SelectMany(o => o.Break.Events.Concat(o.Events)), ev), ev, BreakReason.None));
+            ByEntry(stale.Select(o => (o.Pe, $"{EntryText(o, scope)}: {Classify(o).Detail}"))),
+            Merge(stale, ev), ev, BreakReason.None));
         Flush();
+    }
+
+    /// <summary>
+    /// Tells the checker that software freed the memory [<paramref name="pa"/>, +<paramref name="size"/>): every table the
+    /// checker follows that starts in it is freed as by <see cref="NotifyTableFreed"/>; other memory needs nothing. The work
+    /// is bounded by the tables that exist, not by <paramref name="size"/>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The range is empty or runs past the 52-bit physical address space.</exception>
+    public void NotifyTablesFreed(int pe, ulong pa, ulong size)
+    {
+        Pe(pe);
+        if (size == 0 || pa >= 1UL << 52 || size > (1UL << 52) - pa)
+            throw new ArgumentOutOfRangeException(nameof(size), $"0x{pa:x}+0x{size:x}: a non-empty range below 2^52 is allowed");
+        ulong start = pa & ~0xFFFUL, end = pa + size;
+        var tables = new SortedSet<ulong>(_map.TablesStartingIn(start, end));
+        // Roots Casemate's rules know of (a lock or an ID bound to them) may not be linked yet: they are released too.
+        foreach (ulong root in _rootLocks.Keys) if (root >= start && root < end) tables.Add(root);
+        foreach (var b in _bindingByRoot.Values) if (b.RootPa >= start && b.RootPa < end) tables.Add(b.RootPa);
+        foreach (ulong table in tables) NotifyTableFreed(pe, table);
     }
 
     /// <summary>
@@ -82,7 +102,7 @@ public sealed partial class BreakBeforeMakeChecker
             Report(new Violation(ViolationKind.TableReusedBeforeInvalidation, pes.ToArray(), tablePa, 0, 0, links[0].IaBase,
                 links[0].IaBase + ((1UL << (links[0].EntryShift + links[0].Tree.Geometry.Stride)) - 1), links[0].Tree.ToString(),
                 $"table 0x{tablePa:x} was freed while {PeList(pes)} may still walk it", problems,
-                Merge(related.SelectMany(o => o.Break.Events.Concat(o.Events)), ev), ev, BreakReason.None));
+                Merge(related, ev), ev, BreakReason.None));
         }
         foreach (var l in links) _map.RemoveRecursive(l);
         ReleaseRoot(tablePa);

@@ -9,6 +9,7 @@ public sealed partial class BreakBeforeMakeChecker
     public void OnSystemRegisterWrite(int pe, SystemRegister register, ulong value)
     {
         var p = Pe(pe);
+        CountRegisterWrite();
         ulong old = p.Registers[register];
         var ev = Record(pe, "MSR " + SystemRegisters.ArmName(register), null, old, value);
         if ((Options.CasemateRules & CasemateRules.RegisterFields) != 0) CheckReservedFields(p, register, old, value, ev);
@@ -56,6 +57,7 @@ public sealed partial class BreakBeforeMakeChecker
             {
                 rec = new ContextRecord { Kind = w.Kind, Tree = w.Tree, Asid = w.Asid, Vmid = w.Vmid, Half = w.Half, Mair = w.Mair };
                 p.Contexts.Add(rec);
+                CountContextLoaded();
             }
             rec.Live = true;
             if (!wasLive.Contains(rec)) newlyLive.Add(rec);

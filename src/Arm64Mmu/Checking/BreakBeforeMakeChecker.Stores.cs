@@ -14,9 +14,12 @@ public sealed partial class BreakBeforeMakeChecker
         // Casemate's lock discipline covers every store to a table, even one that writes the value already there.
         bool lockCheck = LockRules && writer >= 0 && origin != WriteOrigin.HardwareUpdate;
         if (oldValue == newValue && !lockCheck) return;
+        if (oldValue != newValue) CountStore();
         var positions = _positions;
         _map.PositionsAt(wordAddress, positions);
         if (positions.Count == 0) return;
+        _scanned.Clear();
+        if (oldValue != newValue) CountTableStore();
         if (writer >= _pes.Length) throw new ArgumentOutOfRangeException(nameof(writer), $"PE {writer}: the machine has PEs 0 to {_pes.Length - 1}");
         var ev = Record(writer, origin == WriteOrigin.HardwareUpdate ? "hardware descriptor update" : "STR", wordAddress, oldValue, newValue);
         // Hardware Access flag and dirty-state updates (FEAT_HAFDBS) are the architecture's own and need no maintenance.
@@ -90,6 +93,22 @@ public sealed partial class BreakBeforeMakeChecker
 
     private static string PeList(IEnumerable<int> pes) => string.Join(", ", pes.Distinct().Order().Select(p => "PE" + p));
 
+    // Detail lines, one per distinct text, each naming every PE it applies to: a violation on eight PEs says a thing once.
+    private static string[] ByEntry(IEnumerable<(int Pe, string Text)> items)
+        => items.GroupBy(x => x.Text).Select(g => $"{PeList(g.Select(x => x.Pe))}: {g.Key}").ToArray();
+
+    // "level-2", or "level -1" (FEAT_LPA2's extra level), as an adjective.
+    private static string Level(int level) => level < 0 ? $"level {level}" : $"level-{level}";
+
+    // What an obligation stands for, with the parts of its scope that neither the violation's scope line nor the
+    // description itself (which names the level) already says.
+    private static string EntryText(Obligation o, string violationScope)
+    {
+        var shared = violationScope.Split(", ");
+        var own = o.Scope().Split(", ").Where(p => !shared.Contains(p) && !p.StartsWith("level ", StringComparison.Ordinal)).ToList();
+        return own.Count == 0 ? o.What : $"{o.What} ({string.Join(", ", own)})";
+    }
+
     private void OnBreak(EntryPosition pos, ulong old, DescriptorType ot, int writer, TraceEvent ev)
     {
         var holders = Holders(pos.Link);
@@ -142,7 +161,7 @@ public sealed partial class BreakBeforeMakeChecker
                     int shift = tree.Geometry.LevelShift(level);
                     var first = ranges.Ranges[0];
                     var tag = TagFor(ctx, level, first.Start, shift, leaf, global);
-                    string w = $"the level-{level} {(leaf ? (level == 3 ? "pages" : "blocks") : "table entries (walk cache)")} below the removed table ({ranges})";
+                    string w = $"the {Level(level)} {(leaf ? (level == 3 ? "pages" : "blocks") : "table entries (walk cache)")} below the removed table ({ranges})";
                     created.Add(NewObligation(kind, p.Index, ctx, pos.Location, tag, shift, ranges, br, old, w, true));
                     if (leaf) leafGroups?.Add((level, shift, ranges));
                 }
@@ -168,8 +187,8 @@ public sealed partial class BreakBeforeMakeChecker
 
         string Word()
         {
-            string what = table ? $"the walk-cache entry of the removed level-{level} table descriptor"
-                : $"the level-{level} {(level == 3 ? "page" : "block")} entry";
+            string what = table ? $"the walk-cache entry of the removed {Level(level)} table descriptor"
+                : $"the {Level(level)} {(level == 3 ? "page" : "block")} entry";
             return kind == ObligationKind.SizeChange ? "the old-size " + what[4..] : what;
         }
     }
@@ -193,32 +212,53 @@ public sealed partial class BreakBeforeMakeChecker
         return o;
     }
 
+    // Tables scanned while handling the current store, by (table, level, tree, how the context tags globals): memory does
+    // not change during one store, and a table page linked at many positions (shared or cyclic tables) is read once.
+    private readonly Dictionary<(ulong Table, int Level, Tree Tree, bool GlobalLeaf, bool GlobalNg), Dictionary<(int, bool, bool), RangeSet>> _scanned = new();
+
     // Valid entries below a removed table, grouped by (level, leaf, global): every one of them may be cached.
+    // A table linked from several entries below (shared, as Linux's KASAN shadow tables are) is read once: its entries,
+    // kept relative to its own input base, are added again at each place it is linked, so the work is bounded by the
+    // tables that exist, not by the number of paths through them.
     private Dictionary<(int Level, bool Leaf, bool Global), RangeSet> ScanSubtree(EntryPosition pos, ulong old, ContextRecord ctx)
     {
         var groups = new Dictionary<(int, bool, bool), RangeSet>();
         var tree = pos.Link.Tree;
         var g = tree.Geometry;
+        var scanned = _scanned;
+        bool globalLeaf = IsGlobal(ctx, true, 0), globalNg = IsGlobal(ctx, true, Descriptor.NotGlobal);
         ulong? child = _map.Resolve(tree, Descriptor.Address(old, (int)g.Granule, g.Format));
-        if (child is not null) Scan(child.Value, pos.Level + 1, pos.InputBase, 0);
+        if (child is null || pos.Level + 1 > 3) return groups;
+        foreach (var (key, set) in Scan(child.Value, pos.Level + 1))
+            foreach (var (s, l) in set.Ranges) Into(groups, key).Add(pos.InputBase + s, pos.InputBase + l);
         return groups;
 
-        void Scan(ulong tablePa, int level, ulong iaBase, int depth)
+        // The entries of one table, relative to its input base.
+        Dictionary<(int, bool, bool), RangeSet> Scan(ulong tablePa, int level)
         {
-            if (level > 3 || depth > 4) return;
+            if (scanned.TryGetValue((tablePa, level, tree, globalLeaf, globalNg), out var done)) return done;
+            var result = new Dictionary<(int, bool, bool), RangeSet>();
             int shift = g.LevelShift(level);
             for (ulong i = 0; i < g.Granule.Bytes() / 8; i++)
             {
                 ulong d = _memory.ReadUInt64(tablePa + i * 8);
                 var t = ReverseMap.TypeOf(d, level, g);
                 if (t == DescriptorType.Invalid) continue;
-                ulong b = iaBase + (i << shift);
+                ulong b = i << shift;
                 bool leaf = t != DescriptorType.Table;
-                var key = (level, leaf, IsGlobal(ctx, leaf, d));
-                if (!groups.TryGetValue(key, out var set)) groups[key] = set = new RangeSet();
-                set.Add(b, b + ((1UL << shift) - 1));
-                if (!leaf && _map.Resolve(tree, Descriptor.Address(d, (int)g.Granule, g.Format)) is { } next) Scan(next, level + 1, b, depth + 1);
+                Into(result, (level, leaf, IsGlobal(ctx, leaf, d))).Add(b, b + ((1UL << shift) - 1));
+                if (leaf || level >= 3 || _map.Resolve(tree, Descriptor.Address(d, (int)g.Granule, g.Format)) is not { } next) continue;
+                foreach (var (key, set) in Scan(next, level + 1))
+                    foreach (var (s, l) in set.Ranges) Into(result, key).Add(b + s, b + l);
             }
+            scanned[(tablePa, level, tree, globalLeaf, globalNg)] = result;
+            return result;
+        }
+
+        static RangeSet Into(Dictionary<(int, bool, bool), RangeSet> d, (int, bool, bool) key)
+        {
+            if (!d.TryGetValue(key, out var set)) d[key] = set = new RangeSet();
+            return set;
         }
     }
 
@@ -331,27 +371,28 @@ public sealed partial class BreakBeforeMakeChecker
                 _ => $"the entry was made valid while {pes} may still hold the old entry: no TLBI reaching them covered it since the break",
             };
             foreach (var o in obs) o.Reported = true;
-            var trace = Merge(obs.SelectMany(o => o.Break.Events.Concat(o.Events)), ev);
+            var trace = Merge(obs, ev);
+            string scope = first.Scope();
             Report(new Violation(group.Key, obs.Select(o => o.Pe).Distinct().Order().ToArray(), pos.Location, first.OldValue, @new, pos.InputBase, pos.InputLast,
-                first.Scope(), summary, group.Select(x => x.Item2.Detail).ToArray(), trace, ev, BreakReason.None));
+                scope, summary, ByEntry(group.Select(x => (x.o.Pe, $"{EntryText(x.o, scope)}: {x.Item2.Detail}"))), trace, ev, BreakReason.None));
         }
     }
 
+    // Why an obligation was not discharged, in words that do not name its PE (the caller groups PEs with the same reason).
     private static (ViolationKind Kind, string Detail) Classify(Obligation o)
     {
-        string who = $"PE{o.Pe}: {o.What} ({o.Scope()})";
         if (o.Remaining.IsEmpty && o.Pending.Count > 0)
-            return (ViolationKind.TlbiNotCompleted, $"{who}: covered by the TLBI of {PeList(o.Pending)}, not completed" +
+            return (ViolationKind.TlbiNotCompleted, $"covered by the TLBI of {PeList(o.Pending)}, not completed" +
                 (o.IncompleteDsb is { } d ? $"; {d.Instruction} (#{d.Index}) does not complete it ({(d.Instruction.EndsWith("ST") || d.Instruction.EndsWith("LD") ? "it does not order both loads and stores" : "its domain does not cover this PE")})" : "; no DSB followed"));
         if (o.NotVisibleTlbi is { } nv)
-            return (ViolationKind.BreakNotVisibleBeforeTlbi, $"{who}: {nv.Instruction} (#{nv.Index}) came before a DSB {(o.Pe == o.Break.StorePe ? "(any ST or full DSB)" : "of the Inner Shareable domain (DSB ISHST or wider)")} by PE{o.Break.StorePe} after the break store (#{o.Break.Store.Index})");
+            return (ViolationKind.BreakNotVisibleBeforeTlbi, $"{nv.Instruction} (#{nv.Index}) came before a DSB {(o.Pe == o.Break.StorePe ? "(any ST or full DSB)" : "of the Inner Shareable domain (DSB ISHST or wider)")} by PE{o.Break.StorePe} after the break store (#{o.Break.Store.Index})");
         if (o.ReachMiss is { } rm)
-            return (ViolationKind.LocalInvalidationOfSharedTable, $"{who}: {rm.Instruction} by PE{rm.Pe} (#{rm.Index}) would cover it but reaches only the PEs of its own domain, not PE{o.Pe}");
+            return (ViolationKind.LocalInvalidationOfSharedTable, $"{rm.Instruction} by PE{rm.Pe} (#{rm.Index}) would cover it but does not reach them (it reaches only the PEs of its own domain)");
         if (o.NearMiss is { } nm)
-            return (ViolationKind.TlbiScopeMismatch, $"{who}: {nm.Why} (#{nm.Event.Index}){(o.PartiallyCovered ? $"; still not invalidated: {o.Remaining}" : "")}");
+            return (ViolationKind.TlbiScopeMismatch, $"{nm.Why} (#{nm.Event.Index}){(o.PartiallyCovered ? $"; still not invalidated: {o.Remaining}" : "")}");
         if (o.PartiallyCovered)
-            return (ViolationKind.TlbiScopeMismatch, $"{who}: the TLBIs covered only part of it; still not invalidated: {o.Remaining}");
-        return (ViolationKind.MakeBeforeInvalidation, $"{who}: no TLBI reaching PE{o.Pe} covered it after the break (#{o.Break.Store.Index})");
+            return (ViolationKind.TlbiScopeMismatch, $"the TLBIs covered only part of it; still not invalidated: {o.Remaining}");
+        return (ViolationKind.MakeBeforeInvalidation, $"no TLBI that reaches them covered it after the break (#{o.Break.Store.Index})");
     }
 
     private void LinkNewTable(EntryPosition pos, ulong old, ulong @new, TraceEvent ev)
@@ -365,11 +406,11 @@ public sealed partial class BreakBeforeMakeChecker
             if (stale.Count > 0)
             {
                 var guardPes = stale.SelectMany(l => AllGuards(l)).Where(o => !o.Discharged).ToList();
-                var trace = Merge(guardPes.SelectMany(o => o.Break.Events.Concat(o.Events)), ev);
+                var trace = Merge(guardPes, ev);
                 Report(new Violation(ViolationKind.TableReusedBeforeInvalidation, guardPes.Select(o => o.Pe).Distinct().Order().ToArray(), pos.Location, old, @new,
                     pos.InputBase, pos.InputLast, $"table page 0x{pa:x} ({tree})",
                     $"table 0x{pa:x} is linked here while {PeList(guardPes.Select(o => o.Pe))} may still walk it through the removed entry at 0x{stale[0].ParentLocation:x}, whose break was not yet invalidated",
-                    guardPes.Select(o => $"PE{o.Pe}: {o.What} ({o.Scope()}) is still outstanding").Distinct().ToArray(), trace, ev, BreakReason.None));
+                    ByEntry(guardPes.Select(o => (o.Pe, $"{o.What} ({o.Scope()}) is still outstanding"))), trace, ev, BreakReason.None));
             }
             if (LockRules) CheckSecondPlace(pos, pa, old, @new, ev);
         }
@@ -406,7 +447,7 @@ public sealed partial class BreakBeforeMakeChecker
             Report(new Violation(ViolationKind.MissingBreak, holders.Select(h => h.Pe.Index).Distinct().Order().ToArray(), pos.Location, old, @new,
                 pos.InputBase, pos.InputLast, ScopeText(tag),
                 $"a live entry was changed in place without a break ({Options.Policy.Name} rule): {verdict.Explanation}",
-                holders.Select(h => $"PE{h.Pe.Index} may hold the old entry through {h.Context.Describe()}").Distinct().ToArray(), new[] { ev }, ev, verdict.Reason));
+                ByEntry(holders.Select(h => (h.Pe.Index, $"may hold the old entry through {h.Context.Describe()}"))), new[] { ev }, ev, verdict.Reason));
         }
         else if (verdict.SizeChange)
         {
@@ -438,7 +479,7 @@ public sealed partial class BreakBeforeMakeChecker
         foreach (var o in outstanding) o.Reported = true;
         Report(new Violation(ViolationKind.SizeChangeNotInvalidated, outstanding.Select(o => o.Pe).Distinct().Order().ToArray(), pos.Location, old, @new,
             pos.InputBase, pos.InputLast, outstanding[0].Scope(), what + $"; {PeList(outstanding.Select(o => o.Pe))} may still hold the old-size entries (I_CFFVK)",
-            outstanding.Select(o => $"PE{o.Pe}: {o.What} ({o.Scope()}) not yet invalidated").Distinct().ToArray(),
-            Merge(outstanding.SelectMany(o => o.Break.Events.Concat(o.Events)), ev), ev, BreakReason.BlockSize));
+            ByEntry(outstanding.Select(o => (o.Pe, $"{EntryText(o, outstanding[0].Scope())} not yet invalidated"))),
+            Merge(outstanding, ev), ev, BreakReason.BlockSize));
     }
 }

@@ -7,8 +7,8 @@ using Arm64Mmu.Translation;
 namespace Arm64Mmu.Checking;
 
 /// <summary>
-/// Checks break-before-make and TLB maintenance (DESIGN.md "Break-before-make model"; shared/spec/break-before-make.md,
-/// tlb-maintenance.md). It reasons about what each PE <em>may</em> hold: any valid entry reachable from a live root of
+/// Checks break-before-make and TLB maintenance (Arm ARM R_WHZWS, R_DDMVT, D8.16–D8.17;
+/// the model is described in docs/checker.md). It reasons about what each PE <em>may</em> hold: any valid entry reachable from a live root of
 /// a PE may be cached by that PE at any time (R_SQBCS). It keeps per PE the translation registers, a reverse map from
 /// table pages to (root, level, input-address base), and obligations created by breaks and discharged by TLBIs.
 /// <para>
@@ -23,6 +23,8 @@ public sealed partial class BreakBeforeMakeChecker : IMachineObserver, IPhysical
     private readonly ReverseMap _map;
     private readonly List<Obligation> _outstanding = new();
     private readonly List<Violation> _violations = new();
+    private readonly Dictionary<ViolationKind, long> _violationCounts = new();
+    private long _violationCount;
     private readonly List<Violation> _toReport = new();
     private readonly Queue<TraceEvent> _recent = new();
     // Scratch list for OnWrite (the checker is not re-entered while it handles a store: it never writes memory).
@@ -57,8 +59,12 @@ public sealed partial class BreakBeforeMakeChecker : IMachineObserver, IPhysical
     public int PeCount => _pes.Length;
     /// <summary>The memory table contents are read from.</summary>
     public PhysicalMemory Memory => _memory;
-    /// <summary>Violations found so far, in order.</summary>
+    /// <summary>Violations found so far, in order: the first <see cref="CheckerOptions.MaxViolations"/> of them.</summary>
     public IReadOnlyList<Violation> Violations => _violations;
+    /// <summary>Violations found so far, including those past <see cref="CheckerOptions.MaxViolations"/> that were only counted.</summary>
+    public long ViolationCount => _violationCount;
+    /// <summary>Violations found so far by kind, including those only counted.</summary>
+    public IReadOnlyDictionary<ViolationKind, long> ViolationCounts => _violationCounts;
     /// <summary>The most recent events (up to <see cref="CheckerOptions.RetainedEvents"/>).</summary>
     public IReadOnlyList<TraceEvent> Events => _recent.ToArray();
     /// <summary>Number of events seen.</summary>
@@ -128,7 +134,12 @@ public sealed partial class BreakBeforeMakeChecker : IMachineObserver, IPhysical
         // One store can sit in several trees (a table linked from several roots): one violation per kind and descriptor.
         var batch = _toReport.GroupBy(v => (v.Kind, v.At.Index, v.DescriptorAddress)).Select(Combine).ToArray();
         _toReport.Clear();
-        _violations.AddRange(batch);
+        foreach (var v in batch)
+        {
+            _violationCount++;
+            _violationCounts[v.Kind] = _violationCounts.GetValueOrDefault(v.Kind) + 1;
+            if (_violations.Count < Options.MaxViolations) _violations.Add(v);
+        }
         if (Options.Mode == CheckerMode.Throw) throw new BreakBeforeMakeException(batch[0]);
     }
 
@@ -139,13 +150,18 @@ public sealed partial class BreakBeforeMakeChecker : IMachineObserver, IPhysical
         if (list.Count == 1) return f;
         return new Violation(f.Kind, list.SelectMany(v => v.Pes).Distinct().Order().ToArray(), f.DescriptorAddress, f.OldValue, f.NewValue,
             f.InputStart, f.InputLast, string.Join("; ", list.Select(v => v.Scope).Distinct()), f.Summary,
-            list.SelectMany(v => v.Details).Distinct().ToArray(), Merge(list.SelectMany(v => v.Trace), f.At), f.At, f.Reason);
+            list.SelectMany(v => v.Details).Distinct().ToArray(), EventTrail.Of(list.SelectMany(v => v.Trace), f.At, list.Max(v => v.OmittedEvents), list.MaxBy(v => v.OmittedEvents)!.GapAfter), f.At, f.Reason);
     }
 
-    private static List<TraceEvent> Merge(IEnumerable<TraceEvent> events, TraceEvent at)
+    private static EventTrail Merge(IEnumerable<TraceEvent> events, TraceEvent at) => EventTrail.Of(events, at, 0, -1);
+
+    // The events of the obligations' breaks and of the obligations themselves; the count of those their bounded histories
+    // no longer hold is a lower bound when several obligations share events (one TLBI concerns every PE's obligation).
+    private static EventTrail Merge(IEnumerable<Obligation> obligations, TraceEvent at)
     {
-        var list = events.Append(at).DistinctBy(e => e.Index).OrderBy(e => e.Index).ToList();
-        return list;
+        var list = obligations as IReadOnlyCollection<Obligation> ?? obligations.ToList();
+        var most = list.SelectMany(o => new[] { o.Break.Events, o.Events }).MaxBy(h => h.Dropped);
+        return EventTrail.Of(list.SelectMany(o => o.Break.Events.Concat(o.Events)), at, most?.Dropped ?? 0, most?.GapAfter ?? -1);
     }
 
     /// <inheritdoc/>

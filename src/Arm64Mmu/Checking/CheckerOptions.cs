@@ -26,6 +26,12 @@ public sealed record CheckerOptions
     public CasemateRules CasemateRules { get; init; } = CasemateRules.None;
     /// <summary>How many recent events the checker keeps for <see cref="BreakBeforeMakeChecker.Events"/> (violations keep their own).</summary>
     public int RetainedEvents { get; init; } = 10_000;
+    /// <summary>
+    /// How many violations <see cref="BreakBeforeMakeChecker.Violations"/> keeps (default 1000); later ones are only counted
+    /// (<see cref="BreakBeforeMakeChecker.ViolationCount"/>, <see cref="BreakBeforeMakeChecker.ViolationCounts"/>), so a trace that
+    /// breaks the rules a million times is checked in bounded memory.
+    /// </summary>
+    public int MaxViolations { get; init; } = 1000;
 
     /// <summary>Casemate's rules: the architecture's break-before-make rules plus <see cref="CasemateRules.All"/> (<c>--policy casemate</c>).</summary>
     public static CheckerOptions Casemate => new() { Policy = BreakBeforeMakePolicy.Architecture, CasemateRules = CasemateRules.All };

@@ -46,7 +46,7 @@ internal sealed class BreakRecord
     public TraceEvent Store { get; }
     public bool VisibleLocal { get; set; }
     public bool VisibleShared { get; set; }
-    public List<TraceEvent> Events { get; } = new();
+    public EventHistory Events { get; } = new();
     public bool IsVisibleTo(int pe) => pe == StorePe ? VisibleLocal : VisibleShared;
 }
 
@@ -97,7 +97,7 @@ internal sealed class Obligation
         if (!_pending.Contains(issuer)) _pending.Add(issuer);
     }
     public void RemovePending(int issuer) => _pending?.Remove(issuer);
-    public List<TraceEvent> Events { get; } = new();
+    public EventHistory Events { get; } = new();
     /// <summary>Stale links below a removed table that only this obligation's PE (and other guards) may still walk.</summary>
     public IReadOnlyList<TableLink> GuardedLinks => (IReadOnlyList<TableLink>?)_guardedLinks ?? Array.Empty<TableLink>();
     public void AddGuardedLink(TableLink link) => (_guardedLinks ??= new List<TableLink>(1)).Add(link);

@@ -66,7 +66,7 @@ internal readonly record struct EntryPosition(TableLink Link, ulong Location, ul
 
 /// <summary>
 /// The reverse map from table pages to their places in the trees PEs use, maintained as table descriptors are
-/// written and roots are loaded (DESIGN.md "Break-before-make model" step 1).
+/// written and roots are loaded (docs/checker.md, "The model", step 2).
 /// </summary>
 internal sealed class ReverseMap
 {
@@ -139,6 +139,24 @@ internal sealed class ReverseMap
         if (_byParent.TryGetValue(parentLocation, out var list))
             foreach (var l in list) if (!l.Removed && l.Tree == tree) r.Add(l);
         return r;
+    }
+
+    /// <summary>The addresses of linked tables and of roots that start in [<paramref name="start"/>, <paramref name="end"/>), ascending:
+    /// probed page by page when the range is small, else taken from the tables that exist.</summary>
+    public List<ulong> TablesStartingIn(ulong start, ulong end)
+    {
+        var found = new SortedSet<ulong>();
+        if ((end - start) >> 12 <= (ulong)_byTable.Count)
+        {
+            for (ulong page = start & ~0xFFFUL; page < end; page += 0x1000)
+                if (page >= start && _byTable.ContainsKey(page)) found.Add(page);
+        }
+        else
+        {
+            foreach (ulong t in _byTable.Keys) if (t >= start && t < end) found.Add(t);
+        }
+        foreach (var t in _trees.Values) if (t.Key.Root >= start && t.Key.Root < end) found.Add(t.Key.Root);
+        return found.ToList();
     }
 
     public List<TableLink> LinksOfTable(ulong tablePa)

@@ -108,14 +108,35 @@ public sealed record TraceEvent
     public override int GetHashCode() => HashCode.Combine(Index, Pe, Instruction, Address, OldValue, NewValue, Source);
 
     /// <inheritdoc/>
-    public override string ToString()
+    public override string ToString() => Format(null, 1);
+
+    // Same PE, instruction, address and values: a repeat of the same action (only the index and the source differ).
+    internal bool SameAction(TraceEvent other)
+        => Pe == other.Pe && Address == other.Address && OldValue == other.OldValue && NewValue == other.NewValue && Instruction == other.Instruction;
+
+    // A run of repeats from this event to last, as one line.
+    internal string ToString(TraceEvent last, int count) => Format(last, count);
+
+    // "trace.log:412" and "trace.log:20411" → "20411": the second of two sources without the file both name.
+    private static string SourceTail(string first, string last)
     {
-        string s = $"#{Index} {(Pe >= 0 ? "PE" + Pe : "(no PE)")} {Instruction}";
-        if (Address is { } a) s += $" [0x{a:x}]";
-        if (OldValue is { } o && NewValue is { } n) s += $" 0x{o:x16} -> 0x{n:x16}";
-        else if (NewValue is { } v) s += $" 0x{v:x}";
-        if (Source is not null) s += $"  ({Source})";
-        return s;
+        int colon = first.LastIndexOf(':');
+        return colon > 0 && last.Length > colon && last.AsSpan(0, colon + 1).SequenceEqual(first.AsSpan(0, colon + 1)) ? last[(colon + 1)..] : last;
+    }
+
+    private string Format(TraceEvent? last, int count)
+    {
+        var sb = new System.Text.StringBuilder();
+        sb.Append('#').Append(Index);
+        if (last is not null) sb.Append("..#").Append(last.Index);
+        sb.Append(' ').Append(Pe >= 0 ? "PE" + Pe : "(no PE)").Append(' ').Append(Instruction);
+        // A TLBI's address is the start of the range its instruction text already gives.
+        if (Address is { } a && _form is not (EventForm.Tlbi or EventForm.LocalTlbi)) sb.Append($" [0x{a:x}]");
+        if (OldValue is { } o && NewValue is { } n) sb.Append($" 0x{o:x16} -> 0x{n:x16}");
+        else if (NewValue is { } v) sb.Append($" 0x{v:x}");
+        if (last is not null) sb.Append(" (").Append(count).Append(" times)");
+        if (Source is not null) sb.Append("  (").Append(Source).Append(last?.Source is { } ls && ls != Source ? ".." + SourceTail(Source, ls) : "").Append(')');
+        return sb.ToString();
     }
 
     private enum EventForm : byte

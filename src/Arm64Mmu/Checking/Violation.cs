@@ -25,6 +25,8 @@ public sealed class Violation
         Summary = summary;
         Details = details;
         Trace = trace;
+        OmittedEvents = trace is EventTrail t ? t.Omitted : 0;
+        GapAfter = trace is EventTrail g ? g.GapAfter : -1;
         At = at;
         Reason = reason;
     }
@@ -49,26 +51,51 @@ public sealed class Violation
     public string Summary { get; }
     /// <summary>Further explanation, one line each (per PE: why its invalidation did not count).</summary>
     public IReadOnlyList<string> Details { get; }
-    /// <summary>The events that led to the violation, in order, ending with <see cref="At"/>.</summary>
+    /// <summary>
+    /// The events that led to the violation, in order, ending with <see cref="At"/>: at most the first 8 and the last 56 of
+    /// those that concern the entry (the checker keeps no more per entry; <see cref="OmittedEvents"/> counts the rest).
+    /// </summary>
     public IReadOnlyList<TraceEvent> Trace { get; }
+    /// <summary>Events that concern the entry but are not in <see cref="Trace"/> (a lower bound when the violation concerns several entries).</summary>
+    public long OmittedEvents { get; }
+    // The index of the event in Trace after which the omitted events lie, or −1.
+    internal long GapAfter { get; }
     /// <summary>The violating event.</summary>
     public TraceEvent At { get; }
     /// <summary>For <see cref="ViolationKind.MissingBreak"/>: why the in-place change needed a break.</summary>
     public BreakReason Reason { get; }
 
     /// <inheritdoc/>
+    /// <remarks>
+    /// Says each thing once: the PE line is left out when the summary already names the PEs, detail lines are grouped by
+    /// entry, and a run of events that differ only in their index and source (the same TLBI issued 500 times) is one line.
+    /// </remarks>
     public override string ToString()
     {
         var sb = new StringBuilder();
         sb.Append(Kind).Append(" at ").Append(At).AppendLine();
         sb.Append("  ").AppendLine(Summary);
-        sb.Append("  PE(s): ").AppendLine(Pes.Count == 0 ? "-" : string.Join(", ", Pes.Select(p => "PE" + p)));
+        string pes = Pes.Count == 0 ? "-" : string.Join(", ", Pes.Select(p => "PE" + p));
+        if (Pes.Count == 0 || !Summary.Contains(pes, StringComparison.Ordinal)) sb.Append("  PE(s): ").AppendLine(pes);
         sb.Append($"  entry: descriptor at PA 0x{DescriptorAddress:x}, old 0x{OldValue:x16}, new 0x{NewValue:x16}").AppendLine();
         sb.Append($"  covers: 0x{InputStart:x}..0x{InputLast:x}; scope: {Scope}").AppendLine();
         if (Reason != BreakReason.None) sb.Append("  reason: ").AppendLine(Reason.ToString());
         foreach (var d in Details) sb.Append("  - ").AppendLine(d);
         sb.AppendLine("  events:");
-        foreach (var e in Trace) sb.Append("    ").AppendLine(e.ToString());
+        bool gapShown = OmittedEvents == 0;
+        for (int i = 0; i < Trace.Count;)
+        {
+            // A run of repeats is one line, but never across the place where events were left out.
+            int j = i + 1;
+            while (j < Trace.Count && Trace[j].SameAction(Trace[i]) && (gapShown || Trace[j - 1].Index != GapAfter)) j++;
+            sb.Append("    ").AppendLine(j - i == 1 ? Trace[i].ToString() : Trace[i].ToString(Trace[j - 1], j - i));
+            if (!gapShown && (Trace[j - 1].Index >= GapAfter || j == Trace.Count))
+            {
+                sb.Append("    … ").Append(OmittedEvents).AppendLine(" more event(s) not kept (the checker keeps the first 8 and the last 56 that concern an entry)");
+                gapShown = true;
+            }
+            i = j;
+        }
         return sb.ToString();
     }
 }

@@ -1,7 +1,7 @@
 namespace Arm64Mmu.Checking;
 
 /// <summary>
-/// What went wrong in a sequence of translation-table updates (shared/spec/break-before-make.md; Arm ARM D8.17).
+/// What went wrong in a sequence of translation-table updates (Arm ARM R_WHZWS, R_DDMVT, D8.17; docs/checker.md).
 /// Each kind names the most specific reason the checker found; <see cref="Violation.ToString"/> explains it.
 /// </summary>
 public enum ViolationKind

@@ -6,7 +6,12 @@ namespace Arm64Mmu.Machine;
 /// <summary>
 /// A multi-PE system: processing elements sharing one <see cref="PhysicalMemory"/>, grouped into Inner and Outer
 /// Shareable domains, and the interconnect that delivers broadcast TLB maintenance to every PE of the domain.
-/// Build one with <see cref="MachineBuilder"/>. Single-threaded: the caller interleaves the PEs' instructions.
+/// Build one with <see cref="MachineBuilder"/>.
+/// <para>
+/// Single-threaded: the caller interleaves the PEs' instructions. The first thread that uses the machine owns it; a call
+/// from any other thread throws <see cref="InvalidOperationException"/> (see <see cref="ReleaseOwnership"/>). Separate
+/// machines share nothing and may run on separate threads.
+/// </para>
 /// </summary>
 public sealed class Machine
 {
@@ -86,10 +91,20 @@ public sealed class Machine
 
     internal IMachineObserver[] Observers = [];
     internal bool ObserversAttached;
+    internal OwnerThread Owner;
+
+    /// <summary>
+    /// Gives up the calling thread's ownership: the next thread to use the machine becomes its owner. Call it on the owning
+    /// thread before another thread takes the machine over (a fixture built on one thread and used on another, code that
+    /// continues after an <c>await</c> on a pool thread). The machine itself is never used by two threads at once.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Another thread owns the machine.</exception>
+    public void ReleaseOwnership() => Owner.Release();
 
     /// <summary>Attaches an observer of every PE's maintenance-relevant events (attach memory observers to <see cref="Memory"/>).</summary>
     public void Attach(IMachineObserver observer)
     {
+        Owner.Check();
         ArgumentNullException.ThrowIfNull(observer);
         _observerList.Add(observer);
         Observers = _observerList.ToArray();
@@ -100,6 +115,7 @@ public sealed class Machine
     /// <summary>Detaches an observer.</summary>
     public void Detach(IMachineObserver observer)
     {
+        Owner.Check();
         _observerList.Remove(observer);
         Observers = _observerList.ToArray();
         ObserversAttached = Observers.Length != 0;

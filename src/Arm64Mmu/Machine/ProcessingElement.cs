@@ -98,6 +98,7 @@ public sealed class ProcessingElement : ITableMaintenance
         get => _pan;
         set
         {
+            _machine.Owner.Check();
             _pan = value;
             UpdateAccessClasses();
         }
@@ -143,6 +144,7 @@ public sealed class ProcessingElement : ITableMaintenance
     /// </summary>
     public InstructionStatus Msr(SystemRegister register, ulong value)
     {
+        _machine.Owner.Check();
         SystemRegisterFile.Check(register);
         if (ExceptionLevel < Sysreg.MinimumExceptionLevel(register)) return InstructionStatus.Undefined;
         _cost.Statistics.SystemRegisterWrites++;
@@ -163,6 +165,7 @@ public sealed class ProcessingElement : ITableMaintenance
     /// <summary>MRS: reads a translation register as last written (program order). UNDEFINED at EL0, and at EL1 for the EL2 registers.</summary>
     public InstructionStatus Mrs(SystemRegister register, out ulong value)
     {
+        _machine.Owner.Check();
         SystemRegisterFile.Check(register);
         if (ExceptionLevel < Sysreg.MinimumExceptionLevel(register))
         {
@@ -185,6 +188,7 @@ public sealed class ProcessingElement : ITableMaintenance
     /// <summary>A register's value as last written, whatever the exception level (a debugger's view).</summary>
     public ulong RegisterValue(SystemRegister register)
     {
+        _machine.Owner.Check();
         SystemRegisterFile.Check(register);
         return _registers[register];
     }
@@ -195,6 +199,7 @@ public sealed class ProcessingElement : ITableMaintenance
     /// <exception cref="ArgumentOutOfRangeException">Not 0, 1 or 2.</exception>
     public void ChangeExceptionLevel(int exceptionLevel)
     {
+        _machine.Owner.Check();
         if (exceptionLevel is < 0 or > 2)
             throw new ArgumentOutOfRangeException(nameof(exceptionLevel), $"exception level {exceptionLevel}: allowed 0, 1 or 2 (EL3 is not modelled)");
         ExceptionLevel = exceptionLevel;
@@ -207,6 +212,7 @@ public sealed class ProcessingElement : ITableMaintenance
     /// <summary>ISB: a context synchronization event (register writes take effect).</summary>
     public void Isb()
     {
+        _machine.Owner.Check();
         _cost.Statistics.Isbs++;
         _cost.Advance(CycleCategory.Isb, (ulong)Profile.IsbCycles);
         Synchronize();
@@ -262,6 +268,8 @@ public sealed class ProcessingElement : ITableMaintenance
     [MethodImpl(MethodImplOptions.NoInlining)]
     private PeTranslation TranslateNotMemoised(ulong va, AccessKind kind)
     {
+        // The owner check is here, off the memoised L1-hit path it would slow by a quarter (OwnerThread).
+        _machine.Owner.Check();
         var rc = _access;
         var access = Access(kind);
         var hit = TryHitPaths(rc, va, access, out ulong pa, out var source);
@@ -319,6 +327,7 @@ public sealed class ProcessingElement : ITableMaintenance
     [MethodImpl(MethodImplOptions.NoInlining)]
     private AccessResult AccessSlow(ulong va, int size, AccessKind kind, ulong value)
     {
+        _machine.Owner.Check();
         CheckSize(size);
         return _port.Access(_access, va, size, Access(kind), value);
     }
@@ -358,10 +367,18 @@ public sealed class ProcessingElement : ITableMaintenance
     }
 
     /// <summary>Loads <paramref name="destination"/>.Length bytes, part by part (one translation per page); stops at the first fault.</summary>
-    public AccessResult Load(ulong va, Span<byte> destination) => _port.Access(_access, va, destination, default, Access(AccessKind.Read));
+    public AccessResult Load(ulong va, Span<byte> destination)
+    {
+        _machine.Owner.Check();
+        return _port.Access(_access, va, destination, default, Access(AccessKind.Read));
+    }
 
     /// <summary>Stores <paramref name="source"/>, part by part (one translation per page); parts before a faulting one are written.</summary>
-    public AccessResult Store(ulong va, ReadOnlySpan<byte> source) => _port.Access(_access, va, default, source, Access(AccessKind.Write));
+    public AccessResult Store(ulong va, ReadOnlySpan<byte> source)
+    {
+        _machine.Owner.Check();
+        return _port.Access(_access, va, default, source, Access(AccessKind.Write));
+    }
 
     private static void CheckSize(int size)
     {
@@ -385,6 +402,7 @@ public sealed class ProcessingElement : ITableMaintenance
     /// </summary>
     public AccessResult DataCacheMaintenance(DataCacheOperation op, ulong va)
     {
+        _machine.Owner.Check();
         if (!Enum.IsDefined(op)) throw new ArgumentOutOfRangeException(nameof(op), $"{op} is not a data cache operation (allowed: {string.Join(", ", Enum.GetNames<DataCacheOperation>())})");
         if (!TranslatePart(_access, va, Access(AccessKind.Read), out ulong pa, out var fault)) return new AccessResult(fault, 0, 0, va, 1);
         _cost.ChargeCacheMaintenance();
@@ -430,6 +448,7 @@ public sealed class ProcessingElement : ITableMaintenance
     /// </summary>
     public AtResult At(AtOperation op, ulong va)
     {
+        _machine.Owner.Check();
         if (!Enum.IsDefined(op)) throw new ArgumentOutOfRangeException(nameof(op), $"{op} is not an AT operation (allowed: {AtOperations.AllNames})");
         int el = ExceptionLevel;
         if (el == 0 || (el == 1 && (op.IsEl2() || op.IsStage12())) || (op is AtOperation.S1E1RP or AtOperation.S1E1WP && Features.Pan < 2))
@@ -446,10 +465,18 @@ public sealed class ProcessingElement : ITableMaintenance
     // ---------------------------------------------------------------- table maintenance
 
     /// <summary>A 64-bit store of a descriptor to a physical address (single-copy atomic), with this PE as the writer.</summary>
-    public void WriteDescriptor(ulong pa, ulong value) => _machine.Memory.WriteUInt64(pa, value, WriteOrigin.Software, PeIndex);
+    public void WriteDescriptor(ulong pa, ulong value)
+    {
+        _machine.Owner.Check();
+        _machine.Memory.WriteUInt64(pa, value, WriteOrigin.Software, PeIndex);
+    }
 
     /// <summary>A 64-bit load from a physical address.</summary>
-    public ulong ReadDescriptor(ulong pa) => _machine.Memory.ReadUInt64(pa);
+    public ulong ReadDescriptor(ulong pa)
+    {
+        _machine.Owner.Check();
+        return _machine.Memory.ReadUInt64(pa);
+    }
 
     /// <summary>
     /// Why a TLBI is UNDEFINED on this PE at its current exception level, or null when it executes
@@ -474,6 +501,7 @@ public sealed class ProcessingElement : ITableMaintenance
     /// </summary>
     public InstructionStatus Tlbi(TlbiOp op, ulong operand = 0)
     {
+        _machine.Owner.Check();
         if ((uint)op >= (uint)TlbiOps.All.Count) throw new ArgumentOutOfRangeException(nameof(op), $"{op} is not a TLBI operation");
         if (TlbiUndefinedReason(op) is not null) return InstructionStatus.Undefined;
         var regs = Translator.Registers;
@@ -514,6 +542,7 @@ public sealed class ProcessingElement : ITableMaintenance
     /// </summary>
     public void Dsb(DsbOption option)
     {
+        _machine.Owner.Check();
         if (ExceptionLevel < 2) option = Upgrade(option, Translator.Registers.HcrEl2.Bsu);
         _cost.Statistics.Dsbs++;
         ulong finish = _cost.Cycles + (ulong)Profile.DsbCycles;

@@ -149,20 +149,27 @@ public sealed class PhysicalMemory
     }
 
     /// <summary>Reads <paramref name="destination"/>.Length bytes starting at <paramref name="pa"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The range runs past the 52-bit physical address space (nothing is read).</exception>
     public void Read(ulong pa, Span<byte> destination)
     {
+        CheckRange(pa, (ulong)destination.Length, 1);
         for (int i = 0; i < destination.Length; i++) destination[i] = ReadByte(pa + (ulong)i);
     }
 
     /// <summary>Writes <paramref name="source"/> starting at <paramref name="pa"/>, byte by byte.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The range runs past the 52-bit physical address space: nothing is written and no observer is told.</exception>
     public void Write(ulong pa, ReadOnlySpan<byte> source)
     {
+        CheckRange(pa, (ulong)source.Length, 1);
         for (int i = 0; i < source.Length; i++) WriteByte(pa + (ulong)i, source[i]);
     }
 
     /// <summary>Writes consecutive 64-bit words starting at an 8-byte-aligned address.</summary>
+    /// <exception cref="ArgumentException">The address is not 8-byte aligned, or the range runs past the 52-bit physical address
+    /// space: nothing is written and no observer is told.</exception>
     public void WriteUInt64s(ulong pa, ReadOnlySpan<ulong> words)
     {
+        CheckRange(pa, (ulong)words.Length * 8, 8);
         for (int i = 0; i < words.Length; i++) WriteUInt64(pa + (ulong)i * 8, words[i]);
     }
 
@@ -180,6 +187,14 @@ public sealed class PhysicalMemory
     {
         var observers = _observerArray;
         for (int i = 0; i < observers.Length; i++) observers[i].OnWrite(wordAddress, old, value, origin, writer);
+    }
+
+    // A multi-word operation is checked whole before its first access, so that it fails with nothing done.
+    private static void CheckRange(ulong pa, ulong length, int alignment)
+    {
+        CheckAligned(pa, alignment);
+        if (length > AddressLimit - pa)
+            throw new ArgumentOutOfRangeException(nameof(pa), $"0x{pa:x}+0x{length:x} runs past the 52-bit physical address space (allowed: up to 0x{AddressLimit - 1:x})");
     }
 
     private static void CheckAligned(ulong pa, int size)

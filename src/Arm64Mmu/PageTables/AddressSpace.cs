@@ -7,7 +7,7 @@ namespace Arm64Mmu.PageTables;
 /// <summary>
 /// Live translation tables of one address space (an EL1&amp;0 or EL2&amp;0 process or kernel, the EL2 hypervisor, or a guest's stage 2)
 /// edited the way a correct kernel or hypervisor does: map, unmap, change attributes, split a block and merge it back,
-/// each with the maintenance it needs (shared/spec/break-before-make.md, tlb-maintenance.md §4).
+/// each with the maintenance it needs (Arm ARM R_DDMVT; docs/page-tables.md).
 /// <para>
 /// Every operation is decided first and done second: <c>Plan…</c> reads the tables, allocates every table the update
 /// needs and returns a <see cref="TableUpdate"/> without writing live memory (a refused update throws and leaves the
@@ -16,7 +16,7 @@ namespace Arm64Mmu.PageTables;
 /// <see cref="Unmap"/>, …) do both.
 /// </para>
 /// </summary>
-public sealed class AddressSpace
+public sealed partial class AddressSpace
 {
     private int _version;
 

@@ -5,7 +5,7 @@ namespace Arm64Mmu.PageTables;
 
 /// <summary>
 /// Per-PE fixmap slots in the style of pKVM's EL2 fixmap (Linux arch/arm64/kvm/hyp/nvhe/mm.c, <c>hyp_fixmap_map</c> and
-/// <c>fixmap_clear_slot</c>; shared/spec/break-before-make.md §3): each PE owns one page-sized slot at level 3 that it maps
+/// <c>fixmap_clear_slot</c>): each PE owns one page-sized slot at level 3 that it maps
 /// to a physical page, uses, and clears again. The slot entries keep their attributes with the valid bit clear when unused.
 /// <para>
 /// The slots sit either in one table shared by every PE (<see cref="CreateShared"/>, as in pKVM) or in a private table

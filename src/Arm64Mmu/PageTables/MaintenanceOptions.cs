@@ -17,7 +17,7 @@ public enum TlbiNarrowing : byte
 
 /// <summary>
 /// The maintenance an <see cref="AddressSpace"/> or <see cref="Fixmap"/> issues around descriptor stores. The defaults are
-/// what a correct kernel or hypervisor does (shared/spec/break-before-make.md §2, tlb-maintenance.md §4); the
+/// what a correct kernel or hypervisor does (Arm ARM R_DDMVT; Linux arch/arm64/include/asm/tlbflush.h; docs/page-tables.md); the
 /// properties marked "weakening" remove or narrow one step on purpose so that tests and scenarios can show the bug
 /// a break-before-make checker must catch.
 /// </summary>

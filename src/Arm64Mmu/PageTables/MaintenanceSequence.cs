@@ -6,7 +6,7 @@ namespace Arm64Mmu.PageTables;
 
 /// <summary>
 /// Turns planned descriptor stores into the instruction sequence a correct kernel or hypervisor issues
-/// (Arm ARM R_DDMVT; shared/spec/break-before-make.md §2, §4, §6; tlb-maintenance.md §2 "Completion and ordering"):
+/// (Arm ARM R_DDMVT, and D8.17.8 on completion and ordering; R_PVTFW for FEAT_BBM; Linux arch/arm64/kvm/hyp/pgtable.c for stage 2):
 /// <list type="number">
 /// <item>stores that fill new, unlinked tables;</item>
 /// <item>with FEAT_BBML1, nT set on each block a table is about to replace, then <c>DSB ISHST</c>, TLBI, <c>DSB ISH</c>;</item>

@@ -26,20 +26,36 @@ public readonly record struct DumpRange(ulong Start, ulong Length, ulong OutputA
 /// </summary>
 public sealed class PageTableDump
 {
-    private readonly List<DumpRange> _ranges;
+    /// <summary>Most range lines a dump holds by default; a dump that would have more stops there (<see cref="Truncated"/>).</summary>
+    public const int DefaultMaxLines = 100_000;
 
-    private PageTableDump(string header, List<DumpRange> ranges)
+    /// <summary>Most descriptors a dump reads: tables that link each other many times over map far more than they hold,
+    /// and a dump of them stops here (<see cref="Truncated"/>) instead of running for hours.</summary>
+    public const int MaxEntries = 1 << 24;
+
+    private const int MaxNotes = 100;
+
+    private readonly List<DumpRange> _ranges;
+    private readonly List<string> _notes;
+
+    private PageTableDump(string header, List<DumpRange> ranges, List<string> notes, bool truncated)
     {
         Header = header;
         _ranges = ranges;
+        _notes = notes;
+        Truncated = truncated;
     }
 
     /// <summary>The first line: regime, tags and geometry.</summary>
     public string Header { get; }
     /// <summary>The merged ranges in ascending input-address order.</summary>
     public IReadOnlyList<DumpRange> Ranges => _ranges;
-    /// <summary>Header and range lines.</summary>
-    public IEnumerable<string> Lines => _ranges.Select(r => r.Text).Prepend(Header);
+    /// <summary>What the walk did not follow: entries linking a table of their own walk (cycles), and where it stopped.</summary>
+    public IReadOnlyList<string> Notes => _notes;
+    /// <summary>True when the walk stopped at its line limit or at <see cref="MaxEntries"/> before reading every table.</summary>
+    public bool Truncated { get; }
+    /// <summary>Header, range lines, then the notes as <c>#</c> comments.</summary>
+    public IEnumerable<string> Lines => _ranges.Select(r => r.Text).Prepend(Header).Concat(_notes.Select(n => "# " + n));
     /// <summary>The listing, one line per range, each ending with a newline.</summary>
     public string Text => string.Concat(Lines.Select(l => l + "\n"));
 
@@ -49,21 +65,31 @@ public sealed class PageTableDump
     /// <summary>Dumps an address space's tables.</summary>
     /// <param name="space">The address space.</param>
     /// <param name="mair">MAIR value to name stage-1 AttrIndx values (optional).</param>
-    public static PageTableDump Of(AddressSpace space, Mair? mair = null)
+    /// <param name="maxLines">Most range lines (default <see cref="DefaultMaxLines"/>).</param>
+    public static PageTableDump Of(AddressSpace space, Mair? mair = null, int maxLines = DefaultMaxLines)
     {
         ArgumentNullException.ThrowIfNull(space);
-        return Of(space.Memory, space.Definition, space.RootPhysical, mair);
+        return Of(space.Memory, space.Definition, space.RootPhysical, mair, maxLines);
     }
 
-    /// <summary>Dumps tables given by their initial table's physical address (e.g. built with <see cref="TableBuilder"/>).</summary>
-    public static PageTableDump Of(PhysicalMemory memory, AddressSpaceDefinition definition, ulong rootPhysical, Mair? mair = null)
+    /// <summary>
+    /// Dumps tables given by their initial table's physical address (e.g. built with <see cref="TableBuilder"/>). Shared
+    /// tables are listed under every entry that links them, as a walk sees them; an entry linking a table already on its
+    /// own walk (a cycle) is not followed but noted; the walk stops at <paramref name="maxLines"/> lines or
+    /// <see cref="MaxEntries"/> descriptors read.
+    /// </summary>
+    public static PageTableDump Of(PhysicalMemory memory, AddressSpaceDefinition definition, ulong rootPhysical, Mair? mair = null, int maxLines = DefaultMaxLines)
     {
         ArgumentNullException.ThrowIfNull(memory);
         ArgumentNullException.ThrowIfNull(definition);
-        var d = new Dumper(memory, definition, mair);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxLines);
+        var d = new Dumper(memory, definition, mair, maxLines);
         d.Walk(rootPhysical, definition.Geometry.StartLevel, 0, 0);
-        d.Flush();
-        return new PageTableDump(HeaderFor(definition), d.Ranges);
+        if (!d.Truncated) d.Flush();
+        var notes = d.Notes;
+        if (d.CyclesNotShown > 0) notes.Add($"{d.CyclesNotShown} more cyclic entries not followed");
+        if (d.Truncated) notes.Add($"truncated after {d.Ranges.Count} lines and {d.EntriesRead} descriptors (at most {maxLines} lines and {MaxEntries} descriptors)");
+        return new PageTableDump(HeaderFor(definition), d.Ranges, notes, d.Truncated);
     }
 
     private static string HeaderFor(AddressSpaceDefinition def)
@@ -110,15 +136,22 @@ public sealed class PageTableDump
         private readonly Mair? _mair;
         private readonly ulong _attrMask;
         private readonly ulong _base;
+        private readonly int _maxLines;
+        private readonly ulong[] _path = new ulong[8];
         public readonly List<DumpRange> Ranges = new();
+        public readonly List<string> Notes = new();
+        public bool Truncated;
+        public int EntriesRead;
+        public int CyclesNotShown;
 
         private bool _open;
         private ulong _start, _end, _oa;
         private int _level;
         private ulong _attrs, _tableAttrs;
 
-        public Dumper(PhysicalMemory memory, AddressSpaceDefinition def, Mair? mair)
+        public Dumper(PhysicalMemory memory, AddressSpaceDefinition def, Mair? mair, int maxLines)
         {
+            _maxLines = maxLines;
             _memory = memory;
             _def = def;
             _g = def.Geometry;
@@ -131,15 +164,29 @@ public sealed class PageTableDump
         {
             ulong n = level == _g.StartLevel ? (ulong)_g.InitialEntries : 1UL << _g.Stride;
             int shift = _g.LevelShift(level);
+            _path[level - _g.StartLevel] = table;
             for (ulong i = 0; i < n; i++)
             {
+                if (EntriesRead == MaxEntries || Ranges.Count == _maxLines)
+                {
+                    Truncated = true;
+                    return;
+                }
+                EntriesRead++;
                 ulong d = _memory.ReadUInt64(table + i * 8);
                 if ((d & Descriptor.Valid) == 0) continue;
                 ulong ia = tableIa + (i << shift);
                 if (level < 3 && (d & Descriptor.TableOrPage) != 0)
                 {
                     ulong next = Descriptor.Address(d, _g.GranuleBits, _g.Format) + _def.TableViewOffset;
+                    if (Array.IndexOf(_path, next, 0, level - _g.StartLevel + 1) >= 0)
+                    {
+                        if (Notes.Count < MaxNotes) Notes.Add($"the level-{level} entry at 0x{table + i * 8:x} (input 0x{ia | _base:x}) links table 0x{next:x}, already on its own walk: a cycle, not followed");
+                        else CyclesNotShown++;
+                        continue;
+                    }
                     Walk(next, level + 1, ia, tableAttrs | (d & 0xF800_0000_0000_0000UL));
+                    if (Truncated) return;
                     continue;
                 }
                 if (level == 3 && (d & Descriptor.TableOrPage) == 0) continue; // reserved encoding: invalid

@@ -17,6 +17,9 @@ public enum PageTableErrorKind : byte
     OutOfTableMemory,
     /// <summary>The plan no longer matches the tables (another update was committed, or hardware changed an entry).</summary>
     StalePlan,
+    /// <summary>The tables the update would go through are not a tree: a table is linked from two entries (shared), or
+    /// reached again further down its own walk (a cycle, e.g. an entry pointing back to the initial table).</summary>
+    MalformedTables,
 }
 
 /// <summary>

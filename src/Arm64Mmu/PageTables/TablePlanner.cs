@@ -32,6 +32,9 @@ internal sealed class TablePlanner
     private readonly HashSet<ulong> _newTableSet = new();
     private readonly List<ulong> _newTables = new();
     private readonly List<ulong> _freed = new();
+    private readonly HashSet<ulong> _freedSet = new();
+    // Existing tables this plan descended into: the entry that links each, and its level (TableShape checks them).
+    private readonly Dictionary<ulong, (ulong Slot, int Level)> _descended = new();
 
     // What must be invalidated: the hull of the changed live entries, the smallest one, their level.
     private bool _inv;
@@ -168,16 +171,40 @@ internal sealed class TablePlanner
             ulong d = Read(tablePa + i * 8);
             if (!IsValid(d)) continue;
             ulong ia = tableIa + (i << Shift(level));
-            if (IsTable(d, level)) NoteSubtree(TablePa(d), level + 1, ia, free);
+            if (IsTable(d, level)) NoteSubtree(Child(tablePa + i * 8, d, level + 1), level + 1, ia, free);
             else NoteLeaf(ia, level, d);
         }
-        if (free && _allocator.Contains(tablePa) && tablePa != _space.RootPhysical && !_freed.Contains(tablePa)) _freed.Add(tablePa);
+        if (free && _allocator.Contains(tablePa) && tablePa != _space.RootPhysical && _freedSet.Add(tablePa)) _freed.Add(tablePa);
+    }
+
+    /// <summary>
+    /// The table an existing table entry links, checked to be a tree edge: a table met at two levels (a cycle: an entry
+    /// pointing back up its own walk) or from two entries is refused here, before the planner can loop through it or edit
+    /// one table in the name of two ranges. <see cref="Finish"/> then checks the tables descended into against the whole tree.
+    /// </summary>
+    private ulong Child(ulong slot, ulong d, int level)
+    {
+        ulong child = TablePa(d);
+        if (_newTableSet.Contains(child)) return child;
+        if (child == _space.RootPhysical)
+            throw TableShape.Cycle(slot, level - 1, child, _space.Geometry.StartLevel);
+        if (_descended.TryGetValue(child, out var seen))
+        {
+            if (seen.Level != level) throw TableShape.Cycle(slot, level - 1, child, seen.Level);
+            if (seen.Slot != slot) throw TableShape.Shared(child, seen.Slot, slot);
+        }
+        else _descended[child] = (slot, level);
+        return child;
     }
 
     // ---- the result ----------------------------------------------------------------------------------------------
 
     public TableUpdate Finish(string description, int version)
     {
+        // Freeing a table still linked from outside the range would let the next Map zero it under live mappings: before
+        // freeing, check the tables this plan went through against the whole tree. (Edits that free nothing are checked
+        // only along their own walks: the whole-tree check would double the cost of a small Map.)
+        if (_freed.Count > 0) TableShape.Check(_space, _descended);
         var changes = new List<EntryChange>(_stores.Count);
         foreach (var s in _stores)
         {
@@ -307,7 +334,7 @@ internal sealed class TablePlanner
             }
             else
             {
-                child = TablePa(d);
+                child = Child(slot, d, level + 1);
             }
             MapIn(child, level + 1, eIa, a, b, delta, attrs, largestLevel, contiguous);
         }
@@ -354,7 +381,7 @@ internal sealed class TablePlanner
                 Write(slot, 0, level, eIa);
                 continue;
             }
-            ulong child = TablePa(d);
+            ulong child = Child(slot, d, level + 1);
             if (covered && freeEmpty)
             {
                 NoteTableRemoved(eIa, level, child);
@@ -389,7 +416,7 @@ internal sealed class TablePlanner
                 throw new PageTableUpdateException(PageTableErrorKind.NotMapped, $"{Va(a)} is not mapped (level-{level} entry at 0x{slot:x} is invalid); attributes can only change on mapped memory");
             if (IsTable(d, level))
             {
-                ChangeIn(TablePa(d), level + 1, eIa, a, b, change);
+                ChangeIn(Child(slot, d, level + 1), level + 1, eIa, a, b, change);
                 continue;
             }
             bool covered = a == eIa && b == eIa + size;
@@ -432,12 +459,12 @@ internal sealed class TablePlanner
                                : $"{Va(a)} has no level-{level} table (the level-{l} entry at 0x{slot:x} is invalid)");
             if (l < level)
             {
-                ChangeTablesIn(TablePa(d), l + 1, eIa, a, b, level, change);
+                ChangeTablesIn(Child(slot, d, l + 1), l + 1, eIa, a, b, level, change);
                 continue;
             }
             ulong nd = change.ApplyTo(d);
             if (nd == d) continue;
-            NoteTableEntry(eIa, l, TablePa(d), free: false);
+            NoteTableEntry(eIa, l, Child(slot, d, l + 1), free: false);
             Write(slot, nd, l, eIa);
         }
     }
@@ -452,7 +479,7 @@ internal sealed class TablePlanner
             ulong d = Read(table + idx * 8);
             if (l == level || !IsTable(d, l)) return (table, tableIa, idx, l, d);
             tableIa += idx << Shift(l);
-            table = TablePa(d);
+            table = Child(table + idx * 8, d, l + 1);
         }
     }
 
@@ -491,7 +518,7 @@ internal sealed class TablePlanner
         if ((d & Descriptor.HierarchicalPermissions) != 0)
             throw new PageTableUpdateException(PageTableErrorKind.NotMergeable,
                 $"the level-{level} table entry for {Va(ia0)} carries hierarchical permissions (0x{d & Descriptor.HierarchicalPermissions:x16}) a block cannot hold; clear them first");
-        ulong child = TablePa(d);
+        ulong child = Child(table + idx * 8, d, level + 1);
         ulong baseOa = 0, attrs = 0;
         bool first = true;
         CheckMergeable(child, level + 1, ia0, ref first, ref baseOa, ref attrs, ia0);
@@ -518,7 +545,7 @@ internal sealed class TablePlanner
                 // NSTable, APTable, UXNTable, PXNTable (bits [63:59]).
                 if ((d & 0xF800_0000_0000_0000UL) != 0)
                     throw new PageTableUpdateException(PageTableErrorKind.NotMergeable, $"the level-{level} table entry for {Va(ia)} carries hierarchical attributes (0x{d:x16}) a block cannot hold");
-                CheckMergeable(TablePa(d), level + 1, ia, ref first, ref baseOa, ref attrs, blockIa);
+                CheckMergeable(Child(slot, d, level + 1), level + 1, ia, ref first, ref baseOa, ref attrs, blockIa);
                 continue;
             }
             ulong oa = LeafOutput(d, level);
@@ -565,7 +592,7 @@ internal sealed class TablePlanner
             }
             else
             {
-                child = TablePa(d);
+                child = Child(slot, d, l + 1);
             }
             PrepareIn(child, l + 1, eIa, a, b, level);
         }

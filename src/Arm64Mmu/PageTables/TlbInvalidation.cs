@@ -6,7 +6,7 @@ namespace Arm64Mmu.PageTables;
 
 /// <summary>
 /// Chooses the TLBIs for an <see cref="InvalidationRequest"/> the way Linux does (arch/arm64/include/asm/tlbflush.h,
-/// v6.9–v6.16; shared/spec/tlb-maintenance.md §4): a full flush when the span exceeds the limits of
+/// v6.9–v6.16; docs/page-tables.md, "Which TLBI"): a full flush when the span exceeds the limits of
 /// <c>__flush_tlb_range_limit_excess</c>, otherwise <c>__flush_tlb_range_op</c> — by-address TLBIs, or range TLBIs with
 /// SCALE decreasing from 3 (commit e2768b798a19) and the LPA2 BaseADDR format when DS=1.
 /// </summary>

@@ -19,7 +19,7 @@ public enum FixmapVariant
 }
 
 /// <summary>
-/// Story 1: a per-CPU fixmap at EL2 (pKVM, Linux arch/arm64/kvm/hyp/nvhe/mm.c; shared/spec/break-before-make.md §3).
+/// Story 1: a per-CPU fixmap at EL2 (pKVM, Linux arch/arm64/kvm/hyp/nvhe/mm.c).
 /// Each PE maps its slot to a page, writes through it, and clears it, for several rounds. Another PE walks the slot
 /// in between (as speculation may), so with shared tables and local maintenance it keeps the old translation.
 /// </summary>

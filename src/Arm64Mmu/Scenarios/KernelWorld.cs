@@ -10,7 +10,7 @@ namespace Arm64Mmu.Scenarios;
 /// A Linux-like EL1 world for the KPTI and runstate stories: a kernel (swapper) address space in the TTBR1 half mapped
 /// global, a trampoline table (tramp_pg_dir) that maps only the global trampoline page, an empty reserved_pg_dir, and a
 /// user address space in TTBR0. TCR_EL1.A1=1 takes the ASID from TTBR1; ASIDs come in pairs (even: kernel, odd: user),
-/// as arch/arm64/mm/context.c hands them out under KPTI (shared/spec/break-before-make.md §7).
+/// as arch/arm64/mm/context.c hands them out under KPTI (docs/scenarios.md).
 /// </summary>
 internal sealed class KernelWorld
 {

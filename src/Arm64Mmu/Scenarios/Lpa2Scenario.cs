@@ -25,7 +25,7 @@ public enum Lpa2Variant
 
 /// <summary>
 /// Story 4: FEAT_LPA2 (52-bit VA with 4K/16K granules, Arm ARM D8.2; Linux arch/arm64 LPA2 support and
-/// commit c910f2b65518 for the TLBI operand encodings; shared/spec/tlb-maintenance.md §3).
+/// commit c910f2b65518 for the TLBI operand encodings).
 /// </summary>
 public static class Lpa2Scenario
 {

@@ -17,17 +17,14 @@ internal sealed class ScenarioMachine
         Func<int, CoreProfile>? profiles = null)
     {
         var builder = new MachineBuilder().WithProcessingElements(peCount).WithProfile(profile).WithInitialExceptionLevel(exceptionLevel);
-        var peFeatures = new ProcessorFeatures[peCount];
         for (int i = 0; i < peCount; i++)
         {
             var own = profiles?.Invoke(i) ?? profile;
             if (!ReferenceEquals(own, profile)) builder.WithProfile(i, own);
-            peFeatures[i] = features?.Invoke(i) ?? own.Features;
-            builder.WithFeatures(i, peFeatures[i]);
+            builder.WithFeatures(i, features?.Invoke(i) ?? own.Features);
         }
         Machine = builder.Build();
-        Checker = BreakBeforeMakeChecker.Observe(Machine.Memory, peCount, (options ?? new CheckerOptions()) with { PeFeatures = peFeatures });
-        Machine.Attach(Checker);
+        Checker = BreakBeforeMakeChecker.Attach(Machine, options);
         Allocator = new TableAllocator(Machine.Memory, TableRegion, TableRegionSize);
     }
 

@@ -25,11 +25,11 @@ public sealed record LinearMapping(TableBuilder Tables, ulong VirtualBase, ulong
 /// </summary>
 public static class MachineSetups
 {
-    /// <summary>MAIR: Attr0 Device-nGnRnE, Attr1 Normal Write-Back, Attr2 Normal Non-cacheable (Linux-like).</summary>
-    public static Mair DefaultMair { get; } = Mair.FromAttributes(0x00, 0xFF, 0x44);
+    /// <summary>MAIR: Attr0 Device-nGnRnE, Attr1 Normal Write-Back, Attr2 Normal Non-cacheable (Linux-like; <see cref="Mair.LinuxDefault"/>).</summary>
+    public static Mair DefaultMair => Mair.LinuxDefault;
 
-    /// <summary>SCTLR_ELx with M, C, I and the RES1 bits.</summary>
-    public const ulong SctlrMmuOn = 0x30D0_1805UL;
+    /// <summary>SCTLR_ELx with M, C, I and the RES1 bits (<see cref="Sctlr.MmuOnValue"/>).</summary>
+    public const ulong SctlrMmuOn = Sctlr.MmuOnValue;
 
     /// <summary>
     /// Maps [<paramref name="va"/>, +<paramref name="length"/>) to [<paramref name="pa"/>, …) in new EL1&amp;0 stage-1 tables

@@ -4,8 +4,8 @@ using Arm64Mmu.Tlb;
 namespace Arm64Mmu.Timing;
 
 /// <summary>
-/// A core's TLB geometry, default features and costs in core cycles. The built-in profiles carry the figures of
-/// shared/spec/cost-figures.md; docs/cost-model.md says which are sourced, derived and estimated. Define your own
+/// A core's TLB geometry, default features and costs in core cycles. The built-in profiles carry the published figures
+/// listed in docs/cost-model.md, which says which are sourced, derived and estimated. Define your own
 /// with an object initializer or <c>with</c>.
 /// </summary>
 public sealed record CoreProfile

@@ -4,7 +4,7 @@ namespace Arm64Mmu.Timing;
 /// The interconnect carrying broadcast TLB maintenance (DVM messages) between PEs. Broadcasts whose intervals on the
 /// issuers' clocks overlap slow each other down: each one issued while k broadcasts from other PEs are in flight takes
 /// (1 + f·k) times as long, f being the profile's contention factor (latency grows about linearly with concurrent
-/// broadcasters: Arcangeli, "arm64: tlb: skip tlbi broadcast", 2020; shared/spec/cost-figures.md).
+/// broadcasters: Arcangeli, "arm64: tlb: skip tlbi broadcast", 2020; docs/cost-model.md).
 /// Deterministic: it depends only on the order of the calls and the clocks passed in.
 /// </summary>
 public sealed class DvmInterconnect

@@ -104,6 +104,8 @@ internal sealed class Mmu
         pa = 0;
         if (l1.Lookup(key, TlbTags.SpaceLeaf, rc.LeafWant, rc.LeafMask, rc.Asid, true, out _) >= 0) return L2HitOutcome.Other;
         var l2 = Tlbs.L2;
+        // A core without an L2 TLB walks straight after the L1 miss (nothing looked up, nothing charged).
+        if (l2.Capacity == 0) return L2HitOutcome.Miss;
         int j = l2.Lookup(key, TlbTags.SpaceLeaf, rc.LeafWant, rc.LeafMask, rc.Asid, true, out int second);
         if (j < 0) return L2HitOutcome.Miss;
         if (second >= 0) return L2HitOutcome.Other;
@@ -142,7 +144,7 @@ internal sealed class Mmu
         {
             // The hit paths have just looked both levels up: the same lookups would miss again.
             rec.L1 = LookupOutcome.Miss;
-            rec.L2 = LookupOutcome.Miss;
+            if (Tlbs.L2.Capacity != 0) rec.L2 = LookupOutcome.Miss;
         }
         else if (useFinal)
         {
@@ -154,7 +156,8 @@ internal sealed class Mmu
                 rec.Source = TranslationSource.L1Tlb;
                 return;
             }
-            if (st == FinalStatus.Miss)
+            // A core without an L2 TLB walks straight after the L1 miss (nothing looked up, nothing charged).
+            if (st == FinalStatus.Miss && Tlbs.L2.Capacity != 0)
             {
                 st = UseFinal(Tlbs.L2, rc, va, key, access, hw, ref r, ref rec, out int j);
                 rec.L2 = st == FinalStatus.Miss ? LookupOutcome.Miss : LookupOutcome.Hit;

@@ -39,6 +39,8 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     private readonly int _sets, _ways, _stride, _strideShift;
     private readonly ulong _setMask;
     private readonly ReplacementPolicy _policy;
+    private readonly bool _absent;
+    private ulong _random = 0x9E37_79B9_7F4A_7C15UL;
     // Key and context of a way side by side: once its fingerprint matched, one line answers both questions.
     private struct Tag
     {
@@ -101,8 +103,10 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     {
         configuration.Validate(name);
         Configuration = configuration;
-        _ways = configuration.Ways;
-        _sets = configuration.Sets;
+        // An absent structure is one empty way that is never filled: every lookup misses.
+        _absent = configuration.IsAbsent;
+        _ways = _absent ? 1 : configuration.Ways;
+        _sets = _absent ? 1 : configuration.Sets;
         _setMask = (ulong)(_sets - 1);
         // A power of two (at least 8, for the vector compares): a way's set is its index shifted right.
         _stride = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(8, _ways));
@@ -137,7 +141,7 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
 
     /// <summary>The memo of hits over this (L1) structure, kept coherent with its entries; null for other structures.</summary>
     internal FastPageTable? FastPages { get; set; }
-    public int Capacity => _sets * _ways;
+    public int Capacity => _absent ? 0 : _sets * _ways;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ref T Payload(int index) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_payloads), index);
@@ -383,6 +387,16 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
                     _referenced[i] = 0;
                 }
             }
+            case ReplacementPolicy.Random:
+            {
+                // xorshift64 (Marsaglia 2003): deterministic, so runs repeat.
+                ulong x = _random;
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                _random = x;
+                return b + (int)(x % (ulong)_ways);
+            }
             case ReplacementPolicy.RoundRobin:
             {
                 int w = _roundRobin[set];
@@ -464,6 +478,8 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     /// </summary>
     public int Insert(ulong address, int shift, int space, ulong context, in T payload, out bool evicted)
     {
+        evicted = false;
+        if (_absent) return -1;
         ulong key = TlbTags.Key(address, shift, space);
         int set = (int)((address >> shift) & _setMask);
         // The steady state of a busy clock structure (every way valid): the victim by bit operations, inline.

@@ -1,5 +1,5 @@
 // The table below lists every EL1/EL2 TLBI of the Arm ARM (C5.5) with its SYS encoding
-// (op0=1, CRn=8; QEMU target/arm/tcg/tlb-insns.c reginfo) — see shared/spec/tlb-maintenance.md §2.
+// (op0=1, CRn=8; QEMU target/arm/tcg/tlb-insns.c reginfo); Arm ARM D8.17.5.
 using Arm64Mmu.Architecture;
 
 namespace Arm64Mmu.Tlb;

@@ -2,7 +2,7 @@ using Arm64Mmu.Architecture;
 
 namespace Arm64Mmu.Tlb;
 
-/// <summary>What a TLBI selects by (Arm ARM D8.17.5; shared/spec/tlb-maintenance.md §2).</summary>
+/// <summary>What a TLBI selects by (Arm ARM D8.17.5).</summary>
 public enum TlbiKind : byte
 {
     /// <summary>VMALLE1: all stage-1 entries of the current VMID.</summary>

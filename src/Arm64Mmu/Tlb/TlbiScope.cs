@@ -57,7 +57,7 @@ public readonly record struct TlbiContext(bool E2h, bool Tge, ushort Vmid, bool 
 
 /// <summary>
 /// A decoded TLBI: which entries it removes (<see cref="Matches"/>). Operand formats from Arm ARM D8.17.5
-/// (shared/spec/tlb-maintenance.md §3); over-invalidation is allowed by the architecture (R_MMZTY), but this model
+/// (D8.17.5.2 for the range form); over-invalidation is allowed by the architecture (R_MMZTY), but this model
 /// removes exactly the entries in scope so that missing maintenance stays observable.
 /// </summary>
 public readonly struct TlbiScope

@@ -1,6 +1,6 @@
 namespace Arm64Mmu.Translation;
 
-/// <summary>The AT (address translate) instructions (Arm ARM C5.5; shared/spec/translation.md §7).</summary>
+/// <summary>The AT (address translate) instructions (Arm ARM C5.5).</summary>
 public enum AtOperation : byte
 {
     /// <summary>AT S1E1R: stage 1 of EL1&amp;0, privileged read, PAN ignored.</summary>

@@ -4,7 +4,7 @@ namespace Arm64Mmu.Translation;
 
 /// <summary>
 /// Builds <see cref="TranslationRegime"/> and <see cref="Stage2Regime"/> from register values
-/// (Arm ARM D8.2 and the pseudocode functions named in comments; shared/spec/translation.md §2–3).
+/// (Arm ARM D8.2 and the pseudocode functions named in comments).
 /// </summary>
 public static class RegimeBuilder
 {

@@ -3,7 +3,7 @@ using Arm64Mmu.Architecture;
 namespace Arm64Mmu.Tests.Architecture;
 
 /// <summary>
-/// Start levels, initial-table sizes and stage-2 concatenation (Arm ARM D8.2; shared/spec/translation.md §3).
+/// Start levels, initial-table sizes and stage-2 concatenation (Arm ARM D8.2).
 /// </summary>
 public class GeometryTests
 {

@@ -14,7 +14,7 @@ public class ProcessorFeaturesTests
     [Fact]
     public void QemuMaxIdRegistersDecodeToTheDocumentedFeatures()
     {
-        // shared/conformance/FORMAT.md "ID registers assumed".
+        // tests/vectors/FORMAT.md "ID registers assumed".
         var f = ProcessorFeatures.FromIdRegisters(0x0000032310201126UL, 0x0000011010211122UL, 0x1021011010011011UL, 0x0221100110212120UL);
         f.PaRangeBits.Should().Be(52);
         f.Lpa.Should().BeTrue();

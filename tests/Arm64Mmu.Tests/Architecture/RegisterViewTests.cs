@@ -2,7 +2,7 @@ using Arm64Mmu.Architecture;
 
 namespace Arm64Mmu.Tests.Architecture;
 
-/// <summary>Field positions from the Arm ARM register descriptions (shared/spec/translation.md §2).</summary>
+/// <summary>Field positions from the Arm ARM register descriptions.</summary>
 public class RegisterViewTests
 {
     [Fact]

@@ -8,7 +8,7 @@ using static Arm64Mmu.Tests.Checking.CheckerRig;
 namespace Arm64Mmu.Tests.Checking;
 
 /// <summary>
-/// The break-before-make sequence of Arm ARM R_DDMVT (shared/spec/break-before-make.md §2) and each way of weakening it,
+/// The break-before-make sequence of Arm ARM R_DDMVT and each way of weakening it,
 /// on shared and private tables. Every PE loads the same root unless a test says otherwise.
 /// </summary>
 public class BreakBeforeMakeSequenceTests

@@ -11,23 +11,8 @@ public class CheckCommandTests
 {
     private static (int Exit, string Out, string Err) Run(params string[] args)
     {
-        var entry = typeof(Arm64Mmu.Cli.CliException).Assembly.EntryPoint!;
-        var oldOut = Console.Out;
-        var oldErr = Console.Error;
-        var o = new StringWriter();
-        var e = new StringWriter();
-        Console.SetOut(o);
-        Console.SetError(e);
-        try
-        {
-            int code = (int)entry.Invoke(null, new object[] { args })!;
-            return (code, o.ToString(), e.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldErr);
-        }
+        var r = HostileInput.HostileCli.Run(args);
+        return (r.Exit, r.Out, r.Err);
     }
 
     [Fact]

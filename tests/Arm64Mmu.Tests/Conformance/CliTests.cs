@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Arm64Mmu.Tests.Conformance;
 
 /// <summary>
@@ -8,20 +6,7 @@ namespace Arm64Mmu.Tests.Conformance;
 /// </summary>
 public class CliTests
 {
-    private static (int Exit, string Out, string Err) Run(params string[] args)
-    {
-        string cli = Path.Combine(AppContext.BaseDirectory, "Arm64Mmu.Cli.dll");
-        File.Exists(cli).Should().BeTrue("the test project references the CLI, so its assembly is beside the tests");
-        string host = Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet";
-        var psi = new ProcessStartInfo(host) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(cli);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var proc = Process.Start(psi)!;
-        var stdout = proc.StandardOutput.ReadToEndAsync();
-        var stderr = proc.StandardError.ReadToEndAsync();
-        proc.WaitForExit(60_000).Should().BeTrue("the CLI must not hang");
-        return (proc.ExitCode, stdout.Result, stderr.Result);
-    }
+    private static (int Exit, string Out, string Err) Run(params string[] args) => CliProcess.Run(args);
 
     private static void ShouldBeOneLineUserError(string err, string mentions)
     {
@@ -96,10 +81,17 @@ public class CliTests
         try
         {
             string results = Path.Combine(dir, "answers.jsonl");
-            var (exit, output, err) = Run("conformance", Path.Combine(SharedFiles.ConformanceDirectory, "public", "sanity.json"), "--results", results, "--check");
+            var (exit, output, err) = Run("conformance", Path.Combine(TestVectors.ConformanceDirectory, "public", "sanity.json"), "--results", results, "--check");
             exit.Should().Be(0, output + err);
             output.Should().MatchRegex(@"\d+ passed, 0 failed");
-            File.ReadAllLines(results).Should().NotBeEmpty().And.AllSatisfy(l => l.Should().StartWith("{\"case\": \""));
+            File.ReadAllLines(results).Should().NotBeEmpty().And.AllSatisfy(l =>
+            {
+                // FORMAT.md "Results file": one JSON object per line with case, index and par.
+                using var answer = System.Text.Json.JsonDocument.Parse(l);
+                answer.RootElement.GetProperty("case").GetString().Should().StartWith("sanity-");
+                answer.RootElement.GetProperty("index").GetInt32().Should().BeGreaterThanOrEqualTo(0);
+                answer.RootElement.GetProperty("par").GetString().Should().MatchRegex("^0x[0-9a-f]{16}$");
+            });
         }
         finally { Directory.Delete(dir, recursive: true); }
     }

@@ -7,7 +7,7 @@ public class ConformanceVectorTests
     public static TheoryData<string> VectorFiles()
     {
         var data = new TheoryData<string>();
-        string dir = SharedFiles.ConformanceDirectory;
+        string dir = TestVectors.ConformanceDirectory;
         foreach (var f in Directory.GetFiles(Path.Combine(dir, "public"), "*.json").Order()) data.Add(Path.GetRelativePath(dir, f));
         foreach (var f in Directory.GetFiles(Path.Combine(dir, "supplement"), "*.json").Order()) data.Add(Path.GetRelativePath(dir, f));
         return data;
@@ -17,7 +17,7 @@ public class ConformanceVectorTests
     [MemberData(nameof(VectorFiles))]
     public void EveryQueryMatchesTheRecordedPar(string relativePath)
     {
-        var file = VectorFile.Load(Path.Combine(SharedFiles.ConformanceDirectory, relativePath));
+        var file = VectorFile.Load(Path.Combine(TestVectors.ConformanceDirectory, relativePath));
         file.Cases.Should().NotBeEmpty();
         var failures = new List<string>();
         int queries = 0;

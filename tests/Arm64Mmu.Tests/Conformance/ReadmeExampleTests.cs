@@ -1,8 +1,5 @@
-using System.Reflection;
 using System.Text.RegularExpressions;
 using Arm64Mmu.Architecture;
-using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CSharp;
 
 namespace Arm64Mmu.Tests.Conformance;
 
@@ -12,20 +9,7 @@ namespace Arm64Mmu.Tests.Conformance;
 /// </summary>
 public partial class ReadmeExampleTests
 {
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Arm64Mmu.sln"))) return dir.FullName;
-        throw new DirectoryNotFoundException("Arm64Mmu.sln not found above " + AppContext.BaseDirectory);
-    }
-
-    private static string LibraryExample()
-    {
-        string readme = File.ReadAllText(Path.Combine(RepositoryRoot(), "README.md"));
-        var m = Regex.Match(readme, @"## Using the library\s+```csharp\n(?<code>.*?)```", RegexOptions.Singleline);
-        m.Success.Should().BeTrue("README.md has a C# block under \"## Using the library\"");
-        return m.Groups["code"].Value;
-    }
+    private static string LibraryExample() => CSharpExample.Block("README.md", "## Using the library");
 
     [GeneratedRegex(@"Par par = .*//\s*PA (?<pa>0x[0-9a-fA-F]+), ATTR (?<attr>0x[0-9a-fA-F]+), SH (?<sh>\d)")]
     private static partial Regex ClaimRegex();
@@ -42,20 +26,7 @@ public partial class ReadmeExampleTests
 
         // Hand the PAR back to the test through AppContext (the example is a top-level program).
         string program = code + "\nSystem.AppContext.SetData(\"Arm64Mmu.ReadmePar\", par.Value);\n";
-        var refs = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
-            .Where(p => p.EndsWith(".dll", StringComparison.OrdinalIgnoreCase))
-            .Select(p => MetadataReference.CreateFromFile(p))
-            .Append(MetadataReference.CreateFromFile(typeof(Par).Assembly.Location));
-        var compilation = CSharpCompilation.Create("ReadmeExample",
-            [CSharpSyntaxTree.ParseText(program, new CSharpParseOptions(LanguageVersion.Latest))], refs,
-            new CSharpCompilationOptions(OutputKind.ConsoleApplication, nullableContextOptions: NullableContextOptions.Enable));
-        using var image = new MemoryStream();
-        var emitted = compilation.Emit(image);
-        emitted.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Should().BeEmpty();
-        emitted.Success.Should().BeTrue();
-
-        var entry = Assembly.Load(image.ToArray()).EntryPoint!;
-        entry.Invoke(null, entry.GetParameters().Length == 0 ? null : [Array.Empty<string>()]);
+        CSharpExample.Run(program, typeof(Par).Assembly);
         var par = new Par((ulong)AppContext.GetData("Arm64Mmu.ReadmePar")!);
 
         par.Faulted.Should().BeFalse(par.ToString());

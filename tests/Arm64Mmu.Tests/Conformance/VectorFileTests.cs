@@ -5,10 +5,10 @@ using Arm64Mmu.Translation;
 
 namespace Arm64Mmu.Tests.Conformance;
 
-/// <summary>Parsing of the arm64mmu-conformance/1 format (shared/conformance/FORMAT.md): good files load, bad ones are named precisely.</summary>
+/// <summary>Parsing of the arm64mmu-conformance/1 format (tests/vectors/FORMAT.md): good files load, bad ones are named precisely.</summary>
 public class VectorFileTests
 {
-    private static JsonObject Valid() => new()
+    internal static JsonObject Valid() => new()
     {
         ["format"] = "arm64mmu-conformance/1",
         ["theme"] = "unit",

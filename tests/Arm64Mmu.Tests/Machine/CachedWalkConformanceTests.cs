@@ -16,7 +16,7 @@ public class CachedWalkConformanceTests
     [MemberData(nameof(VectorFiles))]
     public void AtThroughThePesTlbs_MatchesTheRecordedParAndTheArchitecturalWalker(string relativePath)
     {
-        var file = VectorFile.Load(Path.Combine(SharedFiles.ConformanceDirectory, relativePath));
+        var file = VectorFile.Load(Path.Combine(TestVectors.ConformanceDirectory, relativePath));
         var failures = new List<string>();
         int queries = 0;
         foreach (var c in file.Cases)

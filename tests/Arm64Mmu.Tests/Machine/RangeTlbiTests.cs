@@ -4,7 +4,7 @@ using Arm64Mmu.Tlb;
 
 namespace Arm64Mmu.Tests.Machine;
 
-// FEAT_TLBIRANGE (Arm ARM D8.17.5.2; shared/spec/tlb-maintenance.md §3): a range operand covers
+// FEAT_TLBIRANGE (Arm ARM D8.17.5.2): a range operand covers
 // [BaseADDR, BaseADDR + (NUM+1)·2^(5·SCALE+1) pages); BaseADDR is VA[48:12] for 4K with DS=0 and VA[52:16] with DS=1.
 public class RangeTlbiTests
 {

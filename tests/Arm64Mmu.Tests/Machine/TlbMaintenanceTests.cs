@@ -4,7 +4,7 @@ using Arm64Mmu.Tlb;
 
 namespace Arm64Mmu.Tests.Machine;
 
-// Observable consequences of the TLB maintenance rules (shared/spec/tlb-maintenance.md §1-2; Arm ARM D8.16-D8.17):
+// Observable consequences of the TLB maintenance rules (Arm ARM D8.16-D8.17):
 // a cached translation stays in use until a TLBI in its scope, completed by a DSB of a sufficient domain, removes it.
 public class TlbMaintenanceTests
 {

@@ -7,7 +7,7 @@ using static Arm64Mmu.PageTables.MaintenanceStep;
 namespace Arm64Mmu.Tests.PageTables;
 
 /// <summary>
-/// The pKVM-style EL2 fixmap (Linux arch/arm64/kvm/hyp/nvhe/mm.c; shared/spec/break-before-make.md §3): map is a store
+/// The pKVM-style EL2 fixmap (Linux arch/arm64/kvm/hyp/nvhe/mm.c): map is a store
 /// and DSB ISHST + ISB; clear keeps the attributes with the valid bit clear and invalidates with VALE2IS (TTL = slot level)
 /// and DSB ISH — or, as the first version did, with the local VALE2 and DSB NSH.
 /// </summary>

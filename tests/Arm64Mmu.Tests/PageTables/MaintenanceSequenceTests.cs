@@ -8,7 +8,7 @@ namespace Arm64Mmu.Tests.PageTables;
 
 /// <summary>
 /// The exact instruction sequences for the standard cases. Expected operands are worked out by hand from the operand
-/// formats (shared/spec/tlb-maintenance.md §3: ASID [63:48], TTL [47:44] = granule code &lt;&lt; 2 | level, VA[55:12] in
+/// formats (Arm ARM D8.17.5: ASID [63:48], TTL [47:44] = granule code &lt;&lt; 2 | level, VA[55:12] in
 /// [43:0]; range: TG [47:46], SCALE [45:44], NUM [43:39], TTL [38:37], BaseADDR [36:0]) and the sequences from
 /// break-before-make.md §2 and tlb-maintenance.md §4.
 /// </summary>

@@ -10,7 +10,7 @@ using Arm64Mmu.Tlb;
 namespace Arm64Mmu.Tests.PageTables;
 
 /// <summary>
-/// Block-size changes without a break (shared/spec/break-before-make.md §4; Arm ARM R_PVTFW, R_KFLJB, I_HYQMB, I_CFFVK):
+/// Block-size changes without a break (Arm ARM R_PVTFW, R_KFLJB, I_HYQMB, I_CFFVK):
 /// with FEAT_BBM level 2 the editor replaces a block by an exactly equivalent table (or back) in place and then
 /// invalidates the old-size entries; with level 1 the block involved carries nT meanwhile (set before a split, cleared
 /// after the TLBI of a merge); with level 0, or under a rule that forbids it (Linux below level 2), it breaks. Run on a

@@ -6,7 +6,7 @@ namespace Arm64Mmu.Tests.PageTables;
 
 /// <summary>
 /// The range-TLBI choice of Linux's <c>__flush_tlb_range_op</c> (scale from 3 down, NUM = (pages' chunks) − 1) and the
-/// limits of <c>__flush_tlb_range_limit_excess</c> (shared/spec/tlb-maintenance.md §4), checked with counts worked out by hand
+/// limits of <c>__flush_tlb_range_limit_excess</c> (Linux arch/arm64/include/asm/tlbflush.h), checked with counts worked out by hand
 /// and with the architecture's decoding of each operand (<see cref="TlbiScope"/>).
 /// </summary>
 public class TlbInvalidationTests

@@ -61,7 +61,7 @@ public class CostModelTests
     [InlineData("neoverse-v2", 16, 800)]
     public void UncontendedShootdown_CostsTheProfilesFigure(string profile, int pes, ulong cycles)
     {
-        // shared/spec/cost-figures.md "TLBI IS + DSB ISH, uncontended", taken at the reference PE counts of docs/cost-model.md.
+        // The published "TLBI IS + DSB ISH, uncontended" figures (docs/cost-model.md), taken at the reference PE counts of docs/cost-model.md.
         var rig = new Rig(pes: pes, profile: CoreProfile.FromName(profile));
         Shootdown(rig[0]).Should().Be(cycles);
     }

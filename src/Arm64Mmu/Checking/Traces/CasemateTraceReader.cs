@@ -4,6 +4,7 @@ using Arm64Mmu.Architecture;
 using Arm64Mmu.Machine;
 using Arm64Mmu.Tlb;
 using Arm64Mmu.Translation;
+using Node = Arm64Mmu.Checking.Traces.SExpression;
 
 namespace Arm64Mmu.Checking.Traces;
 
@@ -42,49 +43,45 @@ public static class CasemateTraceReader
     // One PE per thread; the checker models at most 4096 PEs.
     private const int MaxThreadId = 4095;
 
-    private sealed class Node
-    {
-        public string? Atom;
-        public bool IsString;
-        public List<Node>? Items;
-        public int Line;
-        public bool IsList => Items is not null;
-        public override string ToString() => IsList ? "(" + string.Join(' ', Items!) + ")" : IsString ? $"\"{Atom}\"" : Atom!;
-    }
-
     /// <summary>Parses a Casemate trace or expected-output log.</summary>
     /// <exception cref="TraceFormatException">A record is malformed; the message names the line and what was expected.</exception>
-    public static ParsedTrace Parse(string text, string name)
+    public static ParsedTrace Parse(string text, string name) => Parse(new StringReader(text ?? throw new ArgumentNullException(nameof(text))), name);
+
+    /// <summary>Parses a Casemate trace from a reader, within <paramref name="limits"/> (default <see cref="TraceLimits.Default"/>).</summary>
+    /// <exception cref="TraceFormatException">A record is malformed or a limit is exceeded; the message names the line and what was expected.</exception>
+    public static ParsedTrace Parse(TextReader reader, string name, TraceLimits? limits = null) => Parse(reader, name, limits, 1);
+
+    internal static ParsedTrace Parse(TextReader reader, string name, TraceLimits? limits, int firstLine)
     {
+        ArgumentNullException.ThrowIfNull(reader);
+        var lim = limits ?? TraceLimits.Default;
+        lim.Validate();
         var records = new List<TraceRecord>();
         var unchecked_ = new List<UncheckedEvent>();
-        var notes = new List<string> { "Casemate trace: 4K granule, 48-bit addresses, start level 0 assumed; a VTTBR_EL2 (TTBR0_EL2) write turns stage 2 (the EL2 MMU) on until the trace writes HCR_EL2 (SCTLR_EL2)" };
+        var notes = new TraceNotes();
+        notes.Add("Casemate trace: 4K granule, 48-bit addresses, start level 0 assumed; a VTTBR_EL2 (TTBR0_EL2) write turns stage 2 (the EL2 MMU) on until the trace writes HCR_EL2 (SCTLR_EL2)");
         var configured = new HashSet<(int Tid, SystemRegister Register)>();
         string? verdict = null;
-        int maxPe = 0;
-        int pos = 0, line = 1;
+        int maxPe = 0, events = 0;
+        var src = new SExpressionReader(reader, name, firstLine);
         while (true)
         {
-            SkipSpace(text, ref pos, ref line);
-            if (pos >= text.Length) break;
-            char c = text[pos];
+            int c = src.SkipSpace();
+            if (c < 0) break;
             if (c == '!')
             {
-                int end = text.IndexOf('\n', pos);
-                if (end < 0) end = text.Length;
-                verdict = text[(pos + 1)..end].Trim();
-                pos = end;
+                verdict = src.ReadRestOfLine()[1..].Trim();
                 continue;
             }
             if (c is ';' or '#')
             {
-                int end = text.IndexOf('\n', pos);
-                pos = end < 0 ? text.Length : end;
+                src.ReadRestOfLine();
                 continue;
             }
-            if (c != '(') throw new TraceFormatException(name, line, $"expected '(' starting a Casemate record or a '!' verdict line, got '{Snippet(text, pos)}'");
-            var node = ReadList(text, ref pos, ref line, name);
-            var rec = Record.From(node, name);
+            if (c != '(') throw new TraceFormatException(name, src.Line, $"expected '(' starting a Casemate record or a '!' verdict line, got '{src.Snippet()}'");
+            var node = src.ReadList();
+            if (++events > lim.MaxEvents) throw new TraceFormatException(name, node.Line, $"more than {lim.MaxEvents} records (the event limit; arm64mmu check --max-events raises it)");
+            var rec = Record.From(node, name, lim.MaxPes);
             maxPe = Math.Max(maxPe, rec.Tid);
             Map(rec, records, unchecked_, notes, configured, name);
         }
@@ -96,61 +93,9 @@ public static class CasemateTraceReader
             Records = records,
             InitialRegisters = DefaultRegisters,
             Unchecked = unchecked_,
-            Notes = notes,
+            Notes = notes.ToList(),
             EmbeddedVerdict = verdict,
         };
-    }
-
-    private static string Snippet(string text, int pos) => text.Substring(pos, Math.Min(20, text.Length - pos)).Split('\n')[0];
-
-    private static void SkipSpace(string text, ref int pos, ref int line)
-    {
-        while (pos < text.Length && char.IsWhiteSpace(text[pos]))
-        {
-            if (text[pos] == '\n') line++;
-            pos++;
-        }
-    }
-
-    private static Node ReadList(string text, ref int pos, ref int line, string name)
-    {
-        var list = new Node { Items = new List<Node>(), Line = line };
-        int startLine = line;
-        pos++; // '('
-        while (true)
-        {
-            SkipSpace(text, ref pos, ref line);
-            if (pos >= text.Length) throw new TraceFormatException(name, startLine, "expected ')' closing the record started here, got the end of the file");
-            char c = text[pos];
-            if (c == ')')
-            {
-                pos++;
-                return list;
-            }
-            if (c == '(')
-            {
-                list.Items!.Add(ReadList(text, ref pos, ref line, name));
-                continue;
-            }
-            if (c == '"')
-            {
-                var sb = new StringBuilder();
-                int l0 = line;
-                pos++;
-                while (pos < text.Length && text[pos] != '"')
-                {
-                    if (text[pos] == '\n') line++;
-                    sb.Append(text[pos++]);
-                }
-                if (pos >= text.Length) throw new TraceFormatException(name, l0, "expected '\"' closing the string started here");
-                pos++;
-                list.Items!.Add(new Node { Atom = sb.ToString(), IsString = true, Line = l0 });
-                continue;
-            }
-            int s = pos;
-            while (pos < text.Length && !char.IsWhiteSpace(text[pos]) && text[pos] is not '(' and not ')' and not '"') pos++;
-            list.Items!.Add(new Node { Atom = text[s..pos], Line = line });
-        }
     }
 
     // A record with its fields found by key "(key value)" or by position after id, tid and src.
@@ -164,7 +109,7 @@ public static class CasemateTraceReader
         public required string FileName { get; init; }
         public required Node Source { get; init; }
 
-        public static Record From(Node n, string file)
+        public static Record From(Node n, string file, int maxPes)
         {
             var items = n.Items!;
             if (items.Count == 0 || items[0].IsList || items[0].IsString)
@@ -173,7 +118,12 @@ public static class CasemateTraceReader
             var bare = new List<Node>();
             foreach (var it in items.Skip(1))
             {
-                if (it.IsList && it.Items!.Count > 0 && !it.Items[0].IsList && !it.Items[0].IsString) keyed[it.Items[0].Atom!] = it.Items.Skip(1).ToList();
+                if (it.IsList && it.Items!.Count > 0 && !it.Items[0].IsList && !it.Items[0].IsString)
+                {
+                    // A repeated key would silently keep one of two values.
+                    if (!keyed.TryAdd(it.Items[0].Atom!, it.Items.Skip(1).ToList()))
+                        throw new TraceFormatException(file, it.Line, $"the field ({it.Items[0].Atom} …) appears twice in '{n}'; each key may appear once");
+                }
                 else bare.Add(it);
             }
             int tid;
@@ -182,29 +132,39 @@ public static class CasemateTraceReader
             {
                 // (name id tid "src" fields…)
                 if (bare.Count < 2) throw new TraceFormatException(file, n.Line, $"expected (id N) and (tid T), or positional 'id tid \"src\"' after '{items[0].Atom}', got '{n}'");
-                tid = Decimal(bare[1], "thread id", file);
-                Decimal(bare[0], "sequence id", file);
+                tid = ThreadId(bare[1], file, maxPes);
+                SequenceId(bare[0], file);
                 bare.RemoveRange(0, 2);
                 if (bare.Count > 0 && bare[0].IsString) bare.RemoveAt(0);
             }
             else
             {
+                if (keyed.ContainsKey("tid") && keyed.ContainsKey("thread")) throw new TraceFormatException(file, n.Line, $"both (tid …) and (thread …) in '{n}'; give one");
                 var t = keyed.GetValueOrDefault("tid") ?? keyed.GetValueOrDefault("thread")
                     ?? throw new TraceFormatException(file, n.Line, $"expected (tid T) after (id N) in '{n}'");
                 if (t.Count != 1) throw new TraceFormatException(file, n.Line, $"expected (tid T) with one number, got '{n}'");
-                tid = Decimal(t[0], "thread id", file);
-                Decimal(keyed["id"].FirstOrDefault() ?? throw new TraceFormatException(file, n.Line, "expected a number in (id N)"), "sequence id", file);
+                tid = ThreadId(t[0], file, maxPes);
+                SequenceId(keyed["id"].FirstOrDefault() ?? throw new TraceFormatException(file, n.Line, "expected a number in (id N)"), file);
             }
-            if (tid is < 0 or > MaxThreadId) throw new TraceFormatException(file, n.Line, $"thread id {tid}: allowed 0 to {MaxThreadId} (one PE per thread)");
             return new Record { Name = items[0].Atom!.ToLowerInvariant(), Line = n.Line, Tid = tid, Keyed = keyed, Bare = bare, FileName = file, Source = n };
         }
 
-
-        private static int Decimal(Node n, string what, string file)
+        // Decimal ASCII digits only (Casemate's parser.c reads them with strtoul base 10).
+        private static int ThreadId(Node n, string file, int maxPes)
         {
-            if (n.IsList || !int.TryParse(n.Atom, NumberStyles.None, CultureInfo.InvariantCulture, out int v))
-                throw new TraceFormatException(file, n.Line, $"expected a decimal {what}, got '{n}'");
-            return v;
+            if (n.IsList || !ulong.TryParse(n.Atom, NumberStyles.None, CultureInfo.InvariantCulture, out ulong v))
+                throw new TraceFormatException(file, n.Line, $"expected a decimal thread id, got '{n}'");
+            if (v >= (ulong)maxPes)
+                throw new TraceFormatException(file, n.Line, maxPes < TraceLimits.MaxPeCount
+                    ? $"thread id {v}: allowed 0 to {maxPes - 1} (one PE per thread; arm64mmu check --max-pes raises the limit up to {TraceLimits.MaxPeCount})"
+                    : $"thread id {v}: allowed 0 to {maxPes - 1} (one PE per thread)");
+            return (int)v;
+        }
+
+        private static void SequenceId(Node n, string file)
+        {
+            if (n.IsList || !ulong.TryParse(n.Atom, NumberStyles.None, CultureInfo.InvariantCulture, out _))
+                throw new TraceFormatException(file, n.Line, $"expected a decimal sequence id (up to 64 bits), got '{n}'");
         }
 
         private int _next;
@@ -239,7 +199,7 @@ public static class CasemateTraceReader
         public TraceFormatException Error(string message) => new(FileName, Line, $"{message} in '{Source}'");
     }
 
-    private static void Map(Record r, List<TraceRecord> records, List<UncheckedEvent> unchecked_, List<string> notes,
+    private static void Map(Record r, List<TraceRecord> records, List<UncheckedEvent> unchecked_, TraceNotes notes,
         HashSet<(int Tid, SystemRegister Register)> configured, string name)
     {
         int pe = r.Tid, line = r.Line;
@@ -263,7 +223,8 @@ public static class CasemateTraceReader
             {
                 ulong a = r.Hex("address"), size = r.Hex("size");
                 ulong fill = r.Name == "mem-set" ? r.Hex("value") : 0;
-                if ((a & 7) != 0 || (size & 7) != 0 || a + size >= 1UL << 52 || a + size < a) throw r.Error("expected an 8-byte aligned region below 2^52 whose size is a multiple of 8");
+                if ((a & 7) != 0 || (size & 7) != 0 || !WithinPhysicalAddressSpace(a, size))
+                    throw r.Error($"region 0x{a:x}+0x{size:x}: expected an 8-byte aligned region below 2^52 whose size is a multiple of 8");
                 if (fill > 0xFF) throw r.Error($"mem-set value 0x{fill:x} is not a byte");
                 records.Add(new TraceRecord(TraceRecordKind.Fill, pe, line) { Address = a, Size = size, Value = fill });
                 break;
@@ -271,6 +232,7 @@ public static class CasemateTraceReader
             case "mem-free":
             {
                 ulong a = r.Hex("address"), size = r.Hex("size");
+                if (!WithinPhysicalAddressSpace(a, size)) throw r.Error($"region 0x{a:x}+0x{size:x}: expected a region below 2^52 (the physical address space)");
                 records.Add(new TraceRecord(TraceRecordKind.TableFreed, pe, line) { Address = a, Size = size });
                 break;
             }
@@ -350,6 +312,7 @@ public static class CasemateTraceReader
                 string kind = r.Word("kind").ToLowerInvariant();
                 ulong location = r.Hex("location");
                 ulong value = r.Hex("value");
+                if (kind == "release_table" && location >= PhysicalAddressLimit) throw r.Error($"location 0x{location:x}: expected a physical address below 2^52");
                 var record = kind switch
                 {
                     "release_table" => new TraceRecord(TraceRecordKind.TableFreed, pe, line) { Address = location & ~0xFFFUL },
@@ -382,6 +345,11 @@ public static class CasemateTraceReader
                 throw r.Error($"expected a Casemate transition (mem-write, mem-read, mem-init, mem-set, mem-free, barrier, tlbi, sysreg-write, hint, lock, unlock, trylock, enter-context, exit-context), got '{r.Name}'");
         }
     }
+
+    private const ulong PhysicalAddressLimit = 1UL << 52;
+
+    // [address, address + size) lies in the 52-bit physical address space (the sum is checked for wrapping past 2^64).
+    private static bool WithinPhysicalAddressSpace(ulong address, ulong size) => address < PhysicalAddressLimit && size <= PhysicalAddressLimit - address;
 
     private static SystemRegister? CasemateRegister(string name) => name.ToLowerInvariant() switch
     {

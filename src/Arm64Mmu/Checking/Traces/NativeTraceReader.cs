@@ -17,26 +17,41 @@ public static partial class NativeTraceReader
     /// <summary>The first line a file may start with.</summary>
     public const string Magic = "arm64mmu-trace";
 
-    [GeneratedRegex(@"^\s*\S.*?-\d+\s+\[(\d+)\]\s")]
+    // ASCII digits only: \d would also match other scripts' digits, which no CPU number is written in.
+    [GeneratedRegex(@"^\s*\S.*?-[0-9]+\s+\[([0-9]+)\]\s", RegexOptions.CultureInvariant)]
     private static partial Regex FtraceLine();
 
-    [GeneratedRegex(@"\barm64mmu:\s*(.*)$")]
+    [GeneratedRegex(@"\barm64mmu:\s*(.*)$", RegexOptions.CultureInvariant)]
     private static partial Regex FtraceEvent();
 
     /// <summary>Parses trace text.</summary>
     /// <exception cref="TraceFormatException">A line is not a valid record; the message names the line and what was expected.</exception>
-    public static ParsedTrace Parse(string text, string name)
+    public static ParsedTrace Parse(string text, string name) => Parse(new StringReader(text ?? throw new ArgumentNullException(nameof(text))), name);
+
+    /// <summary>Parses a trace from a reader, within <paramref name="limits"/> (default <see cref="TraceLimits.Default"/>).</summary>
+    /// <exception cref="TraceFormatException">A line is not a valid record or a limit is exceeded; the message names the line and what was expected.</exception>
+    public static ParsedTrace Parse(TextReader reader, string name, TraceLimits? limits = null) => Parse(reader, name, limits, 1);
+
+    internal static ParsedTrace Parse(TextReader reader, string name, TraceLimits? limits, int firstLine)
     {
+        ArgumentNullException.ThrowIfNull(reader);
+        var lim = limits ?? TraceLimits.Default;
+        lim.Validate();
         var records = new List<TraceRecord>();
         var notes = new List<string>();
         int? declaredPes = null;
+        int declaredAt = 0;
         ProcessorFeatures? features = null;
         int maxPe = -1, ftraceSkipped = 0;
-        string[] lines = text.Split('\n');
-        for (int i = 0; i < lines.Length; i++)
+        var lines = new BoundedLineReader(reader, TraceLimits.MaxTokenLength);
+        for (int lineNo = firstLine; ; lineNo++)
         {
-            int lineNo = i + 1;
-            string line = lines[i];
+            var err = new Func<string, TraceFormatException>(m => new TraceFormatException(name, lineNo, m));
+            string? raw;
+            try { raw = lines.ReadLine(); }
+            catch (InvalidDataException e) { throw err($"{e.Message} (an event is one short line; is this a trace?)"); }
+            if (raw is null) break;
+            string line = raw;
             int hash = line.IndexOf('#');
             if (hash >= 0) line = line[..hash];
             line = line.Trim();
@@ -47,11 +62,12 @@ public static partial class NativeTraceReader
             {
                 var ev = FtraceEvent().Match(line);
                 if (!ev.Success) { ftraceSkipped++; continue; }
-                pe = int.Parse(ft.Groups[1].Value, CultureInfo.InvariantCulture);
+                pe = int.TryParse(ft.Groups[1].ValueSpan, NumberStyles.None, CultureInfo.InvariantCulture, out int cpu) && cpu < lim.MaxPes ? cpu
+                    : throw err(PeRange($"the ftrace CPU field [{ft.Groups[1].Value}] is out of range (0 to {lim.MaxPes - 1})", lim.MaxPes));
                 line = ev.Groups[1].Value.Trim();
+                if (line.Length == 0) throw err("expected an event after 'arm64mmu:' (str, hw, msr, el, dsb, isb, tlbi, free)");
             }
             string[] t = line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
-            var err = new Func<string, TraceFormatException>(m => new TraceFormatException(name, lineNo, m));
             if (pe is null)
             {
                 switch (t[0].ToLowerInvariant())
@@ -60,14 +76,19 @@ public static partial class NativeTraceReader
                         if (t.Length != 2 || t[1] != "1") throw err($"expected '{Magic} 1' (format version 1), got '{line}'");
                         continue;
                     case "pes":
-                        if (t.Length != 2 || !int.TryParse(t[1], out int n) || n is < 1 or > 4096) throw err($"expected 'pes N' with N from 1 to 4096, got '{line}'");
+                        if (t.Length != 2 || !int.TryParse(t[1], NumberStyles.None, CultureInfo.InvariantCulture, out int n) || n < 1 || n > lim.MaxPes)
+                            throw err(PeRange($"expected 'pes N' with N from 1 to {lim.MaxPes}, got '{line}'", lim.MaxPes));
+                        if (declaredPes is not null) throw err($"a second 'pes' line (the first is on line {declaredAt})");
                         declaredPes = n;
+                        declaredAt = lineNo;
                         continue;
                     case "features":
+                        if (features is not null) throw err("a second 'features' line; give every feature on one line");
                         features = ParseFeatures(t, err);
                         continue;
                     case "init":
                         if (t.Length != 3) throw err($"expected 'init <pa> <value>', got '{line}'");
+                        Count(records, lim, err);
                         records.Add(new TraceRecord(TraceRecordKind.Initial, -1, lineNo) { Address = Address(t[1], err), Value = Number(t[2], "value", err) });
                         continue;
                 }
@@ -76,11 +97,12 @@ public static partial class NativeTraceReader
                 if (t.Length == 0) throw err("expected an event after the PE (str, hw, msr, el, dsb, isb, tlbi, free, lock, unlock, …)");
             }
             int p = pe.Value;
-            if (p is < 0 or > 4095) throw err($"PE {p} is out of range (0 to 4095)");
+            if (p < 0 || p >= lim.MaxPes) throw err(PeRange($"PE {p} is out of range (0 to {lim.MaxPes - 1})", lim.MaxPes));
             maxPe = Math.Max(maxPe, p);
+            Count(records, lim, err);
             records.Add(ParseEvent(t, p, lineNo, err));
         }
-        if (declaredPes is { } d && maxPe >= d) throw new TraceFormatException(name, 1, $"the header says 'pes {d}' but PE {maxPe} appears in the trace");
+        if (declaredPes is { } d && maxPe >= d) throw new TraceFormatException(name, declaredAt, $"the header says 'pes {d}' but PE {maxPe} appears in the trace");
         if (ftraceSkipped > 0) notes.Add($"{ftraceSkipped} ftrace line(s) without an 'arm64mmu:' event were skipped");
         return new ParsedTrace
         {
@@ -93,13 +115,21 @@ public static partial class NativeTraceReader
         };
     }
 
+    private static void Count(List<TraceRecord> records, TraceLimits lim, Func<string, TraceFormatException> err)
+    {
+        if (records.Count >= lim.MaxEvents) throw err($"more than {lim.MaxEvents} events (the event limit; arm64mmu check --max-events raises it)");
+    }
+
+    private static string PeRange(string what, int maxPes)
+        => maxPes < TraceLimits.MaxPeCount ? $"{what} (arm64mmu check --max-pes raises the limit up to {TraceLimits.MaxPeCount})" : what;
+
     private static int? ParsePe(string s)
     {
         string n = s.ToLowerInvariant().TrimEnd(':');
         if (n.StartsWith("cpu", StringComparison.Ordinal)) n = n[3..];
         else if (n.StartsWith("pe", StringComparison.Ordinal)) n = n[2..];
         else if (n.StartsWith('p')) n = n[1..];
-        return int.TryParse(n, NumberStyles.None, CultureInfo.InvariantCulture, out int v) ? v : null;
+        return n.Length > 0 && n.Length <= 9 && int.TryParse(n, NumberStyles.None, CultureInfo.InvariantCulture, out int v) ? v : null;
     }
 
     private static TraceRecord ParseEvent(string[] t, int pe, int line, Func<string, TraceFormatException> err)
@@ -132,7 +162,7 @@ public static partial class NativeTraceReader
             }
             case "el":
                 Expect(t, 2, "el <0..3>", err);
-                if (!int.TryParse(t[1], out int el) || el is < 0 or > 3) throw err($"expected an exception level 0 to 3, got '{t[1]}'");
+                if (!int.TryParse(t[1], NumberStyles.None, CultureInfo.InvariantCulture, out int el) || el is < 0 or > 3) throw err($"expected an exception level 0 to 3, got '{t[1]}'");
                 return new TraceRecord(TraceRecordKind.ExceptionLevel, pe, line) { ExceptionLevel = el };
             case "dsb":
             {
@@ -149,7 +179,9 @@ public static partial class NativeTraceReader
             {
                 if (t.Length is not (2 or 3)) throw err($"expected '{op} <pa> [size]', got '{string.Join(' ', t)}'");
                 ulong size = t.Length == 3 ? Number(t[2], "size", err) : 0;
-                return new TraceRecord(TraceRecordKind.TableFreed, pe, line) { Address = Address(t[1], err), Size = size };
+                ulong pa = Address(t[1], err);
+                if (size > (1UL << 52) - pa) throw err($"the region 0x{pa:x}+0x{size:x} runs past the 52-bit physical address space");
+                return new TraceRecord(TraceRecordKind.TableFreed, pe, line) { Address = pa, Size = size };
             }
             // Lock discipline (checked with --policy casemate): lock addresses are any 64-bit value (a lock variable's address).
             case "lock" or "trylock" or "unlock":
@@ -189,11 +221,13 @@ public static partial class NativeTraceReader
             ulong? va = null, ipa = null;
             ushort asid = 0;
             int? level = null;
+            var seen = new HashSet<string>();
             foreach (var kv in t[2..])
             {
                 int eq = kv.IndexOf('=');
                 if (eq <= 0) throw err($"expected key=value (va, ipa, asid, level), got '{kv}'");
                 string k = kv[..eq].ToLowerInvariant(), v = kv[(eq + 1)..];
+                if (!seen.Add(k)) throw err($"{k}= appears twice; each key may appear once");
                 switch (k)
                 {
                     case "va": va = Number(v, "VA", err); break;
@@ -222,14 +256,16 @@ public static partial class NativeTraceReader
     private static ProcessorFeatures ParseFeatures(string[] t, Func<string, TraceFormatException> err)
     {
         var f = ProcessorFeatures.QemuMax with { BbmLevel = 0 };
+        var seen = new HashSet<string>();
         foreach (var kv in t[1..])
         {
             int eq = kv.IndexOf('=');
             if (eq <= 0) throw err($"expected key=value in 'features' (preset, bbm, ttl, asid-bits, vmid-bits, pa-bits), got '{kv}'");
             string k = kv[..eq].ToLowerInvariant(), v = kv[(eq + 1)..].ToLowerInvariant();
+            if (!seen.Add(k)) throw err($"features {k}= appears twice; each key may appear once");
             int Int(int lo, int hi)
             {
-                if (!int.TryParse(v, out int x) || x < lo || x > hi) throw err($"features {k}={v}: allowed {lo} to {hi}");
+                if (!int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out int x) || x < lo || x > hi) throw err($"features {k}={v}: allowed {lo} to {hi}");
                 return x;
             }
             int EightOrSixteen()

@@ -107,8 +107,14 @@ public sealed class TraceFormatException : Exception
         Line = line;
     }
 
+    /// <summary>Creates the exception for a problem with the input as a whole (its size, its encoding): no line.</summary>
+    public TraceFormatException(string name, string message) : base($"{name}: {message}")
+    {
+        Name = name;
+    }
+
     /// <summary>The trace's name.</summary>
     public string Name { get; }
-    /// <summary>1-based line number.</summary>
+    /// <summary>1-based line number, or 0 when the problem is not on one line.</summary>
     public int Line { get; }
 }

@@ -1,0 +1,518 @@
+using System.Globalization;
+using System.Text;
+
+namespace Arm64Mmu.Exploration;
+
+/// <summary>
+/// Reads a litmus test in herd7's AArch64 syntax (the subset the VMSA catalogue uses): the <c>AArch64 name</c> line,
+/// <c>Variant=</c>, <c>TTHM=</c> and <c>EL0=</c> header lines, the initial state (registers, memory, <c>PTE(x)</c>
+/// descriptors), the threads' code in columns (with <c>Pn.F</c> fault-handler columns), <c>locations</c> and the final
+/// condition. Malformed input throws <see cref="LitmusFormatException"/>; features the explorer does not model throw
+/// <see cref="LitmusUnsupportedException"/>.
+/// </summary>
+public static partial class LitmusParser
+{
+    /// <summary>Upper bound on threads (herd7's catalogue uses at most 4).</summary>
+    public const int MaxThreads = 8;
+    /// <summary>Upper bound on a thread's instructions.</summary>
+    public const int MaxInstructions = 256;
+    /// <summary>Upper bound on distinct variables.</summary>
+    public const int MaxVariables = 32;
+    /// <summary>Upper bound on array elements of one variable (each occupies 8 bytes of the variable's page at most).</summary>
+    public const int MaxArrayLength = 64;
+
+    private static readonly string[] ConditionStarts = ["exists", "~exists", "~ exists", "forall", "locations", "filter", "cases"];
+
+    /// <summary>Parses a test from its text.</summary>
+    public static LitmusTest Parse(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        string src = StripComments(text);
+        var lines = src.Replace("\r", "").Split('\n');
+        int first = Array.FindIndex(lines, l => l.Trim().Length > 0);
+        if (first < 0) throw new LitmusFormatException("empty file: a litmus test starts with 'AArch64 <name>'");
+        var head = lines[first].Trim().Split((char[])[' ', '\t'], 2, StringSplitOptions.RemoveEmptyEntries);
+        if (!head[0].Equals("AArch64", StringComparison.OrdinalIgnoreCase))
+            throw new LitmusUnsupportedException($"architecture '{head[0]}': only AArch64 tests are modelled");
+        if (head.Length < 2) throw new LitmusFormatException("line 1: 'AArch64' must be followed by the test name");
+        string name = head[1].Trim();
+
+        int brace = IndexOfLineStart(lines, first + 1, src);
+        int open = src.IndexOf('{', brace);
+        if (open < 0) throw new LitmusFormatException($"{name}: no initial state: expected '{{' after the header");
+        var headerText = src[brace..open];
+        int close = MatchingBrace(src, open) ?? throw new LitmusFormatException($"{name}: the initial state '{{' is never closed");
+
+        var builder = new Builder(name);
+        builder.ParseHeader(headerText);
+        builder.ParseInit(src[(open + 1)..close]);
+        string rest = src[(close + 1)..];
+        int condAt = FindConditionStart(rest) ?? throw new LitmusFormatException($"{name}: no final condition or locations (exists, ~exists, forall, locations)");
+        builder.ParseCode(rest[..condAt]);
+        builder.ParseFinal(rest[condAt..]);
+        return builder.Build();
+    }
+
+    /// <summary>Removes <c>(* … *)</c> comments (nested ones too).</summary>
+    internal static string StripComments(string s)
+    {
+        var sb = new StringBuilder(s.Length);
+        int depth = 0;
+        for (int i = 0; i < s.Length; i++)
+        {
+            if (i + 1 < s.Length && s[i] == '(' && s[i + 1] == '*') { depth++; i++; continue; }
+            if (depth > 0 && i + 1 < s.Length && s[i] == '*' && s[i + 1] == ')') { depth--; i++; continue; }
+            if (depth == 0) sb.Append(s[i]);
+            else if (s[i] == '\n') sb.Append('\n');
+        }
+        if (depth > 0) throw new LitmusFormatException("a comment '(*' is never closed");
+        return sb.ToString();
+    }
+
+    private static int IndexOfLineStart(string[] lines, int line, string src)
+    {
+        int pos = 0;
+        for (int i = 0; i < line && i < lines.Length; i++) pos += lines[i].Length + 1;
+        return Math.Min(pos, src.Length);
+    }
+
+    private static int? MatchingBrace(string s, int open)
+    {
+        int depth = 0;
+        for (int i = open; i < s.Length; i++)
+        {
+            if (s[i] == '{') depth++;
+            else if (s[i] == '}' && --depth == 0) return i;
+        }
+        return null;
+    }
+
+    private static int? FindConditionStart(string rest)
+    {
+        int pos = 0;
+        foreach (var line in rest.Split('\n'))
+        {
+            string t = line.TrimStart();
+            if (ConditionStarts.Any(k => t.StartsWith(k, StringComparison.OrdinalIgnoreCase) && (t.Length == k.Length || !char.IsLetterOrDigit(t[k.Length]) && t[k.Length] != '_')))
+                return pos + (line.Length - t.Length);
+            pos += line.Length + 1;
+        }
+        return null;
+    }
+
+    /// <summary>Accumulates the parts of a test.</summary>
+    private sealed class Builder(string name)
+    {
+        private readonly Dictionary<string, string> _header = new(StringComparer.Ordinal);
+        private readonly List<string> _variables = [];
+        private readonly List<RegisterInit> _registers = [];
+        private readonly List<MemoryInit> _memory = [];
+        private readonly List<DescriptorInit> _descriptors = [];
+        private readonly List<LitmusThread> _threads = [];
+        private readonly List<LitmusLocation> _observed = [];
+        private readonly List<FaultAtom> _observedFaults = [];
+        private FaultHandling _handling = FaultHandling.Fatal;
+        private string _tthm = "";
+        private string _el0 = "";
+        private LitmusCondition? _condition;
+
+        private LitmusFormatException Error(string what) => new($"{name}: {what}");
+
+        public void ParseHeader(string text)
+        {
+            foreach (var raw in text.Split('\n'))
+            {
+                string line = raw.Trim();
+                if (line.Length == 0 || line.StartsWith('"')) continue; // diy's cycle description
+                int eq = line.IndexOf('=');
+                if (eq <= 0) throw Error($"header line '{line}': expected Key=Value before the initial state");
+                string key = line[..eq].Trim(), value = line[(eq + 1)..].Trim();
+                _header[key] = value;
+                switch (key.ToLowerInvariant())
+                {
+                    case "variant": ParseVariant(value); break;
+                    case "tthm": _tthm = value; break;
+                    case "el0": _el0 = value; break;
+                }
+            }
+        }
+
+        private void ParseVariant(string value)
+        {
+            foreach (var v in value.Split((char[])[',', ' '], StringSplitOptions.RemoveEmptyEntries))
+            {
+                switch (v.ToLowerInvariant())
+                {
+                    case "vmsa": break;
+                    case "fatal": case "precise": _handling = FaultHandling.Fatal; break;
+                    case "handled": case "imprecise": _handling = FaultHandling.Handled; break;
+                    default: throw new LitmusUnsupportedException($"Variant={v} is not modelled (allowed vmsa, fatal/precise, handled/imprecise)");
+                }
+            }
+        }
+
+        private void Declare(string symbol)
+        {
+            if (!IsIdentifier(symbol)) throw Error($"'{symbol}' is not a variable name");
+            if (_variables.Contains(symbol)) return;
+            if (_variables.Count >= MaxVariables) throw new LitmusUnsupportedException($"more than {MaxVariables} variables");
+            _variables.Add(symbol);
+        }
+
+        public void ParseInit(string text)
+        {
+            foreach (var item in SplitTopLevel(text, ';', '\n'))
+            {
+                string s = item.Trim();
+                if (s.Length == 0) continue;
+                ParseInitItem(s);
+            }
+        }
+
+        private void ParseInitItem(string s)
+        {
+            int eq = IndexOfTopLevel(s, '=');
+            string lhs = (eq < 0 ? s : s[..eq]).Trim();
+            string? rhs = eq < 0 ? null : s[(eq + 1)..].Trim();
+            // An optional C type in front: int, int64_t, uint32_t, pteval_t, …
+            string? type = null;
+            int sp = lhs.IndexOfAny([' ', '\t']);
+            if (sp > 0 && !lhs.StartsWith('['))
+            {
+                type = lhs[..sp];
+                lhs = lhs[(sp + 1)..].Trim();
+            }
+            if (type is not null && !IsIdentifier(type)) throw Error($"initial state item '{s}': '{type}' is not a type");
+            int size = type is null ? 4 : TypeSize(type, s);
+
+            if (lhs.StartsWith('[') && lhs.EndsWith(']') && TryDescriptorLocation(lhs[1..^1], out _)) lhs = lhs[1..^1].Trim();
+            if (TryRegister(lhs, out int thread, out int reg))
+            {
+                var v = rhs is null ? LitmusValue.Of(0) : ParseValue(rhs, $"initial value of {lhs}");
+                _registers.Add(new RegisterInit(thread, reg, v));
+                return;
+            }
+            if (TryDescriptorLocation(lhs, out string? ptOf))
+            {
+                Declare(ptOf);
+                if (rhs is null) throw Error($"'{s}': a descriptor needs a value");
+                var v = ParseValue(rhs, $"initial descriptor of {ptOf}");
+                if (v.Kind != LitmusValueKind.Descriptor) throw Error($"'{s}': a descriptor's initial value must be a record such as (oa:PA(x), valid:0)");
+                _descriptors.RemoveAll(d => d.Symbol == ptOf);
+                _descriptors.Add(new DescriptorInit(ptOf, v.Pte!.Value));
+                return;
+            }
+            if (lhs.StartsWith('*'))
+            {
+                string p = lhs[1..].Trim();
+                Declare(p);
+                if (rhs is not null) _memory.Add(new MemoryInit(p, 0, ParseValue(rhs, $"initial value of {p}")));
+                return;
+            }
+            if (lhs.StartsWith('[') && lhs.EndsWith(']')) lhs = lhs[1..^1].Trim();
+            int br = lhs.IndexOf('[');
+            if (br > 0 && lhs.EndsWith(']'))
+            {
+                string arr = lhs[..br].Trim();
+                string lenText = lhs[(br + 1)..^1].Trim();
+                if (!int.TryParse(lenText, NumberStyles.None, CultureInfo.InvariantCulture, out int len) || len < 1 || len > MaxArrayLength)
+                    throw Error($"'{s}': array length '{lenText}' (allowed 1 to {MaxArrayLength})");
+                Declare(arr);
+                if (rhs is null) return;
+                if (!rhs.StartsWith('{') || !rhs.EndsWith('}')) throw Error($"'{s}': an array's initial value is {{v0,v1,…}}");
+                var elems = rhs[1..^1].Split(',').Select(e => e.Trim()).ToList();
+                if (elems.Count > len) throw Error($"'{s}': {elems.Count} initial values for {len} elements");
+                for (int i = 0; i < elems.Count; i++) _memory.Add(new MemoryInit(arr, i * size, ParseValue(elems[i], $"element {i} of {arr}")));
+                return;
+            }
+            Declare(lhs);
+            if (rhs is not null)
+            {
+                _memory.RemoveAll(m => m.Symbol == lhs && m.Offset == 0);
+                _memory.Add(new MemoryInit(lhs, 0, ParseValue(rhs, $"initial value of {lhs}")));
+            }
+        }
+
+        private int TypeSize(string type, string item) => type switch
+        {
+            "int" or "int32_t" or "uint32_t" or "unsigned" => 4,
+            "int64_t" or "uint64_t" or "long" or "pteval_t" or "intptr_t" => 8,
+            "char" or "int8_t" or "uint8_t" or "short" or "int16_t" or "uint16_t" => throw new LitmusUnsupportedException($"'{item}': {type} locations (mixed-size accesses) are not modelled"),
+            _ => throw Error($"'{item}': unknown type '{type}'"),
+        };
+
+        /// <summary>Parses a value: a number, a variable (its VA), &amp;x, PTE(x)/pte_x/TTD(x), PA(x)/phy_x, or a descriptor record.</summary>
+        public LitmusValue ParseValue(string text, string what)
+        {
+            string v = text.Trim();
+            if (v.Length == 0) throw Error($"{what}: missing value");
+            if (v.StartsWith('('))
+            {
+                if (!v.EndsWith(')')) throw Error($"{what}: descriptor record '{v}' is not closed");
+                return new LitmusValue(LitmusValueKind.Descriptor, Pte: ParseRecord(v[1..^1], what));
+            }
+            if (v[0] is '-' or '+' || char.IsDigit(v[0]) || v[0] == '#')
+            {
+                try { return LitmusValue.Of(LitmusInstructionDecoder.Imm(v, v)); }
+                catch (LitmusFormatException) { throw Error($"{what}: '{v}' is not a number"); }
+            }
+            if (v.StartsWith("label:", StringComparison.Ordinal))
+            {
+                // label:"P1:L0" — a code label of a thread (what ADR writes).
+                string l = v[6..].Trim().Trim('"');
+                int colon = l.IndexOf(':');
+                if (colon < 2 || l[0] != 'P' || !int.TryParse(l.AsSpan(1, colon - 1), NumberStyles.None, CultureInfo.InvariantCulture, out int lt) || !IsIdentifier(l[(colon + 1)..]))
+                    throw Error($"{what}: '{v}' is not a label value (label:\"Pn:L\")");
+                return new LitmusValue(LitmusValueKind.Label, lt, l[(colon + 1)..]);
+            }
+            if (v.StartsWith('&')) v = v[1..].Trim();
+            if (TryDescriptorLocation(v, out string? pt)) { Declare(pt); return new LitmusValue(LitmusValueKind.DescriptorAddress, Symbol: pt); }
+            if (TryPhysical(v, out string? pa)) { Declare(pa); return new LitmusValue(LitmusValueKind.PhysicalAddress, Symbol: pa); }
+            if (!IsIdentifier(v)) throw Error($"{what}: '{v}' is not a value (number, variable, PTE(x), PA(x) or (oa:…) record)");
+            Declare(v);
+            return new LitmusValue(LitmusValueKind.VirtualAddress, Symbol: v);
+        }
+
+        private PteValue ParseRecord(string body, string what)
+        {
+            var p = new PteValue(null);
+            foreach (var raw in SplitTopLevel(body, ','))
+            {
+                string f = raw.Trim();
+                if (f.Length == 0) continue;
+                int colon = f.IndexOf(':');
+                if (colon < 0)
+                    throw new LitmusUnsupportedException($"{what}: descriptor attribute '{f}' (memory type/shareability) is not modelled");
+                string key = f[..colon].Trim(), val = f[(colon + 1)..].Trim();
+                if (key == "oa")
+                {
+                    if (!TryPhysical(val, out string? sym)) throw Error($"{what}: oa:{val} must name a physical page, PA(x) or phy_x");
+                    Declare(sym);
+                    p = p with { OutputSymbol = sym };
+                    continue;
+                }
+                if (key == "attrs") throw new LitmusUnsupportedException($"{what}: descriptor attributes '{f}' are not modelled");
+                if (!int.TryParse(val, NumberStyles.None, CultureInfo.InvariantCulture, out int n)) throw Error($"{what}: field {key}:{val} needs 0 or 1");
+                try { p = p.With(key, n); }
+                catch (FormatException e) { throw Error($"{what}: {e.Message}"); }
+            }
+            return p;
+        }
+
+        public void ParseCode(string text)
+        {
+            var rows = text.Split(';').Select(r => r.Replace("\n", " ").Trim()).ToList();
+            while (rows.Count > 0 && rows[^1].Length == 0) rows.RemoveAt(rows.Count - 1);
+            if (rows.Count == 0) throw Error("no thread columns (expected a row such as 'P0 | P1 ;')");
+            var names = rows[0].Split('|').Select(c => c.Trim()).ToList();
+            var columns = new List<(int Thread, bool Handler)>();
+            foreach (var n in names)
+            {
+                bool handler = n.EndsWith(".F", StringComparison.OrdinalIgnoreCase);
+                string p = handler ? n[..^2] : n;
+                if (p.Length < 2 || p[0] != 'P' || !int.TryParse(p.AsSpan(1), NumberStyles.None, CultureInfo.InvariantCulture, out int t) || t >= MaxThreads)
+                    throw Error($"thread column '{n}': expected P0…P{MaxThreads - 1} or Pn.F");
+                if (columns.Contains((t, handler))) throw Error($"thread column '{n}' appears twice");
+                columns.Add((t, handler));
+            }
+            int threadCount = columns.Max(c => c.Thread) + 1;
+            for (int t = 0; t < threadCount; t++)
+                if (!columns.Contains((t, false))) throw Error($"thread P{t} has no column");
+
+            var code = columns.Select(_ => new List<(List<string> Labels, LitmusInstruction? Instr)>()).ToList();
+            foreach (var row in rows.Skip(1))
+            {
+                var cells = row.Split('|');
+                if (cells.Length > columns.Count) throw Error($"row '{row}' has {cells.Length} columns, the header has {columns.Count}");
+                for (int c = 0; c < cells.Length; c++)
+                {
+                    string cell = cells[c].Trim();
+                    var labels = new List<string>();
+                    while (true)
+                    {
+                        int colon = cell.IndexOf(':');
+                        if (colon <= 0 || !IsIdentifier(cell[..colon].Trim())) break;
+                        labels.Add(cell[..colon].Trim());
+                        cell = cell[(colon + 1)..].Trim();
+                    }
+                    LitmusInstruction? instr = cell.Length == 0 ? null : LitmusInstructionDecoder.Decode(cell);
+                    if (labels.Count > 0 || instr is not null) code[c].Add((labels, instr));
+                }
+            }
+
+            for (int t = 0; t < threadCount; t++)
+            {
+                var labels = new Dictionary<string, LabelTarget>(StringComparer.Ordinal);
+                var (mainCode, mainLabels) = Assemble(code[columns.IndexOf((t, false))], false, labels, t);
+                int h = columns.IndexOf((t, true));
+                IReadOnlyList<LitmusInstruction>? handler = null;
+                IReadOnlyList<IReadOnlyList<string>> handlerLabels = [];
+                if (h >= 0) (handler, handlerLabels) = Assemble(code[h], true, labels, t);
+                foreach (var i in mainCode.Concat(handler ?? []))
+                    if (i.Target is { } target && !labels.ContainsKey(target)) throw Error($"P{t}: '{i.Text}' refers to undefined label {target}");
+                _threads.Add(new LitmusThread(t, mainCode, mainLabels, handler, handlerLabels, labels));
+            }
+        }
+
+        private (List<LitmusInstruction>, List<IReadOnlyList<string>>) Assemble(List<(List<string> Labels, LitmusInstruction? Instr)> cells, bool handler,
+            Dictionary<string, LabelTarget> labels, int thread)
+        {
+            var instrs = new List<LitmusInstruction>();
+            var instrLabels = new List<IReadOnlyList<string>>();
+            var pending = new List<string>();
+            foreach (var (ls, instr) in cells)
+            {
+                foreach (var l in ls)
+                {
+                    if (labels.ContainsKey(l)) throw Error($"P{thread}: label {l} is defined twice");
+                    labels[l] = new LabelTarget(handler, instrs.Count);
+                    pending.Add(l);
+                }
+                if (instr is null) continue;
+                instrs.Add(instr);
+                instrLabels.Add(pending.ToList());
+                pending.Clear();
+                if (instrs.Count > MaxInstructions) throw new LitmusUnsupportedException($"P{thread}: more than {MaxInstructions} instructions");
+            }
+            return (instrs, instrLabels);
+        }
+
+        public void ParseFinal(string text)
+        {
+            string s = text.Trim();
+            while (s.StartsWith("locations", StringComparison.OrdinalIgnoreCase))
+            {
+                int open = s.IndexOf('['), close = open < 0 ? -1 : MatchingBracket(s, open);
+                if (open < 0 || close < 0) throw Error("'locations' needs a list in brackets: locations [x; 0:X1;]");
+                foreach (var item in SplitTopLevel(s[(open + 1)..close], ';'))
+                {
+                    string it = item.Trim();
+                    if (it.Length == 0) continue;
+                    if (it.StartsWith("fault(", StringComparison.OrdinalIgnoreCase)) _observedFaults.Add(ParseFaultAtom(it));
+                    else _observed.Add(ParseLocation(it));
+                }
+                s = s[(close + 1)..].Trim();
+            }
+            if (s.Length == 0 && _observed.Count + _observedFaults.Count > 0)
+            {
+                // Only 'locations': every final state is listed; the proposition is true.
+                _condition = new LitmusCondition(LitmusQuantifier.ForAll, new ConstantProposition(true));
+                return;
+            }
+            if (s.StartsWith("filter", StringComparison.OrdinalIgnoreCase) || s.StartsWith("cases", StringComparison.OrdinalIgnoreCase))
+                throw new LitmusUnsupportedException($"'{s.Split(' ')[0]}' clauses are not modelled");
+            LitmusQuantifier q;
+            if (s.StartsWith("~exists", StringComparison.Ordinal)) { q = LitmusQuantifier.NotExists; s = s[7..]; }
+            else if (s.StartsWith("~ exists", StringComparison.Ordinal)) { q = LitmusQuantifier.NotExists; s = s[8..]; }
+            else if (s.StartsWith("exists", StringComparison.Ordinal)) { q = LitmusQuantifier.Exists; s = s[6..]; }
+            else if (s.StartsWith("forall", StringComparison.Ordinal)) { q = LitmusQuantifier.ForAll; s = s[6..]; }
+            else throw Error($"final condition '{Shorten(s)}': expected exists, ~exists or forall");
+            var parser = new PropositionParser(s, this);
+            _condition = new LitmusCondition(q, parser.ParseAll());
+        }
+
+        private static string Shorten(string s) => s.Length <= 40 ? s : s[..40] + "…";
+
+        private static int MatchingBracket(string s, int open)
+        {
+            int depth = 0;
+            for (int i = open; i < s.Length; i++)
+            {
+                if (s[i] == '[') depth++;
+                else if (s[i] == ']' && --depth == 0) return i;
+            }
+            return -1;
+        }
+
+        /// <summary>A location in a condition or <c>locations</c> list.</summary>
+        public LitmusLocation ParseLocation(string text)
+        {
+            string t = text.Trim();
+            if (TryRegister(t, out int thread, out int reg)) return new LitmusLocation(LitmusLocationKind.Register, thread, reg);
+            bool bracketed = t.StartsWith('[') && t.EndsWith(']');
+            if (bracketed) t = t[1..^1].Trim();
+            if (TryDescriptorLocation(t, out string? pt)) { Declare(pt); return new LitmusLocation(LitmusLocationKind.Descriptor, Symbol: pt); }
+            if (!IsIdentifier(t)) throw Error($"'{text.Trim()}' is not a location (n:Xr, x, [x], PTE(x), pte_x)");
+            Declare(t);
+            return new LitmusLocation(LitmusLocationKind.Memory, Symbol: t);
+        }
+
+        /// <summary><c>fault(P1:L0,x,MMU:Permission)</c>, label, variable and type optional.</summary>
+        public FaultAtom ParseFaultAtom(string text)
+        {
+            string t = text.Trim();
+            int open = t.IndexOf('(');
+            if (open < 0 || !t.EndsWith(')')) throw Error($"fault atom '{t}': expected fault(Pn[:label][,x][,type])");
+            var parts = t[(open + 1)..^1].Split(',').Select(p => p.Trim()).ToList();
+            string who = parts[0];
+            string? label = null;
+            int colon = who.IndexOf(':');
+            if (colon > 0) { label = who[(colon + 1)..].Trim(); who = who[..colon].Trim(); }
+            if (who.Length < 2 || who[0] != 'P' || !int.TryParse(who.AsSpan(1), NumberStyles.None, CultureInfo.InvariantCulture, out int thread))
+                throw Error($"fault atom '{t}': '{who}' is not a thread (Pn)");
+            string? symbol = null, type = null;
+            for (int i = 1; i < parts.Count; i++)
+            {
+                string p = parts[i];
+                if (p.Contains(':') || (i == 2 && IsIdentifier(p))) type = p;
+                else if (symbol is null && TryDescriptorLocation(p, out _))
+                    throw new LitmusUnsupportedException($"fault atom '{t}': faults on page-table accesses (EL0) are not modelled");
+                else if (symbol is null && IsIdentifier(p)) { symbol = p; Declare(p); }
+                else throw Error($"fault atom '{t}': '{p}' is neither a variable nor a fault type");
+            }
+            if (type is not null && type is not ("MMU:Translation" or "MMU:Permission" or "MMU:AccessFlag"))
+                throw new LitmusUnsupportedException($"fault type {type} is not modelled (allowed MMU:Translation, MMU:Permission, MMU:AccessFlag)");
+            return new FaultAtom(thread, label, symbol, type);
+        }
+
+        public LitmusTest Build()
+        {
+            int n = _threads.Count;
+            var ha = new bool[n];
+            var hd = new bool[n];
+            var el0 = new bool[n];
+            foreach (var item in _tthm.Split((char[])[' ', ','], StringSplitOptions.RemoveEmptyEntries))
+            {
+                string which = item;
+                int? only = null;
+                int colon = item.IndexOf(':');
+                if (colon > 0)
+                {
+                    only = ParseProc(item[..colon], "TTHM");
+                    which = item[(colon + 1)..];
+                }
+                for (int t = 0; t < n; t++)
+                {
+                    if (only is { } o && o != t) continue;
+                    switch (which.ToUpperInvariant())
+                    {
+                        // Hardware dirty management needs the Access flag managed too (herd7: hd implies ha; Arm ARM D8.4.2).
+                        case "HD": hd[t] = true; ha[t] = true; break;
+                        case "HA": ha[t] = true; break;
+                        default: throw Error($"TTHM={_tthm}: '{which}' (allowed HA, HD, Pn:HA, Pn:HD)");
+                    }
+                }
+            }
+            foreach (var item in _el0.Split((char[])[' ', ','], StringSplitOptions.RemoveEmptyEntries)) el0[ParseProc(item, "EL0")] = true;
+            if (_condition is null) throw Error("no final condition");
+            foreach (var r in _registers)
+                if (r.Thread >= n) throw Error($"initial value of {r.Thread}:X{r.Register} for a thread that does not exist");
+            return new LitmusTest
+            {
+                Name = name, Header = _header, Handling = _handling,
+                HardwareAccessFlag = ha, HardwareDirty = hd, AtEl0 = el0,
+                Variables = _variables, Registers = _registers, Memory = _memory, Descriptors = _descriptors,
+                Threads = _threads, Condition = _condition, ObservedLocations = _observed, ObservedFaults = _observedFaults,
+            };
+        }
+
+        private int ParseProc(string s, string what)
+        {
+            string p = s.Trim();
+            if (p.Length < 2 || p[0] != 'P' || !int.TryParse(p.AsSpan(1), NumberStyles.None, CultureInfo.InvariantCulture, out int t) || t >= _threads.Count)
+                throw Error($"{what}: '{p}' is not a thread of this test (P0…P{_threads.Count - 1})");
+            return t;
+        }
+    }
+
+}
