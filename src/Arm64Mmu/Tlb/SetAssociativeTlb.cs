@@ -485,7 +485,7 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
         // The steady state of a busy clock structure (every way valid): the victim by bit operations, inline.
         int victim = _clockBits && Count == Capacity ? set * _stride + ClockVictim(set) : Victim(set);
         evicted = _tags[victim].Key != 0;
-        if (evicted) RemoveAt(victim);
+        if (evicted) Remove(victim);
         // The new entry can overlap another only if its size class is not the only one present, or if an entry of its
         // class may have its key (the presence count of the key's bucket, where kept, says none can).
         if (_hint is not null && !_mayConflict
@@ -573,8 +573,11 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     }
 
     /// <summary>Removes the entry at a way.</summary>
+    public void RemoveAt(int index) => Remove(index);
+
+    // Inlined into Insert (an eviction per L1 refill); the maintenance loops call RemoveAt, keeping them small.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void RemoveAt(int index)
+    private void Remove(int index)
     {
         ulong key = _tags[index].Key;
         if (key == 0) return;

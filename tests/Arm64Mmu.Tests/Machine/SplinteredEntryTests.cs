@@ -60,6 +60,22 @@ public class SplinteredEntryTests
         // A marker word holding its own PA, so a load tells which translation was used.
         public void Mark(ulong pa) => M.Memory.WriteUInt64(pa, pa);
 
+        /// <summary>
+        /// Break-before-make of the stage-1 block at <paramref name="va"/> (a level-<paramref name="level"/> entry) by PE 0,
+        /// with the one TLBI under test, then the new block to <paramref name="output"/>.
+        /// </summary>
+        public void ReplaceBlock(ulong va, int level, ulong output, TlbiOp op, ulong operand)
+        {
+            var p0 = M[0];
+            ulong slot = S1.SlotFor(va, level, allocate: false);
+            p0.WriteDescriptor(slot, 0);
+            p0.Dsb(DsbOption.Ishst);
+            p0.Tlbi(op, operand).Should().Be(InstructionStatus.Executed);
+            p0.Dsb(DsbOption.Ish);
+            p0.WriteDescriptor(slot, Descriptor.Stage1Leaf(output, page: false, attrIndx: 1));
+            p0.Dsb(DsbOption.Ish);
+        }
+
         public ulong Load(int pe, ulong va)
         {
             var r = M[pe].Load(va, 8);
@@ -98,15 +114,7 @@ public class SplinteredEntryTests
         w.M[0].Tlbs.Entries(TlbStructure.L2).Should().Contain(t => t.SizeShift == 12 && t.DescriptorSizeShift == 21,
             "combined entries are 4 KiB pieces of the 2 MiB stage-1 block");
 
-        // Break-before-make of the stage-1 block with the one TLBI under test.
-        var p0 = w.M[0];
-        ulong slot = w.S1.SlotFor(BlockVa, 2, allocate: false);
-        p0.WriteDescriptor(slot, 0);
-        p0.Dsb(DsbOption.Ishst);
-        p0.Tlbi(op, operand).Should().Be(InstructionStatus.Executed);
-        p0.Dsb(DsbOption.Ish);
-        p0.WriteDescriptor(slot, Descriptor.Stage1Leaf(ipa2, page: false, attrIndx: 1));
-        p0.Dsb(DsbOption.Ish);
+        w.ReplaceBlock(BlockVa, 2, ipa2, op, operand);
 
         foreach (ulong off in offsets)
             for (int pe = 0; pe < 2; pe++) w.Load(pe, BlockVa + off).Should().Be(pa2 + off, $"{what}: PE{pe} at block + 0x{off:x}");
@@ -161,14 +169,7 @@ public class SplinteredEntryTests
             w.Mark(pa2 + off);
             for (int pe = 0; pe < 2; pe++) w.Load(pe, GiantVa + off).Should().Be(pa + off);
         }
-        var p0 = w.M[0];
-        ulong slot = w.S1.SlotFor(GiantVa, 1, allocate: false);
-        p0.WriteDescriptor(slot, 0);
-        p0.Dsb(DsbOption.Ishst);
-        p0.Tlbi(op, operand);
-        p0.Dsb(DsbOption.Ish);
-        p0.WriteDescriptor(slot, Descriptor.Stage1Leaf(pa2, page: false, attrIndx: 1));
-        p0.Dsb(DsbOption.Ish);
+        w.ReplaceBlock(GiantVa, 1, pa2, op, operand);
         foreach (ulong off in offsets)
             for (int pe = 0; pe < 2; pe++) w.Load(pe, GiantVa + off).Should().Be(pa2 + off, $"{op}: PE{pe} at block + 0x{off:x}");
     }
