@@ -111,7 +111,8 @@ internal sealed class Mmu
                 rec.Source = TranslationSource.L1Tlb;
                 return;
             }
-            if (st == FinalStatus.Miss)
+            // A core without an L2 TLB walks straight after the L1 miss (nothing looked up, nothing charged).
+            if (st == FinalStatus.Miss && Tlbs.L2.Capacity != 0)
             {
                 st = UseFinal(Tlbs.L2, rc, va, key, access, hw, ref r, ref rec, out int j);
                 rec.L2 = st == FinalStatus.Miss ? LookupOutcome.Miss : LookupOutcome.Hit;

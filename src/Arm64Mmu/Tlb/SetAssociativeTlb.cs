@@ -36,6 +36,8 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     private readonly int _sets, _ways, _stride;
     private readonly ulong _setMask;
     private readonly ReplacementPolicy _policy;
+    private readonly bool _absent;
+    private ulong _random = 0x9E37_79B9_7F4A_7C15UL;
     // Key and context of a way side by side: once its fingerprint matched, one line answers both questions.
     private struct Tag
     {
@@ -91,8 +93,10 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     {
         configuration.Validate(name);
         Configuration = configuration;
-        _ways = configuration.Ways;
-        _sets = configuration.Sets;
+        // An absent structure is one empty way that is never filled: every lookup misses.
+        _absent = configuration.IsAbsent;
+        _ways = _absent ? 1 : configuration.Ways;
+        _sets = _absent ? 1 : configuration.Sets;
         _setMask = (ulong)(_sets - 1);
         _stride = (_ways + 7) & ~7;
         _policy = configuration.Replacement;
@@ -120,7 +124,7 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
 
     public TlbConfiguration Configuration { get; }
     public int Count { get; private set; }
-    public int Capacity => _sets * _ways;
+    public int Capacity => _absent ? 0 : _sets * _ways;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ref T Payload(int index) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_payloads), index);
@@ -361,6 +365,16 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
                     _referenced[i] = 0;
                 }
             }
+            case ReplacementPolicy.Random:
+            {
+                // xorshift64 (Marsaglia 2003): deterministic, so runs repeat.
+                ulong x = _random;
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                _random = x;
+                return b + (int)(x % (ulong)_ways);
+            }
             case ReplacementPolicy.RoundRobin:
             {
                 int w = _roundRobin[set];
@@ -408,6 +422,8 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     /// </summary>
     public int Insert(ulong address, int shift, int space, ulong context, in T payload, out bool evicted)
     {
+        evicted = false;
+        if (_absent) return -1;
         ulong key = TlbTags.Key(address, shift, space);
         int set = (int)((address >> shift) & _setMask);
         int victim = Victim(set);

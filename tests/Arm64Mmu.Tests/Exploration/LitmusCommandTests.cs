@@ -8,7 +8,7 @@ public sealed class LitmusCommandTests : IDisposable
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), $"litmus-{Guid.NewGuid():N}");
 
-    private const string Sb = """
+    internal const string Sb = """
         AArch64 SB
         { 0:X1=x; 0:X3=y; 1:X1=x; 1:X3=y; }
         P0          | P1          ;

@@ -11,15 +11,7 @@ namespace Arm64Mmu.Tests.HostileInput;
 [Collection("Console")]
 public sealed class LitmusInputTests : IDisposable
 {
-    private const string Sb = """
-        AArch64 SB
-        { 0:X1=x; 0:X3=y; 1:X1=x; 1:X3=y; }
-        P0          | P1          ;
-        MOV W0,#1   | MOV W0,#1   ;
-        STR W0,[X1] | STR W0,[X3] ;
-        LDR W2,[X3] | LDR W2,[X1] ;
-        exists (0:X2=0 /\ 1:X2=0)
-        """;
+    private const string Sb = Exploration.LitmusCommandTests.Sb;
 
     private readonly HostileCli.TempDir _dir = new();
 
@@ -33,6 +25,10 @@ public sealed class LitmusInputTests : IDisposable
     [InlineData(new[] { "litmus", "" }, "files: an empty path; give a file name")]
     [InlineData(new[] { "litmus", "--scenarios", "--bogus" }, "Unrecognized command or argument '--bogus'")]
     [InlineData(new[] { "conformance", "v.json", "--bogus", "--results", "out" }, "arm64mmu conformance: Unrecognized command or argument '--bogus'")]
+    [InlineData(new[] { "sweep", "merge", "a.csv", "--bogus" }, "arm64mmu sweep merge: Unrecognized command or argument '--bogus'")]
+    [InlineData(new[] { "simulate", "--trace", "" }, "--trace: an empty path; give a file name")]
+    [InlineData(new[] { "convert-trace", "", "--out", "x.a64t" }, "trace: an empty path; give a file name")]
+    [InlineData(new[] { "sweep", "merge", "" }, "files: an empty path; give a file name")]
     public void UnknownOptionsAndEmptyPaths_AreUsageErrors(string[] args, string message)
         => HostileCli.Run(args).ShouldBeOneLineError(message);
 

@@ -73,56 +73,14 @@ public class ReaderFuzzTests
         "\"0x00000000000000000\"", "\"mask\": \"0x0\"", "\"op\": \"S12E0W\"",
     ];
 
-    // Small litmus tests of our own (tests/Arm64Mmu.Tests/Exploration): message passing, a remap with a broadcast TLBI,
+    // Small litmus tests of our own (tests/Arm64Mmu.Tests/Exploration): store buffering, a remap with a broadcast TLBI,
     // a make-valid observed through a fault, a fault handler with ADR/ERET, hardware Access flag updates, arrays and 'locations'.
     private static readonly string[] LitmusSeeds =
     [
-        """
-        AArch64 MP
-        { 0:X1=x; 0:X2=y; 1:X1=x; 1:X2=y; }
-        P0          | P1          ;
-        MOV W0,#1   | LDR W3,[X2] ;
-        STR W0,[X1] | LDR W4,[X1] ;
-        STR W0,[X2] |             ;
-        exists (1:X3=1 /\ 1:X4=0)
-        """,
-        """
-        AArch64 Remap
-        { int x=0; int y=1;
-          0:X1=PTE(x); 0:X2=(oa:PA(y)); 0:X3=x; 0:X4=z;
-          1:X3=x; 1:X4=z; }
-        P0              | P1          ;
-        STR X2,[X1]     | LDR W5,[X4] ;
-        DSB ISH         | DMB LD      ;
-        LSR X9,X3,#12   | LDR W6,[X3] ;
-        TLBI VAAE1IS,X9 |             ;
-        DSB ISH         |             ;
-        MOV W0,#1       |             ;
-        STR W0,[X4]     |             ;
-        exists (1:X5=1 /\ 1:X6=0)
-        """,
-        """
-        AArch64 MakeValidRemote
-        { int x=1; [PTE(x)]=(valid:0);
-          0:X1=PTE(x); 0:X2=(oa:PA(x)); 0:X4=z; 1:X3=x; 1:X4=z; }
-        P0          | P1              ;
-        STR X2,[X1] | LDR W5,[X4]     ;
-        DSB ISH     | DMB LD          ;
-        MOV W0,#1   | L0: LDR W6,[X3] ;
-        STR W0,[X4] |                 ;
-        locations [1:X6;]
-        exists (1:X5=1 /\ fault(P1:L0,x))
-        """,
-        """
-        AArch64 Handler
-        Variant=vmsa,fatal
-        { [PTE(x)]=(valid:0); y=7; 0:X1=x; 0:X2=y; }
-        P0              | P0.F           ;
-        L0: LDR W0,[X1] | ADR X9,L1      ;
-        L1: LDR W3,[X2] | MSR ELR_EL1,X9 ;
-                        | ERET           ;
-        exists (fault(P0:L0,x) /\ 0:X3=7)
-        """,
+        Exploration.LitmusCommandTests.Sb,
+        Exploration.ExplorerTests.Remap,
+        Exploration.ExplorerTests.MakeValidRemote.Replace("{{SYNC}}", "DMB LD ;"),
+        Exploration.ExplorerTests.Handler,
         """
         AArch64 HA
         TTHM=HA
