@@ -16,6 +16,7 @@ internal static class ConvertTraceCommand
         {
             string path = pr.GetValue(input)!;
             string outPath = pr.GetValue(output) ?? throw new CliException("--out FILE.a64t is required");
+            InputFile.Require(path, "trace");
             if (!File.Exists(path)) throw new CliException($"{path}: no such file");
             OutputFile.CheckWritable(outPath, "--out");
             TraceFormat? f;

@@ -64,6 +64,7 @@ internal sealed class SimulationOptions
         if (paths.Count == 0) throw new CliException("no trace: give --trace FILE (once per PE) or --manifest FILE");
         foreach (var p in paths)
         {
+            InputFile.Require(p, "--trace");
             if (p.StartsWith('-')) throw new CliException($"--trace {p}: looks like an option, not a file");
             if (!File.Exists(p)) throw new CliException($"--trace {p}: no such file");
         }

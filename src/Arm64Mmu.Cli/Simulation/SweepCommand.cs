@@ -44,7 +44,7 @@ internal static class SweepCommand
             return 0;
         });
 
-        var files = new Argument<string[]>("files") { Description = "the shards' CSV or JSON files", Arity = ArgumentArity.OneOrMore };
+        var files = new Argument<string[]>("files") { Description = "the shards' CSV or JSON files", Arity = ArgumentArity.OneOrMore }.RefusingUnknownOptions();
         var partial = new Option<bool>("--partial") { Description = "allow runs of the grid to be missing (by default every run must be present)" };
         var mergeOutput = new OutputOptions();
         var merge = new Command("merge", "Join the CSV or JSON files of a sweep's shards (same sweep_id; no run twice; every run present) into one file, byte-identical to the unsharded sweep's");
@@ -56,6 +56,7 @@ internal static class SweepCommand
             var paths = pr.GetValue(files) ?? [];
             foreach (var p in paths)
             {
+                InputFile.Require(p, "files");
                 if (p.StartsWith('-')) throw new CliException($"unknown option '{p}'");
                 if (!File.Exists(p)) throw new CliException($"{p}: no such file");
             }
