@@ -64,7 +64,7 @@ internal sealed class SimulatedSystem
         ulong userLeaf = Descriptor.Stage1Leaf(0, page: true, attrIndx: 1, el0: true, format: s1Geo.Format);
         AddressSpace Space(ushort? asid, bool upper) => new(_s1Tables, new AddressSpaceDefinition
         {
-            Regime = TableRegime.El10, Geometry = s1Geo, Asid = asid, UpperRange = upper, TableViewOffset = viewOffset,
+            Regime = Regime.El10, Geometry = s1Geo, Asid = asid, UpperRange = upper, TableViewOffset = viewOffset,
         });
         DemandPager Pager(AddressSpace space, ulong leaf) => new(space, Os, guestFrames, s.PageSize, leaf)
         {

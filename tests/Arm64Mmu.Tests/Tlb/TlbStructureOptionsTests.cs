@@ -1,3 +1,4 @@
+using Arm64Mmu.Setups;
 using Arm64Mmu.Architecture;
 using Arm64Mmu.Machine;
 using Arm64Mmu.Timing;
@@ -8,7 +9,7 @@ namespace Arm64Mmu.Tests.Tlb;
 /// <summary>Structures a core may lack (TlbConfiguration.None) and pseudo-random replacement.</summary>
 public class TlbStructureOptionsTests
 {
-    private static readonly ulong Ctx = TlbTags.Context(TlbRegime.El10, TranslationStage.Stage1, 0, 1, false, true, 3, Granule.Size4K);
+    private static readonly ulong Ctx = TlbTags.Context(Regime.El10, TranslationStage.Stage1, 0, 1, false, true, 3, Granule.Size4K);
     private const ulong Mask = TlbTags.RegimeField | TlbTags.VmidField | TlbTags.StageField;
 
     [Fact]
