@@ -1,7 +1,10 @@
+using Arm64Mmu.Architecture;
+
 namespace Arm64Mmu.Checking;
 
 // The outstanding obligations, indexed so that a store looks only at those it can concern: the ones at the written
-// descriptor, and those of removed tables above it in the same tree whose entries cover input addresses. Without the index every make scanned every outstanding obligation once
+// descriptor, and those of entries above it in the same tree whose old entries cover input addresses (a removed table, a
+// block replaced in place by a FEAT_BBM split). Without the index every make scanned every outstanding obligation once
 // per place the written table is linked at, which made a hostile trace of cross-linked tables quadratic (docs/limits.md).
 public sealed partial class BreakBeforeMakeChecker
 {
@@ -19,7 +22,7 @@ public sealed partial class BreakBeforeMakeChecker
     private readonly Dictionary<(Tree, int, TableLink?), EntryPlaces> _placeIndex = new();
 
     // Whether an obligation stands for entries that translate addresses below its own descriptor's table entry as well.
-    private static bool Covers(Obligation o) => o.Kind != ObligationKind.Combined && o.CoversTableOrSubtree;
+    private static bool Covers(Obligation o) => o.Kind != ObligationKind.Combined && (o.CoversTableOrSubtree || o.Kind == ObligationKind.SizeChange);
 
     private void AddOutstanding(List<Obligation> created)
     {
@@ -76,7 +79,7 @@ public sealed partial class BreakBeforeMakeChecker
     }
 
     // The unreported obligations a make at these places meets, in the order they were created: those at the descriptor
-    // itself (any tree), and those of removed tables above it in the same tree whose entries still cover one of its places.
+    // itself (any tree), and those of entries above it in the same tree whose old entries still cover one of its places.
     private List<Obligation>? PendingAt(EntryPlaces places)
     {
         var pos = places.First;
@@ -99,5 +102,26 @@ public sealed partial class BreakBeforeMakeChecker
             foreach (var o in list)
                 if (o.Kind == ObligationKind.SizeChange && !o.Reported) result.Add(o);
         return result;
+    }
+
+    // R_PVTFW: a FEAT_BBM size change must leave the translation as it was. The new table (split) or the old one (merge) is
+    // read now, at the swap: its entries were written while it was not live, and later stores into it are ordinary live edits.
+    private BbmVerdict SameTranslation(in DescriptorChange change, Tree tree, BbmVerdict sizeChange)
+    {
+        ulong lastTable = ulong.MaxValue, lastPa = 0;
+        bool lastOk = false;
+        var verdict = Options.Policy.CheckSameTranslation(change, tree.Geometry, address =>
+        {
+            ulong page = address & ~0xFFFUL;
+            if (page != lastTable)
+            {
+                lastTable = page;
+                ulong? pa = _map.Resolve(tree, page);
+                lastOk = pa.HasValue;
+                lastPa = pa.GetValueOrDefault();
+            }
+            return lastOk ? _memory.ReadUInt64(lastPa + (address & 0xFFF)) : 0;
+        });
+        return verdict.IsAllowed ? sizeChange : verdict;
     }
 }

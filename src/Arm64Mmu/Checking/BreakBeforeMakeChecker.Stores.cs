@@ -460,6 +460,9 @@ public sealed partial class BreakBeforeMakeChecker
         var ctx0 = holders[0].Context;
         var change = new DescriptorChange(old, @new, pos.Level, ot, nt, tree.Stage, tree.Stage == 1 && ctx0.TwoPrivilege, g.Granule, g.Format, bbm, ctx0.Mair);
         var verdict = Options.Policy.Check(change);
+        // FEAT_BBM relaxes a block ↔ table change only when the translation stays the same (R_PVTFW): judged on the tables'
+        // contents at the moment of the swap.
+        if (verdict.IsAllowed && verdict.SizeChange && oldTable != newTable) verdict = SameTranslation(change, tree, verdict);
         var sizeOutstanding = SizeChangesOutstandingAt(pos.Location);
         var tag = TagFor(ctx0, pos.Level, pos.InputBase, pos.Shift, !oldTable, IsGlobal(ctx0, !oldTable, old));
         if (!verdict.IsAllowed)
