@@ -1,5 +1,6 @@
 using Arm64Mmu.BenchmarkDotNet;
 using Arm64Mmu.Machine;
+using Arm64Mmu.Setups;
 using Arm64Mmu.Timing;
 using Arm64Mmu.Tlb;
 using BenchmarkDotNet.Attributes;

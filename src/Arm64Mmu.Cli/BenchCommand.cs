@@ -33,16 +33,17 @@ internal static class BenchCommand
         if (rounds is { } n) settings = settings with { Rounds = n };
         var selected = Select(filters);
         var machine = MachineFigures.Where(m => filters.Length == 0 || filters.Any(f => m.Name.StartsWith(f, StringComparison.Ordinal))).ToArray();
+        var simulation = SimulationFigures.Where(m => filters.Length == 0 || filters.Any(f => m.Name.StartsWith(f, StringComparison.Ordinal))).ToArray();
         if (list)
         {
-            var names = selected.Select(m => (m.Name, m.Unit)).Concat(machine).ToArray();
+            var names = selected.Select(m => (m.Name, m.Unit)).Concat(machine).Concat(simulation).ToArray();
             if (json) JsonOutput.Write(new BenchListJson(names.Select(x => new BenchNameJson(x.Item1, x.Item2)).ToArray()));
             else foreach (var (name, unit) in names) Console.WriteLine($"{name} {unit}");
             return 0;
         }
         var figures = new List<BenchFigureJson>();
         // Each figure takes a second or more: a progress bar on standard error when it is a terminal.
-        using var progress = ProgressDisplay.Start("bench", selected.Count + (machine.Length > 0 ? 1 : 0));
+        using var progress = ProgressDisplay.Start("bench", selected.Count + (machine.Length > 0 ? 1 : 0) + (simulation.Length > 0 ? 1 : 0));
         int done = 0;
         foreach (var m in selected)
         {
@@ -61,6 +62,16 @@ internal static class BenchCommand
                 if (!json) progress.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{name} {value:0.0} {unit}"));
             }
         }
+        if (simulation.Length > 0)
+        {
+            // Whole trace simulations (SimulationWorkload): lackey text parsed and simulated, records simulated, parsing alone.
+            foreach (var (name, value, unit) in SimulationWorkload.Run())
+            {
+                if (!simulation.Any(m => m.Name == name)) continue;
+                figures.Add(new BenchFigureJson(name, Math.Round(value, 1), unit));
+                if (!json) progress.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{name} {value:0.0} {unit}"));
+            }
+        }
         progress.Stop();
         if (json) JsonOutput.Write(new BenchJson(figures));
         return 0;
@@ -70,6 +81,15 @@ internal static class BenchCommand
     [
         ("tlbi.vae1is.dsb.64pe.resident", "ns"),
         ("trace.random.1gib", "ns/access, cycles/access"),
+    ];
+
+    // Self-timed trace-simulation figures (SimulationWorkload): whole simulations of a synthetic L1-hit-dominated stream.
+    private static readonly (string Name, string Unit)[] SimulationFigures =
+    [
+        ("simulate.lackey", "M translations/s"),
+        ("simulate.lackey.readahead", "M translations/s"),
+        ("simulate.records", "M translations/s"),
+        ("parse.lackey", "MB/s"),
     ];
 
     private const int MinRounds = 3, MaxRounds = 1001;
@@ -91,14 +111,14 @@ internal static class BenchCommand
         foreach (var f in filters)
         {
             if (string.IsNullOrWhiteSpace(f)) throw new CliException("--filter: an empty prefix; give the start of a figure name");
-            bool any = MachineFigures.Any(m => m.Name.StartsWith(f, StringComparison.Ordinal));
+            bool any = MachineFigures.Concat(SimulationFigures).Any(m => m.Name.StartsWith(f, StringComparison.Ordinal));
             foreach (var m in all)
             {
                 if (!m.Name.StartsWith(f, StringComparison.Ordinal)) continue;
                 any = true;
                 if (!selected.Contains(m)) selected.Add(m);
             }
-            if (!any) throw new CliException($"--filter {f} matches no figure (known: {string.Join(", ", all.Select(m => m.Name).Concat(MachineFigures.Select(m => m.Name)))})");
+            if (!any) throw new CliException($"--filter {f} matches no figure (known: {string.Join(", ", all.Select(m => m.Name).Concat(MachineFigures.Select(m => m.Name)).Concat(SimulationFigures.Select(m => m.Name)))})");
         }
         return selected;
     }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Invocation;
+using System.CommandLine.Parsing;
 using System.Globalization;
 using System.Text;
 using Arm64Mmu.Architecture;
@@ -40,11 +41,13 @@ public static class CliRunner
     {
         ArgumentNullException.ThrowIfNull(root);
         ArgumentNullException.ThrowIfNull(args);
-        var parsed = root.Parse(args);
+        // No response files: System.CommandLine would expand "@path" by reading the whole file (@/dev/zero: until out of
+        // memory); an argument starting with '@' is an ordinary file name here.
+        var parsed = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
         if (parsed.Errors.Count > 0 && parsed.Action is ParseErrorAction)
         {
             string command = CommandPath(parsed.CommandResult);
-            string errors = string.Join("; ", parsed.Errors.Select(e => e.Message.TrimEnd('.')).Distinct());
+            string errors = string.Join("; ", parsed.Errors.Select(Describe).Distinct());
             return UsageError($"{command}: {errors} (see '{command} --help')");
         }
         try
@@ -108,6 +111,66 @@ public static class CliRunner
         }
         if (i < text.Length) sb.Append($"… ({text.Length - i} more characters)");
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// Makes a list of files refuse a word that starts with '-' and names no file or directory: System.CommandLine gives
+    /// an unknown option to an argument that takes any number of values (<c>litmus --bogus</c> became the file
+    /// "--bogus"), so it is reported here as the unknown option it is. A file whose name starts with '-' still works
+    /// when it exists (or as <c>./-name</c>).
+    /// </summary>
+    public static Argument<string[]> RefusingUnknownOptions(this Argument<string[]> files)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        files.Validators.Add(r =>
+        {
+            foreach (var token in r.Tokens)
+                if (token.Value.Length > 1 && token.Value[0] == '-' && !File.Exists(token.Value) && !Directory.Exists(token.Value))
+                    r.AddError($"Unrecognized command or argument '{token.Value}'");
+        });
+        return files;
+    }
+
+    /// <summary>
+    /// A parse error in words: System.CommandLine names the CLR type a value did not convert to ("as expected type
+    /// 'System.Nullable`1[System.Int64]'"); that part becomes what the value should look like ("expected an integer").
+    /// </summary>
+    internal static string Describe(ParseError error)
+    {
+        string message = error.Message.TrimEnd('.');
+        Type? type = error.SymbolResult switch
+        {
+            OptionResult o => o.Option.ValueType,
+            ArgumentResult { Parent: OptionResult o } => o.Option.ValueType,
+            ArgumentResult a => a.Argument.ValueType,
+            _ => null,
+        };
+        if (type is null) return message;
+        string quoted = $"'{type}'";
+        string english = " as expected type " + quoted;
+        if (message.Contains(english, StringComparison.Ordinal)) return message.Replace(english, ": expected " + Expected(type), StringComparison.Ordinal);
+        // Another language's wording: at least the type is said in words.
+        return message.Replace(quoted, $"'{Expected(type)}'", StringComparison.Ordinal);
+    }
+
+    /// <summary>What a value of <paramref name="type"/> looks like, in words.</summary>
+    internal static string Expected(Type type)
+    {
+        type = Nullable.GetUnderlyingType(type) ?? type;
+        if (type.IsArray) return Expected(type.GetElementType()!);
+        if (type.IsEnum) return "one of " + string.Join(", ", Enum.GetNames(type));
+        return Type.GetTypeCode(type) switch
+        {
+            TypeCode.Int32 => $"an integer (at most {int.MaxValue})",
+            TypeCode.Int64 => $"an integer (at most {long.MaxValue})",
+            TypeCode.Int16 or TypeCode.SByte => "an integer",
+            TypeCode.UInt32 => $"a non-negative integer (at most {uint.MaxValue})",
+            TypeCode.UInt64 => $"a non-negative integer (at most {ulong.MaxValue})",
+            TypeCode.UInt16 or TypeCode.Byte => "a non-negative integer",
+            TypeCode.Double or TypeCode.Single or TypeCode.Decimal => "a number",
+            TypeCode.Boolean => "true or false",
+            _ => "a " + type.Name.ToLowerInvariant(),
+        };
     }
 
     private static string CommandPath(System.CommandLine.Parsing.CommandResult? result)

@@ -8,7 +8,7 @@ internal static class ConformanceCommand
 {
     public static Command Create()
     {
-        var files = new Argument<string[]>("files") { Description = "vector files in the arm64mmu-conformance/1 format", Arity = ArgumentArity.OneOrMore };
+        var files = new Argument<string[]>("files") { Description = "vector files in the arm64mmu-conformance/1 format", Arity = ArgumentArity.OneOrMore }.RefusingUnknownOptions();
         var results = new Option<string>("--results") { Description = "where to write the answers (JSON lines: case, index, par)", Required = true };
         var check = new Option<bool>("--check") { Description = "also compare with the expected PAR values and print 'N passed, M failed'" };
         var limits = InputLimits.ForVectors();

@@ -42,6 +42,15 @@ internal sealed class InputLimits
         MemoryMib = MibOption("--max-memory-mib", Conformance.VectorLimits.Default.MaxMemoryBytes >> 20, "most distinct memory one case may fill (4 KiB pages), in MiB"),
     };
 
+    /// <summary>
+    /// The option of <c>litmus</c>: the size of each file it reads (a test, and the <c>--check-against</c> answers), 16 MiB
+    /// by default. A test is a few hundred bytes (the largest of herd7's public VMSA tests is 1.4 KiB; its 291 answers 0.2 MiB).
+    /// </summary>
+    public static InputLimits ForLitmus() => new(16);
+
+    /// <summary>The input size limit in bytes.</summary>
+    public long InputBytes(ParseResult r) => r.GetValue(InputMib) << 20;
+
     public IEnumerable<Option> All()
     {
         yield return InputMib;

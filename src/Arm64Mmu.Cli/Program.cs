@@ -8,5 +8,6 @@ root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(CheckCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(Arm64Mmu.Cli.Litmus.LitmusCommand.Create());
+Arm64Mmu.Cli.Simulation.SimulationCommands.Register(root);
 
 return CliRunner.Run(root, args);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Arm64Mmu.Setups;
 using Arm64Mmu.Cli.Conformance;
 using Arm64Mmu.PageTables;
 using Arm64Mmu.Translation;

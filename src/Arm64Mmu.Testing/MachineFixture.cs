@@ -25,22 +25,22 @@ public sealed class MachineFixture
     public MachineFixture(MachineFixtureOptions options)
     {
         Options = options ?? throw new ArgumentNullException(nameof(options));
-        int el = options.ExceptionLevel ?? (options.Regime == TableRegime.El10 ? 1 : 2);
+        int el = options.ExceptionLevel ?? (options.Regime == Regime.El10 ? 1 : 2);
         var builder = new MachineBuilder().WithProcessingElements(options.ProcessingElements).WithProfile(options.Profile).WithInitialExceptionLevel(el);
         if (options.Features is { } f) builder.WithFeatures(f);
         Machine = builder.Build();
         Checker = BreakBeforeMakeChecker.Attach(Machine, options.Checker);
         Allocator = new TableAllocator(Machine.Memory, options.TableRegion, options.TableRegionSize);
-        var geometry = options.Regime == TableRegime.Stage2
+        var geometry = options.Regime.IsStage2
             ? Geometries.Stage2(options.Granule, options.InputBits, TranslationGeometry.Stage1StartLevel(options.Granule, options.InputBits), options.OutputBits, options.Lpa2)
             : Geometries.Stage1(options.Granule, options.InputBits, options.OutputBits, options.Lpa2);
         AddressSpace = new AddressSpace(Allocator, new AddressSpaceDefinition
         {
             Regime = options.Regime,
             Geometry = geometry,
-            Asid = options.Regime is TableRegime.El10 or TableRegime.El20 ? options.Asid : null,
+            Asid = options.Regime.HasAsid ? options.Asid : null,
             UpperRange = options.UpperRange,
-            Vmid = options.Regime == TableRegime.Stage2 ? options.Vmid : (ushort)0,
+            Vmid = options.Regime.IsStage2 ? options.Vmid : (ushort)0,
         });
         AddressSpace.Activate(Machine, options.Activation);
     }
@@ -69,7 +69,7 @@ public sealed class MachineFixture
         get
         {
             var format = AddressSpace.Geometry.Format;
-            if (Options.Regime == TableRegime.Stage2) return Descriptor.Stage2Leaf(0, page: true, format: format);
+            if (Options.Regime.IsStage2) return Descriptor.Stage2Leaf(0, page: true, format: format);
             ulong leaf = Descriptor.Stage1Leaf(0, page: true, attrIndx: 1, format: format);
             return AddressSpace.Definition.HasAsid ? leaf | Descriptor.NotGlobal : leaf;
         }

@@ -15,7 +15,7 @@ public sealed record MachineFixtureOptions
     /// <summary>The PEs' features; default the profile's.</summary>
     public ProcessorFeatures? Features { get; init; }
     /// <summary>Whose tables the address space holds (default EL1&amp;0 stage 1).</summary>
-    public TableRegime Regime { get; init; } = TableRegime.El10;
+    public Regime Regime { get; init; } = Regime.El10;
     /// <summary>The translation granule (default 4K).</summary>
     public Granule Granule { get; init; } = Granule.Size4K;
     /// <summary>Input-address bits: VA bits, or IPA bits for stage 2 (default 48).</summary>

@@ -1,3 +1,4 @@
+using Arm64Mmu.Setups;
 using Arm64Mmu.Architecture;
 using Arm64Mmu.Memory;
 using Arm64Mmu.PageTables;
@@ -32,7 +33,7 @@ internal sealed class WalkWorkload
         if (vas.Length == 0 || (vas.Length & (vas.Length - 1)) != 0) throw new ArgumentException("the VA count must be a power of two", nameof(vas));
         _walker = t.Walker;
         _regime = t.El10Regime;
-        _stage2 = _regime.Kind == RegimeKind.El10 ? t.Stage2 : Stage2Regime.Disabled;
+        _stage2 = _regime.Kind == Regime.El10 ? t.Stage2 : Stage2Regime.Disabled;
         _vas = vas;
         _vaMask = vas.Length - 1;
         _access = op.Access();

@@ -9,12 +9,12 @@ internal sealed record Herd7Answer(string Name, string Status, string? Kind, str
 /// <summary>Reads herd7.jsonl and judges an exploration against it.</summary>
 internal static class Herd7Reference
 {
-    /// <summary>Loads answers by test name.</summary>
-    public static Dictionary<string, Herd7Answer> Load(string path)
+    /// <summary>Loads answers by test name from the text of <paramref name="path"/>.</summary>
+    public static Dictionary<string, Herd7Answer> Load(string path, string text)
     {
         var map = new Dictionary<string, Herd7Answer>(StringComparer.Ordinal);
         int line = 0;
-        foreach (var raw in File.ReadLines(path))
+        foreach (var raw in text.Split('\n'))
         {
             line++;
             if (raw.Trim().Length == 0) continue;

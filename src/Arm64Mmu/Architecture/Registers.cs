@@ -230,6 +230,9 @@ public readonly record struct Vtcr(ulong Value)
 /// <param name="Value">The raw value.</param>
 public readonly record struct Sctlr(ulong Value)
 {
+    /// <summary>M, C and I set with the RES1 bits (0x30D0_1805): the MMU and the caches on, as a kernel runs.</summary>
+    public const ulong MmuOnValue = 0x30D0_1805UL;
+
     /// <summary>Stage-1 MMU enable.</summary>
     public bool M => Bits.Bit(Value, 0);
     /// <summary>Data cacheability control.</summary>
@@ -290,6 +293,9 @@ public readonly record struct Hcr(ulong Value)
 /// <param name="Value">The raw value.</param>
 public readonly record struct Mair(ulong Value)
 {
+    /// <summary>Linux's first three attributes: Attr0 Device-nGnRnE, Attr1 Normal Write-Back, Attr2 Normal Non-cacheable.</summary>
+    public static Mair LinuxDefault { get; } = FromAttributes(0x00, 0xFF, 0x44);
+
     /// <summary>Attr&lt;n&gt;.</summary>
     public byte this[int index] => (byte)(Value >> (8 * (index & 7)));
 

@@ -1,3 +1,4 @@
+using Arm64Mmu.Architecture;
 using Arm64Mmu.Machine;
 using Arm64Mmu.Tlb;
 
@@ -72,7 +73,7 @@ public sealed partial class BreakBeforeMakeChecker
     private static bool Related(Obligation o, in TlbiScope s, in TlbiOpInfo info)
     {
         var r = info.Regime;
-        return o.Tag.Regime == TlbRegime.El10 ? r != TlbiRegime.El2 || s.Regime == TlbRegime.El10 : r == TlbiRegime.El2 || s.Regime != TlbRegime.El10;
+        return o.Tag.Regime.HasVmid ? !r.IsEl2 || s.Regime == Regime.El10 : r.IsEl2 || s.Regime.IsEl2;
     }
 
     // A miss is put into words only when a violation prints it (TlbiMiss.Why): most TLBIs miss most obligations.
@@ -90,7 +91,9 @@ public sealed partial class BreakBeforeMakeChecker
         TlbEntryTag probe;
         if (s.AddressBased)
         {
-            ulong lo = Math.Max(s.Start, o.HullStart), hi = Math.Min(s.Last, o.HullLast);
+            // The entries to remove are those whose descriptor overlaps the TLBI's range (R_TVTYQ for pieces of a block).
+            ulong dmask = DescriptorMask(o);
+            ulong lo = Math.Max(s.Start & ~dmask, o.HullStart), hi = Math.Min(s.Last | dmask, o.HullLast);
             if (lo > hi)
             {
                 var hull = o.Tag with { InputBase = o.HullStart, SizeShift = SizeShiftOf(o.HullStart, o.HullLast) };
@@ -123,6 +126,13 @@ public sealed partial class BreakBeforeMakeChecker
 
     private static ulong UnitMask(Obligation o) => o.UnitShift >= 64 ? ulong.MaxValue : (1UL << o.UnitShift) - 1;
 
+    // The units of an obligation are pieces of descriptors of this size (the unit itself unless they were cut from a block).
+    private static ulong DescriptorMask(Obligation o)
+    {
+        int shift = Math.Max(o.UnitShift, o.Tag.DescriptorShift);
+        return shift >= 64 ? ulong.MaxValue : (1UL << shift) - 1;
+    }
+
     private static byte SizeShiftOf(ulong start, ulong last)
     {
         ulong span = last - start;
@@ -130,7 +140,8 @@ public sealed partial class BreakBeforeMakeChecker
         return (byte)bits;
     }
 
-    // Removes the units a TLBI covers; an entry overlapping the operand's range is removed whole.
+    // Removes the units a TLBI covers; an entry overlapping the operand's range is removed whole, and so is every piece
+    // of a block the operand's range overlaps (R_TVTYQ).
     private static bool Apply(Obligation o, in TlbiScope s)
     {
         if (!s.AddressBased)
@@ -139,9 +150,9 @@ public sealed partial class BreakBeforeMakeChecker
             o.Remaining.Clear();
             return any;
         }
-        ulong mask = UnitMask(o);
-        ulong lo = Math.Max(s.Start, o.HullStart) & ~mask;
-        ulong hi = Math.Min(s.Last, o.HullLast) | mask;
+        ulong mask = DescriptorMask(o);
+        ulong lo = Math.Max(s.Start & ~mask, o.HullStart & ~mask);
+        ulong hi = Math.Min(s.Last | mask, o.HullLast | mask);
         return o.Remaining.Remove(lo, hi);
     }
 
@@ -155,14 +166,14 @@ public sealed partial class BreakBeforeMakeChecker
         for (int i = p.Contexts.Count - 1; i >= 0; i--)
         {
             var c = p.Contexts[i];
-            if (c.Live && !(c.Kind is ContextKind.El10 or ContextKind.Stage2 && p.ExceptionLevel >= 2)) continue;
+            if (c.Live && !(c.Kind.HasVmid && p.ExceptionLevel >= 2)) continue;
             var g = c.Tree.Geometry.Granule;
-            bool all = c.Kind == ContextKind.Stage2
-                ? s.Matches(new TlbEntryTag(TlbRegime.El10, TranslationStage.Stage2, c.Vmid, 0, false, 0, 63, 0, false, g))
-                  && s.Matches(new TlbEntryTag(TlbRegime.El10, TranslationStage.Stage2, c.Vmid, 0, false, 0, 63, 3, true, g))
+            bool all = c.Kind.IsStage2
+                ? s.Matches(new TlbEntryTag(Regime.Stage2, TranslationStage.Stage2, c.Vmid, 0, false, 0, 63, 0, false, g))
+                  && s.Matches(new TlbEntryTag(Regime.Stage2, TranslationStage.Stage2, c.Vmid, 0, false, 0, 63, 3, true, g))
                 // ASIDE1 leaves global entries, which are not tagged with the ASID and so do not matter for its reuse.
-                : s.Matches(new TlbEntryTag(c.Regime, TranslationStage.Stage1, c.Vmid, c.Asid, c.Kind == ContextKind.El2, 0, 63, 0, false, g))
-                  && s.Matches(new TlbEntryTag(c.Regime, TranslationStage.Stage1, c.Vmid, c.Asid, c.Kind == ContextKind.El2, 0, 63, 3, true, g));
+                : s.Matches(new TlbEntryTag(c.Kind, TranslationStage.Stage1, c.Vmid, c.Asid, c.Kind == Regime.El2, 0, 63, 0, false, g))
+                  && s.Matches(new TlbEntryTag(c.Kind, TranslationStage.Stage1, c.Vmid, c.Asid, c.Kind == Regime.El2, 0, 63, 3, true, g));
             if (all) p.Contexts.RemoveAt(i);
         }
     }

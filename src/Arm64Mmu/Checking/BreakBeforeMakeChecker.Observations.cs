@@ -15,7 +15,7 @@ public sealed partial class BreakBeforeMakeChecker
         foreach (var o in _outstanding)
         {
             if (o.Pe != pe || o.Kind == ObligationKind.SizeChange || o.StaleReported) continue;
-            bool s2 = o.Context.Kind == ContextKind.Stage2;
+            bool s2 = o.Context.Kind.IsStage2;
             bool hit;
             if (!s2 && o.Location == result.DescriptorAddress && !o.CoversTableOrSubtree) hit = _memory.ReadUInt64(o.Location) != result.Descriptor;
             else if (s2 && result.TwoStage && o.Location == result.Stage2DescriptorAddress && !o.CoversTableOrSubtree) hit = _memory.ReadUInt64(o.Location) != result.Stage2Descriptor;
@@ -110,7 +110,7 @@ public sealed partial class BreakBeforeMakeChecker
         {
             _map.Forget(t);
             // Still loaded somewhere (e.g. a VM's tables reset in place): follow the page again from its current content.
-            if (_pes.Any(p => p.Contexts.Exists(c => c.Live && c.Tree == t))) _map.GetTree(t.Key);
+            if (_pes.Any(p => p.Contexts.Exists(c => c.Live && c.Tree == t))) _map.GetTree(t.Key, t.Stage2Regime);
         }
         Flush();
     }

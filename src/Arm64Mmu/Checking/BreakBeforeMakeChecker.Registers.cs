@@ -24,10 +24,9 @@ public sealed partial class BreakBeforeMakeChecker
         var regs = p.Registers;
         var f = p.Features;
         var hcr = regs.HcrEl2;
-        ushort vmid = regs.VttbrEl2.Vmid;
-        if (!regs.VtcrEl2.Vs || f.VmidBits == 8) vmid &= 0xFF;
+        ushort vmid = regs.EffectiveVmid(f);
         p.Vmid = vmid;
-        var wanted = new List<(ContextKind Kind, Tree Tree, ushort Asid, ushort Vmid, int Half, Mair? Mair)>();
+        var wanted = new List<(Regime Kind, Tree Tree, ushort Asid, ushort Vmid, int Half, Mair? Mair)>();
 
         Stage2Regime s2;
         try { s2 = RegimeBuilder.BuildStage2(regs, f, ConfigurationPolicy.Architectural); }
@@ -37,16 +36,16 @@ public sealed partial class BreakBeforeMakeChecker
         if (s2.Enabled && s2.InvalidReason is null && !s2.BaseOutOfRange)
         {
             var g = s2.Geometry;
-            s2Tree = TreeFor(new TreeKey(s2.TableBase, 2, g.Granule, g.StartLevel, g.InputBits, g.OutputBits, g.Format, g.BlockLevels, 0, null), ev);
-            wanted.Add((ContextKind.Stage2, s2Tree, 0, vmid, 0, null));
+            s2Tree = TreeFor(new TreeKey(s2.TableBase, 2, g.Granule, g.StartLevel, g.InputBits, g.OutputBits, g.Format, g.BlockLevels, 0, null), ev, s2);
+            wanted.Add((Regime.Stage2, s2Tree, 0, vmid, 0, null));
         }
         p.Stage2Tree = s2Tree;
 
-        var el10 = Build(RegimeKind.El10, regs, f);
+        var el10 = Build(Regime.El10, regs, f);
         p.Stage1El10Enabled = el10 is { Enabled: true };
-        if (el10 is { Enabled: true }) AddHalves(el10, ContextKind.El10, el10.Asid, vmid, s2Tree);
-        var el2 = Build(hcr.E2h ? RegimeKind.El20 : RegimeKind.El2, regs, f);
-        if (el2 is { Enabled: true }) AddHalves(el2, hcr.E2h ? ContextKind.El20 : ContextKind.El2, hcr.E2h ? el2.Asid : (ushort)0, 0, null);
+        if (el10 is { Enabled: true }) AddHalves(el10, el10.Asid, vmid, s2Tree);
+        var el2 = Build(hcr.E2h ? Regime.El20 : Regime.El2, regs, f);
+        if (el2 is { Enabled: true }) AddHalves(el2, el2.Kind.HasAsid ? el2.Asid : (ushort)0, 0, null);
 
         var wasLive = p.Contexts.Where(c => c.Live).ToHashSet();
         foreach (var c in p.Contexts) c.Live = false;
@@ -69,7 +68,7 @@ public sealed partial class BreakBeforeMakeChecker
             if (RootIdRules) CheckRootId(p, rec, ev);
         }
 
-        void AddHalves(TranslationRegime r, ContextKind kind, ushort asid, ushort id, Tree? stage2)
+        void AddHalves(TranslationRegime r, ushort asid, ushort id, Tree? stage2)
         {
             AddHalf(r.Half0, 0);
             if (r.TwoPrivilege && r.Half1 is { } h1) AddHalf(h1, 1);
@@ -80,16 +79,16 @@ public sealed partial class BreakBeforeMakeChecker
                 var g = h.Geometry;
                 ulong vaBase = half == 1 ? ~((1UL << g.InputBits) - 1) : 0;
                 var tree = TreeFor(new TreeKey(h.TableBase, 1, g.Granule, g.StartLevel, g.InputBits, g.OutputBits, g.Format, g.BlockLevels, vaBase, stage2), ev);
-                wanted.Add((kind, tree, asid, id, half, r.Mair));
+                wanted.Add((r.Kind, tree, asid, id, half, r.Mair));
             }
         }
     }
 
     // The tree of a root a PE loads, registered (walked) on first use.
-    private Tree TreeFor(TreeKey key, TraceEvent ev)
+    private Tree TreeFor(TreeKey key, TraceEvent ev, Stage2Regime? stage2Regime = null)
     {
         bool fresh = !_map.IsRegistered(key);
-        var tree = _map.GetTree(key);
+        var tree = _map.GetTree(key, stage2Regime);
         if (fresh && LockRules) CheckNewTreePlaces(tree, ev);
         return tree;
     }
@@ -105,7 +104,7 @@ public sealed partial class BreakBeforeMakeChecker
             bad.Select(b => $"{b.Field}: {b.Why}").ToArray(), new[] { ev }, ev, BreakReason.None));
     }
 
-    private static TranslationRegime? Build(RegimeKind kind, SystemRegisters regs, ProcessorFeatures f)
+    private static TranslationRegime? Build(Regime kind, SystemRegisters regs, ProcessorFeatures f)
     {
         try { return RegimeBuilder.BuildStage1(kind, regs, f, ConfigurationPolicy.Architectural); }
         catch (ConfigurationException) { return null; }
@@ -148,18 +147,15 @@ public sealed partial class BreakBeforeMakeChecker
 
     private void ReportContextReuse(PeState p, ContextRecord now, ContextRecord old, TraceEvent loaded, TraceEvent ev)
     {
-        string id = now.Kind switch
-        {
-            ContextKind.Stage2 => $"VMID {now.Vmid}",
-            ContextKind.El2 => "the EL2 regime (no ASIDs)",
-            ContextKind.El20 => $"ASID {now.Asid}",
-            _ => $"ASID {now.Asid}, VMID {now.Vmid}",
-        };
+        string id = now.Kind.IsStage2 ? $"VMID {now.Vmid}"
+            : now.Kind == Regime.El2 ? "the EL2 regime (no ASIDs)"
+            : now.Kind == Regime.El20 ? $"ASID {now.Asid}"
+            : $"ASID {now.Asid}, VMID {now.Vmid}";
         string what = old.Tree.Key.Root == now.Tree.Key.Root ? "the same tables walked with another geometry (TCR/VTCR changed)" : $"the tables at 0x{old.Tree.Key.Root:x}";
         ulong first = now.Tree.Key.VaBase, last = first + ((1UL << now.Tree.Geometry.InputBits) - 1);
         Report(new Violation(ViolationKind.ContextReusedWithoutInvalidation, new[] { p.Index }, now.Tree.Key.Root, old.Tree.Key.Root, now.Tree.Key.Root,
             first, last, now.Describe(),
-            $"PE{p.Index} now walks the tables at 0x{now.Tree.Key.Root:x} under {id}, but may still hold entries of {id} from {what}: invalidate the {(now.Kind == ContextKind.Stage2 ? "VMID (TLBI VMALLS12E1IS)" : now.Kind == ContextKind.El2 ? "regime (TLBI ALLE2)" : "ASID (TLBI ASIDE1IS)")} before reusing it",
+            $"PE{p.Index} now walks the tables at 0x{now.Tree.Key.Root:x} under {id}, but may still hold entries of {id} from {what}: invalidate the {(now.Kind.IsStage2 ? "VMID (TLBI VMALLS12E1IS)" : now.Kind == Regime.El2 ? "regime (TLBI ALLE2)" : "ASID (TLBI ASIDE1IS)")} before reusing it",
             new[] { $"old context: {old.Describe()}, {old.Tree}", $"new context: {now.Describe()}, {now.Tree}" },
             Merge(new[] { loaded }, ev), ev, BreakReason.None));
     }

@@ -11,7 +11,7 @@ namespace Arm64Mmu.Checking;
 public sealed partial class BreakBeforeMakeChecker
 {
     // ASIDs are per VMID for EL1&0; VMIDs, EL2&0 ASIDs and the one EL2 context are machine-wide.
-    private readonly record struct IdSpace(ContextKind Kind, ushort Vmid);
+    private readonly record struct IdSpace(Regime Kind, ushort Vmid);
 
     private sealed record RootBinding(IdSpace Space, ulong Root, ushort Id, string IdName, ulong RootPa, TraceEvent Installed);
 
@@ -25,13 +25,10 @@ public sealed partial class BreakBeforeMakeChecker
     {
         // The upper VA range is exempt: kernels share its (global) tables under every ASID.
         if (c.Half != 0) return;
-        var (space, id, idName) = c.Kind switch
-        {
-            ContextKind.Stage2 => (new IdSpace(ContextKind.Stage2, 0), c.Vmid, $"VMID {c.Vmid}"),
-            ContextKind.El2 => (new IdSpace(ContextKind.El2, 0), (ushort)0, "the EL2 regime's single context (no ASIDs)"),
-            ContextKind.El20 => (new IdSpace(ContextKind.El20, 0), c.Asid, $"EL2&0 ASID {c.Asid}"),
-            _ => (new IdSpace(ContextKind.El10, c.Vmid), c.Asid, $"EL1&0 ASID {c.Asid} of VMID {c.Vmid}"),
-        };
+        var (space, id, idName) = c.Kind.IsStage2 ? (new IdSpace(Regime.Stage2, 0), c.Vmid, $"VMID {c.Vmid}")
+            : c.Kind == Regime.El2 ? (new IdSpace(Regime.El2, 0), (ushort)0, "the EL2 regime's single context (no ASIDs)")
+            : c.Kind == Regime.El20 ? (new IdSpace(Regime.El20, 0), c.Asid, $"EL2&0 ASID {c.Asid}")
+            : (new IdSpace(Regime.El10, c.Vmid), c.Asid, $"EL1&0 ASID {c.Asid} of VMID {c.Vmid}");
         ulong root = c.Tree.Key.Root;
         ulong rootPa = _map.Resolve(c.Tree, root) ?? root;
         ulong first = c.Tree.Key.VaBase, last = first + ((1UL << c.Tree.Geometry.InputBits) - 1);

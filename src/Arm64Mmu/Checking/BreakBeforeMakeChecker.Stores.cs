@@ -80,24 +80,18 @@ public sealed partial class BreakBeforeMakeChecker
     // Tags of a cached entry (R_NWYRD): VMID for EL1&0, ASID for non-global entries; table entries are never global (R_CHVGJ)
     // except in one-privilege regimes where nothing has an ASID (R_SHVGC).
     private static TlbEntryTag TagFor(ContextRecord c, int level, ulong inputBase, int shift, bool leaf, bool global)
-        => new(c.Regime, c.Stage, c.Kind is ContextKind.El10 or ContextKind.Stage2 ? c.Vmid : (ushort)0,
+        => new(c.Kind, c.Stage, c.Kind.HasVmid ? c.Vmid : (ushort)0,
             c.TwoPrivilege && !global ? c.Asid : (ushort)0, global, inputBase, (byte)shift, (sbyte)level, leaf, c.Tree.Geometry.Granule);
 
     private static bool IsGlobal(ContextRecord c, bool leaf, ulong desc)
-        => c.Kind switch
-        {
-            ContextKind.El2 => true,
-            ContextKind.Stage2 => false,
-            _ => leaf && (desc & Descriptor.NotGlobal) == 0,
-        };
+        => c.Kind.IsStage2 ? false : !c.Kind.HasAsid || (leaf && (desc & Descriptor.NotGlobal) == 0);
 
     internal static string ScopeText(in TlbEntryTag t)
     {
         string stage = t.Stage switch { TranslationStage.Stage2 => "stage 2", TranslationStage.Combined => "combined stage 1+2", _ => "stage 1" };
-        string id = t.Regime == TlbRegime.El10 ? $", VMID {t.Vmid}" : "";
+        string id = t.Regime.HasVmid ? $", VMID {t.Vmid}" : "";
         string asid = t.Stage == TranslationStage.Stage2 ? "" : t.Global ? ", global" : $", ASID {t.Asid}";
-        string regime = t.Regime switch { TlbRegime.El10 => "EL1&0", TlbRegime.El2 => "EL2", _ => "EL2&0" };
-        return $"{regime} {stage}{id}{asid}, level {t.Level} {(t.Leaf ? "leaf" : "table (walk cache)")}, {t.Granule.Name()} granule";
+        return $"{TlbiMismatch.RegimeText(t.Regime)} {stage}{id}{asid}, level {t.Level} {(t.Leaf ? "leaf" : "table (walk cache)")}, {t.Granule.Name()} granule";
     }
 
     private static string PeList(IEnumerable<int> pes) => string.Join(", ", pes.Distinct().Order().Select(p => "PE" + p));
@@ -165,7 +159,7 @@ public sealed partial class BreakBeforeMakeChecker
             created.Add(NewObligation(kind, p.Index, ctx, pos.Location, entryTag, pos.Shift, inputs.Share(), br, old,
                 EntryWhat(kind, table, pos.Level), false));
             // The removed IPA ranges, for the combined entries a removed stage-2 entry may live on in.
-            bool combined = ctx.Kind == ContextKind.Stage2 && kind == ObligationKind.Break;
+            bool combined = ctx.Kind.IsStage2 && kind == ObligationKind.Break;
             List<(int Level, int Shift, RangeSet Ranges)>? leafGroups = combined ? new() : null;
             if (!table) leafGroups?.Add((pos.Level, pos.Shift, inputs.Share()));
             else
@@ -300,16 +294,16 @@ public sealed partial class BreakBeforeMakeChecker
             {
                 var copy = new RangeSet();
                 foreach (var (s, l) in ranges.Ranges) copy.Add(s, l);
-                var tag = new TlbEntryTag(TlbRegime.El10, TranslationStage.Combined, s2ctx.Vmid, 0, true, copy.Ranges[0].Start, (byte)shift, (sbyte)level, true, s2g.Granule);
+                var tag = new TlbEntryTag(Regime.El10, TranslationStage.Combined, s2ctx.Vmid, 0, true, copy.Ranges[0].Start, (byte)shift, (sbyte)level, true, s2g.Granule);
                 result.Add(NewObligation(ObligationKind.Combined, p.Index, s2ctx, location, tag, shift, copy, br, old,
                     $"the combined stage 1+2 entries (stage 1 off, VA = IPA {copy})", true, prerequisites));
             }
         }
         foreach (var c1 in p.Contexts)
         {
-            if (c1.Kind != ContextKind.El10 || c1.Vmid != s2ctx.Vmid || c1.Tree.Key.Stage2 != s2ctx.Tree) continue;
+            if (c1.Kind != Regime.El10 || c1.Vmid != s2ctx.Vmid || c1.Tree.Key.Stage2 != s2ctx.Tree) continue;
             var g1 = c1.Tree.Geometry;
-            var groups = new Dictionary<(int Level, bool Global, int Unit), RangeSet>();
+            var groups = new Dictionary<(int Level, bool Global, int Unit, int Block), RangeSet>();
             int scanned = 0;
             bool tooMany = false;
             foreach (var link in c1.Tree.Links.ToArray())
@@ -330,7 +324,7 @@ public sealed partial class BreakBeforeMakeChecker
                         {
                             if (l < oa || s > oaLast) continue;
                             ulong from = Math.Max(s, oa) - oa, to = Math.Min(l, oaLast) - oa;
-                            var key = (link.Level, IsGlobal(c1, true, d), Math.Min(shift, s2shift));
+                            var key = (link.Level, IsGlobal(c1, true, d), Math.Min(shift, s2shift), shift);
                             if (!groups.TryGetValue(key, out var set)) groups[key] = set = new RangeSet();
                             set.Add(va + from, va + to);
                         }
@@ -340,15 +334,18 @@ public sealed partial class BreakBeforeMakeChecker
             }
             if (tooMany)
             {
-                var tag = new TlbEntryTag(TlbRegime.El10, TranslationStage.Combined, c1.Vmid, c1.Asid, false, 0, 63, -1, true, g1.Granule);
+                var tag = new TlbEntryTag(Regime.El10, TranslationStage.Combined, c1.Vmid, c1.Asid, false, 0, 63, -1, true, g1.Granule);
                 result.Add(NewObligation(ObligationKind.Combined, p.Index, c1, location, tag, 63, Single(0, ulong.MaxValue), br, old,
                     $"the combined stage 1+2 entries of {c1.Describe()} (too many stage-1 entries to enumerate: only a TLBI of all entries of VMID {c1.Vmid} counts)",
                     true, prerequisites, fullOnly: true));
                 continue;
             }
-            foreach (var ((level, global, unit), set) in groups)
+            foreach (var ((level, global, unit, block), set) in groups)
             {
-                var tag = new TlbEntryTag(TlbRegime.El10, TranslationStage.Combined, c1.Vmid, global ? (ushort)0 : c1.Asid, global, set.Ranges[0].Start, (byte)unit, (sbyte)level, true, g1.Granule);
+                // Pieces of a stage-1 block over smaller stage-2 pages remember the block: a TLBI by VA that selects the
+                // block removes every piece, whichever address it names (R_TVTYQ).
+                var tag = new TlbEntryTag(Regime.El10, TranslationStage.Combined, c1.Vmid, global ? (ushort)0 : c1.Asid, global, set.Ranges[0].Start,
+                    (byte)unit, (sbyte)level, true, g1.Granule, unit < block ? (byte)block : (byte)0);
                 result.Add(NewObligation(ObligationKind.Combined, p.Index, c1, location, tag, unit, set, br, old,
                     $"the combined stage 1+2 entries for VA {set} ({c1.Describe()}, stage-1 level {level})", true, prerequisites));
             }

@@ -93,25 +93,18 @@ public sealed partial class BreakBeforeMakeChecker : IMachineObserver, IPhysical
     }
 
     /// <summary>
-    /// The state a TLBI operand of <paramref name="pe"/> is decoded against: HCR_EL2.E2H/TGE, the VMID, FEAT_TTL/LPA2, and
-    /// the DS bit of the regime <paramref name="op"/> addresses (VTCR_EL2 for IPA operations, TCR_EL2 for EL2 ones, TCR_EL1
-    /// — or TCR_EL2 when E2H=TGE=1 — for EL1 ones).
+    /// The state a TLBI operand of <paramref name="pe"/> is decoded against: HCR_EL2.E2H/TGE, the VMID, FEAT_TTL/LPA2, the
+    /// ASID size, and for a range operand the DS bit of the regime <paramref name="op"/> addresses where the PE supports
+    /// 52-bit addresses for the operand's granule — derived by <see cref="TlbiContext.Of"/>, as the PE derives it.
     /// </summary>
-    public TlbiContext TlbiContextOf(int pe, TlbiOp op)
+    public TlbiContext TlbiContextOf(int pe, TlbiOp op, ulong operand = 0)
     {
         var p = Pe(pe);
-        var r = p.Registers;
-        var hcr = r.HcrEl2;
-        var info = op.Info();
-        bool ds = info.Kind == TlbiKind.Ipa ? r.VtcrEl2.Ds
-            : info.Regime == TlbiRegime.El2 ? (hcr.E2h ? r.TcrEl2E2h.Ds : r.TcrEl2.Ds)
-            : hcr.E2h && hcr.Tge ? r.TcrEl2E2h.Ds : r.TcrEl1.Ds;
-        return new TlbiContext(hcr.E2h, hcr.Tge, p.Vmid, ds, p.Features.Ttl,
-            p.Features.TGran4 == GranuleSupport.Supported52Bit || p.Features.TGran16 == GranuleSupport.Supported52Bit);
+        return TlbiContext.Of(op, operand, p.Registers, p.Features);
     }
 
     /// <summary>Decodes a TLBI operand as PE <paramref name="pe"/> would execute it.</summary>
-    public TlbiScope DecodeTlbi(int pe, TlbiOp op, ulong operand = 0) => TlbiScope.Decode(op, operand, TlbiContextOf(pe, op));
+    public TlbiScope DecodeTlbi(int pe, TlbiOp op, ulong operand = 0) => TlbiScope.Decode(op, operand, TlbiContextOf(pe, op, operand));
 
     private PeState Pe(int pe)
     {

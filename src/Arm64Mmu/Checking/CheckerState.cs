@@ -4,22 +4,14 @@ using Arm64Mmu.Translation;
 
 namespace Arm64Mmu.Checking;
 
-/// <summary>The translation regimes whose tables the checker follows.</summary>
-internal enum ContextKind
-{
-    El10,
-    El2,
-    El20,
-    Stage2,
-}
-
 /// <summary>
 /// A translation context a PE has used: a tree with the ASID/VMID its entries are tagged with. A context stays
 /// recorded after the PE stops using it (its entries may still sit in the TLB) until a TLBI removes all of them.
 /// </summary>
 internal sealed class ContextRecord
 {
-    public required ContextKind Kind { get; init; }
+    /// <summary>The regime the tree is walked in.</summary>
+    public required Regime Kind { get; init; }
     public required Tree Tree { get; init; }
     public required ushort Asid { get; init; }
     public required ushort Vmid { get; init; }
@@ -27,18 +19,15 @@ internal sealed class ContextRecord
     public Mair? Mair { get; init; }
     public bool Live { get; set; }
 
-    public bool TwoPrivilege => Kind is ContextKind.El10 or ContextKind.El20;
-    public TlbRegime Regime => Kind switch { ContextKind.El2 => TlbRegime.El2, ContextKind.El20 => TlbRegime.El20, _ => TlbRegime.El10 };
-    public TranslationStage Stage => Kind == ContextKind.Stage2 ? TranslationStage.Stage2 : TranslationStage.Stage1;
+    public bool TwoPrivilege => Kind.HasTwoRanges;
+    public TranslationStage Stage => Kind.IsStage2 ? TranslationStage.Stage2 : TranslationStage.Stage1;
     public bool SameIdentity(ContextRecord o) => o.Kind == Kind && o.Half == Half && o.Asid == Asid && o.Vmid == Vmid;
 
-    public string Describe() => Kind switch
-    {
-        ContextKind.El10 => $"EL1&0 stage 1 (TTBR{Half}_EL1, ASID {Asid}, VMID {Vmid})",
-        ContextKind.El2 => "EL2 stage 1 (TTBR0_EL2)",
-        ContextKind.El20 => $"EL2&0 stage 1 (TTBR{Half}_EL2, ASID {Asid})",
-        _ => $"EL1&0 stage 2 (VTTBR_EL2, VMID {Vmid})",
-    };
+    public string Describe()
+        => Kind == Regime.El10 ? $"EL1&0 stage 1 (TTBR{Half}_EL1, ASID {Asid}, VMID {Vmid})"
+        : Kind == Regime.El2 ? "EL2 stage 1 (TTBR0_EL2)"
+        : Kind == Regime.El20 ? $"EL2&0 stage 1 (TTBR{Half}_EL2, ASID {Asid})"
+        : $"EL1&0 stage 2 (VTTBR_EL2, VMID {Vmid})";
 }
 
 /// <summary>A break store and how far it has been made visible to table walkers by DSBs of the storing PE (R_SPVBD).</summary>
@@ -133,9 +122,9 @@ internal sealed class Obligation
     {
         var t = Tag;
         string stage = t.Stage switch { TranslationStage.Stage2 => "stage 2", TranslationStage.Combined => "combined stage 1+2", _ => "stage 1" };
-        string id = t.Regime == TlbRegime.El2 ? "" : t.Regime == TlbRegime.El10 ? $", VMID {t.Vmid}" : "";
+        string id = t.Regime.HasVmid ? $", VMID {t.Vmid}" : "";
         string asid = t.Stage == TranslationStage.Stage2 ? "" : t.Global ? ", global" : $", ASID {t.Asid}";
-        string regime = t.Regime switch { TlbRegime.El10 => "EL1&0", TlbRegime.El2 => "EL2", _ => "EL2&0" };
+        string regime = TlbiMismatch.RegimeText(t.Regime);
         return $"{regime} {stage}{id}{asid}, level {t.Level} {(t.Leaf ? "leaf" : "table (walk cache)")}, {t.Granule.Name()} granule";
     }
 }

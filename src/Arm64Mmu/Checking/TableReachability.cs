@@ -1,5 +1,6 @@
 using Arm64Mmu.Architecture;
 using Arm64Mmu.Memory;
+using Arm64Mmu.Translation;
 
 namespace Arm64Mmu.Checking;
 
@@ -11,15 +12,18 @@ internal readonly record struct TreeKey(ulong Root, int Stage, Granule Granule, 
 /// <summary>A translation-table tree some PE has used, with the links of its tables.</summary>
 internal sealed class Tree
 {
-    public Tree(TreeKey key)
+    public Tree(TreeKey key, Stage2Regime? stage2Regime)
     {
         Key = key;
+        Stage2Regime = stage2Regime;
         Geometry = new TranslationGeometry(key.Granule, key.InputBits, key.StartLevel, key.OutputBits, key.Format, key.BlockLevels);
     }
 
     public TreeKey Key { get; }
     public TranslationGeometry Geometry { get; }
     public int Stage => Key.Stage;
+    /// <summary>For a stage-2 tree: the stage 2 (from the registers of the PE that first used it) its IPAs are walked with.</summary>
+    public Stage2Regime? Stage2Regime { get; }
     public bool Registered { get; set; }
     public List<TableLink> Links { get; } = new();
 
@@ -67,22 +71,28 @@ internal readonly record struct EntryPosition(TableLink Link, ulong Location, ul
 internal sealed class ReverseMap
 {
     private readonly PhysicalMemory _memory;
+    private readonly Walker _walker;
     private readonly Dictionary<TreeKey, Tree> _trees = new();
     private readonly Dictionary<ulong, List<TableLink>> _byFrame = new();
     private readonly Dictionary<ulong, List<TableLink>> _byParent = new();
     private readonly Dictionary<ulong, List<TableLink>> _byTable = new();
 
-    public ReverseMap(PhysicalMemory memory) => _memory = memory;
+    public ReverseMap(PhysicalMemory memory)
+    {
+        _memory = memory;
+        _walker = new Walker(memory);
+    }
 
     public IEnumerable<Tree> Trees => _trees.Values;
 
     /// <summary>Whether the tree of a key is registered (its tables walked and linked).</summary>
     public bool IsRegistered(TreeKey key) => _trees.TryGetValue(key, out var t) && t.Registered;
 
-    /// <summary>The tree for a key, registered (its tables walked and linked) if it was not.</summary>
-    public Tree GetTree(TreeKey key)
+    /// <summary>The tree for a key, registered (its tables walked and linked) if it was not; a stage-2 tree needs its regime.</summary>
+    public Tree GetTree(TreeKey key, Stage2Regime? stage2Regime = null)
     {
-        if (!_trees.TryGetValue(key, out var t)) _trees[key] = t = new Tree(key);
+        if (key.Stage == 2 && stage2Regime is null) throw new ArgumentNullException(nameof(stage2Regime), "a stage-2 tree needs the stage 2 it is walked with");
+        if (!_trees.TryGetValue(key, out var t)) _trees[key] = t = new Tree(key, stage2Regime);
         if (!t.Registered) Register(t);
         return t;
     }
@@ -185,29 +195,13 @@ internal sealed class ReverseMap
     /// <summary>Descriptor type at a level, with blocks where the geometry does not allow them treated as invalid.</summary>
     public static DescriptorType TypeOf(ulong d, int level, in TranslationGeometry g) => Descriptor.TypeAt(d, level, g);
 
-    /// <summary>The physical address of a table address of a tree: itself, or its stage-2 translation for stage-1 tables under stage 2
-    /// (a snapshot taken when the table is linked; later stage-2 remapping of table pages is not followed).</summary>
-    public ulong? Resolve(Tree t, ulong tableAddress) => t.Key.Stage2 is { } s2 ? TranslateIpa(s2, tableAddress) : tableAddress;
-
-    private ulong? TranslateIpa(Tree s2, ulong ipa)
+    /// <summary>The physical address of a table address of a tree: itself, or for stage-1 tables under stage 2 what the PE's
+    /// walker reads for it — the stage-2 translation of a table read, with its permission checks, by the same walker, with
+    /// no caches (a snapshot taken when the table is linked; later stage-2 remapping of table pages is not followed).</summary>
+    public ulong? Resolve(Tree t, ulong tableAddress)
     {
-        var g = s2.Geometry;
-        if (g.InputBits < 64 && (ipa >> g.InputBits) != 0) return null;
-        ulong table = s2.Key.Root;
-        for (int level = g.StartLevel; level <= 3; level++)
-        {
-            ulong d = _memory.ReadUInt64(table + g.Index(ipa, level) * 8);
-            var type = TypeOf(d, level, g);
-            if (type == DescriptorType.Invalid) return null;
-            if (type == DescriptorType.Table)
-            {
-                table = Descriptor.Address(d, (int)g.Granule, g.Format);
-                continue;
-            }
-            int shift = g.LevelShift(level);
-            return Descriptor.Address(d, shift, g.Format) | (ipa & ((1UL << shift) - 1));
-        }
-        return null;
+        if (t.Key.Stage2 is not { } s2) return tableAddress;
+        return _walker.TranslateTableAddress(s2.Stage2Regime!, tableAddress, out ulong pa) ? pa : null;
     }
 
     private void Populate(TableLink link)

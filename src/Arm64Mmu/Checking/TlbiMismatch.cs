@@ -14,18 +14,21 @@ internal static class TlbiMismatch
         bool stageOk = info.Kind switch
         {
             TlbiKind.Ipa => e.Stage == TranslationStage.Stage2,
-            TlbiKind.All => e.Regime != TlbRegime.El10,
-            TlbiKind.AllVmids or TlbiKind.VmAllS12 => e.Regime == TlbRegime.El10,
-            _ => e.Stage != TranslationStage.Stage2 && (s.Regime == TlbRegime.El10) == (e.Regime == TlbRegime.El10),
+            TlbiKind.All => e.Regime.IsEl2,
+            TlbiKind.AllVmids or TlbiKind.VmAllS12 => e.Regime.HasVmid,
+            _ => e.Stage != TranslationStage.Stage2 && (s.Regime == Regime.El10) == (e.Regime == Regime.El10),
         };
         return stageOk ? 2 : 1;
     }
+
+    /// <summary>The regime as messages name it: stage-2 entries are named with the stage ("EL1&amp;0 stage 2").</summary>
+    public static string RegimeText(Regime r) => r.IsStage2 ? "EL1&0" : r.Name;
 
     public static string Explain(in TlbiScope s, in TlbEntryTag e, bool removedTable)
     {
         var info = s.Info;
         if (s.Empty) return $"{info.Name} has a reserved TG field in its range operand and removes nothing (R_XKMMX)";
-        string entryRegime = e.Regime switch { TlbRegime.El10 => "EL1&0", TlbRegime.El2 => "EL2", _ => "EL2&0" };
+        string entryRegime = RegimeText(e.Regime);
         switch (info.Kind)
         {
             case TlbiKind.Ipa:
@@ -35,22 +38,22 @@ internal static class TlbiMismatch
                         : $"{info.Name} removes stage-2 entries, the entry is {entryRegime} stage 1";
                 break;
             case TlbiKind.All:
-                if (e.Regime == TlbRegime.El10) return $"{info.Name} removes EL2 and EL2&0 entries, the entry is EL1&0";
+                if (!e.Regime.IsEl2) return $"{info.Name} removes EL2 and EL2&0 entries, the entry is EL1&0";
                 break;
             case TlbiKind.AllVmids:
             case TlbiKind.VmAllS12:
-                if (e.Regime != TlbRegime.El10) return $"{info.Name} removes EL1&0 entries, the entry is {entryRegime}";
+                if (!e.Regime.HasVmid) return $"{info.Name} removes EL1&0 entries, the entry is {entryRegime}";
                 break;
             default:
                 if (e.Stage == TranslationStage.Stage2) return $"{info.Name} is a stage-1 TLBI; stage-2 entries need IPAS2E1IS, VMALLS12E1IS or ALLE1IS";
-                if (s.Regime == TlbRegime.El10 && e.Regime != TlbRegime.El10) return $"{info.Name} addresses the EL1&0 regime, the entry is {entryRegime}";
-                if (info.Regime == TlbiRegime.El2 && e.Regime == TlbRegime.El10) return $"{info.Name} addresses EL2, the entry is EL1&0";
+                if (s.Regime == Regime.El10 && e.Regime != Regime.El10) return $"{info.Name} addresses the EL1&0 regime, the entry is {entryRegime}";
+                if (info.Regime == Regime.El2 && e.Regime == Regime.El10) return $"{info.Name} addresses EL2, the entry is EL1&0";
                 break;
         }
-        if (e.Regime == TlbRegime.El10 && !s.AllVmids && s.Vmid != e.Vmid)
+        if (e.Regime.HasVmid && !s.AllVmids && s.Vmid != e.Vmid)
             return $"{info.Name} ran with VMID {s.Vmid} (VTTBR_EL2 of the issuing PE), the entry is tagged VMID {e.Vmid}";
         if (info.Kind == TlbiKind.Asid && e.Global) return $"{info.Name} removes non-global entries only; the entry is global";
-        if ((info.Kind is TlbiKind.Va or TlbiKind.Asid) && !e.Global && e.Regime != TlbRegime.El2 && s.Asid != e.Asid)
+        if ((info.Kind is TlbiKind.Va or TlbiKind.Asid) && !e.Global && e.Regime.HasAsid && s.Asid != e.Asid)
             return $"{info.Name} names ASID {s.Asid}, the entry is non-global with ASID {e.Asid}";
         if (s.LastLevel && !e.Leaf)
             return removedTable
@@ -58,8 +61,10 @@ internal static class TlbiMismatch
                 : $"{info.Name} is a last-level form and does not remove entries of level {e.Level} tables";
         if (s.AddressBased)
         {
-            if (e.InputLast < s.Start || e.InputBase > s.Last)
-                return $"{info.Name} covers 0x{s.Start:x}..0x{s.Last:x}, the entry covers 0x{e.InputBase:x}..0x{e.InputLast:x}";
+            if (e.DescriptorLast < s.Start || e.DescriptorBase > s.Last)
+                return e.DescriptorSizeShift > e.SizeShift
+                    ? $"{info.Name} covers 0x{s.Start:x}..0x{s.Last:x}, the entry covers 0x{e.InputBase:x}..0x{e.InputLast:x}, cut from the block 0x{e.DescriptorBase:x}..0x{e.DescriptorLast:x}"
+                    : $"{info.Name} covers 0x{s.Start:x}..0x{s.Last:x}, the entry covers 0x{e.InputBase:x}..0x{e.InputLast:x}";
             if (e.Leaf && s.Granule is { } g && g != e.Granule)
                 return $"{info.Name} names the {g.Name()} granule (TTL/TG), the entry was walked with {e.Granule.Name()}";
             if (e.Leaf && s.TtlLevel is { } l && l != e.Level)

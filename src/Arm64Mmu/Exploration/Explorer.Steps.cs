@@ -497,7 +497,7 @@ public sealed partial class Explorer
         bool broadcast = ins.TlbiOp.Info().IsBroadcast;
         for (int p = 0; p < _layout.Pages; p++)
         {
-            var tag = new TlbEntryTag(TlbRegime.El10, TranslationStage.Stage1, 0, 0, Global: true,
+            var tag = new TlbEntryTag(Regime.El10, TranslationStage.Stage1, 0, 0, Global: true,
                 LitmusMachine.VirtualAddressOf(p), 12, 3, Leaf: true, Granule.Size4K);
             if (!scope.Matches(tag)) continue;
             for (int u = 0; u < _layout.Threads; u++)

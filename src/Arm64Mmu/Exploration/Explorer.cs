@@ -131,7 +131,9 @@ public sealed partial class Explorer
         var root = InitialState();
         var visited = new Dictionary<StateKey, double>();
         double executions = 0;
-        long deadline = _options.Timeout is { } to ? sw.ElapsedTicks + (long)(to.TotalSeconds * Stopwatch.Frequency) : long.MaxValue;
+        // A timeout too long to count in ticks (TimeSpan.MaxValue is 2^63 ticks of 100 ns, more than 2^63 stopwatch ticks) is none.
+        double budget = _options.Timeout is { } to ? Math.Max(0, to.TotalSeconds) * Stopwatch.Frequency : double.PositiveInfinity;
+        long deadline = budget < long.MaxValue / 2 ? sw.ElapsedTicks + (long)budget : long.MaxValue;
         string? stopped = null;
         if (Normalize(root))
         {

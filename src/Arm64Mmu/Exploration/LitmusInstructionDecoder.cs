@@ -136,7 +136,7 @@ public static class LitmusInstructionDecoder
         if (ops.Count is < 1 or > 2) throw new LitmusFormatException($"'{t}': TLBI takes an operation and at most one register");
         var op = TlbiOps.Parse(ops[0]) ?? throw new LitmusUnsupportedException($"'{t}': unknown TLBI operation '{ops[0]}'");
         var info = op.Info();
-        if (info.Regime != TlbiRegime.El1)
+        if (!info.IsEl1Form)
             throw new LitmusUnsupportedException($"'{t}': only EL1&0 TLBIs are modelled (the threads run at EL1/EL0 without EL2)");
         bool needs = info.HasAddress || info.HasAsid;
         if (needs != (ops.Count == 2)) throw new LitmusFormatException($"'{t}': TLBI {info.Name} {(needs ? "needs" : "takes no")} register operand");

@@ -53,7 +53,7 @@ public sealed class LitmusMachine
         var builder = new TableBuilder(allocator, geometry);
         var defaults = new PteValue(null).AttributeBits();
         for (int i = 0; i < Variables.Count; i++) builder.Map(VirtualAddressOf(i), PhysicalAddressOf(i), 3, defaults);
-        Space = new AddressSpace(allocator, new AddressSpaceDefinition { Regime = TableRegime.El10, Geometry = geometry }, builder.RootPhysical);
+        Space = new AddressSpace(allocator, new AddressSpaceDefinition { Regime = Regime.El10, Geometry = geometry }, builder.RootPhysical);
         DescriptorAddresses = new ulong[Variables.Count];
         InitialDescriptors = new ulong[Variables.Count];
         for (int i = 0; i < Variables.Count; i++)

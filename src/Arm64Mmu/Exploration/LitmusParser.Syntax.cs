@@ -102,7 +102,7 @@ public static partial class LitmusParser
             bool negated;
             if (Eat("<>")) negated = true;
             else if (Eat("=")) negated = false;
-            else throw new LitmusFormatException($"condition: expected '=' after '{loc}' at '{Rest()}'");
+            else throw new LitmusFormatException($"condition: expected '=' after '{Excerpt(loc)}' at '{Rest()}'");
             Skip();
             int vstart = _pos;
             depth = 0;

@@ -35,6 +35,8 @@ public sealed class Machine
         for (int i = 0; i < n; i++)
             _pes[i] = new ProcessingElement(this, i, features[i], profiles[i], LastLevelCache, synchronization, exceptionLevel);
         ProcessingElements = Array.AsReadOnly(_pes);
+        Targets = new MaintenanceTarget[n];
+        for (int i = 0; i < n; i++) Targets[i] = new MaintenanceTarget(_pes[i].Tlbs, _pes[i].Costs, _pes[i].ReceiveCycles);
     }
 
     private static int[][] Members(int[] domainOf)
@@ -63,6 +65,12 @@ public sealed class Machine
     public LineCache? LastLevelCache { get; }
 
     internal ProcessingElement ProcessingElementAt(int index) => _pes[index];
+
+    /// <summary>
+    /// What delivering TLB maintenance to each PE touches, side by side: a broadcast to many PEs is bound by host memory,
+    /// and this saves it one dependent load per target (the PE object).
+    /// </summary>
+    internal readonly MaintenanceTarget[] Targets;
 
     /// <summary>The Inner Shareable domain (its PE indices, ascending) that a PE belongs to.</summary>
     public IReadOnlyList<int> InnerShareableDomain(int pe) => _innerMembers[pe];

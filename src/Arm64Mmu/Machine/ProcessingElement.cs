@@ -13,75 +13,61 @@ namespace Arm64Mmu.Machine;
 /// <see cref="Load(ulong, int)"/>, <see cref="Store(ulong, int, ulong)"/>, <see cref="Fetch"/>, <see cref="At"/>,
 /// <see cref="Tlbi"/>, <see cref="Dsb"/> and <see cref="Isb"/>. Accesses go through the TLBs and the walker and really
 /// read and write the machine's memory (stores with this PE as the writer); faults are returned as values.
-/// TLB maintenance takes effect when the issuing PE executes a DSB that completes it — the latest point the
-/// architecture allows (R_YNJCP) — so a missing or too weak DSB leaves stale entries in use.
 /// </summary>
+/// <remarks>
+/// A facade over its parts: the <see cref="SystemRegisterFile"/> (program-order values, context synchronization), the
+/// final-TLB policy and walker of the Tlb and Translation layers, the <see cref="MemoryPort"/> (byte lanes, page-crossing
+/// splits), the <see cref="MaintenanceQueue"/> (TLBIs outstanding until the issuer's DSB completes them) and the
+/// <see cref="CostModel"/>. The hit path of a load, store or fetch is inlined here; everything else goes through a part.
+/// </remarks>
 public sealed class ProcessingElement : ITableMaintenance
 {
-    private static readonly int RegisterCount = Enum.GetValues<SystemRegister>().Length;
     private static readonly TlbiOp[] InnerShareableForm = BuildInnerShareableForms();
 
     private readonly Machine _machine;
-    private readonly PhysicalMemory _memory;
     private readonly Mmu _mmu;
-    private readonly SetAssociativeTlb<LeafEntry> _l1i, _l1d, _l2;
-    private readonly SetAssociativeTlb<TableEntry> _walks;
-    private readonly SetAssociativeTlb<Stage2Entry> _ipa;
-    private readonly ulong _receiveCycles;
+    private readonly SetAssociativeTlb<LeafEntry> _l1i, _l1d;
     private readonly CostModel _cost;
-    private readonly ulong[] _written;
-    private readonly bool _immediate;
+    private readonly SystemRegisterFile _registers;
+    private readonly MemoryPort _port;
+    private readonly MaintenanceQueue _maintenance;
     private readonly int[] _self;
-    private bool _writesPending;
     private RegimeContext _ctxEl10 = null!, _ctxEl2 = null!, _access = null!;
     private int _ctxVersion = -1;
     private TranslationRecord _rec;
     private WalkResult _result;
-    private PendingTlbi[] _pending = new PendingTlbi[4];
-    private int _pendingCount;
-    // The L1 hit path is taken when no observer needs the full walk result and stage 1 is on.
+    // The L1 and L2 hit paths are taken when no observer needs the full walk result and stage 1 is on.
     private bool _fast;
     private FastAccess _read, _write, _fetch;
     private bool _pan;
-
-    private struct PendingTlbi
-    {
-        public TlbiMatcher Matcher;
-        public int[] Targets;
-        public ulong[] Done;
-        public int Remaining;
-        public ulong IssueTime;
-        // Latency to the i-th other target: ScaledBase + (ScaledPerTarget × i) / 1024 cycles (contention already applied).
-        public ulong ScaledBase, ScaledPerTarget;
-        public TlbiShareability Reach;
-    }
+    // Memoised L1 hits (FastPageTable): reads, writes, fetches; and what they were filled under.
+    private readonly FastPageTable.Slot[] _fastRead, _fastWrite, _fastFetch;
+    private (RegimeContext? Context, int El, bool Pan, bool Fast) _fastContext;
 
     internal ProcessingElement(Machine machine, int index, ProcessorFeatures features, CoreProfile profile, LineCache? llc,
         RegisterSynchronization synchronization, int exceptionLevel)
     {
         _machine = machine;
-        _memory = machine.Memory;
         PeIndex = index;
         Features = features;
         Profile = profile;
-        Translator = new AddressTranslator(_memory, features, ConfigurationPolicy.Architectural);
+        Translator = new AddressTranslator(machine.Memory, features, ConfigurationPolicy.Architectural);
         Tlbs = new TlbHierarchy(profile.Tlbs);
-        _mmu = new Mmu(_memory, Tlbs, index, conflictAbort: features.BbmLevel < 2);
+        _mmu = new Mmu(Translator.Walker, Tlbs, index, conflictAbort: features.BbmLevel < 2);
         _l1i = Tlbs.L1I;
         _l1d = Tlbs.L1D;
-        _l2 = Tlbs.L2;
-        _walks = Tlbs.Walks;
-        _ipa = Tlbs.Ipa;
-        _receiveCycles = (ulong)profile.TlbiReceiveCycles;
+        _fastRead = Tlbs.DataPages.Table(0);
+        _fastWrite = Tlbs.DataPages.Table(1);
+        _fastFetch = Tlbs.InstructionPages.Table(0);
+        ReceiveCycles = (ulong)profile.TlbiReceiveCycles;
         _cost = new CostModel(profile, llc);
-        _immediate = synchronization == RegisterSynchronization.Immediate;
-        _written = new ulong[RegisterCount];
-        for (int i = 0; i < RegisterCount; i++) _written[i] = Translator.Registers[(SystemRegister)i];
+        _registers = new SystemRegisterFile(Translator.Registers, synchronization);
+        _port = new MemoryPort(machine.Memory, this);
+        _maintenance = new MaintenanceQueue(machine, index);
         _self = [index];
         ExceptionLevel = exceptionLevel;
         RefreshContexts();
     }
-
 
     /// <summary>The PE's index in its machine.</summary>
     public int PeIndex { get; }
@@ -123,13 +109,31 @@ public sealed class ProcessingElement : ITableMaintenance
         _read = new FastAccess(_access, AccessClasses.Of(Access(AccessKind.Read)));
         _write = new FastAccess(_access, AccessClasses.Of(Access(AccessKind.Write)));
         _fetch = new FastAccess(_access, AccessClasses.Of(Access(AccessKind.Execute)));
+        FastContextChanged();
     }
 
     // FEAT_E0PD faults EL0 accesses whatever the TLBs hold: those take the slow path, which checks it.
     internal void ObserversChanged()
-        => _fast = !_machine.ObserversAttached && _access.Stage1Enabled && !(ExceptionLevel == 0 && _access.HasE0pd);
+    {
+        _fast = !_machine.ObserversAttached && _access.Stage1Enabled && !(ExceptionLevel == 0 && _access.HasE0pd);
+        FastContextChanged();
+    }
+
+    // The memoised hits hold for the context they were made in: another regime context, exception level, PSTATE.PAN
+    // or an observer (which needs every translation) empties them.
+    private void FastContextChanged()
+    {
+        var now = (_access, ExceptionLevel, _pan, _fast);
+        if (now == _fastContext) return;
+        _fastContext = now;
+        Tlbs.DataPages.Clear();
+        Tlbs.InstructionPages.Clear();
+    }
     /// <summary>TLBIs issued by this PE that a DSB has not completed on every PE they reach.</summary>
-    public int OutstandingTlbis => _pendingCount;
+    public int OutstandingTlbis => _maintenance.Count;
+
+    /// <summary>Cycles this PE takes to apply a TLBI broadcast by another PE.</summary>
+    internal ulong ReceiveCycles { get; }
 
     // ---------------------------------------------------------------- system registers
 
@@ -141,22 +145,13 @@ public sealed class ProcessingElement : ITableMaintenance
     public InstructionStatus Msr(SystemRegister register, ulong value)
     {
         _machine.Owner.Check();
-        CheckRegister(register);
+        SystemRegisterFile.Check(register);
         if (ExceptionLevel < Sysreg.MinimumExceptionLevel(register)) return InstructionStatus.Undefined;
-        _written[(int)register] = value;
         _cost.Statistics.SystemRegisterWrites++;
         _cost.Advance(CycleCategory.SystemRegister, (ulong)Profile.MsrCycles);
         if (_machine.ObserversAttached)
             foreach (var o in _machine.Observers) o.OnSystemRegisterWrite(PeIndex, register, value);
-        if (_immediate)
-        {
-            Translator.Registers[register] = value;
-            RefreshContexts();
-        }
-        else
-        {
-            _writesPending = true;
-        }
+        if (_registers.Write(register, value)) RefreshContexts();
         return InstructionStatus.Executed;
     }
 
@@ -171,13 +166,13 @@ public sealed class ProcessingElement : ITableMaintenance
     public InstructionStatus Mrs(SystemRegister register, out ulong value)
     {
         _machine.Owner.Check();
-        CheckRegister(register);
+        SystemRegisterFile.Check(register);
         if (ExceptionLevel < Sysreg.MinimumExceptionLevel(register))
         {
             value = 0;
             return InstructionStatus.Undefined;
         }
-        value = _written[(int)register];
+        value = _registers[register];
         return InstructionStatus.Executed;
     }
 
@@ -194,14 +189,8 @@ public sealed class ProcessingElement : ITableMaintenance
     public ulong RegisterValue(SystemRegister register)
     {
         _machine.Owner.Check();
-        CheckRegister(register);
-        return _written[(int)register];
-    }
-
-    private static void CheckRegister(SystemRegister register)
-    {
-        if ((uint)register >= (uint)RegisterCount)
-            throw new ArgumentOutOfRangeException(nameof(register), $"{register} is not a system register of this model (allowed: {string.Join(", ", Enum.GetNames<SystemRegister>())})");
+        SystemRegisterFile.Check(register);
+        return _registers[register];
     }
 
     /// <summary>
@@ -233,13 +222,7 @@ public sealed class ProcessingElement : ITableMaintenance
 
     private void Synchronize()
     {
-        if (_writesPending)
-        {
-            var regs = Translator.Registers;
-            for (int i = 0; i < RegisterCount; i++)
-                if (regs[(SystemRegister)i] != _written[i]) regs[(SystemRegister)i] = _written[i];
-            _writesPending = false;
-        }
+        _registers.Synchronize();
         RefreshContexts();
     }
 
@@ -249,22 +232,13 @@ public sealed class ProcessingElement : ITableMaintenance
         if (_ctxVersion != t.Registers.Version)
         {
             var el10 = t.El10Regime;
-            _ctxEl10 = new RegimeContext(el10, el10.Kind == RegimeKind.El10 ? t.Stage2 : Stage2Regime.Disabled, CurrentVmid());
+            _ctxEl10 = new RegimeContext(el10, el10.Kind == Regime.El10 ? t.Stage2 : Stage2Regime.Disabled, t.Registers.EffectiveVmid(Features));
             _ctxEl2 = new RegimeContext(t.El2Regime, Stage2Regime.Disabled, 0);
             _ctxVersion = t.Registers.Version;
         }
         _access = ExceptionLevel == 2 ? _ctxEl2 : _ctxEl10;
         UpdateAccessClasses();
         ObserversChanged();
-    }
-
-    // VTTBR_EL2.VMID, 8 bits unless VTCR_EL2.VS=1 on a PE with 16-bit VMIDs.
-    private ushort CurrentVmid()
-    {
-        var regs = Translator.Registers;
-        ushort vmid = regs.VttbrEl2.Vmid;
-        if (!regs.VtcrEl2.Vs || Features.VmidBits == 8) vmid &= 0xFF;
-        return vmid;
     }
 
     // ---------------------------------------------------------------- accesses
@@ -280,24 +254,54 @@ public sealed class ProcessingElement : ITableMaintenance
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public PeTranslation Translate(ulong va, AccessKind kind)
     {
-        var rc = _access;
-        bool fetch = kind == AccessKind.Execute;
-        if (_fast && Mmu.TryL1Hit(fetch ? _l1i : _l1d, rc, rc.KeyAddress(va, fetch),
-                in kind == AccessKind.Read ? ref _read : ref kind == AccessKind.Write ? ref _write : ref _fetch, out ulong pa))
+        ref var slot = ref FastPageTable.SlotFor(kind == AccessKind.Read ? _fastRead : kind == AccessKind.Write ? _fastWrite : _fastFetch, va);
+        if (slot.Page == (va & ~0xFFFUL))
         {
+            bool fetch = kind == AccessKind.Execute;
+            (fetch ? _l1i : _l1d).Touch(slot.Way);
             _cost.ChargeL1Hit(fetch);
-            return new PeTranslation(default, pa, TranslationSource.L1Tlb);
+            return new PeTranslation(default, va + slot.Addend, TranslationSource.L1Tlb);
         }
-        return TranslateNotL1(rc, va, kind);
+        return TranslateNotMemoised(va, kind);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private PeTranslation TranslateNotL1(RegimeContext rc, ulong va, AccessKind kind)
+    private PeTranslation TranslateNotMemoised(ulong va, AccessKind kind)
     {
-        // The owner check is here, off the L1-hit path it would slow by a quarter (OwnerThread).
+        // The owner check is here, off the memoised L1-hit path it would slow by a quarter (OwnerThread).
         _machine.Owner.Check();
-        TranslateSlow(rc, va, Access(kind));
+        var rc = _access;
+        var access = Access(kind);
+        var hit = TryHitPaths(rc, va, access, out ulong pa, out var source);
+        if (hit == L2HitOutcome.Hit) return new PeTranslation(default, pa, source);
+        TranslateSlow(rc, va, access, hit == L2HitOutcome.Miss);
         return new PeTranslation(_result.Fault, _result.Succeeded ? _result.OutputAddress : 0, _rec.Source);
+    }
+
+    // The L1 hit path (memoising the hit for its page) and the L2 hit path; otherwise TranslateSlow, told whether both
+    // levels were found to miss.
+    private L2HitOutcome TryHitPaths(RegimeContext rc, ulong va, AccessRequest access, out ulong pa, out TranslationSource source)
+    {
+        pa = 0;
+        source = TranslationSource.L1Tlb;
+        if (!_fast) return L2HitOutcome.Other;
+        bool fetch = access.Kind == AccessKind.Execute;
+        var l1 = fetch ? _l1i : _l1d;
+        ref readonly FastAccess fa = ref access.Kind == AccessKind.Read ? ref _read : ref access.Kind == AccessKind.Write ? ref _write : ref _fetch;
+        ulong key = rc.KeyAddress(va, fetch);
+        if (Mmu.TryL1Hit(l1, rc, key, in fa, out pa, out int way))
+        {
+            if (key == va) (fetch ? Tlbs.InstructionPages : Tlbs.DataPages).Fill(access.Kind == AccessKind.Write ? 1 : 0, va, pa, way);
+            _cost.ChargeL1Hit(fetch);
+            return L2HitOutcome.Hit;
+        }
+        var outcome = _mmu.TryL2Hit(l1, rc, key, in fa, out pa);
+        if (outcome == L2HitOutcome.Hit)
+        {
+            _cost.ChargeL2Hit(fetch);
+            source = TranslationSource.L2Tlb;
+        }
+        return outcome;
     }
 
     /// <summary>Loads 1, 2, 4 or 8 bytes (little-endian). An access that crosses a page is split, each part translated.</summary>
@@ -305,21 +309,27 @@ public sealed class ProcessingElement : ITableMaintenance
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public AccessResult Load(ulong va, int size)
     {
-        var rc = _access;
-        if (_fast && (size == 8 || size == 4 || size == 2 || size == 1) && (va & 0xFFF) + (ulong)size <= 0x1000
-            && Mmu.TryL1Hit(_l1d, rc, rc.KeyAddress(va, false), in _read, out ulong pa))
+        ref var slot = ref FastPageTable.SlotFor(_fastRead, va);
+        if (slot.Page == (va & ~0xFFFUL) && (va & 0xFFF) + (ulong)size <= 0x1000 && IsAccessSize(size))
         {
+            _l1d.Touch(slot.Way);
             _cost.ChargeL1Hit(false);
-            return new AccessResult(default, ReadBytes(pa, size), pa, 0, 1);
+            ulong pa = va + slot.Addend;
+            return new AccessResult(default, _port.Read(pa, size), pa, 0, 1);
         }
-        return AccessSlow(rc, va, size, AccessKind.Read, 0);
+        return AccessSlow(va, size, AccessKind.Read, 0);
     }
 
+    // 1, 2, 4 or 8 (bits 1, 2, 4 and 8 of 0x116).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool IsAccessSize(int size) => (uint)size <= 8 && ((0x116 >> size) & 1) != 0;
+
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private AccessResult AccessSlow(RegimeContext rc, ulong va, int size, AccessKind kind, ulong value)
+    private AccessResult AccessSlow(ulong va, int size, AccessKind kind, ulong value)
     {
+        _machine.Owner.Check();
         CheckSize(size);
-        return AccessSlow(rc, va, size, Access(kind), value);
+        return _port.Access(_access, va, size, Access(kind), value);
     }
 
     /// <summary>
@@ -329,43 +339,45 @@ public sealed class ProcessingElement : ITableMaintenance
     /// <exception cref="ArgumentOutOfRangeException">Another size.</exception>
     public AccessResult Store(ulong va, int size, ulong value)
     {
-        CheckSize(size);
-        var rc = _access;
-        if (_fast && (va & 0xFFF) + (ulong)size <= 0x1000 && Mmu.TryL1Hit(_l1d, rc, rc.KeyAddress(va, false), in _write, out ulong pa))
+        ref var slot = ref FastPageTable.SlotFor(_fastWrite, va);
+        if (slot.Page == (va & ~0xFFFUL) && (va & 0xFFF) + (ulong)size <= 0x1000 && IsAccessSize(size))
         {
+            _l1d.Touch(slot.Way);
             _cost.ChargeL1Hit(false);
-            WriteBytes(pa, size, value);
+            ulong pa = va + slot.Addend;
+            _port.Write(pa, size, value);
             return new AccessResult(default, 0, pa, 0, 1);
         }
-        return AccessSlow(rc, va, size, Access(AccessKind.Write), value);
+        return AccessSlow(va, size, AccessKind.Write, value);
     }
 
     /// <summary>Fetches 1, 2, 4 (default) or 8 bytes of instructions.</summary>
     /// <exception cref="ArgumentOutOfRangeException">Another size.</exception>
     public AccessResult Fetch(ulong va, int size = 4)
     {
-        CheckSize(size);
-        var rc = _access;
-        if (_fast && (va & 0xFFF) + (ulong)size <= 0x1000 && Mmu.TryL1Hit(_l1i, rc, rc.KeyAddress(va, true), in _fetch, out ulong pa))
+        ref var slot = ref FastPageTable.SlotFor(_fastFetch, va);
+        if (slot.Page == (va & ~0xFFFUL) && (va & 0xFFF) + (ulong)size <= 0x1000 && IsAccessSize(size))
         {
+            _l1i.Touch(slot.Way);
             _cost.ChargeL1Hit(true);
-            return new AccessResult(default, ReadBytes(pa, size), pa, 0, 1);
+            ulong pa = va + slot.Addend;
+            return new AccessResult(default, _port.Read(pa, size), pa, 0, 1);
         }
-        return AccessSlow(rc, va, size, Access(AccessKind.Execute), 0);
+        return AccessSlow(va, size, AccessKind.Execute, 0);
     }
 
     /// <summary>Loads <paramref name="destination"/>.Length bytes, part by part (one translation per page); stops at the first fault.</summary>
     public AccessResult Load(ulong va, Span<byte> destination)
     {
         _machine.Owner.Check();
-        return AccessSpan(va, destination, default, Access(AccessKind.Read));
+        return _port.Access(_access, va, destination, default, Access(AccessKind.Read));
     }
 
     /// <summary>Stores <paramref name="source"/>, part by part (one translation per page); parts before a faulting one are written.</summary>
     public AccessResult Store(ulong va, ReadOnlySpan<byte> source)
     {
         _machine.Owner.Check();
-        return AccessSpan(va, default, source, Access(AccessKind.Write));
+        return _port.Access(_access, va, default, source, Access(AccessKind.Write));
     }
 
     private static void CheckSize(int size)
@@ -374,72 +386,9 @@ public sealed class ProcessingElement : ITableMaintenance
             throw new ArgumentOutOfRangeException(nameof(size), $"access size {size}: allowed 1, 2, 4 or 8 bytes (use the span overloads for other lengths)");
     }
 
-    private AccessResult AccessSlow(RegimeContext rc, ulong va, int size, AccessRequest access, ulong value)
-    {
-        _machine.Owner.Check();
-        ulong page = rc.SplitBytes(va);
-        ulong room = page - (va & (page - 1));
-        int n0 = (int)Math.Min((ulong)size, room);
-        if (!TranslatePart(rc, va, access, out ulong pa0)) return new AccessResult(_result.Fault, 0, 0, va, 1);
-        ulong pa1 = 0;
-        int parts = 1;
-        if (n0 < size)
-        {
-            parts = 2;
-            ulong va1 = va + (ulong)n0;
-            if (!TranslatePart(_access, va1, access, out pa1)) return new AccessResult(_result.Fault, 0, 0, va1, 2);
-        }
-        ChargeIfUncached(rc, access, parts);
-        if (access.Kind == AccessKind.Write)
-        {
-            WriteBytes(pa0, n0, value);
-            if (parts == 2) WriteBytes(pa1, size - n0, value >> (8 * n0));
-            return new AccessResult(default, 0, pa0, 0, parts);
-        }
-        ulong v = ReadBytes(pa0, n0);
-        if (parts == 2) v |= ReadBytes(pa1, size - n0) << (8 * n0);
-        return new AccessResult(default, v, pa0, 0, parts);
-    }
-
-    private AccessResult AccessSpan(ulong va, Span<byte> destination, ReadOnlySpan<byte> source, AccessRequest access)
-    {
-        bool write = access.Kind == AccessKind.Write;
-        int length = write ? source.Length : destination.Length;
-        int done = 0, parts = 0;
-        ulong firstPa = 0;
-        while (done < length)
-        {
-            var rc = _access;
-            ulong cur = va + (ulong)done;
-            ulong page = rc.SplitBytes(cur);
-            int n = (int)Math.Min((ulong)(length - done), page - (cur & (page - 1)));
-            parts++;
-            if (!TranslatePart(rc, cur, access, out ulong pa)) return new AccessResult(_result.Fault, 0, firstPa, cur, parts);
-            ChargeIfUncached(rc, access, 1);
-            if (parts == 1) firstPa = pa;
-            for (int k = 0; k < n; k += 8)
-            {
-                int m = Math.Min(8, n - k);
-                if (write)
-                {
-                    ulong v = 0;
-                    for (int b = 0; b < m; b++) v |= (ulong)source[done + k + b] << (8 * b);
-                    WriteBytes(pa + (ulong)k, m, v);
-                }
-                else
-                {
-                    ulong v = ReadBytes(pa + (ulong)k, m);
-                    for (int b = 0; b < m; b++) destination[done + k + b] = (byte)(v >> (8 * b));
-                }
-            }
-            done += n;
-        }
-        return new AccessResult(default, 0, firstPa, 0, parts);
-    }
-
     // With stage 1 disabled a data access is Device-nGnRnE unless HCR_EL2.DC makes it Normal (Arm ARM D8.2.11): it goes to
-    // memory. Such accesses always take the slow path (the fast path needs stage 1), so _result holds their attributes.
-    private void ChargeIfUncached(RegimeContext rc, AccessRequest access, int parts)
+    // memory. Such accesses always take the slow path (the hit paths need stage 1), so _result holds their attributes.
+    internal void ChargeIfUncached(RegimeContext rc, AccessRequest access, int parts)
     {
         if (!rc.Stage1Enabled && access.Kind != AccessKind.Execute && MemoryAttributes.IsDevice(_result.Attributes))
             _cost.ChargeUncachedAccess(parts);
@@ -453,31 +402,31 @@ public sealed class ProcessingElement : ITableMaintenance
     /// </summary>
     public AccessResult DataCacheMaintenance(DataCacheOperation op, ulong va)
     {
+        _machine.Owner.Check();
         if (!Enum.IsDefined(op)) throw new ArgumentOutOfRangeException(nameof(op), $"{op} is not a data cache operation (allowed: {string.Join(", ", Enum.GetNames<DataCacheOperation>())})");
-        var rc = _access;
-        if (!TranslatePart(rc, va, Access(AccessKind.Read), out ulong pa)) return new AccessResult(_result.Fault, 0, 0, va, 1);
+        if (!TranslatePart(_access, va, Access(AccessKind.Read), out ulong pa, out var fault)) return new AccessResult(fault, 0, 0, va, 1);
         _cost.ChargeCacheMaintenance();
         return new AccessResult(default, 0, pa, 0, 1);
     }
 
-    private bool TranslatePart(RegimeContext rc, ulong va, AccessRequest access, out ulong pa)
+    // One part of an access (MemoryPort): the L1 hit path, else a full translation; the fault when it fails.
+    internal bool TranslatePart(RegimeContext rc, ulong va, AccessRequest access, out ulong pa, out Fault fault)
     {
-        bool fetch = access.Kind == AccessKind.Execute;
-        if (_fast && Mmu.TryL1Hit(fetch ? _l1i : _l1d, rc, rc.KeyAddress(va, fetch),
-                in access.Kind == AccessKind.Read ? ref _read : ref access.Kind == AccessKind.Write ? ref _write : ref _fetch, out pa))
-        {
-            _cost.ChargeL1Hit(fetch);
-            return true;
-        }
-        TranslateSlow(rc, va, access);
+        fault = default;
+        var hit = TryHitPaths(rc, va, access, out pa, out _);
+        if (hit == L2HitOutcome.Hit) return true;
+        TranslateSlow(rc, va, access, hit == L2HitOutcome.Miss);
         pa = _result.OutputAddress;
+        fault = _result.Fault;
         return _result.Succeeded;
     }
 
-    private void TranslateSlow(RegimeContext rc, ulong va, AccessRequest access)
+    private void TranslateSlow(RegimeContext rc, ulong va, AccessRequest access, bool finalTlbsMissed)
     {
         _rec.Reset(access.Kind == AccessKind.Execute);
-        _mmu.Translate(rc, va, access, true, TranslateOptions.UseFinalTlbs | TranslateOptions.HardwareUpdates, ref _result, ref _rec);
+        var options = TranslateOptions.UseFinalTlbs | TranslateOptions.HardwareUpdates;
+        if (finalTlbsMissed) options |= TranslateOptions.FinalTlbsMissed;
+        _mmu.Translate(rc, va, access, true, options, ref _result, ref _rec);
         bool ok = _result.Succeeded;
         _cost.ChargeTranslation(ref _rec, !ok);
         if (_machine.ObserversAttached) NotifyTranslation(va, ok);
@@ -491,46 +440,6 @@ public sealed class ProcessingElement : ITableMaintenance
         if (!ok) return;
         bool fromTlb = _rec.Source is TranslationSource.L1Tlb or TranslationSource.L2Tlb;
         foreach (var o in observers) o.OnTranslationUsed(PeIndex, va, in _result, fromTlb);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ulong ReadBytes(ulong pa, int n)
-    {
-        if (n == 8 && (pa & 7) == 0) return _memory.ReadWordUnchecked(pa);
-        ulong word = pa & ~7UL;
-        int sh = (int)(pa & 7) * 8;
-        ulong v = _memory.ReadWordUnchecked(word) >> sh;
-        if (sh != 0 && sh + 8 * n > 64) v |= _memory.ReadWordUnchecked(word + 8) << (64 - sh);
-        return n == 8 ? v : v & ((1UL << (8 * n)) - 1);
-    }
-
-    // Each 8-byte word the bytes fall in is written once, with this PE as the writer; other bytes of the word keep their value.
-    private void WriteBytes(ulong pa, int n, ulong value)
-    {
-        if (n == 8 && (pa & 7) == 0)
-        {
-            _memory.WriteUInt64(pa, value, WriteOrigin.Software, PeIndex);
-            return;
-        }
-        if (n == 1)
-        {
-            _memory.WriteByte(pa, (byte)value, PeIndex);
-            return;
-        }
-        ulong end = pa + (ulong)n;
-        int consumed = 0;
-        for (ulong a = pa; a < end;)
-        {
-            ulong word = a & ~7UL;
-            int off = (int)(a & 7);
-            int m = (int)Math.Min((ulong)(8 - off), end - a);
-            ulong mask = (m == 8 ? ulong.MaxValue : (1UL << (8 * m)) - 1) << (8 * off);
-            ulong bits = ((value >> (8 * consumed)) << (8 * off)) & mask;
-            ulong old = _memory.ReadWordUnchecked(word);
-            _memory.WriteUInt64(word, (old & ~mask) | bits, WriteOrigin.Software, PeIndex);
-            a += (ulong)m;
-            consumed += m;
-        }
     }
 
     /// <summary>
@@ -559,14 +468,14 @@ public sealed class ProcessingElement : ITableMaintenance
     public void WriteDescriptor(ulong pa, ulong value)
     {
         _machine.Owner.Check();
-        _memory.WriteUInt64(pa, value, WriteOrigin.Software, PeIndex);
+        _machine.Memory.WriteUInt64(pa, value, WriteOrigin.Software, PeIndex);
     }
 
     /// <summary>A 64-bit load from a physical address.</summary>
     public ulong ReadDescriptor(ulong pa)
     {
         _machine.Owner.Check();
-        return _memory.ReadUInt64(pa);
+        return _machine.Memory.ReadUInt64(pa);
     }
 
     /// <summary>
@@ -599,16 +508,12 @@ public sealed class ProcessingElement : ITableMaintenance
         var hcr = regs.HcrEl2;
         var info = op.Info();
         // HCR_EL2.FB: a non-shareable EL1 TLBI executed at EL1 acts as its Inner Shareable form (QEMU tlb_force_broadcast).
-        if (ExceptionLevel == 1 && hcr.Fb && info.Regime == TlbiRegime.El1 && info.Shareability == TlbiShareability.NonShareable)
+        if (ExceptionLevel == 1 && hcr.Fb && info.IsEl1Form && info.Shareability == TlbiShareability.NonShareable)
         {
             op = InnerShareableForm[(int)op];
             info = op.Info();
         }
-        bool lpa2 = Features.TGran4 == GranuleSupport.Supported52Bit || Features.TGran16 == GranuleSupport.Supported52Bit;
-        var ctx = new TlbiContext(hcr.E2h, hcr.Tge, CurrentVmid(), RangeOperandDs(info, operand, regs), Features.Ttl, lpa2);
-        var scope = TlbiScope.Decode(op, operand, ctx);
-        // With 8-bit ASIDs implemented, operand bits [63:56] are ignored.
-        if (Features.AsidBits == 8 && info.HasAsid) scope = scope with { Asid = (ushort)(scope.Asid & 0xFF) };
+        var scope = TlbiScope.Decode(op, operand, TlbiContext.Of(op, operand, regs, Features));
         int[] targets = info.Shareability switch
         {
             TlbiShareability.NonShareable => _self,
@@ -617,14 +522,8 @@ public sealed class ProcessingElement : ITableMaintenance
         };
         _cost.Statistics.TlbisIssued++;
         _cost.Advance(CycleCategory.TlbiIssue, (ulong)Profile.TlbiIssueCycles);
-        ulong issued = _cost.Cycles;
-        double scale = 1;
-        if (targets.Length > 1)
-        {
-            ulong alone = (ulong)Profile.BroadcastBaseCycles + (ulong)Profile.BroadcastPerTargetCycles * (ulong)(targets.Length - 2) + (ulong)Profile.TlbiReceiveCycles;
-            scale = _machine.Interconnect.Schedule(PeIndex, issued, alone, Profile.ContentionFactor);
-        }
-        AddPending(new TlbiMatcher(scope), targets, issued, scale, info.Shareability);
+        var timing = BroadcastTiming.Schedule(Profile, _machine.Interconnect, PeIndex, _cost.Cycles, targets.Length);
+        _maintenance.Add(new TlbiMatcher(scope), targets, timing, info.Shareability);
         if (_machine.ObserversAttached)
             foreach (var o in _machine.Observers) o.OnTlbi(PeIndex, in scope, targets);
         return InstructionStatus.Executed;
@@ -634,46 +533,6 @@ public sealed class ProcessingElement : ITableMaintenance
     {
         if (Tlbi(op, operand) == InstructionStatus.Undefined)
             throw new InvalidOperationException($"TLBI {op.Info().Name} is UNDEFINED on PE {PeIndex} at EL{ExceptionLevel}: {TlbiUndefinedReason(op)}");
-    }
-
-    // The DS that decides a range operand's BaseADDR unit: TCR_ELx.DS (VTCR_EL2.DS for IPA ranges) where FEAT_LPA2
-    // exists for the operand's granule; never for 64K (Arm ARM D8.17.5.2).
-    private bool RangeOperandDs(in TlbiOpInfo info, ulong operand, SystemRegisters regs)
-    {
-        if (!info.IsRange) return false;
-        Granule g;
-        switch ((operand >> 46) & 3)
-        {
-            case 1: g = Granule.Size4K; break;
-            case 2: g = Granule.Size16K; break;
-            default: return false;
-        }
-        bool stage2 = info.Kind == TlbiKind.Ipa;
-        bool ds;
-        if (stage2) ds = regs.VtcrEl2.Ds;
-        else
-        {
-            var hcr = regs.HcrEl2;
-            bool el2Regime = info.Regime == TlbiRegime.El2 || (hcr.E2h && hcr.Tge);
-            ds = !el2Regime ? regs.TcrEl1.Ds : hcr.E2h ? regs.TcrEl2E2h.Ds : regs.TcrEl2.Ds;
-        }
-        return ds && Features.Support(g, stage2) == GranuleSupport.Supported52Bit;
-    }
-
-    private void AddPending(in TlbiMatcher matcher, int[] targets, ulong issued, double scale, TlbiShareability reach)
-    {
-        if (_pendingCount == _pending.Length) Array.Resize(ref _pending, _pending.Length * 2);
-        ref var p = ref _pending[_pendingCount++];
-        int words = (_machine.Count + 63) >> 6;
-        if (p.Done is null || p.Done.Length < words) p.Done = new ulong[words];
-        else Array.Clear(p.Done);
-        p.Matcher = matcher;
-        p.Targets = targets;
-        p.Remaining = targets.Length;
-        p.IssueTime = issued;
-        p.ScaledBase = (ulong)Math.Round(Profile.BroadcastBaseCycles * scale);
-        p.ScaledPerTarget = (ulong)Math.Round(Profile.BroadcastPerTargetCycles * scale * 1024);
-        p.Reach = reach;
     }
 
     /// <summary>
@@ -687,7 +546,7 @@ public sealed class ProcessingElement : ITableMaintenance
         if (ExceptionLevel < 2) option = Upgrade(option, Translator.Registers.HcrEl2.Bsu);
         _cost.Statistics.Dsbs++;
         ulong finish = _cost.Cycles + (ulong)Profile.DsbCycles;
-        if (option.CompletesMaintenance && _pendingCount != 0) finish = Math.Max(finish, Complete(option.Domain));
+        if (option.CompletesMaintenance && _maintenance.Count != 0) finish = Math.Max(finish, _maintenance.Complete(option.Domain));
         _cost.AdvanceTo(CycleCategory.Barrier, finish);
         if (_machine.ObserversAttached)
             foreach (var o in _machine.Observers) o.OnDsb(PeIndex, option);
@@ -697,52 +556,6 @@ public sealed class ProcessingElement : ITableMaintenance
     {
         var floor = bsu switch { 1 => BarrierDomain.InnerShareable, 2 => BarrierDomain.OuterShareable, 3 => BarrierDomain.FullSystem, _ => BarrierDomain.NonShareable };
         return option.Domain < floor ? option with { Domain = floor } : option;
-    }
-
-    // Applies the outstanding TLBIs, in program order, to the targets the domain covers; returns when the last one completes.
-    private ulong Complete(BarrierDomain domain)
-    {
-        ulong latest = 0;
-        int kept = 0;
-        for (int k = 0; k < _pendingCount; k++)
-        {
-            ref var p = ref _pending[k];
-            // The domain covers every target when it is at least the TLBI's reach (an Inner Shareable domain lies within its Outer one).
-            bool coversAll = domain == BarrierDomain.FullSystem || p.Reach == TlbiShareability.NonShareable
-                || (p.Reach == TlbiShareability.InnerShareable && domain >= BarrierDomain.InnerShareable)
-                || (p.Reach == TlbiShareability.OuterShareable && domain >= BarrierDomain.OuterShareable);
-            var targets = p.Targets;
-            var done = p.Done;
-            int position = 0;
-            for (int i = 0; i < targets.Length; i++)
-            {
-                int t = targets[i];
-                bool self = t == PeIndex;
-                int pos = self ? 0 : position++;
-                ulong bit = 1UL << (t & 63);
-                if ((done[t >> 6] & bit) != 0 || (!coversAll && !_machine.InDomain(PeIndex, t, domain))) continue;
-                done[t >> 6] |= bit;
-                p.Remaining--;
-                var target = _machine.ProcessingElementAt(t);
-                target.Receive(in p.Matcher, !self);
-                ulong finish = self
-                    ? p.IssueTime + (ulong)Profile.TlbiLocalCycles
-                    : p.IssueTime + p.ScaledBase + ((p.ScaledPerTarget * (ulong)pos) >> 10) + target._receiveCycles;
-                if (finish > latest) latest = finish;
-            }
-            if (p.Remaining == 0) continue;
-            if (kept != k) (_pending[kept], _pending[k]) = (_pending[k], _pending[kept]);
-            kept++;
-        }
-        _pendingCount = kept;
-        return latest;
-    }
-
-    internal void Receive(in TlbiMatcher matcher, bool fromOtherPe)
-    {
-        int removed = TlbHierarchy.Invalidate(in matcher, _l1i, _l1d, _l2, _walks, _ipa);
-        if (removed != 0) _cost.Statistics.EntriesInvalidated += removed;
-        if (fromOtherPe) _cost.ChargeReceivedTlbi(_receiveCycles);
     }
 
     private static TlbiOp[] BuildInnerShareableForms()

@@ -9,14 +9,14 @@ public sealed record ActivationOptions
     public static ActivationOptions Default { get; } = new();
 
     /// <summary>
-    /// MAIR_ELx for a stage-1 space (default <see cref="Machine.MachineSetups.DefaultMair"/>: Attr0 Device-nGnRnE,
+    /// MAIR_ELx for a stage-1 space (default <see cref="Mair.LinuxDefault"/>: Attr0 Device-nGnRnE,
     /// Attr1 Normal write-back, Attr2 Normal non-cacheable). Ignored for stage 2, whose descriptors carry MemAttr.
     /// </summary>
     public Mair? Mair { get; init; }
 
     /// <summary>
     /// SCTLR_ELx for a stage-1 space; default: the current value with M, C, I and the RES1 bits set
-    /// (<see cref="Machine.MachineSetups.SctlrMmuOn"/>). Ignored for stage 2.
+    /// (<see cref="Sctlr.MmuOnValue"/>). Ignored for stage 2.
     /// </summary>
     public Sctlr? Sctlr { get; init; }
 

@@ -52,26 +52,26 @@ public sealed partial class AddressSpace
     {
         var writes = new List<(SystemRegister Register, ulong Value)>();
         TlbiOp invalidate;
-        switch (Definition.Regime)
+        var regime = Definition.Regime;
+        if (regime == Regime.El10)
         {
-            case TableRegime.El10:
-                PlanTwoRanges(pe, o, writes, el2: false);
-                invalidate = TlbiOp.Vmalle1;
-                break;
-            case TableRegime.El20:
-                PlanTwoRanges(pe, o, writes, el2: true);
-                invalidate = TlbiOp.Alle2;
-                break;
-            case TableRegime.El2:
-                PlanEl2(pe, o, writes);
-                invalidate = TlbiOp.Alle2;
-                break;
-            case TableRegime.Stage2:
-                PlanStage2(pe, writes);
-                invalidate = TlbiOp.Vmalls12e1;
-                break;
-            default:
-                throw new NotSupportedException($"activating {Definition.Regime} tables is not supported");
+            PlanTwoRanges(pe, o, writes, el2: false);
+            invalidate = TlbiOp.Vmalle1;
+        }
+        else if (regime == Regime.El20)
+        {
+            PlanTwoRanges(pe, o, writes, el2: true);
+            invalidate = TlbiOp.Alle2;
+        }
+        else if (regime == Regime.El2)
+        {
+            PlanEl2(pe, o, writes);
+            invalidate = TlbiOp.Alle2;
+        }
+        else
+        {
+            PlanStage2(pe, writes);
+            invalidate = TlbiOp.Vmalls12e1;
         }
         foreach (var (register, _) in writes)
         {
@@ -115,7 +115,7 @@ public sealed partial class AddressSpace
         if (Definition.Asid is not null) v = new Tcr(v).WithA1(upper).Value;
         // EL2&0 is the EL2 regime when HCR_EL2.E2H=1 (TGE, which sends EL0 there too, is left as it is).
         if (el2 && !hcr.E2h) writes.Add((SystemRegister.HcrEl2, hcr.WithE2hTge(true, hcr.Tge).Value));
-        writes.Add((el2 ? SystemRegister.MairEl2 : SystemRegister.MairEl1, (o.Mair ?? MachineSetups.DefaultMair).Value));
+        writes.Add((el2 ? SystemRegister.MairEl2 : SystemRegister.MairEl1, (o.Mair ?? Mair.LinuxDefault).Value));
         writes.Add((tcrRegister, v));
         var ttbr = (el2, upper) switch
         {
@@ -125,7 +125,7 @@ public sealed partial class AddressSpace
             _ => SystemRegister.Ttbr1El2,
         };
         writes.Add((ttbr, Ttbr.Create(Root, asid).Value));
-        writes.Add((sctlrRegister, (o.Sctlr ?? new Sctlr(pe.RegisterValue(sctlrRegister) | MachineSetups.SctlrMmuOn)).Value));
+        writes.Add((sctlrRegister, (o.Sctlr ?? new Sctlr(pe.RegisterValue(sctlrRegister) | Sctlr.MmuOnValue)).Value));
     }
 
     private void PlanEl2(ProcessingElement pe, ActivationOptions o, List<(SystemRegister, ulong)> writes)
@@ -135,10 +135,10 @@ public sealed partial class AddressSpace
         var g = Geometry;
         var tcr = new TcrEl2(pe.RegisterValue(SystemRegister.TcrEl2) | TcrEl2.Res1)
             .WithT0sz(64 - g.InputBits).WithTg0(g.Granule).WithPs(g.OutputBits).WithDs(g.Format == Descriptor.AddressFormat.Lpa2);
-        writes.Add((SystemRegister.MairEl2, (o.Mair ?? MachineSetups.DefaultMair).Value));
+        writes.Add((SystemRegister.MairEl2, (o.Mair ?? Mair.LinuxDefault).Value));
         writes.Add((SystemRegister.TcrEl2, Bits.WithField(tcr.Value, 8, 6, WalkAttributes >> 8)));
         writes.Add((SystemRegister.Ttbr0El2, Ttbr.Create(Root).Value));
-        writes.Add((SystemRegister.SctlrEl2, (o.Sctlr ?? new Sctlr(pe.RegisterValue(SystemRegister.SctlrEl2) | MachineSetups.SctlrMmuOn)).Value));
+        writes.Add((SystemRegister.SctlrEl2, (o.Sctlr ?? new Sctlr(pe.RegisterValue(SystemRegister.SctlrEl2) | Sctlr.MmuOnValue)).Value));
     }
 
     private void PlanStage2(ProcessingElement pe, List<(SystemRegister, ulong)> writes)

@@ -47,22 +47,22 @@ public sealed partial class AddressSpace
 
     /// <summary>EL1&amp;0 stage-1 tables: a user address space when <paramref name="asid"/> is given, else global (kernel) mappings.</summary>
     public static AddressSpace ForEl10(TableAllocator allocator, TranslationGeometry geometry, ushort? asid = null, bool upperRange = false)
-        => new(allocator, new AddressSpaceDefinition { Regime = TableRegime.El10, Geometry = geometry, Asid = asid, UpperRange = upperRange });
+        => new(allocator, new AddressSpaceDefinition { Regime = Regime.El10, Geometry = geometry, Asid = asid, UpperRange = upperRange });
 
     /// <summary>EL2 stage-1 tables (HCR_EL2.E2H=0).</summary>
     public static AddressSpace ForEl2(TableAllocator allocator, TranslationGeometry geometry)
-        => new(allocator, new AddressSpaceDefinition { Regime = TableRegime.El2, Geometry = geometry });
+        => new(allocator, new AddressSpaceDefinition { Regime = Regime.El2, Geometry = geometry });
 
     /// <summary>
     /// EL2&amp;0 stage-1 tables (HCR_EL2.E2H=1, a VHE host): a user address space when <paramref name="asid"/> is given, else
     /// global (host kernel) mappings; <paramref name="upperRange"/> for the TTBR1_EL2 half.
     /// </summary>
     public static AddressSpace ForEl20(TableAllocator allocator, TranslationGeometry geometry, ushort? asid = null, bool upperRange = false)
-        => new(allocator, new AddressSpaceDefinition { Regime = TableRegime.El20, Geometry = geometry, Asid = asid, UpperRange = upperRange });
+        => new(allocator, new AddressSpaceDefinition { Regime = Regime.El20, Geometry = geometry, Asid = asid, UpperRange = upperRange });
 
     /// <summary>Stage-2 tables of a guest with a VMID.</summary>
     public static AddressSpace ForStage2(TableAllocator allocator, TranslationGeometry geometry, ushort vmid)
-        => new(allocator, new AddressSpaceDefinition { Regime = TableRegime.Stage2, Geometry = geometry, Vmid = vmid });
+        => new(allocator, new AddressSpaceDefinition { Regime = Regime.Stage2, Geometry = geometry, Vmid = vmid });
 
     /// <summary>Regime, geometry and tags.</summary>
     public AddressSpaceDefinition Definition { get; }
@@ -392,7 +392,7 @@ public sealed partial class AddressSpace
     private void CheckTableAttributes(ulong bits, string param)
     {
         if (bits == 0) return;
-        if (Definition.Regime == TableRegime.Stage2)
+        if (Definition.Regime.IsStage2)
             throw new ArgumentException("stage-2 table descriptors have no hierarchical permissions (APTable, XNTable, PXNTable are stage-1 fields)", param);
         if ((bits & ~Descriptor.HierarchicalPermissions) != 0)
             throw new ArgumentException($"table attributes 0x{bits:x16}: only APTable[1:0] (bits 62:61), UXNTable/XNTable (bit 60) and PXNTable (bit 59) are allowed (0x{Descriptor.HierarchicalPermissions:x16})", param);

@@ -225,7 +225,7 @@ public static class MaintenanceSequence
         if (o.InvalidateTlb && invalidation is { } r)
         {
             bool full = TlbInvalidation.Append(steps, definition, r, o, features);
-            if (definition.Regime == TableRegime.Stage2 && !full && o.Stage2CombinedInvalidation)
+            if (definition.Regime.IsStage2 && !full && o.Stage2CombinedInvalidation)
             {
                 // IPAS2 need not remove combined stage 1+2 entries (Arm ARM D8.17.6.1); the DSB between stops another PE
                 // refilling a combined entry from the old stage 2 (nvhe/tlb.c __kvm_tlb_flush_vmid_ipa).

@@ -95,13 +95,10 @@ public sealed class PageTableDump
     private static string HeaderFor(AddressSpaceDefinition def)
     {
         var g = def.Geometry;
-        string what = def.Regime switch
-        {
-            TableRegime.El10 => $"EL1&0 stage 1{(def.UpperRange ? " TTBR1" : "")}, {(def.Asid is { } a ? $"ASID {a}" : "global")}",
-            TableRegime.El2 => "EL2 stage 1",
-            TableRegime.El20 => $"EL2&0 stage 1{(def.UpperRange ? " TTBR1" : "")}, {(def.Asid is { } a2 ? $"ASID {a2}" : "global")}",
-            _ => $"stage 2, VMID {def.Vmid}",
-        };
+        string what = def.Regime == Regime.El10 ? $"EL1&0 stage 1{(def.UpperRange ? " TTBR1" : "")}, {(def.Asid is { } a ? $"ASID {a}" : "global")}"
+            : def.Regime == Regime.El2 ? "EL2 stage 1"
+            : def.Regime == Regime.El20 ? $"EL2&0 stage 1{(def.UpperRange ? " TTBR1" : "")}, {(def.Asid is { } a2 ? $"ASID {a2}" : "global")}"
+            : $"stage 2, VMID {def.Vmid}";
         string ds = g.Format == Descriptor.AddressFormat.Lpa2 ? ", DS=1" : "";
         return $"# {what}; {g.Granule.Name()} granule, {g.InputBits}-bit input, start level {g.StartLevel}{ds}";
     }
@@ -231,7 +228,7 @@ public sealed class PageTableDump
             string af = (a & Descriptor.Af) != 0 ? "AF" : "  ";
             string con = (a & Descriptor.Contiguous) != 0 ? "CON" : "   ";
             string dbm = (a & Descriptor.Dbm) != 0 ? "DBM" : "   ";
-            if (_def.Regime == TableRegime.Stage2)
+            if (_def.Regime.IsStage2)
             {
                 string ap = ((a >> 6) & 3) switch { 0 => "S2AP=--", 1 => "S2AP=RO", 2 => "S2AP=WO", _ => "S2AP=RW" };
                 string xn = ((a >> 53) & 3) switch { 0 => "x   ", 2 => "XN  ", var v => $"XN={v}" };

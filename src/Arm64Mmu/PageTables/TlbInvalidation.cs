@@ -65,7 +65,7 @@ public static class TlbInvalidation
         }
         // EL2&0 global mappings: walk-cache entries are never global (R_CHVGJ) and carry the ASID they were walked with,
         // and EL2 has no all-ASID by-VA form (no VAAE2), so removed tables are flushed whole (ALLE2).
-        if (def.Regime == TableRegime.El20 && !def.HasAsid && !last)
+        if (def.Regime == Regime.El20 && !def.HasAsid && !last)
         {
             ops.Full(steps, r.AnyGlobal);
             return true;
@@ -123,14 +123,13 @@ public static class TlbInvalidation
             _g = g;
             _asid = def.Asid ?? 0;
             _userAsid = o.KptiUserAsid && def.HasAsid;
-            (_va, _range, _full) = def.Regime switch
-            {
-                TableRegime.El10 when def.HasAsid => last ? (TlbiOp.Vale1Is, TlbiOp.Rvale1Is, TlbiOp.Aside1Is) : (TlbiOp.Vae1Is, TlbiOp.Rvae1Is, TlbiOp.Aside1Is),
-                TableRegime.El10 => last ? (TlbiOp.Vaale1Is, TlbiOp.Rvaale1Is, TlbiOp.Vmalle1Is) : (TlbiOp.Vaae1Is, TlbiOp.Rvaae1Is, TlbiOp.Vmalle1Is),
-                TableRegime.El2 or TableRegime.El20 => last ? (TlbiOp.Vale2Is, TlbiOp.Rvale2Is, TlbiOp.Alle2Is) : (TlbiOp.Vae2Is, TlbiOp.Rvae2Is, TlbiOp.Alle2Is),
+            var regime = def.Regime;
+            (_va, _range, _full) =
+                regime == Regime.El10 && def.HasAsid ? (last ? (TlbiOp.Vale1Is, TlbiOp.Rvale1Is, TlbiOp.Aside1Is) : (TlbiOp.Vae1Is, TlbiOp.Rvae1Is, TlbiOp.Aside1Is))
+                : regime == Regime.El10 ? (last ? (TlbiOp.Vaale1Is, TlbiOp.Rvaale1Is, TlbiOp.Vmalle1Is) : (TlbiOp.Vaae1Is, TlbiOp.Rvaae1Is, TlbiOp.Vmalle1Is))
+                : regime.IsEl2 ? (last ? (TlbiOp.Vale2Is, TlbiOp.Rvale2Is, TlbiOp.Alle2Is) : (TlbiOp.Vae2Is, TlbiOp.Rvae2Is, TlbiOp.Alle2Is))
                 // KVM invalidates stage 2 with the non-last-level forms (__kvm_tlb_flush_vmid_ipa, __kvm_tlb_flush_vmid_range).
-                _ => stage2LastLevel ? (TlbiOp.Ipas2le1Is, TlbiOp.Ripas2le1Is, TlbiOp.Vmalls12e1Is) : (TlbiOp.Ipas2e1Is, TlbiOp.Ripas2e1Is, TlbiOp.Vmalls12e1Is),
-            };
+                : stage2LastLevel ? (TlbiOp.Ipas2le1Is, TlbiOp.Ripas2le1Is, TlbiOp.Vmalls12e1Is) : (TlbiOp.Ipas2e1Is, TlbiOp.Ripas2e1Is, TlbiOp.Vmalls12e1Is);
         }
 
         private TlbiOp Reach(TlbiOp op) => _o.Broadcast ? op : op.WithShareability(TlbiShareability.NonShareable) ?? op;
@@ -145,7 +144,7 @@ public static class TlbInvalidation
         public void Va(List<MaintenanceStep> steps, ulong address, int? level)
         {
             int? ttl = level is >= 0 and <= 3 ? level : null;
-            if (_def.Regime == TableRegime.Stage2)
+            if (_def.Regime.IsStage2)
                 Emit(steps, _va, TlbiOperand.Ipa(address, ttl, _g), false);
             else
                 Emit(steps, _va, TlbiOperand.Va(address, _def.HasAsid ? _asid : (ushort)0, ttl, _g), _def.HasAsid);

@@ -98,6 +98,17 @@ public sealed class CostModel
         else FastDataHits++;
     }
 
+    /// <summary>A translation served by the L2 hit path (L1 miss, L2 hit): what <see cref="ChargeTranslation"/> charges for it.</summary>
+    internal void ChargeL2Hit(bool instruction)
+    {
+        var s = Statistics;
+        s.Translations++;
+        if (instruction) s.L1InstructionMisses++;
+        else s.L1DataMisses++;
+        s.L2Hits++;
+        Advance(CycleCategory.TlbLookup, (ulong)Profile.L2HitCycles);
+    }
+
     /// <summary>Prices and counts what a translation did.</summary>
     internal void ChargeTranslation(ref TranslationRecord rec, bool faulted)
     {

@@ -19,21 +19,20 @@ internal sealed class RegimeContext
     public RegimeContext(TranslationRegime s1, Stage2Regime s2, ushort vmid)
     {
         S1 = s1;
-        S2 = s1.Kind == RegimeKind.El10 ? s2 : Stage2Regime.Disabled;
-        Regime = s1.Kind switch { RegimeKind.El10 => TlbRegime.El10, RegimeKind.El2 => TlbRegime.El2, _ => TlbRegime.El20 };
+        S2 = s1.Kind == Regime.El10 ? s2 : Stage2Regime.Disabled;
+        Regime = s1.Kind;
         // EL1&0 entries carry the VMID whenever EL2 is enabled, even with stage 2 off (R_QNPQX); EL2 regimes have none.
-        Vmid = Regime == TlbRegime.El10 ? vmid : (ushort)0;
+        Vmid = Regime.HasVmid ? vmid : (ushort)0;
         Asid = s1.TwoPrivilege ? s1.Asid : (ushort)0;
         LeafStage = S2.Enabled ? TranslationStage.Combined : TranslationStage.Stage1;
         LeafMask = TlbTags.RegimeField | TlbTags.VmidField | TlbTags.StageField;
-        LeafWant = (ulong)Regime << TlbTags.RegimeShift | (ulong)Vmid << TlbTags.VmidShift | (ulong)LeafStage << TlbTags.StageShift;
+        LeafWant = (ulong)(uint)Regime.Code << TlbTags.RegimeShift | (ulong)Vmid << TlbTags.VmidShift | (ulong)LeafStage << TlbTags.StageShift;
         Stage2Mask = LeafMask;
-        Stage2Want = (ulong)TlbRegime.El10 << TlbTags.RegimeShift | (ulong)Vmid << TlbTags.VmidShift | (ulong)TranslationStage.Stage2 << TlbTags.StageShift;
+        Stage2Want = (ulong)(uint)Regime.Stage2.Code << TlbTags.RegimeShift | (ulong)Vmid << TlbTags.VmidShift | (ulong)TranslationStage.Stage2 << TlbTags.StageShift;
         Stage1Enabled = s1.Enabled;
-        // Which stage-1 permission values allow each access class in this regime (PAN/EPAN, one or two privilege levels).
-        for (int c = 0; c < AccessClasses.Count; c++)
-            for (int p = 0; p < 64; p++)
-                if (Walker.Stage1Permits(s1, (AccessPermissions)p, AccessClasses.Request(c))) PermitMasks[c] |= 1UL << p;
+        // Which stage-1 permission values allow each access class in this regime (PAN/EPAN, one or two privilege levels):
+        // the regime's own table, which the walker uses too.
+        for (int c = 0; c < AccessClasses.Count; c++) PermitMasks[c] = s1.PermitMasks[c];
         var h0 = s1.Half0;
         int s2Bits = S2.Enabled ? S2.Geometry.GranuleBits : 64;
         _split0 = 1UL << Math.Min(s1.Enabled ? h0.Geometry.GranuleBits : 12, s2Bits);
@@ -75,7 +74,7 @@ internal sealed class RegimeContext
     public PermitMaskArray PermitMasks;
     /// <summary>Stage 2 of this regime (disabled for the EL2 regimes).</summary>
     public Stage2Regime S2 { get; }
-    public TlbRegime Regime { get; }
+    public Regime Regime { get; }
     public ushort Vmid { get; }
     /// <summary>The ASID non-global entries are tagged with (0 in one-privilege regimes).</summary>
     public ushort Asid { get; }

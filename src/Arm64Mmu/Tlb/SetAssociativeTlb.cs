@@ -5,8 +5,11 @@ using System.Runtime.Intrinsics;
 
 namespace Arm64Mmu.Tlb;
 
-/// <summary>Size classes present, one mask per address space.</summary>
-[InlineArray(3)]
+/// <summary>
+/// Size classes present, one mask per address space, then (element 3) the sizes of the blocks that entries held as pieces
+/// were cut from: what every lookup and every TLBI delivery reads first, kept on one line.
+/// </summary>
+[InlineArray(4)]
 internal struct ClassMasks
 {
     private ulong _element;
@@ -33,9 +36,11 @@ internal struct PresenceCounts
 internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
 {
     private const int Spaces = 3;
-    private readonly int _sets, _ways, _stride;
+    private readonly int _sets, _ways, _stride, _strideShift;
     private readonly ulong _setMask;
     private readonly ReplacementPolicy _policy;
+    private readonly bool _absent;
+    private ulong _random = 0x9E37_79B9_7F4A_7C15UL;
     // Key and context of a way side by side: once its fingerprint matched, one line answers both questions.
     private struct Tag
     {
@@ -50,11 +55,18 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     private readonly T[] _payloads;
     private readonly ulong[] _stamps;
     private readonly byte[] _referenced;
+    // Clock with at most 64 ways: a set's referenced bits in one word (the byte array serves larger sets).
+    private readonly bool _clockBits;
+    private readonly ulong[] _refBits;
     private ulong _clock;
     private readonly ulong[] _plru;
     private readonly int[] _roundRobin;
     private readonly int[] _classCount = new int[Spaces * 64];
     private ClassMasks _classMask; // inline: one fewer dependent load on every lookup
+    // Entries cut from a larger descriptor (TlbTags.DescriptorShift > their size): counted per descriptor size, so that
+    // maintenance by address knows how far from its address such pieces may lie (R_TVTYQ).
+    private readonly int[] _pieceCount = new int[64];
+    private const int PieceShifts = 3; // _classMask element holding the piece descriptor sizes
     // Small structures (at most 255 entries) count their keys per hash bucket: a probe whose bucket is empty skips the
     // compare of the set (most PEs a broadcast reaches do not hold the page). Exact: counts follow every insert and removal.
     private readonly bool _presence;
@@ -91,17 +103,23 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     {
         configuration.Validate(name);
         Configuration = configuration;
-        _ways = configuration.Ways;
-        _sets = configuration.Sets;
+        // An absent structure is one empty way that is never filled: every lookup misses.
+        _absent = configuration.IsAbsent;
+        _ways = _absent ? 1 : configuration.Ways;
+        _sets = _absent ? 1 : configuration.Sets;
         _setMask = (ulong)(_sets - 1);
-        _stride = (_ways + 7) & ~7;
+        // A power of two (at least 8, for the vector compares): a way's set is its index shifted right.
+        _stride = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(8, _ways));
+        _strideShift = BitOperations.Log2((uint)_stride);
         _policy = configuration.Replacement;
         int slots = _sets * _stride;
         _tags = new Tag[slots];
         _fps = new byte[slots + 64];
         _payloads = new T[slots];
         _stamps = new ulong[slots];
-        _referenced = new byte[slots];
+        _clockBits = _policy == ReplacementPolicy.Clock && _ways <= 64;
+        _referenced = _policy == ReplacementPolicy.Clock && !_clockBits ? new byte[slots] : [];
+        _refBits = _clockBits ? new ulong[_sets] : [];
         _plru = new ulong[_sets];
         _roundRobin = new int[_sets];
         for (int set = 0; set < _sets; set++)
@@ -120,7 +138,10 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
 
     public TlbConfiguration Configuration { get; }
     public int Count { get; private set; }
-    public int Capacity => _sets * _ways;
+
+    /// <summary>The memo of hits over this (L1) structure, kept coherent with its entries; null for other structures.</summary>
+    internal FastPageTable? FastPages { get; set; }
+    public int Capacity => _absent ? 0 : _sets * _ways;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ref T Payload(int index) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_payloads), index);
@@ -223,6 +244,7 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     // The page number's low bits, folded with the size class: consecutive pages never collide.
     private int HintSlot(ulong key) => (int)(((key >> TlbTags.VpnShift) ^ ((key & 63) << 3)) & _hintMask);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void SetHint(int index)
     {
         int slot = HintSlot(_tags[index].Key);
@@ -288,9 +310,9 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Touch(int index)
     {
-        if (_policy == ReplacementPolicy.Clock)
+        if (_clockBits)
         {
-            Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_referenced), index) = 1;
+            Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_refBits), index >> _strideShift) |= 1UL << (index & (_stride - 1));
             return;
         }
         TouchOther(index);
@@ -300,6 +322,7 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     private void TouchOther(int index)
     {
         if (_policy == ReplacementPolicy.Lru) Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_stamps), index) = ++_clock;
+        else if (_policy == ReplacementPolicy.Clock) _referenced[index] = 1;
         else if (_policy == ReplacementPolicy.TreePlru) TouchPlru(index);
     }
 
@@ -322,7 +345,8 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     private int Victim(int set)
     {
         int b = set * _stride;
-        for (int c = 0; c < _stride; c += 64)
+        // Every way of every set valid (the steady state of a busy TLB): no empty way to look for.
+        for (int c = 0; Count < Capacity && c < _stride; c += 64)
         {
             // Padding ways beyond _ways are never used: mask them off.
             int n = Math.Min(64, _stride - c);
@@ -346,6 +370,8 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
                 }
                 return b + lo;
             }
+            case ReplacementPolicy.Clock when _clockBits:
+                return b + ClockVictim(set);
             case ReplacementPolicy.Clock:
             {
                 int hand = _roundRobin[set];
@@ -361,6 +387,16 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
                     _referenced[i] = 0;
                 }
             }
+            case ReplacementPolicy.Random:
+            {
+                // xorshift64 (Marsaglia 2003): deterministic, so runs repeat.
+                ulong x = _random;
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                _random = x;
+                return b + (int)(x % (ulong)_ways);
+            }
             case ReplacementPolicy.RoundRobin:
             {
                 int w = _roundRobin[set];
@@ -370,6 +406,40 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
             default:
                 return b + OldestWay(b);
         }
+    }
+
+    // The clock (second chance) victim of one set, as the sweep below would find it: from the hand, the first way not
+    // referenced; the ways passed on the way lose their referenced bit; when every way is referenced, the sweep goes
+    // round once clearing them all and takes the hand's way. With the set's referenced bits in one word this is a few
+    // bit operations instead of a loop.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int ClockVictim(int set)
+    {
+        ref ulong bits = ref _refBits[set];
+        ulong valid = _ways == 64 ? ulong.MaxValue : (1UL << _ways) - 1;
+        ulong free = ~bits & valid;
+        int hand = _roundRobin[set];
+        ulong fromHand = free & (ulong.MaxValue << hand);
+        int way;
+        if (fromHand != 0)
+        {
+            way = BitOperations.TrailingZeroCount(fromHand);
+            bits &= ~(Below(way) & ~Below(hand));
+        }
+        else if (free != 0)
+        {
+            way = BitOperations.TrailingZeroCount(free);
+            bits &= ~(~Below(hand) | Below(way));
+        }
+        else
+        {
+            way = hand;
+            bits = 0;
+        }
+        _roundRobin[set] = way + 1 == _ways ? 0 : way + 1;
+        return way;
+
+        static ulong Below(int n) => n >= 64 ? ulong.MaxValue : (1UL << n) - 1;
     }
 
     // The way with the smallest use stamp (padding ways hold ulong.MaxValue and are never chosen).
@@ -408,18 +478,28 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     /// </summary>
     public int Insert(ulong address, int shift, int space, ulong context, in T payload, out bool evicted)
     {
+        evicted = false;
+        if (_absent) return -1;
         ulong key = TlbTags.Key(address, shift, space);
         int set = (int)((address >> shift) & _setMask);
-        int victim = Victim(set);
+        // The steady state of a busy clock structure (every way valid): the victim by bit operations, inline.
+        int victim = _clockBits && Count == Capacity ? set * _stride + ClockVictim(set) : Victim(set);
         evicted = _tags[victim].Key != 0;
-        if (evicted) RemoveAt(victim);
-        if (_hint is not null && !_mayConflict) _mayConflict = OverlapsExisting(key, context);
+        if (evicted) Remove(victim);
+        // The new entry can overlap another only if its size class is not the only one present, or if an entry of its
+        // class may have its key (the presence count of the key's bucket, where kept, says none can).
+        if (_hint is not null && !_mayConflict
+            && ((_classMask[space] & ~(1UL << shift)) != 0 || !_presence || _present[Bucket(key)] != 0))
+            _mayConflict = OverlapsExisting(key, context);
+        FastPages?.InvalidateKey(key);
         _tags[victim].Key = key;
         _tags[victim].Context = context;
         _fps[victim] = Fingerprint(key);
         _payloads[victim] = payload;
         if (_hint is not null) SetHint(victim);
         if (_presence) _present[Bucket(key)]++;
+        int ds = TlbTags.DescriptorShift(context);
+        if (ds > shift && _pieceCount[ds]++ == 0) _classMask[PieceShifts] |= 1UL << ds;
         int cls = space * 64 + shift;
         if (_classCount[cls]++ == 0)
         {
@@ -493,12 +573,17 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     }
 
     /// <summary>Removes the entry at a way.</summary>
-    public void RemoveAt(int index)
+    public void RemoveAt(int index) => Remove(index);
+
+    // Inlined into Insert (an eviction per L1 refill); the maintenance loops call RemoveAt, keeping them small.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Remove(int index)
     {
         ulong key = _tags[index].Key;
         if (key == 0) return;
         _tags[index].Key = 0;
         _fps[index] = 0;
+        FastPages?.InvalidateKey(key);
         if (_presence) _present[Bucket(key)]--;
         if (_hintOf is not null && _hintOf[index] >= 0)
         {
@@ -506,6 +591,8 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
             _hintOf[index] = -1;
         }
         int space = (int)((key >> TlbTags.SpaceShift) & 3), shift = TlbTags.KeyShift(key);
+        int ds = TlbTags.DescriptorShift(_tags[index].Context);
+        if (ds > shift && --_pieceCount[ds] == 0) _classMask[PieceShifts] &= ~(1UL << ds);
         if (--_classCount[space * 64 + shift] == 0)
         {
             _classMask[space] &= ~(1UL << shift);
@@ -516,13 +603,16 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
     /// <summary>Removes every entry.</summary>
     public void Clear()
     {
+        FastPages?.Clear();
         Array.Clear(_tags);
         Array.Clear(_fps);
         Array.Clear(_classCount);
+        Array.Clear(_pieceCount);
         _classMask = default;
         _present = default;
         Array.Clear(_plru);
         Array.Clear(_referenced);
+        Array.Clear(_refBits);
         Array.Clear(_roundRobin);
         if (_hint is not null)
         {
@@ -542,7 +632,18 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
         if (m.Never || Count == 0) return 0;
         int removed = 0;
         bool full = !m.AddressBased;
-        if (m.SinglePage && _stride <= 64)
+        ulong start = m.Start, last = m.Last;
+        bool single = m.SinglePage;
+        ulong pieceShifts = _classMask[PieceShifts];
+        if (m.AddressBased && pieceShifts != 0)
+        {
+            // A piece lies within its descriptor, which must overlap the TLBI's range: look that far around it.
+            ulong reach = (1UL << (63 - BitOperations.LeadingZeroCount(pieceShifts))) - 1;
+            start &= ~reach;
+            last |= reach;
+            single = false;
+        }
+        if (single && _stride <= 64)
         {
             // The common by-VA case: one key per size class, one set each.
             uint spaces = (uint)spaceMask;
@@ -581,7 +682,7 @@ internal sealed class SetAssociativeTlb<T> where T : struct, ITlbPayload<T>
                 {
                     int shift = BitOperations.TrailingZeroCount(classes);
                     classes &= classes - 1;
-                    ulong firstVpn = m.Start >> shift, lastVpn = m.Last >> shift;
+                    ulong firstVpn = start >> shift, lastVpn = last >> shift;
                     ulong span = lastVpn - firstVpn;
                     if (span >= (ulong)_sets || (_sets == 1 && span >= 4)) { full = true; break; }
                     for (ulong vpn = firstVpn; ; vpn++)

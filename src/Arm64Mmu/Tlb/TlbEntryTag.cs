@@ -2,17 +2,6 @@ using Arm64Mmu.Architecture;
 
 namespace Arm64Mmu.Tlb;
 
-/// <summary>The regime a cached translation belongs to (tags of Arm ARM R_NWYRD).</summary>
-public enum TlbRegime : byte
-{
-    /// <summary>EL1&amp;0 (VMID-tagged when EL2 is enabled).</summary>
-    El10,
-    /// <summary>EL2 with E2H=0: no ASIDs, all global.</summary>
-    El2,
-    /// <summary>EL2&amp;0 with E2H=1: ASIDs.</summary>
-    El20,
-}
-
 /// <summary>Which stage(s) a cached translation represents.</summary>
 public enum TranslationStage : byte
 {
@@ -27,7 +16,7 @@ public enum TranslationStage : byte
 /// <summary>
 /// What TLB maintenance compares: the tags of one cached entry (final translation or walk-cache entry).
 /// </summary>
-/// <param name="Regime">Regime.</param>
+/// <param name="Regime">Regime (tags of Arm ARM R_NWYRD): stage-2 entries belong to <see cref="Regime.Stage2"/>, combined entries to <see cref="Regime.El10"/>.</param>
 /// <param name="Stage">Stage(s).</param>
 /// <param name="Vmid">VMID (EL1&amp;0 entries).</param>
 /// <param name="Asid">ASID (non-global entries).</param>
@@ -37,9 +26,24 @@ public enum TranslationStage : byte
 /// <param name="Level">Lookup level of the descriptor it holds.</param>
 /// <param name="Leaf">A final (leaf) translation rather than a walk-cache entry.</param>
 /// <param name="Granule">The granule of the walk that produced it.</param>
-public readonly record struct TlbEntryTag(TlbRegime Regime, TranslationStage Stage, ushort Vmid, ushort Asid, bool Global,
-    ulong InputBase, byte SizeShift, sbyte Level, bool Leaf, Granule Granule)
+/// <param name="DescriptorShift">
+/// log2 of the block or page the entry was cut from when the entry is smaller than it (0 when it is not): a stage-1
+/// block held as pieces because stage 2 maps its output with smaller pages, or because the structure's largest entry
+/// is smaller (<see cref="TlbHierarchyConfiguration.MaxEntryShift"/>). TLB maintenance by address that selects the
+/// block removes every piece (R_TVTYQ).
+/// </param>
+public readonly record struct TlbEntryTag(Regime Regime, TranslationStage Stage, ushort Vmid, ushort Asid, bool Global,
+    ulong InputBase, byte SizeShift, sbyte Level, bool Leaf, Granule Granule, byte DescriptorShift = 0)
 {
     /// <summary>Last input address covered (inclusive).</summary>
     public ulong InputLast => InputBase + ((SizeShift >= 64 ? ulong.MaxValue : (1UL << SizeShift) - 1));
+
+    /// <summary>log2 of the input range of the descriptor the entry holds (its block or page), at least the entry's own size.</summary>
+    public int DescriptorSizeShift => Math.Max(SizeShift, DescriptorShift);
+
+    /// <summary>First input address of the block or page the entry was cut from.</summary>
+    public ulong DescriptorBase => DescriptorSizeShift >= 64 ? 0 : InputBase & ~((1UL << DescriptorSizeShift) - 1);
+
+    /// <summary>Last input address (inclusive) of the block or page the entry was cut from.</summary>
+    public ulong DescriptorLast => DescriptorSizeShift >= 64 ? ulong.MaxValue : DescriptorBase + ((1UL << DescriptorSizeShift) - 1);
 }

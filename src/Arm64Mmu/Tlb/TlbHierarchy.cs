@@ -38,7 +38,14 @@ public sealed class TlbHierarchy
         L2 = new(configuration.L2, "L2 TLB");
         Walks = new(configuration.WalkCache, "walk cache");
         Ipa = new(configuration.IpaCache, "IPA cache");
+        L1D.FastPages = DataPages = new FastPageTable(2);
+        L1I.FastPages = InstructionPages = new FastPageTable(1);
     }
+
+    /// <summary>Memoised L1 data TLB hits: table 0 for reads, 1 for writes.</summary>
+    internal readonly FastPageTable DataPages;
+    /// <summary>Memoised L1 instruction TLB hits (fetches).</summary>
+    internal readonly FastPageTable InstructionPages;
 
     /// <summary>The configuration.</summary>
     public TlbHierarchyConfiguration Configuration { get; }
@@ -87,11 +94,8 @@ public sealed class TlbHierarchy
         return Invalidate(in m);
     }
 
-    internal int Invalidate(in TlbiMatcher m) => Invalidate(in m, L1I, L1D, L2, Walks, Ipa);
-
-    // Static over the structures so that a PE delivering maintenance reaches them without going through this object.
-    internal static int Invalidate(in TlbiMatcher m, SetAssociativeTlb<LeafEntry> l1i, SetAssociativeTlb<LeafEntry> l1d,
-        SetAssociativeTlb<LeafEntry> l2, SetAssociativeTlb<TableEntry> walks, SetAssociativeTlb<Stage2Entry> ipa)
+    /// <summary>Removes exactly the entries a compiled TLBI selects; returns how many.</summary>
+    internal int Invalidate(in TlbiMatcher m)
     {
         if (m.Never) return 0;
         int removed = 0;
@@ -100,15 +104,15 @@ public sealed class TlbHierarchy
         if ((stages & stage1Kinds) != 0)
         {
             const int leaf = 1 << TlbTags.SpaceLeaf;
-            if (l1i.Count != 0) removed += l1i.Invalidate(in m, leaf);
-            if (l1d.Count != 0) removed += l1d.Invalidate(in m, leaf);
-            if (l2.Count != 0) removed += l2.Invalidate(in m, leaf);
-            if (walks.ClassMask(TlbTags.SpaceStage1Table) != 0) removed += walks.Invalidate(in m, 1 << TlbTags.SpaceStage1Table);
+            if (L1I.Count != 0) removed += L1I.Invalidate(in m, leaf);
+            if (L1D.Count != 0) removed += L1D.Invalidate(in m, leaf);
+            if (L2.Count != 0) removed += L2.Invalidate(in m, leaf);
+            if (Walks.ClassMask(TlbTags.SpaceStage1Table) != 0) removed += Walks.Invalidate(in m, 1 << TlbTags.SpaceStage1Table);
         }
         if ((stages & (1 << (int)TranslationStage.Stage2)) != 0)
         {
-            if (walks.ClassMask(TlbTags.SpaceStage2) != 0) removed += walks.Invalidate(in m, 1 << TlbTags.SpaceStage2);
-            if (ipa.Count != 0) removed += ipa.Invalidate(in m, 1 << TlbTags.SpaceStage2);
+            if (Walks.ClassMask(TlbTags.SpaceStage2) != 0) removed += Walks.Invalidate(in m, 1 << TlbTags.SpaceStage2);
+            if (Ipa.Count != 0) removed += Ipa.Invalidate(in m, 1 << TlbTags.SpaceStage2);
         }
         return removed;
     }

@@ -3,9 +3,9 @@ namespace Arm64Mmu.Tlb;
 /// <summary>The TLB structures of one PE (from its core profile).</summary>
 /// <param name="L1Instruction">L1 instruction TLB (fetches).</param>
 /// <param name="L1Data">L1 data TLB (loads, stores, AT).</param>
-/// <param name="L2">Unified L2 TLB.</param>
-/// <param name="WalkCache">Walk cache of table descriptors (stage 1 and stage 2).</param>
-/// <param name="IpaCache">Stage-2 (IPA → PA) cache.</param>
+/// <param name="L2">Unified L2 TLB, or <see cref="TlbConfiguration.None"/>.</param>
+/// <param name="WalkCache">Walk cache of table descriptors (stage 1 and stage 2), or <see cref="TlbConfiguration.None"/>.</param>
+/// <param name="IpaCache">Stage-2 (IPA → PA) cache, or <see cref="TlbConfiguration.None"/>.</param>
 /// <param name="MaxEntryShift">
 /// log2 of the largest region one final entry may cover; larger blocks are held as pieces of this size
 /// (the Cortex-A53 L2 TLB holds a 1 GiB block as 512 MiB entries: 29).
@@ -20,6 +20,8 @@ public sealed record TlbHierarchyConfiguration(TlbConfiguration L1Instruction, T
     {
         L1Instruction.Validate("L1 instruction TLB");
         L1Data.Validate("L1 data TLB");
+        if (L1Instruction.IsAbsent) throw new Architecture.ConfigurationException("L1 instruction TLB", "Entries", 0, "at least 1 entry: every translation is looked up in an L1 TLB");
+        if (L1Data.IsAbsent) throw new Architecture.ConfigurationException("L1 data TLB", "Entries", 0, "at least 1 entry: every translation is looked up in an L1 TLB");
         L2.Validate("L2 TLB");
         WalkCache.Validate("walk cache");
         IpaCache.Validate("IPA cache");

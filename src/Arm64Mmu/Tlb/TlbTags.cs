@@ -30,6 +30,7 @@ internal static class TlbTags
     public const ulong LeafBit = 1UL << 37;
     public const int LevelShift = 38;   // level + 1 in 3 bits
     public const int GranuleShift = 41; // 0 4K, 1 16K, 2 64K
+    public const int DescriptorShiftShift = 43; // log2 of the block the entry was cut from, 0 when not cut (6 bits)
 
     public const ulong VmidField = 0xFFFFUL << VmidShift;
     public const ulong RegimeField = 3UL << RegimeShift;
@@ -58,10 +59,28 @@ internal static class TlbTags
     public static Granule GranuleFromCode(int c) => c switch { 0 => Granule.Size4K, 1 => Granule.Size16K, _ => Granule.Size64K };
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ulong Context(TlbRegime regime, TranslationStage stage, ushort vmid, ushort asid, bool global, bool leaf, int level, Granule granule)
-        => asid | (ulong)vmid << VmidShift | (ulong)regime << RegimeShift | (ulong)stage << StageShift
+    public static ulong Context(Regime regime, TranslationStage stage, ushort vmid, ushort asid, bool global, bool leaf, int level, Granule granule,
+        int descriptorShift = 0)
+        => asid | (ulong)vmid << VmidShift | (ulong)(uint)regime.Code << RegimeShift | (ulong)stage << StageShift
            | (global ? GlobalBit : 0) | (leaf ? LeafBit : 0) | (ulong)(uint)(level + 1) << LevelShift
-           | (ulong)(uint)GranuleCode(granule) << GranuleShift;
+           | (ulong)(uint)GranuleCode(granule) << GranuleShift | (ulong)(uint)(descriptorShift & 63) << DescriptorShiftShift;
+
+    /// <summary>The descriptor shift of a context word: log2 of the block a piece was cut from, 0 for an entry that is not a piece.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int DescriptorShift(ulong ctx) => (int)(ctx >> DescriptorShiftShift) & 63;
+
+    /// <summary>
+    /// The first and last input address of the descriptor an entry was cut from (its own range when it is not a piece):
+    /// what TLB maintenance by address compares (R_TVTYQ).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void DescriptorRange(ulong key, ulong ctx, out ulong first, out ulong last)
+    {
+        int shift = Math.Max(KeyShift(key), DescriptorShift(ctx));
+        ulong mask = shift >= 64 ? ulong.MaxValue : (1UL << shift) - 1;
+        first = KeyBase(key) & ~mask;
+        last = first | mask;
+    }
 
     public static int SpaceOf(TranslationStage stage, bool leaf)
         => stage == TranslationStage.Stage2 ? SpaceStage2 : leaf ? SpaceLeaf : SpaceStage1Table;
@@ -69,11 +88,11 @@ internal static class TlbTags
     /// <summary>Packs a tag; the inverse of <see cref="Unpack"/>.</summary>
     public static (ulong Key, ulong Context) Pack(in TlbEntryTag t)
         => (Key(t.InputBase, t.SizeShift, SpaceOf(t.Stage, t.Leaf)),
-            Context(t.Regime, t.Stage, t.Vmid, t.Asid, t.Global, t.Leaf, t.Level, t.Granule));
+            Context(t.Regime, t.Stage, t.Vmid, t.Asid, t.Global, t.Leaf, t.Level, t.Granule, t.DescriptorShift > t.SizeShift ? t.DescriptorShift : 0));
 
     /// <summary>Rebuilds the tag of a packed entry.</summary>
     public static TlbEntryTag Unpack(ulong key, ulong ctx)
-        => new((TlbRegime)((ctx >> RegimeShift) & 3), (TranslationStage)((ctx >> StageShift) & 3), (ushort)(ctx >> VmidShift),
+        => new(Regime.FromCode((int)(ctx >> RegimeShift)), (TranslationStage)((ctx >> StageShift) & 3), (ushort)(ctx >> VmidShift),
             (ushort)ctx, (ctx & GlobalBit) != 0, KeyBase(key), (byte)KeyShift(key), (sbyte)((int)((ctx >> LevelShift) & 7) - 1),
-            (ctx & LeafBit) != 0, GranuleFromCode((int)((ctx >> GranuleShift) & 3)));
+            (ctx & LeafBit) != 0, GranuleFromCode((int)((ctx >> GranuleShift) & 3)), (byte)DescriptorShift(ctx));
 }

@@ -13,7 +13,7 @@ internal readonly struct TlbiMatcher
     private enum Mode : byte { RegimeOnly, Asid, Va, VaAllAsid, Ipa }
 
     private readonly Mode _mode;
-    private readonly byte _regimes;     // bit per TlbRegime
+    private readonly byte _regimes;     // bit per Regime.Code
     private readonly byte _stages;      // bit per TranslationStage
     private readonly bool _checkVmid;
     private readonly ushort _vmid;
@@ -47,26 +47,27 @@ internal readonly struct TlbiMatcher
         _vmid = s.Vmid;
         _asid = s.Asid;
         const byte allStages = 0b111, stage1Kinds = (1 << (int)TranslationStage.Stage1) | (1 << (int)TranslationStage.Combined);
-        const byte el10 = 1 << (int)TlbRegime.El10, el2Both = (1 << (int)TlbRegime.El2) | (1 << (int)TlbRegime.El20);
+        byte el10 = (byte)(1 << Regime.El10.Code), stage2 = (byte)(1 << Regime.Stage2.Code);
+        byte el2Both = (byte)((1 << Regime.El2.Code) | (1 << Regime.El20.Code));
         switch (info.Kind)
         {
             case TlbiKind.All:
                 _mode = Mode.RegimeOnly; _regimes = el2Both; _stages = allStages;
                 break;
             case TlbiKind.AllVmids:
-                _mode = Mode.RegimeOnly; _regimes = el10; _stages = allStages;
+                _mode = Mode.RegimeOnly; _regimes = (byte)(el10 | stage2); _stages = allStages;
                 break;
             case TlbiKind.VmAllS12:
-                _mode = Mode.RegimeOnly; _regimes = el10; _stages = allStages; _checkVmid = true;
+                _mode = Mode.RegimeOnly; _regimes = (byte)(el10 | stage2); _stages = allStages; _checkVmid = true;
                 break;
             case TlbiKind.Ipa:
-                _mode = Mode.Ipa; _regimes = el10; _stages = 1 << (int)TranslationStage.Stage2; _checkVmid = true;
+                _mode = Mode.Ipa; _regimes = stage2; _stages = 1 << (int)TranslationStage.Stage2; _checkVmid = true;
                 break;
             default:
                 _stages = stage1Kinds;
-                if (s.Regime == TlbRegime.El10) { _regimes = el10; _checkVmid = true; }
-                else if (info.Regime == TlbiRegime.El2) _regimes = el2Both; // EL2 and EL2&0 need not be told apart (R_NWYRD)
-                else _regimes = (byte)(1 << (int)s.Regime);
+                if (s.Regime == Regime.El10) { _regimes = el10; _checkVmid = true; }
+                else if (info.Regime == Regime.El2) _regimes = el2Both; // EL2 and EL2&0 need not be told apart (R_NWYRD)
+                else _regimes = (byte)(1 << s.Regime.Code);
                 _mode = info.Kind switch
                 {
                     TlbiKind.Va => Mode.Va,
@@ -97,14 +98,16 @@ internal readonly struct TlbiMatcher
             case Mode.Asid:
                 return (ctx & TlbTags.GlobalBit) == 0 && (ushort)ctx == _asid;
             case Mode.Va:
-                if ((ctx & TlbTags.GlobalBit) == 0 && (ushort)ctx != _asid && regime != (int)TlbRegime.El2) return false;
+                if ((ctx & TlbTags.GlobalBit) == 0 && (ushort)ctx != _asid && regime != Regime.El2.Code) return false;
                 break;
         }
         bool leaf = (ctx & TlbTags.LeafBit) != 0;
         if (_lastLevel && !leaf) return false;
         if (AddressBased)
         {
-            if (TlbTags.KeyLast(key) < Start || TlbTags.KeyBase(key) > Last) return false;
+            // An entry cut from a larger block goes when the TLBI selects the block, whichever piece it is (R_TVTYQ).
+            TlbTags.DescriptorRange(key, ctx, out ulong first, out ulong last);
+            if (last < Start || first > Last) return false;
             if (leaf)
             {
                 if (_granule >= 0 && _granule != (int)((ctx >> TlbTags.GranuleShift) & 3)) return false;

@@ -34,31 +34,23 @@ public enum TlbiShareability : byte
     OuterShareable,
 }
 
-/// <summary>Which translation regime a TLBI addresses.</summary>
-public enum TlbiRegime : byte
-{
-    /// <summary>EL1&amp;0 stage 1 (or EL2&amp;0 when HCR_EL2.{E2H,TGE} = {1,1}).</summary>
-    El1,
-    /// <summary>EL1&amp;0 stage 2 only.</summary>
-    El1Stage2,
-    /// <summary>EL1&amp;0 stages 1 and 2.</summary>
-    El1Stage12,
-    /// <summary>EL2 (E2H=0) or EL2&amp;0 (E2H=1).</summary>
-    El2,
-}
-
 /// <summary>Static facts of one TLBI instruction.</summary>
 /// <param name="Op">The operation.</param>
 /// <param name="Name">Its Arm name, e.g. VALE2IS.</param>
 /// <param name="Kind">What it selects by.</param>
 /// <param name="Shareability">How far it reaches.</param>
-/// <param name="Regime">The regime it addresses.</param>
+/// <param name="Regime">
+/// The regime it addresses as encoded: <see cref="Architecture.Regime.El10"/> for the E1 forms (EL2&amp;0 instead when
+/// HCR_EL2.{E2H,TGE}={1,1}, decided by <see cref="TlbiScope.Decode"/>) and for ALLE1/VMALLS12E1, which address both
+/// stages of EL1&amp;0; <see cref="Architecture.Regime.El2"/> for the E2 forms (EL2&amp;0 when E2H=1);
+/// <see cref="Architecture.Regime.Stage2"/> for the IPA forms.
+/// </param>
 /// <param name="IsRange">A range form (FEAT_TLBIRANGE).</param>
 /// <param name="LastLevel">Only entries from the final lookup level.</param>
 /// <param name="Op1">SYS op1.</param>
 /// <param name="CRm">SYS CRm.</param>
 /// <param name="Op2">SYS op2.</param>
-public readonly record struct TlbiOpInfo(TlbiOp Op, string Name, TlbiKind Kind, TlbiShareability Shareability, TlbiRegime Regime,
+public readonly record struct TlbiOpInfo(TlbiOp Op, string Name, TlbiKind Kind, TlbiShareability Shareability, Regime Regime,
     bool IsRange, bool LastLevel, int Op1, int CRm, int Op2)
 {
     /// <summary>Takes an address operand (VA, IPA or range).</summary>
@@ -68,7 +60,9 @@ public readonly record struct TlbiOpInfo(TlbiOp Op, string Name, TlbiKind Kind, 
     /// <summary>Broadcast (IS or OS).</summary>
     public bool IsBroadcast => Shareability != TlbiShareability.NonShareable;
     /// <summary>The lowest exception level that may execute it without trapping (EL2 for E2, stage-2, ALLE1 and VMALLS12E1 forms).</summary>
-    public int MinimumEl => Regime == TlbiRegime.El1 ? 1 : 2;
+    public int MinimumEl => Regime == Regime.El10 && Kind is not (TlbiKind.AllVmids or TlbiKind.VmAllS12) ? 1 : 2;
+    /// <summary>One of the E1 forms that EL1 software executes (VMALLE1, VAE1, ASIDE1 and the rest; not ALLE1 or VMALLS12E1).</summary>
+    public bool IsEl1Form => MinimumEl == 1;
     /// <summary>The SYS instruction's assembler form: SYS #op1, C8, Cm, #op2.</summary>
     public string SysEncoding => $"SYS #{Op1}, C8, C{CRm}, #{Op2}";
 }

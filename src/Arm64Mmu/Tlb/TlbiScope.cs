@@ -5,11 +5,55 @@ namespace Arm64Mmu.Tlb;
 /// <summary>The issuing PE's state that an operand is interpreted against.</summary>
 /// <param name="E2h">HCR_EL2.E2H.</param>
 /// <param name="Tge">HCR_EL2.TGE.</param>
-/// <param name="Vmid">The current VMID (VTTBR_EL2.VMID, upper byte zero when VTCR_EL2.VS=0).</param>
-/// <param name="Ds">Effective TCR_ELx.DS (VTCR_EL2.DS for IPA operations) of the addressed regime.</param>
+/// <param name="Vmid">The current VMID (<see cref="Translation.SystemRegisters.EffectiveVmid"/>).</param>
+/// <param name="Ds">
+/// Whether a range operand's BaseADDR is in the FEAT_LPA2 unit: TCR_ELx.DS (VTCR_EL2.DS for IPA ranges) of the
+/// addressed regime, where the PE supports 52-bit addresses for the operand's granule.
+/// </param>
 /// <param name="Ttl">FEAT_TTL implemented.</param>
 /// <param name="Lpa2">FEAT_LPA2 implemented (makes the 4K level-0 and 16K level-1 TTL codes meaningful).</param>
-public readonly record struct TlbiContext(bool E2h, bool Tge, ushort Vmid, bool Ds, bool Ttl = true, bool Lpa2 = true);
+/// <param name="Asid16">16-bit ASIDs implemented; with 8-bit ASIDs operand bits [63:56] are ignored.</param>
+public readonly record struct TlbiContext(bool E2h, bool Tge, ushort Vmid, bool Ds, bool Ttl = true, bool Lpa2 = true, bool Asid16 = true)
+{
+    /// <summary>
+    /// The context a PE with <paramref name="registers"/> and <paramref name="features"/> decodes
+    /// <paramref name="op"/> with <paramref name="operand"/> against — the one derivation the PE and the checker share.
+    /// </summary>
+    public static TlbiContext Of(TlbiOp op, ulong operand, Translation.SystemRegisters registers, ProcessorFeatures features)
+    {
+        ArgumentNullException.ThrowIfNull(registers);
+        ArgumentNullException.ThrowIfNull(features);
+        var hcr = registers.HcrEl2;
+        bool lpa2 = features.TGran4 == GranuleSupport.Supported52Bit || features.TGran16 == GranuleSupport.Supported52Bit;
+        return new TlbiContext(hcr.E2h, hcr.Tge, registers.EffectiveVmid(features), RangeOperandDs(op, operand, registers, features),
+            features.Ttl, lpa2, features.AsidBits != 8);
+    }
+
+    // The DS that decides a range operand's BaseADDR unit: TCR_ELx.DS (VTCR_EL2.DS for IPA ranges) where FEAT_LPA2
+    // exists for the operand's granule; never for 64K (Arm ARM D8.17.5.2).
+    private static bool RangeOperandDs(TlbiOp op, ulong operand, Translation.SystemRegisters regs, ProcessorFeatures features)
+    {
+        var info = op.Info();
+        if (!info.IsRange) return false;
+        Granule g;
+        switch ((operand >> 46) & 3)
+        {
+            case 1: g = Granule.Size4K; break;
+            case 2: g = Granule.Size16K; break;
+            default: return false;
+        }
+        bool stage2 = info.Kind == TlbiKind.Ipa;
+        bool ds;
+        if (stage2) ds = regs.VtcrEl2.Ds;
+        else
+        {
+            var hcr = regs.HcrEl2;
+            bool el2Regime = info.Regime == Regime.El2 || (hcr.E2h && hcr.Tge);
+            ds = !el2Regime ? regs.TcrEl1.Ds : hcr.E2h ? regs.TcrEl2E2h.Ds : regs.TcrEl2.Ds;
+        }
+        return ds && features.Support(g, stage2) == GranuleSupport.Supported52Bit;
+    }
+}
 
 /// <summary>
 /// A decoded TLBI: which entries it removes (<see cref="Matches"/>). Operand formats from Arm ARM D8.17.5
@@ -22,8 +66,11 @@ public readonly struct TlbiScope
     public TlbiOp Op { get; init; }
     /// <summary>The raw operand.</summary>
     public ulong Operand { get; init; }
-    /// <summary>The regime addressed (EL1 operations address EL2&amp;0 when E2H=TGE=1).</summary>
-    public TlbRegime Regime { get; init; }
+    /// <summary>
+    /// The regime addressed: EL1 operations address EL2&amp;0 when E2H=TGE=1, EL2 operations EL2&amp;0 when E2H=1; IPA
+    /// operations address stage 2; ALLE1 and VMALLS12E1 address EL1&amp;0 (both of its stages).
+    /// </summary>
+    public Regime Regime { get; init; }
     /// <summary>Every VMID (ALLE1).</summary>
     public bool AllVmids { get; init; }
     /// <summary>The VMID for EL1&amp;0 operations.</summary>
@@ -52,12 +99,11 @@ public readonly struct TlbiScope
     public static TlbiScope Decode(TlbiOp op, ulong operand, in TlbiContext ctx)
     {
         var info = op.Info();
-        TlbRegime regime = info.Regime switch
-        {
-            TlbiRegime.El2 => ctx.E2h ? TlbRegime.El20 : TlbRegime.El2,
-            TlbiRegime.El1 => ctx.E2h && ctx.Tge ? TlbRegime.El20 : TlbRegime.El10,
-            _ => TlbRegime.El10,
-        };
+        Regime regime = info.Regime == Regime.El2 ? (ctx.E2h ? Regime.El20 : Regime.El2)
+            : info.IsEl1Form && ctx.E2h && ctx.Tge ? Regime.El20
+            : info.Regime;
+        ushort asid = info.HasAsid ? (ushort)(operand >> 48) : (ushort)0;
+        if (!ctx.Asid16) asid &= 0xFF;
         var s = new TlbiScope
         {
             Op = op,
@@ -65,7 +111,7 @@ public readonly struct TlbiScope
             Regime = regime,
             AllVmids = info.Kind == TlbiKind.AllVmids,
             Vmid = ctx.Vmid,
-            Asid = info.HasAsid ? (ushort)(operand >> 48) : (ushort)0,
+            Asid = asid,
             LastLevel = info.LastLevel,
         };
         if (!info.HasAddress) return s;
@@ -152,25 +198,24 @@ public readonly struct TlbiScope
         switch (info.Kind)
         {
             case TlbiKind.All:
-                if (e.Regime == TlbRegime.El10) return false;
-                return true;
+                return e.Regime.IsEl2;
             case TlbiKind.AllVmids:
-                return e.Regime == TlbRegime.El10;
+                return e.Regime.HasVmid;
             case TlbiKind.VmAllS12:
-                return e.Regime == TlbRegime.El10 && e.Vmid == Vmid;
+                return e.Regime.HasVmid && e.Vmid == Vmid;
             case TlbiKind.Ipa:
-                if (e.Regime != TlbRegime.El10 || e.Stage != TranslationStage.Stage2 || e.Vmid != Vmid) return false;
+                if (!e.Regime.IsStage2 || e.Stage != TranslationStage.Stage2 || e.Vmid != Vmid) return false;
                 break;
             default:
-                if (e.Stage == TranslationStage.Stage2) return false;
-                if (Regime == TlbRegime.El10)
+                if (e.Regime.IsStage2 || e.Stage == TranslationStage.Stage2) return false;
+                if (Regime == Regime.El10)
                 {
-                    if (e.Regime != TlbRegime.El10 || e.Vmid != Vmid) return false;
+                    if (e.Regime != Regime.El10 || e.Vmid != Vmid) return false;
                 }
-                else if (info.Regime == TlbiRegime.El2)
+                else if (info.Regime == Regime.El2)
                 {
                     // EL2 and EL2&0 entries need not be told apart (R_NWYRD).
-                    if (e.Regime == TlbRegime.El10) return false;
+                    if (!e.Regime.IsEl2) return false;
                 }
                 else if (e.Regime != Regime)
                 {
@@ -181,7 +226,7 @@ public readonly struct TlbiScope
         switch (info.Kind)
         {
             case TlbiKind.Va:
-                if (!e.Global && e.Asid != Asid && e.Regime != TlbRegime.El2) return false;
+                if (!e.Global && e.Asid != Asid && e.Regime.HasAsid) return false;
                 break;
             case TlbiKind.Asid:
                 if (e.Global || e.Asid != Asid) return false;
@@ -192,7 +237,8 @@ public readonly struct TlbiScope
         if (LastLevel && !e.Leaf) return false;
         if (AddressBased)
         {
-            if (e.InputLast < Start || e.InputBase > Last) return false;
+            // An entry cut from a larger block goes when the TLBI selects the block, whichever piece it is (R_TVTYQ).
+            if (e.DescriptorLast < Start || e.DescriptorBase > Last) return false;
             if (e.Leaf && Granule is { } g && g != e.Granule) return false;
             if (e.Leaf && TtlLevel is { } l && l != e.Level) return false;
         }
@@ -204,8 +250,8 @@ public readonly struct TlbiScope
     {
         var i = Info;
         string s = $"TLBI {i.Name}";
-        if (i.HasAsid && Regime != TlbRegime.El2) s += $" ASID {Asid}";
-        if (i.Regime != TlbiRegime.El2) s += AllVmids ? " all VMIDs" : $" VMID {Vmid}";
+        if (i.HasAsid && Regime.HasAsid) s += $" ASID {Asid}";
+        if (!i.Regime.IsEl2) s += AllVmids ? " all VMIDs" : $" VMID {Vmid}";
         if (AddressBased) s += Empty ? " (reserved TG: nothing)" : $" 0x{Start:x}..0x{Last:x}";
         if (TtlLevel is { } l) s += $" TTL level {l}";
         return s;

@@ -42,11 +42,11 @@ public sealed class AddressTranslator
     }
 
     /// <summary>The stage-1 regime of EL1&amp;0 as currently configured.</summary>
-    public TranslationRegime El10 { get { Refresh(); return _el10 ??= RegimeBuilder.BuildStage1(RegimeKind.El10, Registers, Features, Policy); } }
+    public TranslationRegime El10 { get { Refresh(); return _el10 ??= RegimeBuilder.BuildStage1(Regime.El10, Registers, Features, Policy); } }
     /// <summary>The EL2 regime (E2H=0).</summary>
-    public TranslationRegime El2 { get { Refresh(); return _el2 ??= RegimeBuilder.BuildStage1(RegimeKind.El2, Registers, Features, Policy); } }
+    public TranslationRegime El2 { get { Refresh(); return _el2 ??= RegimeBuilder.BuildStage1(Regime.El2, Registers, Features, Policy); } }
     /// <summary>The EL2&amp;0 regime (E2H=1).</summary>
-    public TranslationRegime El20 { get { Refresh(); return _el20 ??= RegimeBuilder.BuildStage1(RegimeKind.El20, Registers, Features, Policy); } }
+    public TranslationRegime El20 { get { Refresh(); return _el20 ??= RegimeBuilder.BuildStage1(Regime.El20, Registers, Features, Policy); } }
     /// <summary>Stage 2 of EL1&amp;0.</summary>
     public Stage2Regime Stage2 { get { Refresh(); return _s2 ??= RegimeBuilder.BuildStage2(Registers, Features, Policy); } }
 
@@ -66,7 +66,7 @@ public sealed class AddressTranslator
             return;
         }
         var regime = El10Regime;
-        var s2 = regime.Kind == RegimeKind.El10 ? Stage2 : Stage2Regime.Disabled;
+        var s2 = regime.Kind == Regime.El10 ? Stage2 : Stage2Regime.Disabled;
         Walker.Translate(regime, s2, va, access, op.IsStage12(), ref result, trace);
     }
 

@@ -10,11 +10,14 @@ public static class RegimeBuilder
 {
     /// <summary>Builds a stage-1 regime.</summary>
     /// <exception cref="ConfigurationException">With <see cref="ConfigurationPolicy.Strict"/>, a reserved or unsupported value.</exception>
-    public static TranslationRegime BuildStage1(RegimeKind kind, SystemRegisters regs, ProcessorFeatures f, ConfigurationPolicy policy)
+    public static TranslationRegime BuildStage1(Regime kind, SystemRegisters regs, ProcessorFeatures f, ConfigurationPolicy policy)
     {
+        ArgumentNullException.ThrowIfNull(regs);
+        ArgumentNullException.ThrowIfNull(f);
+        if (kind.IsStage2) throw new ArgumentException("stage 2 is built by BuildStage2 (it is not a stage-1 regime)", nameof(kind));
         var hcr = regs.HcrEl2;
         var r = new TranslationRegime { Kind = kind, PaRangeBits = f.PaRangeBits };
-        if (kind == RegimeKind.El2)
+        if (kind == Regime.El2)
         {
             var tcr = regs.TcrEl2;
             var sctlr = regs.SctlrEl2;
@@ -27,10 +30,11 @@ public static class RegimeBuilder
             r.Hd = r.Ha && tcr.Hd && f.Hafdbs >= 2;
             r.Half0 = BuildHalf("TCR_EL2", "TTBR0_EL2", false, tcr.Tg0, tcr.T0sz, false, tcr.Tbi, tcr.Tbid, false,
                 tcr.Hpd && f.Hpds, tcr.Sh0, tcr.Ds, tcr.Ps, "PS", regs.Ttbr0El2.Value, f, WalkPolicy(r, policy));
+            r.Precompute();
             return r;
         }
 
-        bool el1 = kind == RegimeKind.El10;
+        bool el1 = kind == Regime.El10;
         var t = el1 ? regs.TcrEl1 : regs.TcrEl2E2h;
         var sc = el1 ? regs.SctlrEl1 : regs.SctlrEl2;
         string tcrName = el1 ? "TCR_EL1" : "TCR_EL2";
@@ -54,6 +58,7 @@ public static class RegimeBuilder
             t.Hpd0 && f.Hpds, t.Sh0, t.Ds, t.Ips, "IPS", ttbr0, f, WalkPolicy(r, policy));
         r.Half1 = BuildHalf(tcrName, ttbr1Name, true, t.Tg1, t.T1sz, t.Epd1, t.Tbi1, t.Tbid1, t.E0pd1 && f.E0pd,
             t.Hpd1 && f.Hpds, t.Sh1, t.Ds, t.Ips, "IPS", ttbr1, f, WalkPolicy(r, policy));
+        r.Precompute();
         return r;
     }
 
@@ -116,9 +121,7 @@ public static class RegimeBuilder
             Ha = v.Ha && f.Hafdbs >= 1,
         };
         s.Hd = s.Ha && v.Hd && f.Hafdbs >= 2;
-        ushort vmid = regs.VttbrEl2.Vmid;
-        if (!v.Vs || f.VmidBits == 8) vmid &= 0xFF;
-        s.Vmid = vmid;
+        s.Vmid = regs.EffectiveVmid(f);
         Granule g = ResolveGranule(vt, "TG0", GranuleFacts.FromTg0((ulong)v.Tg0), (ulong)v.Tg0, true, f, policy, "0b00 (4K), 0b01 (64K) or 0b10 (16K)");
         bool dsEff = v.Ds && g != Granule.Size64K && f.Support(g, true) == GranuleSupport.Supported52Bit;
         s.Ds = dsEff;

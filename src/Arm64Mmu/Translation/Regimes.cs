@@ -2,17 +2,6 @@ using Arm64Mmu.Architecture;
 
 namespace Arm64Mmu.Translation;
 
-/// <summary>A stage-1 translation regime.</summary>
-public enum RegimeKind : byte
-{
-    /// <summary>EL1&amp;0: TTBR0/1_EL1, ASIDs, two privilege levels.</summary>
-    El10,
-    /// <summary>EL2 with HCR_EL2.E2H=0: TTBR0_EL2 only, no ASIDs, one privilege level.</summary>
-    El2,
-    /// <summary>EL2&amp;0 with HCR_EL2.E2H=1: TTBR0/1_EL2, ASIDs, two privilege levels.</summary>
-    El20,
-}
-
 /// <summary>How a regime treats register values that are reserved or CONSTRAINED UNPREDICTABLE.</summary>
 public enum ConfigurationPolicy : byte
 {
@@ -63,8 +52,8 @@ public sealed class TranslationRegime
 {
     internal TranslationRegime() { }
 
-    /// <summary>The regime.</summary>
-    public RegimeKind Kind { get; internal set; }
+    /// <summary>The regime: <see cref="Regime.El10"/>, <see cref="Regime.El2"/> or <see cref="Regime.El20"/>.</summary>
+    public Regime Kind { get; internal set; }
     /// <summary>Stage 1 enabled (SCTLR.M, and not forced off by HCR_EL2.TGE/DC).</summary>
     public bool Enabled { get; internal set; }
     /// <summary>HCR_EL2.DC: stage 1 off but Normal WB attributes.</summary>
@@ -72,7 +61,7 @@ public sealed class TranslationRegime
     /// <summary>SCTLR.I: with stage 1 disabled, instruction fetches are Normal Write-Through (else Non-cacheable).</summary>
     public bool InstructionCacheable { get; internal set; }
     /// <summary>Two privilege levels (EL1&amp;0, EL2&amp;0) with ASIDs and nG.</summary>
-    public bool TwoPrivilege => Kind != RegimeKind.El2;
+    public bool TwoPrivilege => Kind.HasTwoRanges;
     /// <summary>TTBR0 half.</summary>
     public Stage1Half Half0 { get; internal set; } = new();
     /// <summary>TTBR1 half (two-range regimes only).</summary>
@@ -93,6 +82,37 @@ public sealed class TranslationRegime
     public int PaRangeBits { get; internal set; }
     /// <summary>TCR value used.</summary>
     public ulong TcrValue { get; internal set; }
+
+    // Precomputed when the regime is built (never per walk): the stage-1 permissions of every combination of the leaf's
+    // AP[2:1], DBM, PXN, UXN and the table descriptors' APTable/UXNTable/PXNTable (Walker.Stage1Permissions), and per access
+    // class (kind × EL0 × PSTATE.PAN) which of those permission values allow it (Walker.Stage1Permits).
+    internal byte[] LeafPermissionTable = [];
+    internal ulong[] PermitMasks = [];
+
+    /// <summary>The index of a leaf's permission bits into <see cref="LeafPermissionTable"/> (table bits dropped with HPD).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal static int LeafPermissionIndex(ulong desc, ulong tableAttrs, bool hpd)
+        => (int)(((desc >> 6) & 3) | ((desc >> 49) & 4) | ((desc >> 50) & 0x18) | (hpd ? 0 : (tableAttrs >> 54) & 0x1E0));
+
+    internal void Precompute()
+    {
+        var table = new byte[512];
+        for (int i = 0; i < table.Length; i++)
+        {
+            ulong desc = ((ulong)i & 3) << 6 | ((ulong)(i >> 2) & 1) << 51 | ((ulong)(i >> 3) & 3) << 53;
+            ulong attrs = ((ulong)(i >> 5) & 0xF) << 59;
+            table[i] = (byte)Walker.Stage1Permissions(this, false, desc, attrs);
+        }
+        LeafPermissionTable = table;
+        var masks = new ulong[16]; // kind × 4 + EL0 × 2 + PAN; kind 3 does not exist but keeps the index in range
+        for (int c = 0; c < masks.Length; c++)
+        {
+            var access = new AccessRequest((AccessKind)(c >> 2), (c & 2) != 0, (c & 1) != 0);
+            for (int p = 0; p < 64; p++)
+                if (Walker.Stage1Permits(this, (AccessPermissions)p, access)) masks[c] |= 1UL << p;
+        }
+        PermitMasks = masks;
+    }
 
     /// <summary>The half a VA selects: VA[55] picks TTBR1 in two-range regimes; one-range regimes have TTBR0 only.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]

@@ -41,6 +41,19 @@ public sealed class SystemRegisters
 {
     private readonly ulong[] _values = new ulong[13];
 
+    /// <summary>
+    /// The VMID the EL1&amp;0 regime's entries are tagged with and EL1 TLBIs address: VTTBR_EL2.VMID, 8 bits unless
+    /// VTCR_EL2.VS=1 on a PE with 16-bit VMIDs (Arm ARM D8.16.2; FEAT_VMID16). The one place this is derived: the
+    /// stage-2 regime, the PE's TLB tags, TLBI decoding and the checker all ask here.
+    /// </summary>
+    public ushort EffectiveVmid(ProcessorFeatures features)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        ushort vmid = VttbrEl2.Vmid;
+        if (!VtcrEl2.Vs || features.VmidBits == 8) vmid &= 0xFF;
+        return vmid;
+    }
+
     /// <summary>Incremented by every write.</summary>
     public int Version { get; private set; }
 

@@ -15,7 +15,7 @@ public static class WalkExplanation
         var sb = new StringBuilder();
         sb.Append("AT ").Append(op).Append(" VA 0x").Append(va.ToString("x16")).Append('\n');
         var regime = op.IsEl2() ? t.El2Regime : t.El10Regime;
-        sb.Append("  regime ").Append(regime.Kind switch { RegimeKind.El10 => "EL1&0", RegimeKind.El2 => "EL2", _ => "EL2&0" })
+        sb.Append("  regime ").Append(regime.Kind.Name)
           .Append(regime.Enabled ? "" : " (stage 1 disabled)").Append(", TCR 0x").Append(regime.TcrValue.ToString("x16")).Append('\n');
         var half = regime.TwoPrivilege && ((va >> 55) & 1) != 0 && regime.Half1 is not null ? regime.Half1 : regime.Half0;
         if (regime.Enabled)
@@ -23,7 +23,7 @@ public static class WalkExplanation
             sb.Append("  stage 1: ").Append(half.Geometry).Append("; table base 0x").Append(half.TableBase.ToString("x"))
               .Append(" (TTBR 0x").Append(half.Ttbr.ToString("x16")).Append(")\n");
         }
-        var s2 = op.IsEl2() || regime.Kind != RegimeKind.El10 ? Stage2Regime.Disabled : t.Stage2;
+        var s2 = op.IsEl2() || regime.Kind != Regime.El10 ? Stage2Regime.Disabled : t.Stage2;
         if (s2.Enabled)
             sb.Append("  stage 2: ").Append(s2.Geometry).Append("; table base 0x").Append(s2.TableBase.ToString("x"))
               .Append(", VMID ").Append(s2.Vmid).Append(s2.InvalidReason is null ? "" : " — " + s2.InvalidReason).Append('\n');

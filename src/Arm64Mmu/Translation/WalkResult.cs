@@ -28,6 +28,10 @@ public struct WalkResult
     public Shareability Shareability;
     /// <summary>What the translation permits (stage 1 intersected with stage 2 when applied; PSTATE.PAN not applied).</summary>
     public AccessPermissions Permissions;
+    /// <summary>What the stage-1 leaf permits (all, in the regime's privilege levels, with stage 1 disabled).</summary>
+    public AccessPermissions Stage1Permissions;
+    /// <summary>What the stage-2 leaf of the final IPA permits, when stage 2 was applied.</summary>
+    public AccessPermissions Stage2Permissions;
     /// <summary>The leaf had nG=1 in a two-privilege regime: tagged with <see cref="Asid"/>.</summary>
     public bool NotGlobal;
     /// <summary>The ASID the entry is tagged with when not global.</summary>

@@ -6,11 +6,19 @@ using Arm64Mmu.Memory;
 namespace Arm64Mmu.Translation;
 
 /// <summary>
-/// The translation table walker: stage 1, stage 2 and the nested walk in which every stage-1 table read is
-/// itself translated by stage 2. Works on <c>ulong</c> descriptors and precomputed geometry; allocates nothing
-/// and throws nothing per walk (faults are values). Helpers are named after the Arm ARM pseudocode they follow.
+/// The translation table walker — the only code that walks: stage 1, stage 2 and the nested walk in which every
+/// stage-1 table read is itself translated by stage 2. Works on <c>ulong</c> descriptors and precomputed geometry;
+/// allocates nothing and throws nothing per walk (faults are values). Helpers are named after the Arm ARM pseudocode
+/// they follow.
 /// </summary>
 /// <remarks>
+/// <para>
+/// The caches a walk may use come as a generic struct parameter (<see cref="IWalkCaches"/>), so the JIT compiles one
+/// walk per cache set with no virtual call per level: the public methods walk with none (AT, explanations, tools);
+/// a PE's memory accesses walk with its walk cache and IPA cache, resume from the deepest cached table, fill what they
+/// read and perform the FEAT_HAFDBS Access-flag and dirty-state updates here, as atomic compare-and-swaps of the
+/// descriptors (a walk whose descriptor changed under it starts again).
+/// </para>
 /// <para>
 /// Performance (docs/performance.md): the per-level loop keeps the geometry in locals (shift and index mask step
 /// down by one stride a level, no per-level multiply), and every trace note is formatted in a cold helper of
@@ -24,8 +32,9 @@ namespace Arm64Mmu.Translation;
 /// in parallel. A walker belongs to one PE: it runs one walk at a time.
 /// </para>
 /// </remarks>
-public sealed class Walker
+public sealed partial class Walker
 {
+    private const int MaxAttempts = 16;
     private readonly PhysicalMemory _memory;
 
     // Frame-cache slots: stage-1 levels −1…3, then stage 2 for stage-1 table reads, then stage 2 for the output
@@ -57,6 +66,9 @@ public sealed class Walker
         return frame;
     }
 
+    /// <summary>The memory the walker reads.</summary>
+    public PhysicalMemory Memory => _memory;
+
     /// <summary>
     /// Reads the descriptor at <paramref name="pa"/>, whose word index within its frame is <paramref name="word"/>
     /// (computed from the VA and the table's offset, so the load does not depend on the previous level's table
@@ -81,94 +93,75 @@ public sealed class Walker
         return frame[(pa >> 3) & (PhysicalMemory.WordsPerFrame - 1)];
     }
 
-    /// <summary>The memory the walker reads.</summary>
-    public PhysicalMemory Memory => _memory;
-
     /// <summary>
     /// Translates <paramref name="va"/> through stage 1 of <paramref name="s1"/> and, when <paramref name="s2"/> is
     /// enabled and <paramref name="applyStage2ToOutput"/> is set, through stage 2 (every stage-1 table read goes
-    /// through stage 2 whenever it is enabled).
+    /// through stage 2 whenever it is enabled). Uses no cache and writes nothing: a descriptor that needs a hardware
+    /// update is reported (<see cref="WalkResult.Stage1UpdatePending"/>), not updated.
     /// </summary>
     public void Translate(TranslationRegime s1, Stage2Regime s2, ulong va, AccessRequest access, bool applyStage2ToOutput, ref WalkResult result, WalkTrace? trace = null)
     {
-        result = default;
-        result.InputAddress = va;
-        if (!s1.Enabled)
-        {
-            if (!Stage1Disabled(s1, va, access, ref result, trace)) return;
-        }
-        else if (!Stage1Walk(s1, s2, va, access, ref result, trace))
-        {
-            return;
-        }
-
-        if (!s2.Enabled || !applyStage2ToOutput) return;
-
-        ulong ipa = result.OutputAddress;
-        result.IntermediateAddress = ipa;
-        result.TwoStage = true;
-        Stage2Leaf leaf = default;
-        if (!Stage2Walk(s2, ipa, false, ref leaf, ref result, trace))
-        {
-            result.Fault = leaf.Fault;
-            return;
-        }
-        var s2perm = Stage2Permissions(s2, leaf.Descriptor, access.Kind == AccessKind.Write);
-        result.Stage2Level = (sbyte)leaf.Level;
-        result.Stage2BlockShift = (byte)leaf.Shift;
-        result.Stage2DescriptorAddress = leaf.DescriptorAddress;
-        result.Stage2Descriptor = leaf.Descriptor;
-        result.Stage2UpdatePending = leaf.UpdatePending || (access.Kind == AccessKind.Write && s2.Hd && (leaf.Descriptor & Descriptor.Dbm) != 0 && (leaf.Descriptor & Descriptor.S2ApWrite) == 0);
-        if ((s2perm & Required(access)) == 0)
-        {
-            result.Fault = new Fault(FaultKind.Permission, (sbyte)leaf.Level, 2, false, ipa);
-            if (trace is not null) Notes.Stage2OutputPermission(trace, access, leaf.Descriptor);
-            return;
-        }
-        result.OutputAddress = leaf.OutputAddress | (ipa & ((1UL << leaf.Shift) - 1));
-        result.Permissions &= s2perm;
-        byte s2attr = MemoryAttributes.Stage2ToMair((int)((leaf.Descriptor >> 2) & 0xF));
-        if (s2.Cd && !MemoryAttributes.IsDevice(s2attr)) s2attr = MemoryAttributes.NormalNonCacheable;
-        byte combined = s2.Fwb
-            ? MemoryAttributes.CombineFwb(result.Stage1Attributes, (int)((leaf.Descriptor >> 2) & 0xF))
-            : MemoryAttributes.CombineStage1Stage2(result.Stage1Attributes, s2attr);
-        result.Attributes = combined;
-        var s2sh = s2.Ds ? s2.DsShareability : (Shareability)((leaf.Descriptor >> 8) & 3);
-        result.Shareability = MemoryAttributes.IsForcedOuterShareable(combined)
-            ? Shareability.Outer
-            : MemoryAttributes.CombineShareability(result.Shareability, s2sh);
+        var none = default(NoCaches);
+        Translate(ref none, s1, s2, va, va, access, applyStage2ToOutput, ref result, trace);
     }
 
-    // AArch64.S1DisabledOutput: flat mapping; an address above PAMax is a level-0 Address size fault.
-    internal static bool Stage1Disabled(TranslationRegime s1, ulong va, AccessRequest access, ref WalkResult r, WalkTrace? trace)
+    /// <summary>
+    /// Translates <paramref name="va"/> with the caches <paramref name="caches"/> (see <see cref="IWalkCaches"/>);
+    /// <paramref name="key"/> is the VA the caches are indexed by (the TLB key, top byte normalised under TBI).
+    /// </summary>
+    internal void Translate<TCaches>(ref TCaches caches, TranslationRegime s1, Stage2Regime s2, ulong va, ulong key, AccessRequest access,
+        bool applyStage2ToOutput, ref WalkResult result, WalkTrace? trace)
+        where TCaches : struct, IWalkCaches, allows ref struct
     {
-        int top = s1.HalfFor(va, out _).TopAddressBit(access.Kind == AccessKind.Execute);
-        int pa = s1.PaRangeBits;
-        ulong high = (va >> pa) & ((1UL << (top - pa + 1)) - 1);
-        if (high != 0)
+        ArgumentNullException.ThrowIfNull(s1);
+        ArgumentNullException.ThrowIfNull(s2);
+        // A walk starts again when a descriptor it read changed before its hardware update (Arm ARM D8.4.2: the
+        // update is an atomic read-modify-write of the descriptor; QEMU arm_casq_ptw). Bounded, as a PE's retries
+        // are not, so that a simulation cannot hang.
+        for (int attempt = 1; TranslateOnce(ref caches, s1, s2, va, key, access, applyStage2ToOutput, ref result, trace) == Status.Retry
+             && caches.HardwareUpdates && attempt < MaxAttempts; attempt++)
         {
-            r.Fault = Fault.Make(FaultKind.AddressSize, 0, 1);
-            if (trace is not null) Notes.Stage1DisabledAddressSize(trace, top, pa);
-            return false;
         }
-        trace?.Notes.Add("stage 1 is disabled: the output address equals the input address");
-        r.OutputAddress = va & ((1UL << pa) - 1);
-        r.Level = 4;
-        r.BlockShift = 12;
-        byte attr;
-        if (s1.DefaultCacheable) attr = MemoryAttributes.NormalWriteBack;
-        // AArch64.S1DisabledOutput: fetches are Normal Inner/Outer Write-Through read-allocate with SCTLR.I=1, else Non-cacheable.
-        else if (access.Kind == AccessKind.Execute) attr = s1.InstructionCacheable ? (byte)0xAA : MemoryAttributes.NormalNonCacheable;
-        else attr = MemoryAttributes.DeviceNGnRnE;
-        r.Attributes = r.Stage1Attributes = attr;
-        // HCR_EL2.DC=1 gives Normal WB Non-shareable; Device and Normal NC are Outer Shareable (AArch64.S1DisabledOutput).
-        r.Shareability = s1.DefaultCacheable ? Shareability.NonShareable : Shareability.Outer;
-        r.Permissions = s1.TwoPrivilege ? AccessPermissions.All : AccessPermissions.PrivilegedRead | AccessPermissions.PrivilegedWrite | AccessPermissions.PrivilegedExecute;
-        return true;
+    }
+
+    private enum Status : byte { Ok, Fault, Retry }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Status TranslateOnce<TCaches>(ref TCaches c, TranslationRegime s1, Stage2Regime s2, ulong va, ulong key, AccessRequest access,
+        bool applyStage2, ref WalkResult r, WalkTrace? trace)
+        where TCaches : struct, IWalkCaches, allows ref struct
+    {
+        r = default;
+        r.InputAddress = va;
+        TableRead page = default;
+        if (!s1.Enabled)
+        {
+            if (!Stage1Disabled(s1, va, access, ref r, trace)) return Status.Fault;
+            if (applyStage2 && s2.Enabled) c.CountWalk();
+        }
+        else
+        {
+            c.CountWalk();
+            // Compiled twice: without stage 2 the loop has fewer values to keep in registers.
+            var st = s2.Enabled
+                ? Stage1Walk<TCaches, Nested>(ref c, s1, s2, va, key, access, ref page, ref r, trace)
+                : Stage1Walk<TCaches, NotNested>(ref c, s1, s2, va, key, access, ref page, ref r, trace);
+            if (st != Status.Ok) return st;
+        }
+        if (applyStage2 && s2.Enabled)
+        {
+            var st = Stage2Output(ref c, s2, access, ref r, trace);
+            if (st != Status.Ok) return st;
+        }
+        if (c.HardwareUpdates && (r.Stage1UpdatePending || r.Stage2UpdatePending)) return Update(ref c, s1, s2, access, in page, ref r);
+        return Status.Ok;
     }
 
     // AArch64.S1Walk plus the stage-1 checks of AArch64.S1Translate (range, EPD, E0PD, AF, permissions).
-    private bool Stage1Walk(TranslationRegime s1, Stage2Regime s2, ulong va, AccessRequest access, ref WalkResult r, WalkTrace? trace)
+    private Status Stage1Walk<TCaches, TStage2>(ref TCaches c, TranslationRegime s1, Stage2Regime s2, ulong va, ulong key, AccessRequest access,
+        ref TableRead page, ref WalkResult r, WalkTrace? trace)
+        where TCaches : struct, IWalkCaches, allows ref struct
+        where TStage2 : struct, IStage2Presence
     {
         Stage1Half half = s1.HalfFor(va, out ulong select);
         ref readonly TranslationGeometry geo = ref half.GeometryRef;
@@ -176,25 +169,25 @@ public sealed class Walker
         {
             r.Fault = Fault.Make(FaultKind.Translation, 0, 1);
             if (trace is not null) Notes.VaOutOfRange(trace, top, geo.InputBits, select);
-            return false;
+            return Status.Fault;
         }
         if (half.DisabledReason is not null)
         {
             r.Fault = Fault.Make(FaultKind.Translation, 0, 1);
             trace?.Notes.Add(half.DisabledReason + ": translation fault, level 0");
-            return false;
+            return Status.Fault;
         }
         if (access.Unprivileged && half.E0pd && s1.TwoPrivilege)
         {
             r.Fault = Fault.Make(FaultKind.Translation, 0, 1);
             if (trace is not null) Notes.E0pd(trace, select);
-            return false;
+            return Status.Fault;
         }
         if (half.BaseOutOfRange)
         {
             r.Fault = Fault.Make(FaultKind.AddressSize, 0, 1);
             if (trace is not null) Notes.BaseOutOfRange(trace, half.TableBase, geo.OutputBits);
-            return false;
+            return Status.Fault;
         }
 
         // The geometry in locals: the JIT cannot keep fields of a class-held struct in registers across the
@@ -202,33 +195,50 @@ public sealed class Walker
         // The loop follows table descriptors only; the descriptor that ends it is classified after it.
         int level = geo.StartLevel;
         int stride = geo.Stride;
-        int shift = TranslationGeometry.LevelShift(geo.Granule, level);
-        ulong indexMask = (1UL << geo.InitialIndexBits) - 1;
         ulong strideMask = (1UL << stride) - 1;
         int granuleBits = geo.GranuleBits;
         var format = geo.Format;
         int outputBits = geo.OutputBits;
         ulong table = half.TableBase;
-        // Word offset of the table within its 4 KiB frame: the word read is (tableWord | index) mod 512. Tables
-        // below the initial one are granule-aligned (Descriptor.Address clears the bits below the granule), so it
-        // is 0 from the second level on; a stage-2 output keeps the low 12 bits of the IPA, so it holds there too.
-        ulong tableWord = (table >> 3) & (PhysicalMemory.WordsPerFrame - 1);
         ulong tableAttrs = 0;
+        int shift;
+        ulong indexMask, tableWord;
+        var resume = c.ResumeStage1(key, in geo);
+        if (resume.Found)
+        {
+            // A cached table below the initial one: granule-aligned, a full stride of index bits.
+            level = resume.Level;
+            table = resume.Table;
+            tableAttrs = resume.TableAttributes;
+            shift = TranslationGeometry.LevelShift(geo.Granule, level);
+            indexMask = strideMask;
+            tableWord = 0;
+        }
+        else
+        {
+            shift = TranslationGeometry.LevelShift(geo.Granule, level);
+            indexMask = (1UL << geo.InitialIndexBits) - 1;
+            // Word offset of the table within its 4 KiB frame: the word read is (tableWord | index) mod 512. Tables
+            // below the initial one are granule-aligned (Descriptor.Address clears the bits below the granule), so it
+            // is 0 from the second level on; a stage-2 output keeps the low 12 bits of the IPA, so it holds there too.
+            tableWord = (table >> 3) & (PhysicalMemory.WordsPerFrame - 1);
+        }
         ulong desc, descPa;
-        TableRead s2Read = default;
         while (true)
         {
             ulong index = (va >> shift) & indexMask;
             ulong descAddr = table | (index << 3);
             descPa = descAddr;
-            if (s2.Enabled)
+            if (TStage2.Enabled)
             {
-                // Out of line (the stage-2 walk is long), writing only s2Read, so no loop variable leaves a register.
-                if (!Stage1TableReadThroughStage2(s2, descAddr, level, ref s2Read, ref r, trace)) return false;
-                descPa = s2Read.PhysicalAddress;
+                // Out of line (the stage-2 walk is long), writing only page, so no loop variable leaves a register.
+                var st = Stage1TableReadThroughStage2(ref c, s2, descAddr, level, ref page, ref r, trace);
+                if (st != Status.Ok) return st;
+                descPa = page.PhysicalAddress;
             }
             desc = ReadDescriptor(Stage1Slots + 1 + level, descPa, (tableWord | index) & (PhysicalMemory.WordsPerFrame - 1));
             r.Stage1Reads++;
+            c.RecordRead(descPa, 1);
             if (trace is not null) Notes.Step(trace, 1, level, table, index, descAddr, descPa, desc, geo.BlockLevels, false);
             if (level == 3 || (desc & (Descriptor.Valid | Descriptor.TableOrPage)) != (Descriptor.Valid | Descriptor.TableOrPage)) break;
             ulong next = Descriptor.Address(desc, granuleBits, format);
@@ -236,9 +246,10 @@ public sealed class Walker
             {
                 r.Fault = Fault.Make(FaultKind.AddressSize, level, 1);
                 if (trace is not null) Notes.TableAddressSize(trace, next, outputBits, level);
-                return false;
+                return Status.Fault;
             }
             tableAttrs |= desc;
+            c.FillStage1Table(key, in geo, level, next, tableAttrs, descPa, desc);
             table = next;
             tableWord = 0;
             level++;
@@ -250,19 +261,16 @@ public sealed class Walker
         {
             r.Fault = Fault.Make(FaultKind.Translation, level, 1);
             if (trace is not null) Notes.InvalidDescriptor(trace, desc, level, geo.Granule);
-            return false;
+            return Status.Fault;
         }
         ulong oa = Descriptor.Address(desc, shift, format);
         if ((oa >> outputBits) != 0)
         {
             r.Fault = Fault.Make(FaultKind.AddressSize, level, 1);
             if (trace is not null) Notes.OutputAddressSize(trace, oa, outputBits, level);
-            return false;
+            return Status.Fault;
         }
         r.OutputAddress = oa | (va & ((1UL << shift) - 1));
-        bool descS2Writable = !s2.Enabled || s2Read.Stage2Writable;
-        int descS2Level = s2Read.Stage2Level;
-
         r.Level = (sbyte)level;
         r.BlockShift = (byte)shift;
         r.Descriptor = desc;
@@ -272,49 +280,76 @@ public sealed class Walker
         {
             r.Fault = Fault.Make(FaultKind.AccessFlag, level, 1);
             if (trace is not null) Notes.AccessFlag(trace, level);
-            return false;
+            return Status.Fault;
         }
-        var perms = Stage1Permissions(s1, half.Hpd, desc, tableAttrs);
-        r.Permissions = perms;
-        if (!Stage1Permits(s1, perms, access))
+        // Stage1Permissions and Stage1Permits, precomputed per regime (TranslationRegime.Precompute).
+        var perms = (AccessPermissions)Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(s1.LeafPermissionTable),
+            TranslationRegime.LeafPermissionIndex(desc, tableAttrs, half.Hpd));
+        r.Permissions = r.Stage1Permissions = perms;
+        LeafAttributes(s1, half, desc, ref r);
+        int accessClass = (int)access.Kind * 4 + (access.Unprivileged ? 2 : 0) + (access.Pan ? 1 : 0);
+        if (((Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(s1.PermitMasks), accessClass & 15) >> (int)perms) & 1) == 0)
         {
             r.Fault = Fault.Make(FaultKind.Permission, level, 1);
             if (trace is not null) Notes.Stage1Permission(trace, access, level);
-            return false;
+            return Status.Fault;
         }
         bool dirtyNeeded = access.Kind == AccessKind.Write && s1.Hd && (desc & (Descriptor.Dbm | Descriptor.Ap2)) == (Descriptor.Dbm | Descriptor.Ap2);
         r.Stage1UpdatePending = afMissing || dirtyNeeded;
         // A hardware update of a stage-1 descriptor is a write through stage 2 (QEMU arm_casq_ptw).
-        if (r.Stage1UpdatePending && s2.Enabled && !descS2Writable)
+        if (r.Stage1UpdatePending && TStage2.Enabled && !page.Stage2Writable)
         {
             // The fault names the descriptor's IPA (HPFAR_EL2), not the PA it was read from.
-            r.Fault = new Fault(FaultKind.Permission, (sbyte)descS2Level, 2, true, table | (geo.Index(va, level) << 3));
+            r.Fault = new Fault(FaultKind.Permission, (sbyte)page.Stage2Level, 2, true, page.DescriptorIpa);
             trace?.Notes.Add("the hardware Access flag/dirty update of the stage-1 descriptor is not writable at stage 2");
-            return false;
+            return Status.Fault;
         }
-        LeafAttributes(s1, half, desc, ref r);
-        return true;
+        return Status.Ok;
     }
 
-    /// <summary>Where a stage-1 table read went after stage 2: the PA read and what stage 2 allows there.</summary>
+    /// <summary>Whether stage 2 translates stage-1 table reads, as a type: the stage-1 walk is compiled for each.</summary>
+    private interface IStage2Presence
+    {
+        static abstract bool Enabled { get; }
+    }
+
+    private struct Nested : IStage2Presence
+    {
+        public static bool Enabled => true;
+    }
+
+    private struct NotNested : IStage2Presence
+    {
+        public static bool Enabled => false;
+    }
+
+    /// <summary>Where a stage-1 table read went after stage 2: the PA read, and what a hardware update of a descriptor there needs.</summary>
     private struct TableRead
     {
         public ulong PhysicalAddress;
+        public ulong DescriptorIpa;
         public bool Stage2Writable;
         public int Stage2Level;
+        public ulong Stage2Descriptor;
+        public ulong Stage2DescriptorAddress;
     }
 
     // AArch64.S2Translate of a stage-1 table read (S1PTW): the descriptor's IPA goes through stage 2, which must
-    // grant read access and, with HCR_EL2.PTW=1, must not make the table Device memory.
+    // grant read access and, with HCR_EL2.PTW=1, must not make the table Device memory. With hardware updates, the
+    // stage-2 leaf's Access flag is set here (the table read is an access to that page).
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool Stage1TableReadThroughStage2(Stage2Regime s2, ulong descAddr, int level, ref TableRead read, ref WalkResult r, WalkTrace? trace)
+    private Status Stage1TableReadThroughStage2<TCaches>(ref TCaches c, Stage2Regime s2, ulong descAddr, int level, ref TableRead read,
+        ref WalkResult r, WalkTrace? trace)
+        where TCaches : struct, IWalkCaches, allows ref struct
     {
         Stage2Leaf leaf = default;
-        if (!Stage2Walk(s2, descAddr, true, ref leaf, ref r, trace))
+        var st = Stage2Lookup(ref c, s2, descAddr, true, ref leaf, ref r, trace);
+        if (st != Status.Ok)
         {
+            if (st == Status.Retry) return st;
             r.Fault = leaf.Fault with { S1Ptw = true };
             if (trace is not null) Notes.Stage2FaultOnTableRead(trace, level, descAddr);
-            return false;
+            return Status.Fault;
         }
         var p2 = Stage2Permissions(s2, leaf.Descriptor, false);
         if ((p2 & AccessPermissions.PrivilegedRead) == 0
@@ -322,127 +357,92 @@ public sealed class Walker
         {
             r.Fault = new Fault(FaultKind.Permission, (sbyte)leaf.Level, 2, true, descAddr);
             if (trace is not null) Notes.Stage2DeniesTableRead(trace, descAddr);
-            return false;
+            return Status.Fault;
         }
         read.Stage2Writable = (p2 & AccessPermissions.PrivilegedWrite) != 0;
         read.Stage2Level = leaf.Level;
+        read.DescriptorIpa = descAddr;
+        read.Stage2Descriptor = leaf.Descriptor;
+        read.Stage2DescriptorAddress = leaf.DescriptorAddress;
         read.PhysicalAddress = leaf.OutputAddress | (descAddr & ((1UL << leaf.Shift) - 1));
-        return true;
-    }
-
-    /// <summary>What a descriptor is at a level, with a block where the granule allows none reading as invalid.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static DescriptorType Classify(ulong desc, int level, byte blockLevels)
-    {
-        var type = Descriptor.TypeAt(desc, level);
-        return type == DescriptorType.Block && (blockLevels & (1 << (level + 1))) == 0 ? DescriptorType.Invalid : type;
+        return Status.Ok;
     }
 
     /// <summary>
-    /// Fills the stage-1 leaf's attributes (MAIR byte of AttrIndx), shareability (forced Outer for Device and Normal NC;
-    /// from TCR.SHn with DS=1), nG with the regime's ASID, and the Contiguous bit. Returns the attribute byte.
+    /// The PA a stage-1 table read at <paramref name="ipa"/> would read: the stage-2 translation with the checks a table
+    /// read makes (read permission, HCR_EL2.PTW), with no cache and no update. False when that read faults.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static byte LeafAttributes(TranslationRegime s1, Stage1Half half, ulong desc, ref WalkResult r)
+    internal bool TranslateTableAddress(Stage2Regime s2, ulong ipa, out ulong pa)
     {
-        byte attr = s1.Mair[Descriptor.AttrIndx(desc)];
-        r.Attributes = r.Stage1Attributes = attr;
-        r.Shareability = MemoryAttributes.IsForcedOuterShareable(attr) ? Shareability.Outer
-            : half.Ds ? half.DsShareability : (Shareability)((desc >> 8) & 3);
-        if (s1.TwoPrivilege && (desc & Descriptor.NotGlobal) != 0)
+        var none = default(NoCaches);
+        WalkResult r = default;
+        TableRead read = default;
+        bool ok = Stage1TableReadThroughStage2(ref none, s2, ipa, 0, ref read, ref r, null) == Status.Ok;
+        pa = read.PhysicalAddress;
+        return ok;
+    }
+
+    // AArch64.S2Translate of the final IPA: stage-2 permissions, attributes combined with stage 1 (or FWB), shareability.
+    // The output address, combined attributes and permissions are filled before the permission check, so that a TLB
+    // may keep an entry that gives a Permission fault (R_XCLRD allows it). Inlined into the walk, as the stage-2 walk of
+    // the output was before the walker took its caches as a type parameter (one call less per nested walk).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Status Stage2Output<TCaches>(ref TCaches c, Stage2Regime s2, AccessRequest access, ref WalkResult r, WalkTrace? trace)
+        where TCaches : struct, IWalkCaches, allows ref struct
+    {
+        ulong ipa = r.OutputAddress;
+        r.IntermediateAddress = ipa;
+        r.TwoStage = true;
+        Stage2Leaf leaf = default;
+        var st = Stage2Lookup(ref c, s2, ipa, false, ref leaf, ref r, trace);
+        if (st != Status.Ok)
         {
-            r.NotGlobal = true;
-            r.Asid = s1.Asid;
+            if (st == Status.Fault) r.Fault = leaf.Fault;
+            return st;
         }
-        r.Contiguous = (desc & Descriptor.Contiguous) != 0;
-        return attr;
+        bool write = access.Kind == AccessKind.Write;
+        var s2perm = Stage2Permissions(s2, leaf.Descriptor, write);
+        r.Stage2Permissions = s2perm;
+        r.Stage2Level = (sbyte)leaf.Level;
+        r.Stage2BlockShift = (byte)leaf.Shift;
+        r.Stage2DescriptorAddress = leaf.DescriptorAddress;
+        r.Stage2Descriptor = leaf.Descriptor;
+        r.Stage2UpdatePending = leaf.UpdatePending || (write && s2.Hd && (leaf.Descriptor & Descriptor.Dbm) != 0 && (leaf.Descriptor & Descriptor.S2ApWrite) == 0);
+        r.OutputAddress = leaf.OutputAddress | (ipa & ((1UL << leaf.Shift) - 1));
+        r.Permissions &= s2perm;
+        byte s2attr = MemoryAttributes.Stage2ToMair((int)((leaf.Descriptor >> 2) & 0xF));
+        if (s2.Cd && !MemoryAttributes.IsDevice(s2attr)) s2attr = MemoryAttributes.NormalNonCacheable;
+        byte combined = s2.Fwb
+            ? MemoryAttributes.CombineFwb(r.Stage1Attributes, (int)((leaf.Descriptor >> 2) & 0xF))
+            : MemoryAttributes.CombineStage1Stage2(r.Stage1Attributes, s2attr);
+        r.Attributes = combined;
+        var s2sh = s2.Ds ? s2.DsShareability : (Shareability)((leaf.Descriptor >> 8) & 3);
+        r.Shareability = MemoryAttributes.IsForcedOuterShareable(combined)
+            ? Shareability.Outer
+            : MemoryAttributes.CombineShareability(r.Shareability, s2sh);
+        if ((s2perm & Required(access)) == 0)
+        {
+            r.Fault = new Fault(FaultKind.Permission, (sbyte)leaf.Level, 2, false, ipa);
+            if (trace is not null) Notes.Stage2OutputPermission(trace, access, leaf.Descriptor);
+            return Status.Fault;
+        }
+        return Status.Ok;
     }
 
     /// <summary>
-    /// Stage-1 permissions of a leaf (AArch64.S1ApplyOutputPerms / QEMU get_S1prot): AP[2:1], UXN/PXN, the hierarchical
-    /// APTable/UXNTable/PXNTable bits unless HPD, DBM with hardware dirty management, WXN, and the rule that
-    /// EL0-writable memory is never privileged-executable.
+    /// Walks stage 2 alone for an IPA (for tools, and for the checker, which finds the PA of a stage-1 table this
+    /// way). Uses no cache and writes nothing.
     /// </summary>
-    public static AccessPermissions Stage1Permissions(TranslationRegime s1, bool hpd, ulong desc, ulong tableAttrs)
-    {
-        bool ap2 = (desc & Descriptor.Ap2) != 0;
-        if (s1.Hd && (desc & Descriptor.Dbm) != 0) ap2 = false; // writable-clean: hardware will clear AP[2]
-        bool ap1 = (desc & Descriptor.Ap1) != 0;
-        bool xn = (desc & Descriptor.Uxn) != 0;
-        bool pxn = (desc & Descriptor.Pxn) != 0;
-        if (!hpd)
-        {
-            if ((tableAttrs & Descriptor.ApTable1) != 0) ap2 = true;
-            if ((tableAttrs & Descriptor.ApTable0) != 0) ap1 = false;
-            if ((tableAttrs & Descriptor.UxnTable) != 0) xn = true;
-            if ((tableAttrs & Descriptor.PxnTable) != 0) pxn = true;
-        }
-        AccessPermissions p = AccessPermissions.PrivilegedRead;
-        if (!s1.TwoPrivilege)
-        {
-            if (!ap2) p |= AccessPermissions.PrivilegedWrite;
-            if (!xn && !(s1.Wxn && !ap2)) p |= AccessPermissions.PrivilegedExecute;
-            return p;
-        }
-        bool privW = !ap2;
-        bool userW = ap1 && !ap2;
-        if (privW) p |= AccessPermissions.PrivilegedWrite;
-        if (ap1) p |= AccessPermissions.UnprivilegedRead;
-        if (userW) p |= AccessPermissions.UnprivilegedWrite;
-        if (!xn && !(s1.Wxn && userW)) p |= AccessPermissions.UnprivilegedExecute;
-        if (!pxn && !userW && !(s1.Wxn && privW)) p |= AccessPermissions.PrivilegedExecute;
-        return p;
-    }
-
-    /// <summary>Whether stage-1 permissions allow an access, applying PSTATE.PAN (and EPAN) to privileged data accesses.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static bool Stage1Permits(TranslationRegime s1, AccessPermissions perms, AccessRequest access)
-    {
-        if ((perms & Required(access)) == 0) return false;
-        if (access.Pan && !access.Unprivileged && access.Kind != AccessKind.Execute && s1.TwoPrivilege)
-        {
-            if ((perms & AccessPermissions.UnprivilegedRead) != 0) return false;
-            if (s1.Epan && (perms & AccessPermissions.UnprivilegedExecute) != 0) return false;
-        }
-        return true;
-    }
-
-    /// <summary>
-    /// Stage-2 permissions of a leaf: S2AP read/write (DBM with hardware dirty management makes it writable), XN or XN[1:0] with FEAT_XNX.
-    /// </summary>
-    public static AccessPermissions Stage2Permissions(Stage2Regime s2, ulong desc, bool forWrite)
-    {
-        AccessPermissions p = AccessPermissions.None;
-        if ((desc & Descriptor.S2ApRead) != 0) p |= AccessPermissions.PrivilegedRead | AccessPermissions.UnprivilegedRead;
-        if ((desc & Descriptor.S2ApWrite) != 0 || (s2.Hd && (desc & Descriptor.Dbm) != 0))
-            p |= AccessPermissions.PrivilegedWrite | AccessPermissions.UnprivilegedWrite;
-        int xn = s2.Xnx ? (int)((desc >> 53) & 3) : ((desc & Descriptor.Uxn) != 0 ? 2 : 0);
-        // XN[1:0]: 00 both execute, 01 EL0 only, 10 neither, 11 EL1 only.
-        if (xn == 0 || xn == 1) p |= AccessPermissions.UnprivilegedExecute;
-        if (xn == 0 || xn == 3) p |= AccessPermissions.PrivilegedExecute;
-        return p;
-    }
-
-    internal struct Stage2Leaf
-    {
-        public Fault Fault;
-        public int Level;
-        public int Shift;
-        public ulong OutputAddress;
-        public ulong Descriptor;
-        public ulong DescriptorAddress;
-        public bool UpdatePending;
-    }
-
-    /// <summary>Walks stage 2 alone for an IPA (for tools and for the TLB's IPA cache).</summary>
     public void TranslateStage2(Stage2Regime s2, ulong ipa, AccessRequest access, ref WalkResult result, WalkTrace? trace = null)
     {
+        ArgumentNullException.ThrowIfNull(s2);
+        var none = default(NoCaches);
         result = default;
         result.InputAddress = ipa;
         result.IntermediateAddress = ipa;
         result.TwoStage = true;
         Stage2Leaf leaf = default;
-        if (!Stage2Walk(s2, ipa, false, ref leaf, ref result, trace))
+        if (Stage2Lookup(ref none, s2, ipa, false, ref leaf, ref result, trace) != Status.Ok)
         {
             result.Fault = leaf.Fault;
             return;
@@ -452,7 +452,8 @@ public sealed class Walker
         result.Stage2BlockShift = result.BlockShift = (byte)leaf.Shift;
         result.Stage2Descriptor = result.Descriptor = leaf.Descriptor;
         result.Stage2DescriptorAddress = result.DescriptorAddress = leaf.DescriptorAddress;
-        result.Permissions = perms;
+        result.Permissions = result.Stage2Permissions = perms;
+        result.Stage2UpdatePending = leaf.UpdatePending;
         if ((perms & Required(access)) == 0)
         {
             result.Fault = new Fault(FaultKind.Permission, (sbyte)leaf.Level, 2, false, ipa);
@@ -465,40 +466,59 @@ public sealed class Walker
             : s2.Ds ? s2.DsShareability : (Shareability)((leaf.Descriptor >> 8) & 3);
     }
 
-    // AArch64.S2Walk with the checks of AArch64.S2Translate that precede it (T0SZ/SL0 consistency, IPA range, base range).
-    // Inlined: a nested walk makes five stage-2 walks, and the call, frame set-up and spills of each showed in the
-    // profile (nested walk about 7 % faster inlined; stage-1-only walks unchanged).
+    // AArch64.S2Walk with the checks of AArch64.S2Translate that precede it (T0SZ/SL0 consistency, IPA range, base range),
+    // behind the IPA cache and the stage-2 walk cache. For a stage-1 table read with hardware updates, a leaf with AF=0
+    // (and VTCR_EL2.HA) gets its Access flag set here. Inlined: a nested walk makes five stage-2 walks, and the call,
+    // frame set-up and spills of each showed in the profile (nested walk about 7 % faster inlined).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool Stage2Walk(Stage2Regime s2, ulong ipa, bool forStage1Table, ref Stage2Leaf leaf, ref WalkResult r, WalkTrace? trace)
+    private Status Stage2Lookup<TCaches>(ref TCaches c, Stage2Regime s2, ulong ipa, bool forStage1Table, ref Stage2Leaf leaf, ref WalkResult r, WalkTrace? trace)
+        where TCaches : struct, IWalkCaches, allows ref struct
     {
         ref readonly TranslationGeometry geo = ref s2.GeometryRef;
         if (s2.InvalidReason is not null)
         {
             leaf.Fault = new Fault(FaultKind.Translation, 0, 2, false, ipa);
             trace?.Notes.Add(s2.InvalidReason + ": stage-2 translation fault, level 0");
-            return false;
+            return Status.Fault;
         }
         if ((ipa >> geo.InputBits) != 0)
         {
             leaf.Fault = new Fault(FaultKind.Translation, 0, 2, false, ipa);
             if (trace is not null) Notes.IpaOutOfRange(trace, ipa, geo.InputBits);
-            return false;
+            return Status.Fault;
         }
         if (s2.BaseOutOfRange)
         {
             leaf.Fault = new Fault(FaultKind.AddressSize, 0, 2, false, ipa);
-            return false;
+            return Status.Fault;
         }
+        var cached = c.LookupIpa(ipa, ref leaf);
+        if (cached != IpaLookup.Miss) return cached == IpaLookup.Hit ? Status.Ok : Status.Fault;
+
         int level = geo.StartLevel;
         int stride = geo.Stride;
-        int shift = TranslationGeometry.LevelShift(geo.Granule, level);
-        ulong indexMask = (1UL << geo.InitialIndexBits) - 1;
         ulong strideMask = (1UL << stride) - 1;
         int granuleBits = geo.GranuleBits;
         var format = geo.Format;
         int outputBits = geo.OutputBits;
         ulong table = s2.TableBase;
-        ulong tableWord = (table >> 3) & (PhysicalMemory.WordsPerFrame - 1); // as in Stage1Walk
+        int shift;
+        ulong indexMask, tableWord;
+        var resume = c.ResumeStage2(ipa, in geo);
+        if (resume.Found)
+        {
+            level = resume.Level;
+            table = resume.Table;
+            shift = TranslationGeometry.LevelShift(geo.Granule, level);
+            indexMask = strideMask;
+            tableWord = 0;
+        }
+        else
+        {
+            shift = TranslationGeometry.LevelShift(geo.Granule, level);
+            indexMask = (1UL << geo.InitialIndexBits) - 1;
+            tableWord = (table >> 3) & (PhysicalMemory.WordsPerFrame - 1); // as in Stage1Walk
+        }
         int slots = forStage1Table ? Stage2TableSlots : Stage2OutputSlots;
         ulong desc, descPa;
         while (true)
@@ -507,14 +527,16 @@ public sealed class Walker
             descPa = table | (index << 3);
             desc = ReadDescriptor(slots + 1 + level, descPa, (tableWord | index) & (PhysicalMemory.WordsPerFrame - 1));
             r.Stage2Reads++;
+            c.RecordRead(descPa, 2);
             if (trace is not null) Notes.Step(trace, 2, level, table, index, descPa, descPa, desc, geo.BlockLevels, forStage1Table);
             if (level == 3 || (desc & (Descriptor.Valid | Descriptor.TableOrPage)) != (Descriptor.Valid | Descriptor.TableOrPage)) break;
             ulong next = Descriptor.Address(desc, granuleBits, format);
             if ((next >> outputBits) != 0)
             {
                 leaf.Fault = new Fault(FaultKind.AddressSize, (sbyte)level, 2, false, ipa);
-                return false;
+                return Status.Fault;
             }
+            c.FillStage2Table(ipa, in geo, level, next, descPa, desc);
             table = next;
             tableWord = 0;
             level++;
@@ -525,19 +547,30 @@ public sealed class Walker
         if (Classify(desc, level, geo.BlockLevels) == DescriptorType.Invalid)
         {
             leaf.Fault = new Fault(FaultKind.Translation, (sbyte)level, 2, false, ipa);
-            return false;
+            return Status.Fault;
         }
         ulong oa = Descriptor.Address(desc, shift, format);
         if ((oa >> outputBits) != 0)
         {
             leaf.Fault = new Fault(FaultKind.AddressSize, (sbyte)level, 2, false, ipa);
-            return false;
+            return Status.Fault;
         }
         bool afMissing = (desc & Descriptor.Af) == 0;
-        if (afMissing && !s2.Ha)
+        if (afMissing)
         {
-            leaf.Fault = new Fault(FaultKind.AccessFlag, (sbyte)level, 2, false, ipa);
-            return false;
+            if (!s2.Ha)
+            {
+                leaf.Fault = new Fault(FaultKind.AccessFlag, (sbyte)level, 2, false, ipa);
+                return Status.Fault;
+            }
+            if (forStage1Table && c.HardwareUpdates)
+            {
+                ulong nd = desc | Descriptor.Af;
+                if (_memory.CompareExchangeUInt64(descPa, nd, desc, WriteOrigin.HardwareUpdate, c.Writer) != desc) return Status.Retry;
+                c.CountHardwareUpdate();
+                desc = nd;
+                afMissing = false;
+            }
         }
         leaf.Level = level;
         leaf.Shift = shift;
@@ -545,88 +578,65 @@ public sealed class Walker
         leaf.Descriptor = desc;
         leaf.DescriptorAddress = descPa;
         leaf.UpdatePending = afMissing;
+        if (!afMissing) c.FillIpa(ipa, in leaf);
+        return Status.Ok;
+    }
+
+    // FEAT_HAFDBS: the updates are atomic read-modify-writes of the descriptors in memory; a descriptor that changed
+    // since it was read makes the walk start again (Arm ARM D8.4.2; QEMU arm_casq_ptw). A stage-1 descriptor is
+    // written through stage 2, so a writable-clean stage-2 leaf of its table page is made dirty first.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private Status Update<TCaches>(ref TCaches c, TranslationRegime s1, Stage2Regime s2, AccessRequest access, in TableRead page, ref WalkResult r)
+        where TCaches : struct, IWalkCaches, allows ref struct
+    {
+        bool write = access.Kind == AccessKind.Write;
+        if (r.Stage1UpdatePending)
+        {
+            if (s2.Enabled && !UpdateTablePageDirty(ref c, s2, in page)) return Status.Retry;
+            ulong nd = r.Descriptor | Descriptor.Af;
+            if (write && s1.Hd && (r.Descriptor & (Descriptor.Dbm | Descriptor.Ap2)) == (Descriptor.Dbm | Descriptor.Ap2)) nd &= ~Descriptor.Ap2;
+            if (_memory.CompareExchangeUInt64(r.DescriptorAddress, nd, r.Descriptor, WriteOrigin.HardwareUpdate, c.Writer) != r.Descriptor) return Status.Retry;
+            r.Descriptor = nd;
+            r.Stage1UpdatePending = false;
+            c.CountHardwareUpdate();
+        }
+        if (r.Stage2UpdatePending)
+        {
+            ulong ipa = r.IntermediateAddress;
+            ulong nd = r.Stage2Descriptor | Descriptor.Af;
+            if (write && s2.Hd && (r.Stage2Descriptor & Descriptor.Dbm) != 0) nd |= Descriptor.S2ApWrite;
+            // The IPA cache may hold the descriptor as it was (clean, or changed since): the walk that follows, or the
+            // refill below, takes it from memory.
+            c.InvalidateIpa(ipa);
+            if (_memory.CompareExchangeUInt64(r.Stage2DescriptorAddress, nd, r.Stage2Descriptor, WriteOrigin.HardwareUpdate, c.Writer) != r.Stage2Descriptor)
+                return Status.Retry;
+            r.Stage2Descriptor = nd;
+            r.Stage2UpdatePending = false;
+            c.CountHardwareUpdate();
+            var leaf = new Stage2Leaf
+            {
+                Level = r.Stage2Level,
+                Shift = r.Stage2BlockShift,
+                OutputAddress = r.OutputAddress & ~((1UL << r.Stage2BlockShift) - 1),
+                Descriptor = nd,
+                DescriptorAddress = r.Stage2DescriptorAddress,
+            };
+            c.FillIpa(ipa, in leaf);
+        }
+        return Status.Ok;
+    }
+
+    // Writing a stage-1 descriptor is a write to its page at stage 2: a writable-clean stage-2 leaf for that page is made dirty first.
+    private bool UpdateTablePageDirty<TCaches>(ref TCaches c, Stage2Regime s2, in TableRead page)
+        where TCaches : struct, IWalkCaches, allows ref struct
+    {
+        ulong d = page.Stage2Descriptor;
+        if (!s2.Hd || (d & Descriptor.Dbm) == 0 || (d & Descriptor.S2ApWrite) != 0) return true;
+        ulong nd = d | Descriptor.S2ApWrite;
+        // The IPA cache entry for the page still says clean (or is stale when the CAS fails): the retry or later walks re-read it.
+        c.InvalidateIpa(page.DescriptorIpa);
+        if (_memory.CompareExchangeUInt64(page.Stage2DescriptorAddress, nd, d, WriteOrigin.HardwareUpdate, c.Writer) != d) return false;
+        c.CountHardwareUpdate();
         return true;
-    }
-
-    /// <summary>
-    /// The permission an access needs, as <see cref="AccessRequest.Required"/> defines it, computed without a switch
-    /// so it inlines: the EL0 flags are bits 0–2 and the privileged ones bits 3–5, in Read, Write, Execute order.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static AccessPermissions Required(AccessRequest a)
-    {
-        int kind = (int)a.Kind;
-        return kind <= (int)AccessKind.Execute
-            ? (AccessPermissions)(1 << (kind + (a.Unprivileged ? 0 : 3)))
-            : AccessPermissions.PrivilegedExecute;
-    }
-
-    private static string Describe(AccessRequest a)
-        => $"{(a.Unprivileged ? "an unprivileged" : "a privileged")} {a.Kind.ToString().ToLowerInvariant()}{(a.Pan ? " with PSTATE.PAN=1" : "")}";
-
-    /// <summary>
-    /// The explanations a traced walk records. Each is formatted here, out of line, so the walk methods carry no
-    /// interpolated-string state; they run only when a <see cref="WalkTrace"/> was passed.
-    /// </summary>
-    private static class Notes
-    {
-        [MethodImpl(MethodImplOptions.NoInlining)]
-        public static void Step(WalkTrace t, int stage, int level, ulong table, ulong index, ulong descAddr, ulong descPa, ulong desc,
-            byte blockLevels, bool forStage1Table)
-            => t.Steps.Add(new WalkStep(stage, level, table, index, descAddr, descPa, desc, Classify(desc, level, blockLevels), forStage1Table));
-
-        [MethodImpl(MethodImplOptions.NoInlining)]
-        public static void Stage2OutputPermission(WalkTrace t, AccessRequest a, ulong desc)
-            => t.Notes.Add($"stage 2 does not permit {Describe(a)} (S2AP/XN of 0x{desc:x16})");
-
-        [MethodImpl(MethodImplOptions.NoInlining)]
-        public static void Stage1DisabledAddressSize(WalkTrace t, int top, int pa)
-            => t.Notes.Add($"stage 1 is disabled and VA bits [{top}:{pa}] are not zero (PAMax {pa} bits): address size fault");
-
-        [MethodImpl(MethodImplOptions.NoInlining)]
-        public static void VaOutOfRange(WalkTrace t, int top, int ia, ulong select)
-            => t.Notes.Add($"VA bits [{top}:{ia}] must all be {select} for the TTBR{select} region ({ia}-bit input): translation fault, level 0");
-
-        [MethodImpl(MethodImplOptions.NoInlining)]
-        public static void E0pd(WalkTrace t, ulong select)
-            => t.Notes.Add($"E0PD{select}=1: EL0 accesses to this region fault: translation fault, level 0");
-
-        [MethodImpl(MethodImplOptions.NoInlining)]
-        public static void BaseOutOfRange(WalkTrace t, ulong tableBase, int outputBits)
-            => t.Notes.Add($"table base 0x{tableBase:x} is beyond the {outputBits}-bit output size: address size fault, level 0");
-
-        [MethodImpl(MethodImplOptions.NoInlining)]
-        public static void Stage2FaultOnTableRead(WalkTrace t, int level, ulong descAddr)
-            => t.Notes.Add($"stage-2 fault while reading the stage-1 level {level} descriptor at IPA 0x{descAddr:x}");
-
-        [MethodImpl(MethodImplOptions.NoInlining)]
-        public static void Stage2DeniesTableRead(WalkTrace t, ulong descAddr)
-            => t.Notes.Add($"stage 2 does not permit the stage-1 table read at IPA 0x{descAddr:x}");
-
-        [MethodImpl(MethodImplOptions.NoInlining)]
-        public static void InvalidDescriptor(WalkTrace t, ulong desc, int level, Granule granule)
-            => t.Notes.Add(Descriptor.TypeAt(desc, level) == DescriptorType.Block
-                ? $"a block descriptor is not allowed at level {level} with the {granule.Name()} granule: translation fault"
-                : $"invalid descriptor at level {level}: translation fault");
-
-        [MethodImpl(MethodImplOptions.NoInlining)]
-        public static void TableAddressSize(WalkTrace t, ulong next, int outputBits, int level)
-            => t.Notes.Add($"next-level table address 0x{next:x} is beyond the {outputBits}-bit output size: address size fault, level {level}");
-
-        [MethodImpl(MethodImplOptions.NoInlining)]
-        public static void OutputAddressSize(WalkTrace t, ulong oa, int outputBits, int level)
-            => t.Notes.Add($"output address 0x{oa:x} is beyond the {outputBits}-bit output size: address size fault, level {level}");
-
-        [MethodImpl(MethodImplOptions.NoInlining)]
-        public static void AccessFlag(WalkTrace t, int level)
-            => t.Notes.Add($"AF=0 and hardware Access flag management is off: access flag fault, level {level}");
-
-        [MethodImpl(MethodImplOptions.NoInlining)]
-        public static void Stage1Permission(WalkTrace t, AccessRequest a, int level)
-            => t.Notes.Add($"stage 1 does not permit {Describe(a)}: permission fault, level {level}");
-
-        [MethodImpl(MethodImplOptions.NoInlining)]
-        public static void IpaOutOfRange(WalkTrace t, ulong ipa, int inputBits)
-            => t.Notes.Add($"IPA 0x{ipa:x} is beyond the {inputBits}-bit stage-2 input size: stage-2 translation fault, level 0");
     }
 }

@@ -393,7 +393,7 @@ public class BreakBeforeMakeSequenceTests
     public void TlbConflictReported_ByTheMachine_IsTlbConflict()
     {
         var rig = new CheckerRig(1);
-        var a = new TlbEntryTag(TlbRegime.El10, TranslationStage.Stage1, 0, 1, false, 0x40000000, 21, 2, true, Granule.Size4K);
+        var a = new TlbEntryTag(Regime.El10, TranslationStage.Stage1, 0, 1, false, 0x40000000, 21, 2, true, Granule.Size4K);
         var b = a with { InputBase = Va & ~0xFFFUL, SizeShift = 12, Level = 3 };
         rig.Checker.OnTlbConflict(0, Va, a, b);
         rig.Violations.Should().ContainSingle().Which.Kind.Should().Be(ViolationKind.TlbConflict);

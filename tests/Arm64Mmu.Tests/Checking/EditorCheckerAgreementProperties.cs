@@ -91,10 +91,10 @@ public class EditorCheckerAgreementProperties
         {
             Regime = s.Regime switch
             {
-                Regime.El2 => TableRegime.El2,
-                Regime.Stage2 => TableRegime.Stage2,
-                Regime.El20 => TableRegime.El20,
-                _ => TableRegime.El10,
+                Regime.El2 => Arm64Mmu.Architecture.Regime.El2,
+                Regime.Stage2 => Arm64Mmu.Architecture.Regime.Stage2,
+                Regime.El20 => Arm64Mmu.Architecture.Regime.El20,
+                _ => Arm64Mmu.Architecture.Regime.El10,
             },
             Geometry = geo,
             Asid = s.Regime is Regime.El10User or Regime.El20 ? (ushort)5 : null,

@@ -55,7 +55,7 @@ public class ExplorerTests
 
     // ---- TLB maintenance: a remap of x from PA(x) (holding 0) to PA(y) (holding 1) ----------------------------------
 
-    private const string Remap = """
+    internal const string Remap = """
         AArch64 Remap
         { int x=0; int y=1;
           0:X1=PTE(x); 0:X2=(oa:PA(y)); 0:X3=x; 0:X4=z;
@@ -163,7 +163,7 @@ public class ExplorerTests
         r.Verdict.Should().Be(LitmusVerdict.Never);
     }
 
-    private const string MakeValidRemote = """
+    internal const string MakeValidRemote = """
         AArch64 MakeValidRemote
         { int x=1; [PTE(x)]=(valid:0);
           0:X1=PTE(x); 0:X2=(oa:PA(x)); 0:X4=z; 1:X3=x; 1:X4=z; }
@@ -353,18 +353,20 @@ public class ExplorerTests
         States(r).Should().Equal(Expect("[x]=1; Fault(P1:L0,x,MMU:Permission);", "[x]=1; ~Fault(P1:L0,x);"));
     }
 
+    internal const string Handler = """
+        AArch64 Handler
+        { [PTE(x)]=(valid:0); y=7; 0:X1=x; 0:X2=y; }
+        P0              | P0.F           ;
+        L0: LDR W0,[X1] | ADR X9,L1      ;
+        L1: LDR W3,[X2] | MSR ELR_EL1,X9 ;
+                        | ERET           ;
+        exists (fault(P0:L0,x) /\ 0:X3=7)
+        """;
+
     [Fact]
     public void FaultHandler_ReturnsToTheLabelItWritesToElr()
     {
-        var r = Run("""
-            AArch64 Handler
-            { [PTE(x)]=(valid:0); y=7; 0:X1=x; 0:X2=y; }
-            P0              | P0.F           ;
-            L0: LDR W0,[X1] | ADR X9,L1      ;
-            L1: LDR W3,[X2] | MSR ELR_EL1,X9 ;
-                            | ERET           ;
-            exists (fault(P0:L0,x) /\ 0:X3=7)
-            """);
+        var r = Run(Handler);
         States(r).Should().Equal(Expect("0:X3=7; Fault(P0:L0,x,MMU:Translation);"));
         r.Verdict.Should().Be(LitmusVerdict.Always);
     }

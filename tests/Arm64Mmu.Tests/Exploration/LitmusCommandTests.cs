@@ -2,13 +2,13 @@ using System.Text.Json;
 
 namespace Arm64Mmu.Tests.Exploration;
 
-/// <summary><c>arm64mmu litmus</c>: output, JSON lines, the herd7 comparison and exit status (0 ok, 1 unsound, 2 usage).</summary>
+/// <summary><c>arm64mmu litmus</c>: output, JSON lines, the herd7 comparison and exit status (0 ok, 1 unsound, 2 usage or unreadable file; HostileInput/LitmusInputTests for the rest).</summary>
 [Collection("Console")]
 public sealed class LitmusCommandTests : IDisposable
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), $"litmus-{Guid.NewGuid():N}");
 
-    private const string Sb = """
+    internal const string Sb = """
         AArch64 SB
         { 0:X1=x; 0:X3=y; 1:X1=x; 1:X3=y; }
         P0          | P1          ;
@@ -31,23 +31,8 @@ public sealed class LitmusCommandTests : IDisposable
 
     private static (int Exit, string Out, string Err) Run(params string[] args)
     {
-        var entry = typeof(Arm64Mmu.Cli.CliException).Assembly.EntryPoint!;
-        var oldOut = Console.Out;
-        var oldErr = Console.Error;
-        var o = new StringWriter();
-        var e = new StringWriter();
-        Console.SetOut(o);
-        Console.SetError(e);
-        try
-        {
-            int code = (int)entry.Invoke(null, new object[] { args })!;
-            return (code, o.ToString(), e.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldErr);
-        }
+        var r = HostileInput.HostileCli.Run(args);
+        return (r.Exit, r.Out, r.Err);
     }
 
     [Fact]

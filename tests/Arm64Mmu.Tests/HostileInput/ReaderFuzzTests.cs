@@ -4,7 +4,7 @@ using System.Text;
 namespace Arm64Mmu.Tests.HostileInput;
 
 /// <summary>
-/// Seeded, generator-based fuzzing of the three readers through the tool (in process): valid inputs mutated by byte
+/// Seeded, generator-based fuzzing of the four readers (native and Casemate traces, conformance vectors, litmus tests) through the tool (in process): valid inputs mutated by byte
 /// changes, hostile tokens (huge and non-ASCII numbers, control and bidi characters, deep nesting, limits' edges),
 /// deletions, repetitions and truncation. Every run must end with status 0, 1 or 2, never with a stack trace or an
 /// internal error, within generous time and memory bounds. Bounded in count and in total time; the same seed gives the
@@ -13,8 +13,10 @@ namespace Arm64Mmu.Tests.HostileInput;
 [Collection("Console")]
 public class ReaderFuzzTests
 {
-    private const int RunsPerReader = 200;
-    private static readonly TimeSpan Budget = TimeSpan.FromSeconds(30);
+    // A longer local campaign: ARM64MMU_FUZZ_RUNS=5000 ARM64MMU_FUZZ_SEED=7 (the budget grows with the runs).
+    private static readonly int RunsPerReader = int.TryParse(Environment.GetEnvironmentVariable("ARM64MMU_FUZZ_RUNS"), out int n) && n > 0 ? n : 200;
+    private static readonly int SeedOffset = int.TryParse(Environment.GetEnvironmentVariable("ARM64MMU_FUZZ_SEED"), out int s) ? s << 8 : 0;
+    private static readonly TimeSpan Budget = TimeSpan.FromSeconds(30.0 * RunsPerReader / 200);
 
     private static readonly string NativeSeed = """
         arm64mmu-trace 1
@@ -71,33 +73,76 @@ public class ReaderFuzzTests
         "\"0x00000000000000000\"", "\"mask\": \"0x0\"", "\"op\": \"S12E0W\"",
     ];
 
-    [Fact]
-    public void NativeTraceReader_Fuzzed() => Fuzz(seed: 0x11, NativeSeed, Generate.Native, "f.trace", path => ["check", path]);
+    // Small litmus tests of our own (tests/Arm64Mmu.Tests/Exploration): store buffering, a remap with a broadcast TLBI,
+    // a make-valid observed through a fault, a fault handler with ADR/ERET, hardware Access flag updates, arrays and 'locations'.
+    private static readonly string[] LitmusSeeds =
+    [
+        Exploration.LitmusCommandTests.Sb,
+        Exploration.ExplorerTests.Remap,
+        Exploration.ExplorerTests.MakeValidRemote.Replace("{{SYNC}}", "DMB LD ;"),
+        Exploration.ExplorerTests.Handler,
+        """
+        AArch64 HA
+        TTHM=HA
+        { [PTE(x)]=(af:0); uint64_t a[4]={1,2}; 0:X1=x; 0:X2=a; }
+        P0              ;
+        L0: LDR W0,[X1] ;
+        LDR X4,[X2,#8]  ;
+        locations [x; a;]
+        forall ([PTE(x)]=(oa:PA(x)) /\ ~fault(P0:L0,x) \/ 0:X4=label:"P0:L0")
+        """,
+    ];
+
+    // Litmus syntax to splice in: condition operators and atoms, descriptor records, labels, columns, numbers past 64 bits.
+    private static readonly string[] LitmusTokens =
+    [
+        "/\\", "\\/", "~", "not ", "exists", "~exists", "forall", "locations [", "locations [x;]", "PTE(", "PTE(x)", "PA(", "pte_x", "phy_x",
+        "label:\"P0:L0\"", "label:\"P7:L9\"", "(oa:PA(x), valid:0)", "(oa:PA(y), af:0, dbm:1)", "(attrs:(Normal))", "P0.F", "|", " | ", "P8 ",
+        "P2147483648", "0xffffffffffffffff", "-9223372036854775808", "99999999999999999999999", "#0x10000000000000000", "L0:", "L0: L1: L2:",
+        "TLBI VAAE1IS,X9", "TLBI ALLE2", "B L0", "B L9", "CBNZ W0,L0", "ERET", "fault(P0:L0,x)", "fault(P9,x,MMU:Translation)", "fault(",
+        "MOV W0,#", "STR W0,[X1]", "LDR W2,[X3,#4096]", "SWPAL W0,W8,[X1]", "int64_t ", "char ", "a[64]", "a[65]", "{1,2,3}", "(*", "*)",
+        "TTHM=HD", "EL0=P0", "Variant=handled", "Variant=mixed", "0:X31=1;", "9:X1=x;", "0:X1=x;",
+    ];
 
     [Fact]
-    public void CasemateTraceReader_Fuzzed() => Fuzz(seed: 0x12, CasemateSeed, Generate.Casemate, "f.log", path => ["check", path]);
+    public void NativeTraceReader_Fuzzed() => Fuzz(seed: 0x11, [NativeSeed], Tokens, Generate.Native, "f.trace", path => ["check", path]);
+
+    [Fact]
+    public void CasemateTraceReader_Fuzzed() => Fuzz(seed: 0x12, [CasemateSeed], Tokens, Generate.Casemate, "f.log", path => ["check", path]);
 
     [Fact]
     public void VectorReader_Fuzzed()
     {
         string json = VectorInputTests.Vectors().ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
-        Fuzz(seed: 0x13, json, Generate.Vectors, "f.json", path => ["conformance", path, "--results", path + ".out", "--check"]);
+        Fuzz(seed: 0x13, [json], Tokens, Generate.Vectors, "f.json", path => ["conformance", path, "--results", path + ".out", "--check"]);
     }
+
+    // One exploration at a time on the test's thread (--jobs 1), so that the allocation bound sees all of it; the state
+    // budget keeps a mutation that multiplies the instructions from exploring for minutes (it ends as status timeout, 0).
+    [Fact]
+    public void LitmusReader_Fuzzed()
+        => Fuzz(seed: 0x14, LitmusSeeds, [.. Tokens, .. LitmusTokens], Generate.Litmus, "f.litmus",
+            path => ["litmus", path, "--jobs", "1", "--max-executions", "20000", "--timeout", "10"]);
 
     // Half the runs mutate a valid input (mostly malformed results: the readers' error paths); the other half are generated
     // from each format's grammar with hostile values (well-formed results: the replay, the checker and the AT runner).
-    private static void Fuzz(int seed, string valid, Func<Random, string> generate, string fileName, Func<string, string[]> command)
+    private static void Fuzz(int seed, string[] valid, string[] tokens, Func<Random, string> generate, string fileName, Func<string, string[]> command)
     {
         using var dir = new HostileCli.TempDir();
+        seed += SeedOffset;
         var rng = new Random(seed);
         var total = Stopwatch.StartNew();
         int runs = 0;
         var exits = new int[3];
         // The unmutated input first: the mutations start from something every reader accepts.
-        HostileCli.Run(command(dir.File(fileName, valid))).Exit.Should().BeOneOf([0, 1], "the seed input is valid");
+        foreach (var v in valid)
+        {
+            var seedRun = HostileCli.Run(command(dir.File(fileName, v)));
+            seedRun.Exit.Should().BeOneOf([0, 1], $"the seed input is valid ({seedRun.Err}{seedRun.Out})");
+        }
         for (; runs < RunsPerReader && total.Elapsed < Budget; runs++)
         {
-            string input = runs % 2 == 0 ? Mutate(valid, rng) : generate(rng);
+            string input = runs % 2 == 0 ? Mutate(valid[rng.Next(valid.Length)], rng, tokens) : generate(rng);
             string path = dir.File(fileName, Encoding.UTF8.GetBytes(input));
             var run = HostileCli.Run(command(path));
             string because = $"seed {seed}, run {runs}: input {Excerpt(input)}; stderr {run.Err}";
@@ -113,7 +158,7 @@ public class ReaderFuzzTests
         (exits[0] + exits[1]).Should().BeGreaterThan(runs / 4, "generated inputs reach the replay");
     }
 
-    private static string Mutate(string text, Random rng)
+    private static string Mutate(string text, Random rng, string[] tokens)
     {
         var sb = new StringBuilder(text);
         int n = 1 + rng.Next(4);
@@ -126,7 +171,7 @@ public class ReaderFuzzTests
                     if (sb.Length > 0) sb[at] = (char)rng.Next(0, 0x80 + (rng.Next(4) == 0 ? 0x3000 : 0));
                     break;
                 case 1: // insert a hostile token
-                    sb.Insert(at, Tokens[rng.Next(Tokens.Length)]);
+                    sb.Insert(at, tokens[rng.Next(tokens.Length)]);
                     break;
                 case 2: // delete a span
                     sb.Remove(at, Math.Min(sb.Length - at, rng.Next(1, 40)));
@@ -254,6 +299,61 @@ public class ReaderFuzzTests
                     _ => $"(mem-free {T()} (address {Pa(r) & ~0xFFFUL:x}) (size {(ulong)r.Next(1, 3) << 12:x}))",
                 }).Append('\n');
             }
+            return sb.ToString();
+        }
+
+        // Litmus tests of one to three threads over x, y, z (their descriptors, a remap to PA(z), broadcast TLBIs, labels),
+        // with conditions nested a few levels and values up to 64 bits and past: small enough to explore in milliseconds.
+        public static string Litmus(Random r)
+        {
+            string[] values = ["0", "1", "2", "-1", "0xffffffffffffffff", "9223372036854775807", "x", "PA(z)", "(oa:PA(z))", "(oa:PA(x), valid:0)", "label:\"P0:L0\""];
+            string[] code =
+            [
+                "MOV W0,#1", "MOV X0,#0xffffffffffffffff", "STR W0,[X1]", "LDR W6,[X2]", "LDR W7,[X1]", "STLR W0,[X5]", "LDAR W8,[X5]",
+                "DMB SY", "DMB LD", "DSB ISH", "ISB", "STR X4,[X3]", "LSR X9,X1,#12", "TLBI VAAE1IS,X9", "TLBI VMALLE1IS", "ADD X10,X1,#4",
+                "STR W0,[X10]", "SWPAL W0,W6,[X2]", "CBZ W7,L{t}", "NOP",
+            ];
+            int threads = r.Next(1, 4);
+            int length = r.Next(1, threads == 1 ? 7 : threads == 2 ? 5 : 3);
+            var sb = new StringBuilder($"AArch64 Gen{r.Next()}\n");
+            sb.Append(r.Next(5) switch { 0 => "TTHM=HA\n", 1 => "TTHM=HD\n", 2 => "Variant=handled\n", _ => "" });
+            sb.Append("{ ");
+            if (r.Next(2) == 0) sb.Append($"int x={values[r.Next(4)]}; ");
+            if (r.Next(3) == 0) sb.Append(r.Next(3) switch { 0 => "[PTE(y)]=(valid:0); ", 1 => "[PTE(x)]=(af:0); ", _ => "[PTE(x)]=(oa:PA(z), dbm:1, db:0); " });
+            for (int t = 0; t < threads; t++) sb.Append($"{t}:X1=x; {t}:X2=y; {t}:X3=PTE(x); {t}:X4=(oa:PA(z)); {t}:X5=z; {t}:X10=y; ");
+            sb.Append("}\n");
+            sb.Append(string.Join(" | ", Enumerable.Range(0, threads).Select(t => $"P{t}"))).Append(" ;\n");
+            for (int i = 0; i < length; i++)
+            {
+                var cells = Enumerable.Range(0, threads).Select(t =>
+                {
+                    string ins = code[r.Next(code.Length)].Replace("{t}", t.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                    return i == length - 1 ? $"L{t}: {ins}" : ins;
+                });
+                sb.Append(string.Join(" | ", cells)).Append(" ;\n");
+            }
+            if (r.Next(3) == 0) sb.Append("locations [x; [PTE(y)]; 0:X6;]\n");
+            string Atom()
+            {
+                int t = r.Next(threads);
+                return r.Next(6) switch
+                {
+                    0 => $"{t}:X6={values[r.Next(values.Length)]}",
+                    1 => $"{t}:X7={values[r.Next(values.Length)]}",
+                    2 => $"[x]={values[r.Next(4)]}",
+                    3 => $"[PTE(x)]={values[r.Next(7, 10)]}",
+                    4 => $"fault(P{t}:L{t},x)",
+                    _ => $"{t}:X8<>{values[r.Next(4)]}",
+                };
+            }
+            string Proposition(int depth) => depth == 0 || r.Next(3) == 0 ? Atom() : r.Next(4) switch
+            {
+                0 => $"({Proposition(depth - 1)} /\\ {Proposition(depth - 1)})",
+                1 => $"({Proposition(depth - 1)} \\/ {Proposition(depth - 1)})",
+                2 => $"~{Proposition(depth - 1)}",
+                _ => $"not ({Proposition(depth - 1)})",
+            };
+            sb.Append(new[] { "exists", "~exists", "forall" }[r.Next(3)]).Append(' ').Append('(').Append(Proposition(r.Next(5))).Append(")\n");
             return sb.ToString();
         }
 

@@ -47,6 +47,9 @@ public class UsageErrorTests
             .And.Contain("--max-memory-mib");
         var conformance = HostileCli.Run("conformance", "--help");
         conformance.Out.Should().Contain("--max-input-mib").And.Contain("(default 16;").And.Contain("--max-memory-mib");
-        HostileCli.Run("--help").Out.Should().Contain("2 usage or input error");
+        var litmus = HostileCli.Run("litmus", "--help");
+        litmus.Out.Should().Contain("--max-input-mib").And.Contain("(default 16;").And.Contain("--max-executions").And.Contain("(default 100000;");
+        var root = HostileCli.Run("--help");
+        root.Out.Should().Contain("2 usage or input error").And.Contain("litmus").And.Contain("--max-input-mib per file");
     }
 }

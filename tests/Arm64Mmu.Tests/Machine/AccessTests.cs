@@ -1,3 +1,4 @@
+using Arm64Mmu.Setups;
 using Arm64Mmu.Architecture;
 using Arm64Mmu.Machine;
 using Arm64Mmu.Memory;
@@ -199,7 +200,7 @@ public class AccessTests
         pe.Msr(Sysreg.SctlrEl2, new Sctlr(MachineSetups.SctlrMmuOn));
         pe.Isb();
         rig.Marker(0, Rig.Va).Should().Be(Rig.Pa);
-        pe.Tlbs.Entries(TlbStructure.L2).Should().ContainSingle().Which.Regime.Should().Be(TlbRegime.El20);
+        pe.Tlbs.Entries(TlbStructure.L2).Should().ContainSingle().Which.Regime.Should().Be(Regime.El20);
         rig.Repoint(Rig.Va, Rig.OtherPa);
         pe.Tlbi(TlbiOp.Vmalls12e1);
         pe.Dsb(DsbOption.Nsh);

@@ -1,3 +1,4 @@
+using Arm64Mmu.Setups;
 using Arm64Mmu.Architecture;
 using Arm64Mmu.Machine;
 using Arm64Mmu.PageTables;
@@ -97,7 +98,7 @@ public class El20AddressSpaceTests
     {
         var alloc = new TableAllocator(new Arm64Mmu.Memory.PhysicalMemory(), 0x4000_0000, 0x10_0000);
         var geo = Geometries.Stage1(Granule.Size4K, 48);
-        FluentActions.Invoking(() => new AddressSpace(alloc, new AddressSpaceDefinition { Regime = TableRegime.El20, Geometry = geo, Vmid = 3 }))
+        FluentActions.Invoking(() => new AddressSpace(alloc, new AddressSpaceDefinition { Regime = Regime.El20, Geometry = geo, Vmid = 3 }))
             .Should().Throw<ArgumentException>().WithMessage("*VMID*");
         var s = AddressSpace.ForEl20(alloc, geo, asid: 7, upperRange: true);
         s.InputBase.Should().Be(0xFFFF_0000_0000_0000UL);

@@ -1,3 +1,4 @@
+using Arm64Mmu.Setups;
 using Arm64Mmu.Architecture;
 using Arm64Mmu.Checking;
 using Arm64Mmu.Machine;

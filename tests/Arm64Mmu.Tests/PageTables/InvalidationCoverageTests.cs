@@ -64,7 +64,7 @@ public class InvalidationCoverageTests
         ulong windowPages = 2 * block / page;
         ulong slice = Math.Max(1, windowPages / 1024) * page;
         var model = new Model();
-        bool stage2 = space.Definition.Regime == TableRegime.Stage2;
+        bool stage2 = space.Definition.Regime.IsStage2;
         foreach (var op in ops)
         {
             ulong va = baseVa + (ulong)op.Page * slice;
@@ -147,8 +147,8 @@ public class InvalidationCoverageTests
         foreach (var c in update.Changes)
             if (c.Kind is EntryChangeKind.Break or EntryChangeKind.Modify) Add(rig, tags, c.OldValue, c.Level, c.InputAddress);
         var def = rig.Space.Definition;
-        if (tags.Count > 0 && def.Regime == TableRegime.Stage2)
-            tags.Add(new TlbEntryTag(TlbRegime.El10, TranslationStage.Combined, def.Vmid, 3, false, 0x1234_5000UL, 12, 3, true, Granule.Size4K));
+        if (tags.Count > 0 && def.Regime.IsStage2)
+            tags.Add(new TlbEntryTag(Regime.El10, TranslationStage.Combined, def.Vmid, 3, false, 0x1234_5000UL, 12, 3, true, Granule.Size4K));
         return tags;
     }
 
@@ -158,17 +158,17 @@ public class InvalidationCoverageTests
         var g = def.Geometry;
         int shift = g.LevelShift(level);
         bool table = level < 3 && (d & 3) == 3;
-        var regime = def.Regime == TableRegime.El2 ? TlbRegime.El2 : TlbRegime.El10;
-        var stage = def.Regime == TableRegime.Stage2 ? TranslationStage.Stage2 : TranslationStage.Stage1;
-        ushort vmid = def.Regime == TableRegime.Stage2 ? def.Vmid : (ushort)0;
+        var regime = def.Regime;
+        var stage = def.Regime.IsStage2 ? TranslationStage.Stage2 : TranslationStage.Stage1;
+        ushort vmid = def.Regime.IsStage2 ? def.Vmid : (ushort)0;
         if (!table)
         {
-            bool global = def.Regime == TableRegime.El2 || (def.Regime == TableRegime.El10 && (d & Descriptor.NotGlobal) == 0);
+            bool global = def.Regime == Regime.El2 || (def.Regime == Regime.El10 && (d & Descriptor.NotGlobal) == 0);
             tags.Add(new TlbEntryTag(regime, stage, vmid, def.Asid ?? 0, global, ia, (byte)shift, (sbyte)level, true, g.Granule));
             return;
         }
         // Walk-cache entries are never global (R_CHVGJ); for kernel tables they carry whatever ASID was live (77 here).
-        ushort walkAsid = def.Regime == TableRegime.El10 ? def.Asid ?? 77 : (ushort)0;
+        ushort walkAsid = def.Regime == Regime.El10 ? def.Asid ?? 77 : (ushort)0;
         tags.Add(new TlbEntryTag(regime, stage, vmid, walkAsid, false, ia, (byte)shift, (sbyte)level, false, g.Granule));
         ulong next = Descriptor.Address(d, g.GranuleBits, g.Format) + def.TableViewOffset;
         int childShift = g.LevelShift(level + 1);
@@ -182,7 +182,7 @@ public class InvalidationCoverageTests
     private static List<TlbEntryTag> Uncovered(Rig rig, List<TlbEntryTag> tags, IReadOnlyList<MaintenanceStep> steps)
     {
         var def = rig.Space.Definition;
-        var ctx = new TlbiContext(false, false, def.Regime == TableRegime.Stage2 ? def.Vmid : (ushort)0,
+        var ctx = new TlbiContext(false, false, def.Regime.IsStage2 ? def.Vmid : (ushort)0,
             def.Geometry.Format == Descriptor.AddressFormat.Lpa2, rig.Pe.Features.Ttl, true);
         var scopes = steps.Where(s => s.Kind == MaintenanceStepKind.Tlbi).Select(s => TlbiScope.Decode(s.Op, s.Operand, ctx)).ToList();
         return tags.Where(t => !scopes.Any(s => s.Matches(t))).ToList();

@@ -26,14 +26,12 @@ internal sealed class Rig
     public override string ToString() => Name;
 
     /// <summary>Leaf attributes for a normal read/write page of this regime (address 0, type bits ignored by AddressSpace).</summary>
-    public ulong NormalAttributes => Space.Definition.Regime switch
-    {
-        TableRegime.Stage2 => Descriptor.Stage2Leaf(0, page: true, format: Space.Geometry.Format) & ~3UL,
-        TableRegime.El10 when Space.Definition.HasAsid => (Descriptor.Stage1Leaf(0, page: true, attrIndx: 1, format: Space.Geometry.Format) | Descriptor.NotGlobal) & ~3UL,
-        _ => Descriptor.Stage1Leaf(0, page: true, attrIndx: 1, format: Space.Geometry.Format) & ~3UL,
-    };
+    public ulong NormalAttributes
+        => Space.Definition.Regime.IsStage2 ? Descriptor.Stage2Leaf(0, page: true, format: Space.Geometry.Format) & ~3UL
+        : Space.Definition.HasAsid ? (Descriptor.Stage1Leaf(0, page: true, attrIndx: 1, format: Space.Geometry.Format) | Descriptor.NotGlobal) & ~3UL
+        : Descriptor.Stage1Leaf(0, page: true, attrIndx: 1, format: Space.Geometry.Format) & ~3UL;
 
-    public AttributeChange ReadOnly => Space.Definition.Regime == TableRegime.Stage2 ? AttributeChange.Stage2ReadOnly : AttributeChange.ReadOnly;
+    public AttributeChange ReadOnly => Space.Definition.Regime.IsStage2 ? AttributeChange.Stage2ReadOnly : AttributeChange.ReadOnly;
 
     public static Rig El10(Granule g, int vaBits, bool ds = false, ushort? asid = 5, bool upper = false, int oaBits = 48,
         ProcessorFeatures? features = null, ulong tableRegionSize = 0x0400_0000UL)
@@ -89,19 +87,11 @@ internal sealed class Rig
         return new Rig { Memory = mem, Allocator = alloc, Space = space, Translator = t, Pe = new RecordingPe(mem, f), Name = $"stage 2 {g.Name()} {ipaBits}-bit L{startLevel}{(ds ? " DS" : "")}" };
     }
 
-    public Par Read(ulong va) => Translator.At(Space.Definition.Regime switch
-    {
-        TableRegime.El2 => AtOperation.S1E2R,
-        TableRegime.Stage2 => AtOperation.S12E1R,
-        _ => AtOperation.S1E1R,
-    }, va);
+    public Par Read(ulong va) => Translator.At(Space.Definition.Regime == Regime.El2 ? AtOperation.S1E2R
+        : Space.Definition.Regime.IsStage2 ? AtOperation.S12E1R : AtOperation.S1E1R, va);
 
-    public Par Write(ulong va) => Translator.At(Space.Definition.Regime switch
-    {
-        TableRegime.El2 => AtOperation.S1E2W,
-        TableRegime.Stage2 => AtOperation.S12E1W,
-        _ => AtOperation.S1E1W,
-    }, va);
+    public Par Write(ulong va) => Translator.At(Space.Definition.Regime == Regime.El2 ? AtOperation.S1E2W
+        : Space.Definition.Regime.IsStage2 ? AtOperation.S12E1W : AtOperation.S1E1W, va);
 
     /// <summary>Every 64-bit word of the table region, to show that a refused update wrote nothing.</summary>
     public ulong[] SnapshotTables()

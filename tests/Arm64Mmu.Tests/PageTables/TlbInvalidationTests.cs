@@ -14,7 +14,7 @@ public class TlbInvalidationTests
     private static readonly ProcessorFeatures Pe = ProcessorFeatures.QemuMax;
 
     private static AddressSpaceDefinition User(Granule g, int bits = 48, bool ds = false)
-        => new() { Regime = TableRegime.El10, Geometry = Geometries.Stage1(g, bits, ds ? 52 : 48, ds), Asid = 9 };
+        => new() { Regime = Regime.El10, Geometry = Geometries.Stage1(g, bits, ds ? 52 : 48, ds), Asid = 9 };
 
     private static List<TlbiScope> Decode(IEnumerable<MaintenanceStep> steps, bool ds = false, ushort vmid = 0)
         => steps.Select(s => TlbiScope.Decode(s.Op, s.Operand, new TlbiContext(false, false, vmid, ds))).ToList();
@@ -111,7 +111,7 @@ public class TlbInvalidationTests
     [Fact]
     public void TopOfTheTtbr1Half_RangeDecodesBackToTheSameAddresses()
     {
-        var def = new AddressSpaceDefinition { Regime = TableRegime.El10, Geometry = Geometries.Stage1(Granule.Size4K, 48), UpperRange = true };
+        var def = new AddressSpaceDefinition { Regime = Regime.El10, Geometry = Geometries.Stage1(Granule.Size4K, 48), UpperRange = true };
         ulong va = 0xFFFF_FFFF_FFF0_0000UL;
         var req = new InvalidationRequest(va, 0x10_0000UL, 0x1000, 3, true, true);
         var steps = TlbInvalidation.Instructions(def, req, MaintenanceOptions.Default, Pe);
@@ -124,7 +124,7 @@ public class TlbInvalidationTests
     [Fact]
     public void Stage2AndEl2_UseTheirOwnForms()
     {
-        var s2 = new AddressSpaceDefinition { Regime = TableRegime.Stage2, Geometry = Geometries.Stage2(Granule.Size4K, 40, 1), Vmid = 3 };
+        var s2 = new AddressSpaceDefinition { Regime = Regime.Stage2, Geometry = Geometries.Stage2(Granule.Size4K, 40, 1), Vmid = 3 };
         var req = new InvalidationRequest(0x80_0000_0000UL >> 1, 64 * 0x1000UL, 0x1000, 3, true, false);
         var r = TlbInvalidation.Instructions(s2, req, MaintenanceOptions.Default, Pe).Single();
         r.Op.Should().Be(TlbiOp.Ripas2e1Is);
@@ -135,7 +135,7 @@ public class TlbInvalidationTests
         TlbInvalidation.Instructions(s2, req with { Length = 1UL << 40 }, MaintenanceOptions.Default, Pe)
             .Should().Equal(MaintenanceStep.Tlbi(TlbiOp.Vmalls12e1Is));
 
-        var el2 = new AddressSpaceDefinition { Regime = TableRegime.El2, Geometry = Geometries.Stage1(Granule.Size4K, 48) };
+        var el2 = new AddressSpaceDefinition { Regime = Regime.El2, Geometry = Geometries.Stage1(Granule.Size4K, 48) };
         TlbInvalidation.Instructions(el2, req, MaintenanceOptions.Default, Pe).Single().Op.Should().Be(TlbiOp.Rvale2Is);
         TlbInvalidation.Instructions(el2, req, MaintenanceOptions.Default with { UseRangeTlbi = false, MaxDvmOps = 4 }, Pe)
             .Should().Equal(MaintenanceStep.Tlbi(TlbiOp.Alle2Is));

@@ -44,7 +44,7 @@ public class SetAssociativeTlbTests
     public void Lookup_FindsAnEntryByAnyAddressItCovers_AndReportsASecondMatchAsAConflict()
     {
         var tlb = new SetAssociativeTlb<LeafEntry>(new TlbConfiguration(64, 4), "t");
-        ulong ctx = TlbTags.Context(TlbRegime.El10, TranslationStage.Stage1, 0, 1, false, true, 3, Granule.Size4K);
+        ulong ctx = TlbTags.Context(Regime.El10, TranslationStage.Stage1, 0, 1, false, true, 3, Granule.Size4K);
         const ulong mask = TlbTags.RegimeField | TlbTags.VmidField | TlbTags.StageField;
         tlb.Insert(0x4000_0000, 21, 0, ctx, default, out _);
         tlb.Lookup(0x4010_0123, 0, ctx & mask, mask, 1, true, out int second).Should().BeGreaterThanOrEqualTo(0);
@@ -60,7 +60,7 @@ public class SetAssociativeTlbTests
     {
         // One set; page n is the n-th 4 KiB page of set 0 (all pages map to the single set).
         var tlb = new SetAssociativeTlb<LeafEntry>(new TlbConfiguration(ways, ways, policy), "t");
-        ulong ctx = TlbTags.Context(TlbRegime.El10, TranslationStage.Stage1, 0, 0, true, true, 3, Granule.Size4K);
+        ulong ctx = TlbTags.Context(Regime.El10, TranslationStage.Stage1, 0, 0, true, true, 3, Granule.Size4K);
         const ulong mask = TlbTags.RegimeField | TlbTags.VmidField | TlbTags.StageField;
         var evicted = new List<int>();
         var resident = new Dictionary<int, ulong>();
@@ -98,6 +98,40 @@ public class SetAssociativeTlbTests
         // 5 finds every bit set, clears them and takes way 0 (page 1). 2 is used again, so 6 passes it and takes page 3;
         // 7 then takes page 4.
         => Evictions(ReplacementPolicy.Clock, 4, [1, 2, 3, 4, 5, 2, 6, 7]).Should().Equal(1, 3, 4);
+
+    [Theory]
+    [InlineData(4, 1)]
+    [InlineData(10, 2)]
+    [InlineData(48, 3)]
+    [InlineData(64, 4)]
+    public void Clock_EvictsWhatTheSecondChanceSweepEvicts(int ways, int seed)
+    {
+        // Reference: the textbook clock — a hand over the ways; a referenced way loses its bit and is passed, the first
+        // unreferenced one is replaced and the hand moves past it; hits and inserts set the bit.
+        var rng = new Random(seed);
+        var pages = Enumerable.Range(0, 3000).Select(_ => rng.Next(ways + ways / 2 + 2)).ToArray();
+        var expected = new List<int>();
+        var slot = new int[ways];
+        Array.Fill(slot, -1);
+        var referenced = new bool[ways];
+        int hand = 0;
+        foreach (int page in pages)
+        {
+            int at = Array.IndexOf(slot, page);
+            if (at >= 0) { referenced[at] = true; continue; }
+            int free = Array.IndexOf(slot, -1);
+            if (free < 0)
+            {
+                while (referenced[hand]) { referenced[hand] = false; hand = (hand + 1) % ways; }
+                free = hand;
+                expected.Add(slot[free]);
+                hand = (hand + 1) % ways;
+            }
+            slot[free] = page;
+            referenced[free] = true;
+        }
+        Evictions(ReplacementPolicy.Clock, ways, pages.Select(p => p + 1).ToArray()).Should().Equal(expected.Select(p => p + 1));
+    }
 
     [Fact]
     public void RoundRobin_ReplacesWaysInTurn()

@@ -18,8 +18,9 @@ internal static class TlbGenerators
     private static readonly int[] Shifts = [12, 14, 16, 21, 25, 29, 30, 34, 36, 39, 42];
 
     public static Gen<TlbEntryTag> Tags =>
-        from regime in Gen.Elements(TlbRegime.El10, TlbRegime.El2, TlbRegime.El20)
         from stage in Gen.Elements(TranslationStage.Stage1, TranslationStage.Stage2, TranslationStage.Combined)
+        // Stage-2 entries belong to the stage-2 regime; the others to a stage-1 regime.
+        from regime in stage == TranslationStage.Stage2 ? Gen.Constant(Regime.Stage2) : Gen.Elements(Regime.El10, Regime.El2, Regime.El20)
         from vmid in Gen.Elements<ushort>(0, 1, 2)
         from asid in Gen.Elements<ushort>(0, 1, 5, 0x105)
         from global in Gen.Elements(true, false)
@@ -29,8 +30,10 @@ internal static class TlbGenerators
         from level in Gen.Choose(-1, 3)
         from leaf in Gen.Elements(true, false)
         from granule in Gen.Elements(Granule.Size4K, Granule.Size16K, Granule.Size64K)
+        from cutFrom in Gen.Elements(0, 0, 0, 21, 30, 39)
         select new TlbEntryTag(regime, stage, vmid, asid, global,
-            ((address >> shift) + (ulong)(long)delta) << shift, (byte)shift, (sbyte)level, leaf, granule);
+            ((address >> shift) + (ulong)(long)delta) << shift, (byte)shift, (sbyte)level, leaf, granule,
+            leaf && cutFrom > shift ? (byte)cutFrom : (byte)0);
 
     public static Gen<TlbiScope> Scopes =>
         from op in Gen.Elements(Enum.GetValues<TlbiOp>())

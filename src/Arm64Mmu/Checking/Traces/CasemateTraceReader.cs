@@ -374,7 +374,7 @@ public static class CasemateTraceReader
         {
             var f = ProcessorFeatures.QemuMax;
             if (reg == SystemRegister.VtcrEl2) RegimeBuilder.BuildStage2(regs, f, ConfigurationPolicy.Strict);
-            else RegimeBuilder.BuildStage1(RegimeKind.El2, regs, f, ConfigurationPolicy.Strict);
+            else RegimeBuilder.BuildStage1(Regime.El2, regs, f, ConfigurationPolicy.Strict);
             return true;
         }
         catch (ConfigurationException e)

@@ -80,7 +80,7 @@ public static class TraceReplayer
                     var scope = checker.DecodeTlbi(r.Pe, r.Op, r.Operand);
                     var info = r.Op.Info();
                     // HCR_EL2.FB=1 turns a non-shareable TLBI executed at EL1 into its Inner Shareable form (tlb-maintenance.md §2).
-                    bool fb = el[r.Pe] == 1 && info.Regime == TlbiRegime.El1 && new Architecture.Hcr(checker.Register(r.Pe, SystemRegister.HcrEl2)).Fb;
+                    bool fb = el[r.Pe] == 1 && info.IsEl1Form && new Architecture.Hcr(checker.Register(r.Pe, SystemRegister.HcrEl2)).Fb;
                     checker.OnTlbi(r.Pe, scope, info.IsBroadcast || fb ? all : new[] { r.Pe });
                     break;
                 }

@@ -1,8 +1,9 @@
 using Arm64Mmu.Architecture;
 using Arm64Mmu.Memory;
+using Arm64Mmu.PageTables;
 using Arm64Mmu.Translation;
 
-namespace Arm64Mmu.PageTables;
+namespace Arm64Mmu.Setups;
 
 /// <summary>A ready-made translation configuration with a query that walks every level.</summary>
 /// <param name="Name">Short name (used by the CLI and the benchmarks).</param>

@@ -1,9 +1,10 @@
 using Arm64Mmu.Architecture;
+using Arm64Mmu.Machine;
 using Arm64Mmu.PageTables;
 using Arm64Mmu.Timing;
 using Arm64Mmu.Translation;
 
-namespace Arm64Mmu.Machine;
+namespace Arm64Mmu.Setups;
 
 /// <summary>A linear EL1&amp;0 mapping built by <see cref="MachineSetups.MapLinearEl1"/>.</summary>
 /// <param name="Tables">The builder holding the tables (map more with it; it does no TLB maintenance).</param>
@@ -24,11 +25,11 @@ public sealed record LinearMapping(TableBuilder Tables, ulong VirtualBase, ulong
 /// </summary>
 public static class MachineSetups
 {
-    /// <summary>MAIR: Attr0 Device-nGnRnE, Attr1 Normal Write-Back, Attr2 Normal Non-cacheable (Linux-like).</summary>
-    public static Mair DefaultMair { get; } = Mair.FromAttributes(0x00, 0xFF, 0x44);
+    /// <summary>MAIR: Attr0 Device-nGnRnE, Attr1 Normal Write-Back, Attr2 Normal Non-cacheable (Linux-like; <see cref="Mair.LinuxDefault"/>).</summary>
+    public static Mair DefaultMair => Mair.LinuxDefault;
 
-    /// <summary>SCTLR_ELx with M, C, I and the RES1 bits.</summary>
-    public const ulong SctlrMmuOn = 0x30D0_1805UL;
+    /// <summary>SCTLR_ELx with M, C, I and the RES1 bits (<see cref="Sctlr.MmuOnValue"/>).</summary>
+    public const ulong SctlrMmuOn = Sctlr.MmuOnValue;
 
     /// <summary>
     /// Maps [<paramref name="va"/>, +<paramref name="length"/>) to [<paramref name="pa"/>, …) in new EL1&amp;0 stage-1 tables
@@ -46,7 +47,7 @@ public static class MachineSetups
     /// <param name="tableRegion">Physical base of the region the tables are allocated from.</param>
     /// <param name="tableRegionSize">Size of that region.</param>
     /// <param name="ds">TCR_EL1.DS=1 (FEAT_LPA2 descriptor and operand formats, 52-bit output size); 4K and 16K only.</param>
-    public static LinearMapping MapLinearEl1(Machine machine, ulong va, ulong pa, ulong length, Granule granule = Granule.Size4K,
+    public static LinearMapping MapLinearEl1(Machine.Machine machine, ulong va, ulong pa, ulong length, Granule granule = Granule.Size4K,
         int leafLevel = 3, ushort asid = 1, bool global = true, ulong tableRegion = 0x4000_0000UL, ulong tableRegionSize = 0x1000_0000UL,
         bool ds = false)
     {
@@ -73,7 +74,7 @@ public static class MachineSetups
     /// A machine of <paramref name="peCount"/> PEs of <paramref name="profile"/> at EL1 with <paramref name="length"/>
     /// bytes mapped with 4 KiB pages from VA 0x10_0000_0000 to PA 0x1_0000_0000 (what the benchmarks use).
     /// </summary>
-    public static (Machine Machine, LinearMapping Mapping) CreateWithLinearMapping(int peCount, CoreProfile profile, ulong length)
+    public static (Machine.Machine Machine, LinearMapping Mapping) CreateWithLinearMapping(int peCount, CoreProfile profile, ulong length)
     {
         var machine = new MachineBuilder().WithProcessingElements(peCount).WithProfile(profile).Build();
         var mapping = MapLinearEl1(machine, 0x10_0000_0000UL, 0x1_0000_0000UL, length);
