@@ -9,35 +9,36 @@ namespace Arm64Mmu.Translation;
 public sealed partial class Walker
 {
     // AArch64.S1Walk plus the stage-1 checks of AArch64.S1Translate (range, EPD, E0PD, AF, permissions).
-    private Status Stage1Walk<TCaches, TStage2>(ref TCaches c, TranslationRegime s1, Stage2Regime s2, ulong va, ulong key, AccessRequest access,
+    private Status Stage1Walk<TCaches, TStage2, TTrace>(ref TCaches c, TranslationRegime s1, Stage2Regime s2, ulong va, ulong key, AccessRequest access,
         ref TableRead page, ref WalkResult r, WalkTrace? trace)
         where TCaches : struct, IWalkCaches, allows ref struct
         where TStage2 : struct, IStage2Presence
+        where TTrace : struct, ITraceMode
     {
         Stage1Half half = s1.HalfFor(va, out ulong select);
         ref readonly TranslationGeometry geo = ref half.GeometryRef;
         if (!TranslationRegime.InputInRange(half, va, select, access.Kind == AccessKind.Execute, out int top))
         {
             r.Fault = Fault.Make(FaultKind.Translation, 0, 1);
-            if (trace is not null) Notes.VaOutOfRange(trace, top, geo.InputBits, select);
+            if (TTrace.On) Notes.VaOutOfRange(trace!, top, geo.InputBits, select);
             return Status.Fault;
         }
         if (half.DisabledReason is not null)
         {
             r.Fault = Fault.Make(FaultKind.Translation, 0, 1);
-            trace?.Notes.Add(half.DisabledReason + ": translation fault, level 0");
+            if (TTrace.On) trace!.Notes.Add(half.DisabledReason + ": translation fault, level 0");
             return Status.Fault;
         }
         if (access.Unprivileged && half.E0pd && s1.TwoPrivilege)
         {
             r.Fault = Fault.Make(FaultKind.Translation, 0, 1);
-            if (trace is not null) Notes.E0pd(trace, select);
+            if (TTrace.On) Notes.E0pd(trace!, select);
             return Status.Fault;
         }
         if (half.BaseOutOfRange)
         {
             r.Fault = Fault.Make(FaultKind.AddressSize, 0, 1);
-            if (trace is not null) Notes.BaseOutOfRange(trace, half.TableBase, geo.OutputBits);
+            if (TTrace.On) Notes.BaseOutOfRange(trace!, half.TableBase, geo.OutputBits);
             return Status.Fault;
         }
 
@@ -47,7 +48,7 @@ public sealed partial class Walker
         int level = geo.StartLevel;
         int stride = geo.Stride;
         ulong strideMask = (1UL << stride) - 1;
-        int granuleBits = geo.GranuleBits;
+        ulong tableMask = Descriptor.AddressMask(geo.GranuleBits);
         var format = geo.Format;
         int outputBits = geo.OutputBits;
         ulong table = half.TableBase;
@@ -74,51 +75,68 @@ public sealed partial class Walker
             // is 0 from the second level on; a stage-2 output keeps the low 12 bits of the IPA, so it holds there too.
             tableWord = (table >> 3) & (PhysicalMemory.WordsPerFrame - 1);
         }
-        ulong desc, descPa;
-        while (true)
+        // The first read (of the initial table, or of a cached one), then one read per table descriptor followed. Only
+        // the first needs the table's word offset: the loop reads granule-aligned tables, whose word is the index.
+        ulong index = (va >> shift) & indexMask;
+        ulong descAddr = table | (index << 3);
+        ulong descPa = descAddr;
+        if (TStage2.Enabled)
         {
-            ulong index = (va >> shift) & indexMask;
-            ulong descAddr = table | (index << 3);
-            descPa = descAddr;
-            if (TStage2.Enabled)
-            {
-                // Out of line (the stage-2 walk is long), writing only page, so no loop variable leaves a register.
-                var st = Stage1TableReadThroughStage2(ref c, s2, descAddr, level, ref page, ref r, trace);
-                if (st != Status.Ok) return st;
-                descPa = page.PhysicalAddress;
-            }
-            desc = ReadDescriptor(Stage1Slots + 1 + level, descPa, (tableWord | index) & (PhysicalMemory.WordsPerFrame - 1));
-            r.Stage1Reads++;
-            c.RecordRead(descPa, 1);
-            if (trace is not null) Notes.Step(trace, 1, level, table, index, descAddr, descPa, desc, geo.BlockLevels, false);
-            if (level == 3 || (desc & (Descriptor.Valid | Descriptor.TableOrPage)) != (Descriptor.Valid | Descriptor.TableOrPage)) break;
-            ulong next = Descriptor.Address(desc, granuleBits, format);
+            // Out of line (the stage-2 walk is long), writing only page, so no loop variable leaves a register.
+            var st = Stage1TableReadThroughStage2<TCaches, TTrace>(ref c, s2, descAddr, level, ref page, ref r, trace);
+            if (st != Status.Ok) return st;
+            descPa = page.PhysicalAddress;
+        }
+        ulong desc = ReadDescriptor(Stage1Slots + 1 + level, descPa, (tableWord | index) & (PhysicalMemory.WordsPerFrame - 1));
+        // Reads are counted when the walk leaves the loop (from the level it got to): a count kept in r would be one more
+        // memory update per level, and one more register.
+        int firstRead = level;
+        c.RecordRead(descPa, 1);
+        if (TTrace.On) Notes.Step(trace!, 1, level, table, index, descAddr, descPa, desc, geo.BlockLevels, false);
+        while (level != 3 && (desc & (Descriptor.Valid | Descriptor.TableOrPage)) == (Descriptor.Valid | Descriptor.TableOrPage))
+        {
+            ulong next = Descriptor.AddressMasked(desc, tableMask, format);
             if ((next >> outputBits) != 0)
             {
+                r.Stage1Reads = (byte)(level - firstRead + 1);
                 r.Fault = Fault.Make(FaultKind.AddressSize, level, 1);
-                if (trace is not null) Notes.TableAddressSize(trace, next, outputBits, level);
+                if (TTrace.On) Notes.TableAddressSize(trace!, next, outputBits, level);
                 return Status.Fault;
             }
             tableAttrs |= desc;
             c.FillStage1Table(key, in geo, level, next, tableAttrs, descPa, desc);
-            table = next;
-            tableWord = 0;
             level++;
             shift -= stride;
-            indexMask = strideMask;
+            index = (va >> shift) & strideMask;
+            descAddr = next | (index << 3);
+            descPa = descAddr;
+            if (TStage2.Enabled)
+            {
+                var st = Stage1TableReadThroughStage2<TCaches, TTrace>(ref c, s2, descAddr, level, ref page, ref r, trace);
+                if (st != Status.Ok)
+                {
+                    r.Stage1Reads = (byte)(level - firstRead);
+                    return st;
+                }
+                descPa = page.PhysicalAddress;
+            }
+            desc = ReadDescriptor(Stage1Slots + 1 + level, descPa, index & (PhysicalMemory.WordsPerFrame - 1));
+            c.RecordRead(descPa, 1);
+            if (TTrace.On) Notes.Step(trace!, 1, level, next, index, descAddr, descPa, desc, geo.BlockLevels, false);
         }
+        r.Stage1Reads = (byte)(level - firstRead + 1);
 
         if (Classify(desc, level, geo.BlockLevels) == DescriptorType.Invalid)
         {
             r.Fault = Fault.Make(FaultKind.Translation, level, 1);
-            if (trace is not null) Notes.InvalidDescriptor(trace, desc, level, geo.Granule);
+            if (TTrace.On) Notes.InvalidDescriptor(trace!, desc, level, geo.Granule);
             return Status.Fault;
         }
         ulong oa = Descriptor.Address(desc, shift, format);
         if ((oa >> outputBits) != 0)
         {
             r.Fault = Fault.Make(FaultKind.AddressSize, level, 1);
-            if (trace is not null) Notes.OutputAddressSize(trace, oa, outputBits, level);
+            if (TTrace.On) Notes.OutputAddressSize(trace!, oa, outputBits, level);
             return Status.Fault;
         }
         r.OutputAddress = oa | (va & ((1UL << shift) - 1));
@@ -130,7 +148,7 @@ public sealed partial class Walker
         if (afMissing && !s1.Ha)
         {
             r.Fault = Fault.Make(FaultKind.AccessFlag, level, 1);
-            if (trace is not null) Notes.AccessFlag(trace, level);
+            if (TTrace.On) Notes.AccessFlag(trace!, level);
             return Status.Fault;
         }
         // Stage1Permissions and Stage1Permits, precomputed per regime (TranslationRegime.Precompute).
@@ -142,7 +160,7 @@ public sealed partial class Walker
         if (((Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(s1.PermitMasks), accessClass & 15) >> (int)perms) & 1) == 0)
         {
             r.Fault = Fault.Make(FaultKind.Permission, level, 1);
-            if (trace is not null) Notes.Stage1Permission(trace, access, level);
+            if (TTrace.On) Notes.Stage1Permission(trace!, access, level);
             return Status.Fault;
         }
         bool dirtyNeeded = access.Kind == AccessKind.Write && s1.Hd && (desc & (Descriptor.Dbm | Descriptor.Ap2)) == (Descriptor.Dbm | Descriptor.Ap2);
@@ -152,7 +170,7 @@ public sealed partial class Walker
         {
             // The fault names the descriptor's IPA (HPFAR_EL2), not the PA it was read from.
             r.Fault = new Fault(FaultKind.Permission, (sbyte)page.Stage2Level, 2, true, page.DescriptorIpa);
-            trace?.Notes.Add("the hardware Access flag/dirty update of the stage-1 descriptor is not writable at stage 2");
+            if (TTrace.On) trace!.Notes.Add("the hardware Access flag/dirty update of the stage-1 descriptor is not writable at stage 2");
             return Status.Fault;
         }
         return Status.Ok;
@@ -189,17 +207,18 @@ public sealed partial class Walker
     // grant read access and, with HCR_EL2.PTW=1, must not make the table Device memory. With hardware updates, the
     // stage-2 leaf's Access flag is set here (the table read is an access to that page).
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private Status Stage1TableReadThroughStage2<TCaches>(ref TCaches c, Stage2Regime s2, ulong descAddr, int level, ref TableRead read,
+    private Status Stage1TableReadThroughStage2<TCaches, TTrace>(ref TCaches c, Stage2Regime s2, ulong descAddr, int level, ref TableRead read,
         ref WalkResult r, WalkTrace? trace)
         where TCaches : struct, IWalkCaches, allows ref struct
+        where TTrace : struct, ITraceMode
     {
         Stage2Leaf leaf = default;
-        var st = Stage2Lookup(ref c, s2, descAddr, true, ref leaf, ref r, trace);
+        var st = Stage2Lookup<TCaches, TTrace>(ref c, s2, descAddr, true, ref leaf, ref r, trace);
         if (st != Status.Ok)
         {
             if (st == Status.Retry) return st;
             r.Fault = leaf.Fault with { S1Ptw = true };
-            if (trace is not null) Notes.Stage2FaultOnTableRead(trace, level, descAddr);
+            if (TTrace.On) Notes.Stage2FaultOnTableRead(trace!, level, descAddr);
             return Status.Fault;
         }
         var p2 = Stage2Permissions(s2, leaf.Descriptor, false);
@@ -207,7 +226,7 @@ public sealed partial class Walker
             || (s2.Ptw && MemoryAttributes.IsDevice(MemoryAttributes.Stage2ToMair((int)((leaf.Descriptor >> 2) & 0xF)))))
         {
             r.Fault = new Fault(FaultKind.Permission, (sbyte)leaf.Level, 2, true, descAddr);
-            if (trace is not null) Notes.Stage2DeniesTableRead(trace, descAddr);
+            if (TTrace.On) Notes.Stage2DeniesTableRead(trace!, descAddr);
             return Status.Fault;
         }
         read.Stage2Writable = (p2 & AccessPermissions.PrivilegedWrite) != 0;
@@ -228,8 +247,9 @@ public sealed partial class Walker
         var none = default(NoCaches);
         WalkResult r = default;
         TableRead read = default;
-        bool ok = Stage1TableReadThroughStage2(ref none, s2, ipa, 0, ref read, ref r, null) == Status.Ok;
+        bool ok = Stage1TableReadThroughStage2<NoCaches, Untraced>(ref none, s2, ipa, 0, ref read, ref r, null) == Status.Ok;
         pa = read.PhysicalAddress;
+        GC.KeepAlive(this); // as in Translate
         return ok;
     }
 }

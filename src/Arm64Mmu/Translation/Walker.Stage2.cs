@@ -12,14 +12,15 @@ public sealed partial class Walker
     // may keep an entry that gives a Permission fault (R_XCLRD allows it). Inlined into the walk, as the stage-2 walk of
     // the output was before the walker took its caches as a type parameter (one call less per nested walk).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private Status Stage2Output<TCaches>(ref TCaches c, Stage2Regime s2, AccessRequest access, ref WalkResult r, WalkTrace? trace)
+    private Status Stage2Output<TCaches, TTrace>(ref TCaches c, Stage2Regime s2, AccessRequest access, ref WalkResult r, WalkTrace? trace)
         where TCaches : struct, IWalkCaches, allows ref struct
+        where TTrace : struct, ITraceMode
     {
         ulong ipa = r.OutputAddress;
         r.IntermediateAddress = ipa;
         r.TwoStage = true;
         Stage2Leaf leaf = default;
-        var st = Stage2Lookup(ref c, s2, ipa, false, ref leaf, ref r, trace);
+        var st = Stage2Lookup<TCaches, TTrace>(ref c, s2, ipa, false, ref leaf, ref r, trace);
         if (st != Status.Ok)
         {
             if (st == Status.Fault) r.Fault = leaf.Fault;
@@ -48,7 +49,7 @@ public sealed partial class Walker
         if ((s2perm & Required(access)) == 0)
         {
             r.Fault = new Fault(FaultKind.Permission, (sbyte)leaf.Level, 2, false, ipa);
-            if (trace is not null) Notes.Stage2OutputPermission(trace, access, leaf.Descriptor);
+            if (TTrace.On) Notes.Stage2OutputPermission(trace!, access, leaf.Descriptor);
             return Status.Fault;
         }
         return Status.Ok;
@@ -67,7 +68,11 @@ public sealed partial class Walker
         result.IntermediateAddress = ipa;
         result.TwoStage = true;
         Stage2Leaf leaf = default;
-        if (Stage2Lookup(ref none, s2, ipa, false, ref leaf, ref result, trace) != Status.Ok)
+        var st = trace is null
+            ? Stage2Lookup<NoCaches, Untraced>(ref none, s2, ipa, false, ref leaf, ref result, null)
+            : Stage2Lookup<NoCaches, Traced>(ref none, s2, ipa, false, ref leaf, ref result, trace);
+        GC.KeepAlive(this); // as in Translate
+        if (st != Status.Ok)
         {
             result.Fault = leaf.Fault;
             return;
@@ -96,20 +101,21 @@ public sealed partial class Walker
     // (and VTCR_EL2.HA) gets its Access flag set here. Inlined: a nested walk makes five stage-2 walks, and the call,
     // frame set-up and spills of each showed in the profile (nested walk about 7 % faster inlined).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private Status Stage2Lookup<TCaches>(ref TCaches c, Stage2Regime s2, ulong ipa, bool forStage1Table, ref Stage2Leaf leaf, ref WalkResult r, WalkTrace? trace)
+    private Status Stage2Lookup<TCaches, TTrace>(ref TCaches c, Stage2Regime s2, ulong ipa, bool forStage1Table, ref Stage2Leaf leaf, ref WalkResult r, WalkTrace? trace)
         where TCaches : struct, IWalkCaches, allows ref struct
+        where TTrace : struct, ITraceMode
     {
         ref readonly TranslationGeometry geo = ref s2.GeometryRef;
         if (s2.InvalidReason is not null)
         {
             leaf.Fault = new Fault(FaultKind.Translation, 0, 2, false, ipa);
-            trace?.Notes.Add(s2.InvalidReason + ": stage-2 translation fault, level 0");
+            if (TTrace.On) trace!.Notes.Add(s2.InvalidReason + ": stage-2 translation fault, level 0");
             return Status.Fault;
         }
         if ((ipa >> geo.InputBits) != 0)
         {
             leaf.Fault = new Fault(FaultKind.Translation, 0, 2, false, ipa);
-            if (trace is not null) Notes.IpaOutOfRange(trace, ipa, geo.InputBits);
+            if (TTrace.On) Notes.IpaOutOfRange(trace!, ipa, geo.InputBits);
             return Status.Fault;
         }
         if (s2.BaseOutOfRange)
@@ -153,7 +159,7 @@ public sealed partial class Walker
             desc = ReadDescriptor(slots + 1 + level, descPa, (tableWord | index) & (PhysicalMemory.WordsPerFrame - 1));
             r.Stage2Reads++;
             c.RecordRead(descPa, 2);
-            if (trace is not null) Notes.Step(trace, 2, level, table, index, descPa, descPa, desc, geo.BlockLevels, forStage1Table);
+            if (TTrace.On) Notes.Step(trace!, 2, level, table, index, descPa, descPa, desc, geo.BlockLevels, forStage1Table);
             if (level == 3 || (desc & (Descriptor.Valid | Descriptor.TableOrPage)) != (Descriptor.Valid | Descriptor.TableOrPage)) break;
             ulong next = Descriptor.Address(desc, granuleBits, format);
             if ((next >> outputBits) != 0)

@@ -25,10 +25,10 @@ namespace Arm64Mmu.Translation;
 /// <see cref="Notes"/>, so the hot methods hold no string-builder state and need no zeroed stack frame.
 /// </para>
 /// <para>
-/// The walker remembers, per stage and level, the host array of the last table frame it read (never a
+/// The walker remembers, per stage and level, the number and host address of the last table frame it read (never a
 /// descriptor or a translation: every descriptor is read from memory on every walk). When the next walk reads
 /// the same frame at that level, the descriptor load does not wait for the previous level's descriptor to be
-/// decoded and looked up in <see cref="PhysicalMemory"/>'s frame table; the CPU checks the frame's tag word
+/// decoded and looked up in <see cref="PhysicalMemory"/>'s frame table; the CPU checks the frame number
 /// in parallel. A walker belongs to one PE: it runs one walk at a time.
 /// </para>
 /// </remarks>
@@ -41,29 +41,27 @@ public sealed partial class Walker
     // address (kept apart because the two usually sit in different stage-2 tables below level 1).
     private const int Stage1Slots = 0, Stage2TableSlots = 5, Stage2OutputSlots = 10, FrameCacheSlots = 15;
 
+    // A cached frame: its number (ulong.MaxValue when the slot is empty: frame numbers are below 2^40) and the address of
+    // its first word, which stays valid for the memory's lifetime (frames never move or go away).
+    private struct CachedFrame
+    {
+        public ulong Number;
+        public nint Address;
+    }
+
     [InlineArray(FrameCacheSlots)]
     private struct FrameCache
     {
-        private ulong[] _element0;
+        private CachedFrame _element0;
     }
 
     private FrameCache _frameCache;
-
-    // Stands in an empty cache slot: its tag (ulong.MaxValue) matches no frame number, which is below 2^40.
-    private static readonly ulong[] NoFrame = CreateNoFrame();
 
     /// <summary>Creates a walker reading descriptors from <paramref name="memory"/>.</summary>
     public Walker(PhysicalMemory memory)
     {
         _memory = memory ?? throw new ArgumentNullException(nameof(memory));
-        for (int i = 0; i < FrameCacheSlots; i++) _frameCache[i] = NoFrame;
-    }
-
-    private static ulong[] CreateNoFrame()
-    {
-        var frame = new ulong[PhysicalMemory.WordsPerFrame + 1];
-        frame[PhysicalMemory.FrameTagIndex] = ulong.MaxValue;
-        return frame;
+        for (int i = 0; i < FrameCacheSlots; i++) _frameCache[i].Number = ulong.MaxValue;
     }
 
     /// <summary>The memory the walker reads.</summary>
@@ -72,25 +70,20 @@ public sealed partial class Walker
     /// <summary>
     /// Reads the descriptor at <paramref name="pa"/>, whose word index within its frame is <paramref name="word"/>
     /// (computed from the VA and the table's offset, so the load does not depend on the previous level's table
-    /// address). The frame comes from cache slot <paramref name="slot"/> when its tag matches.
+    /// address). The frame comes from cache slot <paramref name="slot"/> when its number matches; otherwise from
+    /// <see cref="PhysicalMemory.FindFrame"/>, inline and call-free like it, so that the walk loops contain no call.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ulong ReadDescriptor(int slot, ulong pa, ulong word)
+    private unsafe ulong ReadDescriptor(int slot, ulong pa, ulong word)
     {
-        ref ulong[] cached = ref Unsafe.Add(ref Unsafe.As<FrameCache, ulong[]>(ref _frameCache), slot);
-        ref ulong data = ref MemoryMarshal.GetArrayDataReference(cached);
-        if (Unsafe.Add(ref data, PhysicalMemory.FrameTagIndex) != pa >> PhysicalMemory.FrameShift)
-            return ReadDescriptorAndCacheFrame(ref cached, pa);
-        return Unsafe.Add(ref data, (nint)word);
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private ulong ReadDescriptorAndCacheFrame(ref ulong[] cached, ulong pa)
-    {
-        ulong[]? frame = _memory.FindFrame(pa >> PhysicalMemory.FrameShift);
-        if (frame is null) return 0; // unbacked reads as zero; not cached, it may be written later
-        cached = frame;
-        return frame[(pa >> 3) & (PhysicalMemory.WordsPerFrame - 1)];
+        ref CachedFrame cached = ref Unsafe.Add(ref Unsafe.As<FrameCache, CachedFrame>(ref _frameCache), slot);
+        ulong number = pa >> PhysicalMemory.FrameShift;
+        if (cached.Number == number) return *(ulong*)(cached.Address + (nint)(word * 8));
+        nint frame = _memory.FindFrame(number);
+        if (frame == 0) return 0; // unbacked reads as zero; not cached, it may be written later
+        cached.Number = number;
+        cached.Address = frame;
+        return *(ulong*)(frame + (nint)(pa & (PhysicalMemory.FrameSize - 8)));
     }
 
     /// <summary>
@@ -118,18 +111,47 @@ public sealed partial class Walker
         // A walk starts again when a descriptor it read changed before its hardware update (Arm ARM D8.4.2: the
         // update is an atomic read-modify-write of the descriptor; QEMU arm_casq_ptw). Bounded, as a PE's retries
         // are not, so that a simulation cannot hang.
-        for (int attempt = 1; TranslateOnce(ref caches, s1, s2, va, key, access, applyStage2ToOutput, ref result, trace) == Status.Retry
-             && caches.HardwareUpdates && attempt < MaxAttempts; attempt++)
+        if (trace is null)
         {
+            for (int attempt = 1; TranslateOnce<TCaches, Untraced>(ref caches, s1, s2, va, key, access, applyStage2ToOutput, ref result, null) == Status.Retry
+                 && caches.HardwareUpdates && attempt < MaxAttempts; attempt++)
+            {
+            }
         }
+        else
+        {
+            for (int attempt = 1; TranslateOnce<TCaches, Traced>(ref caches, s1, s2, va, key, access, applyStage2ToOutput, ref result, trace) == Status.Retry
+                 && caches.HardwareUpdates && attempt < MaxAttempts; attempt++)
+            {
+            }
+        }
+        // The frame cache holds frame addresses, valid while the memory lives: keep it reachable until the walk is done.
+        GC.KeepAlive(this);
     }
 
     private enum Status : byte { Ok, Fault, Retry }
 
+    /// <summary>Whether a walk records a <see cref="WalkTrace"/>, as a type: the walk is compiled with and without the trace code.</summary>
+    private interface ITraceMode
+    {
+        static abstract bool On { get; }
+    }
+
+    private struct Untraced : ITraceMode
+    {
+        public static bool On => false;
+    }
+
+    private struct Traced : ITraceMode
+    {
+        public static bool On => true;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private Status TranslateOnce<TCaches>(ref TCaches c, TranslationRegime s1, Stage2Regime s2, ulong va, ulong key, AccessRequest access,
+    private Status TranslateOnce<TCaches, TTrace>(ref TCaches c, TranslationRegime s1, Stage2Regime s2, ulong va, ulong key, AccessRequest access,
         bool applyStage2, ref WalkResult r, WalkTrace? trace)
         where TCaches : struct, IWalkCaches, allows ref struct
+        where TTrace : struct, ITraceMode
     {
         r = default;
         r.InputAddress = va;
@@ -144,13 +166,13 @@ public sealed partial class Walker
             c.CountWalk();
             // Compiled twice: without stage 2 the loop has fewer values to keep in registers.
             var st = s2.Enabled
-                ? Stage1Walk<TCaches, Nested>(ref c, s1, s2, va, key, access, ref page, ref r, trace)
-                : Stage1Walk<TCaches, NotNested>(ref c, s1, s2, va, key, access, ref page, ref r, trace);
+                ? Stage1Walk<TCaches, Nested, TTrace>(ref c, s1, s2, va, key, access, ref page, ref r, trace)
+                : Stage1Walk<TCaches, NotNested, TTrace>(ref c, s1, s2, va, key, access, ref page, ref r, trace);
             if (st != Status.Ok) return st;
         }
         if (applyStage2 && s2.Enabled)
         {
-            var st = Stage2Output(ref c, s2, access, ref r, trace);
+            var st = Stage2Output<TCaches, TTrace>(ref c, s2, access, ref r, trace);
             if (st != Status.Ok) return st;
         }
         if (c.HardwareUpdates && (r.Stage1UpdatePending || r.Stage2UpdatePending)) return Update(ref c, s1, s2, access, in page, ref r);
