@@ -129,7 +129,7 @@ public sealed partial class Walker
         int level = geo.StartLevel;
         int stride = geo.Stride;
         ulong strideMask = (1UL << stride) - 1;
-        int granuleBits = geo.GranuleBits;
+        ulong tableMask = Descriptor.AddressMask(geo.GranuleBits);
         var format = geo.Format;
         int outputBits = geo.OutputBits;
         ulong table = s2.TableBase;
@@ -151,29 +151,33 @@ public sealed partial class Walker
             tableWord = (table >> 3) & (PhysicalMemory.WordsPerFrame - 1); // as in Stage1Walk
         }
         int slots = forStage1Table ? Stage2TableSlots : Stage2OutputSlots;
-        ulong desc, descPa;
-        while (true)
+        // As in Stage1Walk: the first read needs the table's word offset; the loop reads granule-aligned tables, whose
+        // word is the index, and the reads are counted when the walk leaves the loop.
+        ulong index = (ipa >> shift) & indexMask;
+        ulong descPa = table | (index << 3);
+        ulong desc = ReadDescriptor(slots + 1 + level, descPa, (tableWord | index) & (PhysicalMemory.WordsPerFrame - 1));
+        int firstRead = level;
+        c.RecordRead(descPa, 2);
+        if (TTrace.On) Notes.Step(trace!, 2, level, table, index, descPa, descPa, desc, geo.BlockLevels, forStage1Table);
+        while (level != 3 && (desc & (Descriptor.Valid | Descriptor.TableOrPage)) == (Descriptor.Valid | Descriptor.TableOrPage))
         {
-            ulong index = (ipa >> shift) & indexMask;
-            descPa = table | (index << 3);
-            desc = ReadDescriptor(slots + 1 + level, descPa, (tableWord | index) & (PhysicalMemory.WordsPerFrame - 1));
-            r.Stage2Reads++;
-            c.RecordRead(descPa, 2);
-            if (TTrace.On) Notes.Step(trace!, 2, level, table, index, descPa, descPa, desc, geo.BlockLevels, forStage1Table);
-            if (level == 3 || (desc & (Descriptor.Valid | Descriptor.TableOrPage)) != (Descriptor.Valid | Descriptor.TableOrPage)) break;
-            ulong next = Descriptor.Address(desc, granuleBits, format);
+            ulong next = Descriptor.AddressMasked(desc, tableMask, format);
             if ((next >> outputBits) != 0)
             {
+                r.Stage2Reads += (byte)(level - firstRead + 1);
                 leaf.Fault = new Fault(FaultKind.AddressSize, (sbyte)level, 2, false, ipa);
                 return Status.Fault;
             }
             c.FillStage2Table(ipa, in geo, level, next, descPa, desc);
-            table = next;
-            tableWord = 0;
             level++;
             shift -= stride;
-            indexMask = strideMask;
+            index = (ipa >> shift) & strideMask;
+            descPa = next | (index << 3);
+            desc = ReadDescriptor(slots + 1 + level, descPa, index & (PhysicalMemory.WordsPerFrame - 1));
+            c.RecordRead(descPa, 2);
+            if (TTrace.On) Notes.Step(trace!, 2, level, next, index, descPa, descPa, desc, geo.BlockLevels, forStage1Table);
         }
+        r.Stage2Reads += (byte)(level - firstRead + 1);
 
         if (Classify(desc, level, geo.BlockLevels) == DescriptorType.Invalid)
         {
