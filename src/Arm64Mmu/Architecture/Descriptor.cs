@@ -175,6 +175,23 @@ public static class Descriptor
         return a;
     }
 
+    /// <summary>
+    /// The mask of <see cref="Address(ulong, int, AddressFormat)"/>'s first step for a 2^<paramref name="shift"/>-byte
+    /// table or leaf: descriptor bits [47:shift].
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static ulong AddressMask(int shift) => 0x0000_FFFF_FFFF_FFFFUL & ~((1UL << shift) - 1);
+
+    /// <summary><see cref="Address(ulong, int, AddressFormat)"/> with its mask precomputed (<see cref="AddressMask"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static ulong AddressMasked(ulong d, ulong mask, AddressFormat format)
+    {
+        ulong a = d & mask;
+        if (format == AddressFormat.Lpa2) a |= (d & 0x0003_0000_0000_0000UL) | ((d >> 8) & 3) << 50;
+        else if (format == AddressFormat.Lpa64K) a |= ((d >> 12) & 0xF) << 48;
+        return a;
+    }
+
     /// <summary>Encodes a table or output address into descriptor address bits.</summary>
     public static ulong EncodeAddress(ulong address, AddressFormat format)
     {

@@ -6,36 +6,31 @@ namespace Arm64Mmu.Memory;
 /// <summary>
 /// Sparse little-endian physical memory addressed by up to 52-bit physical addresses.
 /// Unbacked memory reads as zero; a 4 KiB frame is allocated on its first write.
-/// Frames are found with an open-addressing table keyed by frame number, with a last-frame shortcut,
-/// so a descriptor read is one probe plus one array load.
+/// Frames are found with an open-addressing table keyed by frame number, so a descriptor read is one probe plus one
+/// load; they live in native slabs that never move (see <c>FrameSlabs</c>).
 /// </summary>
-public sealed class PhysicalMemory
+public sealed unsafe class PhysicalMemory
 {
     /// <summary>Frame size in bytes (4 KiB).</summary>
     public const int FrameSize = 4096;
     internal const int FrameShift = 12;
     internal const int WordsPerFrame = FrameSize / 8;
 
-    /// <summary>
-    /// Index of the tag word that follows a frame's 512 data words: it holds the frame number, so code that keeps
-    /// a frame array (the walker's per-level frame cache) can check with one load that it still has the right
-    /// frame. A frame array, once created, backs its frame for the memory's lifetime: frames are never released.
-    /// </summary>
-    internal const int FrameTagIndex = WordsPerFrame;
-
     /// <summary>Largest physical address width the memory accepts (52 bits, FEAT_LPA/LPA2).</summary>
     public const int MaxAddressBits = 52;
     private const ulong AddressLimit = 1UL << MaxAddressBits;
 
     // Open addressing with linear probing over two parallel arrays: a slot index scales by 8 inside an x86/Arm
-    // addressing mode, so the frame reference loads straight from the hash (a 16-byte key+frame slot needs an
+    // addressing mode, so the frame's address loads straight from the hash (a 16-byte key+frame slot needs an
     // extra shift and add first).
     // Reads never write these fields (no last-frame cache to update): a walk reads a different table frame at
-    // every level, where such a cache always misses and its update costs a GC write barrier, and concurrent
-    // readers never contend.
+    // every level, where such a cache always misses, and concurrent readers never contend.
+    // A frame's address, once given out, is valid for the memory's lifetime: frames are never released or moved, so
+    // code may keep it (the walker's per-level frame cache keeps it beside the frame number).
     private const int InitialSlots = 1024;
     private ulong[] _keys;      // frame number + 1; 0 = empty slot
-    private ulong[]?[] _frames;
+    private nint[] _frames;     // address of the frame's first byte
+    private readonly FrameSlabs _slabs = new();
     private int _count;
     private int _mask;
     private int _hashShift;     // 64 − log2(slots): Fibonacci hashing keeps the top bits of the product
@@ -46,7 +41,7 @@ public sealed class PhysicalMemory
     public PhysicalMemory()
     {
         _keys = new ulong[InitialSlots];
-        _frames = new ulong[InitialSlots][];
+        _frames = new nint[InitialSlots];
         _mask = InitialSlots - 1;
         _hashShift = 64 - System.Numerics.BitOperations.Log2(InitialSlots);
     }
@@ -84,16 +79,11 @@ public sealed class PhysicalMemory
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal ulong ReadWordUnchecked(ulong pa)
     {
-        ulong frameNo = pa >> FrameShift;
-        // The first probe is inline (Hash >> _hashShift is below the table size, so no bounds check is needed);
-        // a collision chain, rare at a load of at most one half, continues out of line.
-        nint i = (nint)(Hash(frameNo) >> _hashShift);
-        ulong[]? frame = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_frames), i);
-        ulong key = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_keys), i);
-        if (key != frameNo + 1) frame = key == 0 ? null : ProbeFrom(frameNo, (int)i);
-        if (frame is null) return 0;
-        // The index is masked to the frame, so the bounds check is redundant.
-        return Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(frame), (nint)((pa >> 3) & (WordsPerFrame - 1)));
+        nint frame = FindFrame(pa >> FrameShift);
+        ulong word = frame == 0 ? 0 : *(ulong*)(frame + (nint)(pa & (FrameSize - 8)));
+        // The frame lives as long as this memory: keep it reachable until the load is done.
+        GC.KeepAlive(this);
+        return word;
     }
 
     /// <summary>Writes the little-endian 64-bit word at an 8-byte-aligned address.</summary>
@@ -206,50 +196,50 @@ public sealed class PhysicalMemory
     }
 
     /// <summary>
-    /// The array backing frame <paramref name="frameNo"/> (512 words, then the tag word <see cref="FrameTagIndex"/>),
-    /// or null while the frame is unbacked (reads as zero).
+    /// The address of frame <paramref name="frameNo"/>'s first byte (512 little-endian words), or 0 while the frame is
+    /// unbacked (reads as zero). Valid for the memory's lifetime.
     /// </summary>
-    internal ulong[]? FindFrame(ulong frameNo)
-    {
-        int i = (int)(Hash(frameNo) >> _hashShift);
-        ulong key = _keys[i];
-        if (key == frameNo + 1) return _frames[i];
-        return key == 0 ? null : ProbeFrom(frameNo, i);
-    }
-
-    /// <summary>Continues the linear probe after slot <paramref name="first"/>, which held another frame.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private ulong[]? ProbeFrom(ulong frameNo, int first)
+    /// <remarks>
+    /// Inline and call-free, collision chain included (rare at a load of at most one half): the walker calls it inside
+    /// its level loop, where a call would force the loop's variables into callee-saved registers or onto the stack.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal nint FindFrame(ulong frameNo)
     {
         ulong key = frameNo + 1;
-        int i = first;
+        ref ulong keys = ref MemoryMarshal.GetArrayDataReference(_keys);
+        // Hash >> _hashShift is below the table size, and the probe wraps with the mask: no bounds check is needed.
+        nint i = (nint)(Hash(frameNo) >> _hashShift);
         while (true)
         {
+            ulong k = Unsafe.Add(ref keys, i);
+            if (k == key) return Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_frames), i);
+            if (k == 0) return 0;
             i = (i + 1) & _mask;
-            ulong k = _keys[i];
-            if (k == key) return _frames[i];
-            if (k == 0) return null;
         }
     }
+
+    /// <summary>Whether frame <paramref name="frameNo"/> is backed (has been written).</summary>
+    internal bool IsBacked(ulong frameNo) => FindFrame(frameNo) != 0;
 
     private ref ulong WordRef(ulong pa)
     {
         ulong frameNo = pa >> FrameShift;
-        ulong[] frame = FindFrame(frameNo) ?? AddFrame(frameNo);
-        return ref frame[(int)((pa >> 3) & (WordsPerFrame - 1))];
+        nint frame = FindFrame(frameNo);
+        if (frame == 0) frame = AddFrame(frameNo);
+        return ref *(ulong*)(frame + (nint)(pa & (FrameSize - 8)));
     }
 
-    private ulong[] AddFrame(ulong frameNo)
+    private nint AddFrame(ulong frameNo)
     {
         if ((_count + 1) * 2 > _keys.Length) Grow();
-        var frame = new ulong[WordsPerFrame + 1];
-        frame[FrameTagIndex] = frameNo;
+        nint frame = (nint)_slabs.Take();
         Insert(frameNo + 1, frame);
         _count++;
         return frame;
     }
 
-    private void Insert(ulong key, ulong[] frame)
+    private void Insert(ulong key, nint frame)
     {
         int i = (int)(Hash(key - 1) >> _hashShift);
         while (_keys[i] != 0) i = (i + 1) & _mask;
@@ -262,11 +252,11 @@ public sealed class PhysicalMemory
         var oldKeys = _keys;
         var oldFrames = _frames;
         _keys = new ulong[oldKeys.Length * 2];
-        _frames = new ulong[oldKeys.Length * 2][];
+        _frames = new nint[oldKeys.Length * 2];
         _mask = _keys.Length - 1;
         _hashShift--;
         for (int i = 0; i < oldKeys.Length; i++)
-            if (oldKeys[i] != 0) Insert(oldKeys[i], oldFrames[i]!);
+            if (oldKeys[i] != 0) Insert(oldKeys[i], oldFrames[i]);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

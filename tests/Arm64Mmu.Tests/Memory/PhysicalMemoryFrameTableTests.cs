@@ -54,4 +54,38 @@ public class PhysicalMemoryFrameTableTests
         mem.ReadUInt64(frame + 8 * 511).Should().Be(0xEE00_0000_0000_0000UL | (511 * 0x0101_0101UL));
         mem.BackedFrames.Should().Be(1);
     }
+
+    [Fact]
+    public void FramesOutliveCollections_WhileTheMemoryOrAWalkerOverItLives()
+    {
+        // Frames live in native slabs freed only when the memory is collected: collections while the memory is
+        // reachable (directly, or only through a walker that caches frame addresses) must not lose a word.
+        var walker = CreateWalkerOverFilledMemory(out var expected);
+        for (int round = 0; round < 3; round++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            // Churn: other memories come and go, their slabs are freed and the allocator may reuse the space.
+            for (int k = 0; k < 20; k++) new PhysicalMemory().WriteUInt64((ulong)k << 12, ulong.MaxValue);
+        }
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        var wrong = expected.Where(w => walker.Memory.ReadUInt64(w.Key) != w.Value).Select(w => $"0x{w.Key:x}").ToList();
+        wrong.Should().BeEmpty("every word written before the collections reads back");
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static Arm64Mmu.Translation.Walker CreateWalkerOverFilledMemory(out Dictionary<ulong, ulong> expected)
+    {
+        var mem = new PhysicalMemory();
+        expected = new Dictionary<ulong, ulong>();
+        for (int i = 0; i < 1500; i++) // past the 16- and 64-frame slabs and into the third 512-frame slab
+        {
+            ulong pa = AddressOf(i);
+            ulong value = 0x5A5A_0000_0000_0000UL | (uint)i;
+            mem.WriteUInt64(pa, value);
+            expected[pa] = value;
+        }
+        return new Arm64Mmu.Translation.Walker(mem);
+    }
 }

@@ -124,8 +124,8 @@ public static class TraceReplayer
         if (word != 0 && NewFrames(memory, start, end, maxFrames) > maxFrames - memory.BackedFrames) throw MemoryLimit(name, r.Line, lim);
         foreach (ulong frame in FramesToVisit(memory, start, end, word == 0))
         {
-            if (word == 0 && memory.FindFrame(frame >> 12) is null) continue;
-            if (word != 0 && memory.BackedFrames >= maxFrames && memory.FindFrame(frame >> 12) is null) throw MemoryLimit(name, r.Line, lim);
+            if (word == 0 && !memory.IsBacked(frame >> 12)) continue;
+            if (word != 0 && memory.BackedFrames >= maxFrames && !memory.IsBacked(frame >> 12)) throw MemoryLimit(name, r.Line, lim);
             for (ulong a = Math.Max(frame, start); a < Math.Min(frame + PhysicalMemory.FrameSize, end); a += 8)
                 if (memory.ReadUInt64(a) != word) memory.WriteUInt64(a, word, WriteOrigin.Software, r.Pe);
         }
@@ -138,7 +138,7 @@ public static class TraceReplayer
         ulong pages = last - first + 1;
         if (pages > (ulong)(memory.BackedFrames + maxFrames)) return long.MaxValue;
         long unbacked = 0;
-        for (ulong f = first; f <= last; f++) if (memory.FindFrame(f) is null) unbacked++;
+        for (ulong f = first; f <= last; f++) if (!memory.IsBacked(f)) unbacked++;
         return unbacked;
     }
 
