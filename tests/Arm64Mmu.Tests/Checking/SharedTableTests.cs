@@ -1,0 +1,195 @@
+using Arm64Mmu.Architecture;
+using Arm64Mmu.Checking;
+using Arm64Mmu.Machine;
+using Arm64Mmu.Tlb;
+
+namespace Arm64Mmu.Tests.Checking;
+
+/// <summary>
+/// Tables reachable along several paths (docs/checker.md, "Reachability"). A table page sits at every place some path of
+/// table descriptors from a live root leads to, and a TLB may hold its entries under each place's input address (R_SQBCS:
+/// any valid entry reachable from a live root may be cached). Layout (4K granule, 48-bit VAs, start level 0): root
+/// entry 0 → level-1 table; its entries 1 and 2 both → one level-2 table S (places VA 1 GiB and 2 GiB); S's entry 0 → a
+/// page table P, whose entry 3 maps a page. P is linked once, below a table linked twice, so its page is at
+/// VA 0x4000_3000 and at VA 0x8000_3000 (index arithmetic: L1 index × 2^30 + L2 index × 2^21 + L3 index × 2^12).
+/// </summary>
+public class SharedTableTests
+{
+    private const ulong VaThroughFirst = (1UL << 30) | (3UL << 12);
+    private const ulong VaThroughSecond = (2UL << 30) | (3UL << 12);
+
+    private sealed record Layout(CheckerRig Rig, ulong Root, ulong L1, ulong Shared, ulong PageTable)
+    {
+        public ulong Slot => PageTable + 3 * 8;
+    }
+
+    private static Layout Build(int pes = 2, ushort asid = 1)
+    {
+        var rig = new CheckerRig(pes);
+        ulong root = rig.Allocator.Allocate(4096, 4096), l1 = rig.Allocator.Allocate(4096, 4096),
+              shared = rig.Allocator.Allocate(4096, 4096), pt = rig.Allocator.Allocate(4096, 4096);
+        rig.Memory.WriteUInt64(root, Descriptor.Table(l1));
+        rig.Memory.WriteUInt64(l1 + 1 * 8, Descriptor.Table(shared));
+        rig.Memory.WriteUInt64(l1 + 2 * 8, Descriptor.Table(shared));
+        rig.Memory.WriteUInt64(shared, Descriptor.Table(pt));
+        rig.Memory.WriteUInt64(pt + 3 * 8, CheckerRig.Page(CheckerRig.Pa));
+        for (int pe = 0; pe < pes; pe++) rig.LoadEl1(pe, root, asid);
+        return new Layout(rig, root, l1, shared, pt);
+    }
+
+    // Break the page, invalidate the given VAs (last level, ASID 1), make it again with another output address.
+    private static void EditPage(Layout t, params ulong[] vas)
+    {
+        var rig = t.Rig;
+        rig.Str(0, t.Slot, 0);
+        rig.Dsb(0, DsbOption.Ishst);
+        foreach (ulong va in vas) rig.Tlbi(0, TlbiOp.Vale1Is, TlbiOperand.Va(va, asid: 1, ttlLevel: 3));
+        rig.Dsb(0, DsbOption.Ish);
+        rig.Str(0, t.Slot, CheckerRig.Page(CheckerRig.OtherPa));
+        rig.Dsb(0, DsbOption.Ishst);
+    }
+
+    [Fact]
+    public void PageBelowATableLinkedTwice_NeedsTheTlbiOfBothPlaces()
+    {
+        var t = Build();
+        EditPage(t, VaThroughFirst, VaThroughSecond);
+        t.Rig.Violations.Should().BeEmpty();
+    }
+
+    [Fact]
+    public void PageBelowATableLinkedTwice_TlbiOfOnePlaceOnly_IsAScopeMismatchNamingTheOther()
+    {
+        var t = Build();
+        EditPage(t, VaThroughFirst);
+        var v = t.Rig.Violations.Should().ContainSingle().Subject;
+        v.Kind.Should().Be(ViolationKind.TlbiScopeMismatch);
+        v.Pes.Should().Equal(0, 1);
+        v.Details.Should().Contain(d => d.Contains($"0x{VaThroughSecond:x}"), "the entry is still cached under the second place's VA");
+    }
+
+    [Fact]
+    public void PageBelowATableLinkedTwice_TlbiOfTheSecondPlaceOnly_IsAScopeMismatchToo()
+    {
+        var t = Build();
+        EditPage(t, VaThroughSecond);
+        t.Rig.Violations.Should().ContainSingle().Which.Kind.Should().Be(ViolationKind.TlbiScopeMismatch);
+    }
+
+    [Fact]
+    public void TableSharedByTwoRoots_NeedsTheTlbiOfBothAsids()
+    {
+        // Two roots (ASID 1 on PE0, ASID 2 on PE1) share the level-1 table: the page, not global (nG=1), is cached under
+        // both ASIDs (R_NWYRD: non-global entries are tagged with the ASID), so each ASID needs its TLBI.
+        var rig = new CheckerRig(2);
+        ulong r1 = rig.Allocator.Allocate(4096, 4096), r2 = rig.Allocator.Allocate(4096, 4096), l1 = rig.Allocator.Allocate(4096, 4096),
+              l2 = rig.Allocator.Allocate(4096, 4096), pt = rig.Allocator.Allocate(4096, 4096);
+        rig.Memory.WriteUInt64(r1, Descriptor.Table(l1));
+        rig.Memory.WriteUInt64(r2, Descriptor.Table(l1));
+        rig.Memory.WriteUInt64(l1 + 8, Descriptor.Table(l2));
+        rig.Memory.WriteUInt64(l2, Descriptor.Table(pt));
+        rig.Memory.WriteUInt64(pt + 3 * 8, CheckerRig.Page(CheckerRig.Pa, Descriptor.NotGlobal));
+        rig.LoadEl1(0, r1, 1);
+        rig.LoadEl1(1, r2, 2);
+
+        void Edit(params ushort[] asids)
+        {
+            rig.Str(0, pt + 3 * 8, 0);
+            rig.Dsb(0, DsbOption.Ishst);
+            foreach (ushort a in asids) rig.Tlbi(0, TlbiOp.Vale1Is, TlbiOperand.Va(VaThroughFirst, asid: a, ttlLevel: 3));
+            rig.Dsb(0, DsbOption.Ish);
+            rig.Str(0, pt + 3 * 8, CheckerRig.Page(CheckerRig.OtherPa, Descriptor.NotGlobal));
+            rig.Dsb(0, DsbOption.Ishst);
+        }
+
+        Edit(1, 2);
+        rig.Violations.Should().BeEmpty();
+        Edit(1);
+        var v = rig.Violations.Should().ContainSingle().Subject;
+        v.Kind.Should().Be(ViolationKind.TlbiScopeMismatch);
+        v.Pes.Should().Equal(1);
+        v.Scope.Should().Contain("ASID 2");
+    }
+
+    [Fact]
+    public void UnlinkingOneOfTwoLinks_KeepsThePlaceThroughTheOther()
+    {
+        var t = Build();
+        var rig = t.Rig;
+        // Remove the first link to the shared table (level-1 entry 1) and invalidate everything it reached.
+        rig.Str(0, t.L1 + 1 * 8, 0);
+        rig.Dsb(0, DsbOption.Ishst);
+        rig.Tlbi(0, TlbiOp.Vmalle1Is);
+        rig.Dsb(0, DsbOption.Ish);
+        rig.Checker.OutstandingObligations.Should().Be(0);
+
+        // Only the second place is left: its TLBI alone is enough ...
+        EditPage(t, VaThroughSecond);
+        rig.Violations.Should().BeEmpty();
+        // ... and the first place's TLBI is not: the page is still cached under the second place's VA.
+        EditPage(t, VaThroughFirst);
+        var v = rig.Violations.Should().ContainSingle().Subject;
+        v.Kind.Should().Be(ViolationKind.TlbiScopeMismatch);
+        v.InputStart.Should().Be(VaThroughSecond & ~0xFFFUL);
+        v.InputLast.Should().Be(VaThroughSecond | 0xFFF);
+    }
+
+    [Fact]
+    public void UnlinkedPlace_IsNoLongerObligated()
+    {
+        var t = Build();
+        var rig = t.Rig;
+        rig.Str(0, t.L1 + 2 * 8, 0);
+        rig.Dsb(0, DsbOption.Ishst);
+        rig.Tlbi(0, TlbiOp.Vmalle1Is);
+        rig.Dsb(0, DsbOption.Ish);
+        EditPage(t, VaThroughFirst);
+        rig.Violations.Should().BeEmpty("the second link was removed and invalidated: only the first place can cache the page");
+    }
+
+    [Fact]
+    public void RelinkingTheSharedTable_AtAThirdPlace_AddsThatPlace()
+    {
+        var t = Build();
+        var rig = t.Rig;
+        // A new link (level-1 entry 5) to the table already linked twice: a third place, VA 5 GiB.
+        rig.Str(0, t.L1 + 5 * 8, Descriptor.Table(t.Shared));
+        rig.Dsb(0, DsbOption.Ishst);
+        EditPage(t, VaThroughFirst, VaThroughSecond);
+        var v = rig.Violations.Should().ContainSingle().Subject;
+        v.Kind.Should().Be(ViolationKind.TlbiScopeMismatch);
+        v.Details.Should().Contain(d => d.Contains($"0x{(5UL << 30) | (3UL << 12):x}"));
+        EditPage(t, VaThroughFirst, VaThroughSecond, (5UL << 30) | (3UL << 12));
+        rig.Violations.Should().ContainSingle("with the third place invalidated too, the edit is clean");
+    }
+
+    [Fact]
+    public void ATableLinkingItselfFromEveryEntry_IsBoundedAndJudged()
+    {
+        // A trace may hold anything: a root whose 512 entries all point at the root itself. Read at level 3 the same
+        // descriptor is a page, so the root page is mapped at every VA — 2^36 places, far more than the checker follows:
+        // its places at the deeper levels are not all known, and a break there counts at every input address of its level.
+        var rig = new CheckerRig(2);
+        ulong root = rig.Allocator.Allocate(4096, 4096);
+        for (ulong i = 0; i < 512; i++) rig.Memory.WriteUInt64(root + i * 8, Descriptor.Table(root));
+        rig.LoadEl1(0, root, 1);
+        rig.LoadEl1(1, root, 1);
+
+        ulong slot = root + 5 * 8;
+        rig.BreakBeforeMake(0, slot, Descriptor.Table(root), TlbiOp.Vmalle1Is, 0);
+        rig.Violations.Should().BeEmpty("invalidating the whole ASID covers every place");
+
+        rig.BreakBeforeMake(0, slot, Descriptor.Table(root), TlbiOp.Vale1Is, TlbiOperand.Va(5UL << 12, asid: 1, ttlLevel: 3));
+        // One VA cannot cover a table entry removed at levels 0 to 2, nor the page at its other places; and relinking the
+        // root there relinks a table the PEs may still walk through the removed entry.
+        rig.Violations.Select(v => v.Kind).Should().Contain(ViolationKind.TlbiScopeMismatch)
+            .And.OnlyContain(k => k == ViolationKind.TlbiScopeMismatch || k == ViolationKind.TableReusedBeforeInvalidation);
+
+        int before = rig.Violations.Count;
+        rig.Str(0, slot, 0);
+        rig.Dsb(0, DsbOption.Ishst);
+        rig.Str(0, slot, Descriptor.Table(root));
+        rig.Violations.Skip(before).Select(v => v.Kind).Should().Contain(ViolationKind.MakeBeforeInvalidation)
+            .And.OnlyContain(k => k == ViolationKind.MakeBeforeInvalidation || k == ViolationKind.TableReusedBeforeInvalidation);
+    }
+}
