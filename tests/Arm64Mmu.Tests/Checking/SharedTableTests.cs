@@ -1,5 +1,6 @@
 using Arm64Mmu.Architecture;
 using Arm64Mmu.Checking;
+using Arm64Mmu.Checking.Traces;
 using Arm64Mmu.Machine;
 using Arm64Mmu.Tlb;
 
@@ -191,5 +192,83 @@ public class SharedTableTests
         rig.Str(0, slot, Descriptor.Table(root));
         rig.Violations.Skip(before).Select(v => v.Kind).Should().Contain(ViolationKind.MakeBeforeInvalidation)
             .And.OnlyContain(k => k == ViolationKind.MakeBeforeInvalidation || k == ViolationKind.TableReusedBeforeInvalidation);
+    }
+
+    // A level-2 table S linked from the first n entries of two level-1 tables (root entries 0 and 1), with a page table
+    // below it: S and the page sit at 2n places, at VA = L0 index × 2^39 + L1 index × 2^30 + 3 × 2^12.
+    private static (CheckerRig Rig, ulong Slot, List<ulong> Vas) LinkedAt(int perL1)
+    {
+        var rig = new CheckerRig(2);
+        ulong root = rig.Allocator.Allocate(4096, 4096), a = rig.Allocator.Allocate(4096, 4096), b = rig.Allocator.Allocate(4096, 4096),
+              shared = rig.Allocator.Allocate(4096, 4096), pt = rig.Allocator.Allocate(4096, 4096);
+        rig.Memory.WriteUInt64(root, Descriptor.Table(a));
+        rig.Memory.WriteUInt64(root + 8, Descriptor.Table(b));
+        var vas = new List<ulong>();
+        for (ulong i = 0; i < (ulong)perL1; i++)
+        {
+            rig.Memory.WriteUInt64(a + i * 8, Descriptor.Table(shared));
+            rig.Memory.WriteUInt64(b + i * 8, Descriptor.Table(shared));
+            vas.Add((i << 30) | (3UL << 12));
+            vas.Add((1UL << 39) | (i << 30) | (3UL << 12));
+        }
+        rig.Memory.WriteUInt64(shared, Descriptor.Table(pt));
+        rig.Memory.WriteUInt64(pt + 3 * 8, CheckerRig.Page(CheckerRig.Pa));
+        rig.LoadEl1(0, root, 1);
+        rig.LoadEl1(1, root, 1);
+        return (rig, pt + 3 * 8, vas);
+    }
+
+    private static void EditWith(CheckerRig rig, ulong slot, IEnumerable<ulong> vas)
+    {
+        rig.Str(0, slot, 0);
+        rig.Dsb(0, DsbOption.Ishst);
+        foreach (ulong va in vas) rig.Tlbi(0, TlbiOp.Vale1Is, TlbiOperand.Va(va, asid: 1, ttlLevel: 3));
+        rig.Dsb(0, DsbOption.Ish);
+        rig.Str(0, slot, CheckerRig.Page(CheckerRig.OtherPa));
+        rig.Dsb(0, DsbOption.Ishst);
+    }
+
+    [Fact]
+    public void TableAtAsManyPlacesAsFollowed_IsKnownAtEach()
+    {
+        // 2 × 256 = 512 places: all followed, so the TLBIs of the 512 VAs are exactly enough, and 511 are not.
+        var (rig, slot, vas) = LinkedAt(256);
+        vas.Should().HaveCount(ReverseMap.MaxPlacesPerTable);
+        EditWith(rig, slot, vas);
+        rig.Violations.Should().BeEmpty();
+        EditWith(rig, slot, vas.Skip(1));
+        rig.Violations.Should().ContainSingle().Which.Kind.Should().Be(ViolationKind.TlbiScopeMismatch);
+    }
+
+    [Fact]
+    public void TableAtMorePlacesThanFollowed_IsObligatedEverywhere()
+    {
+        // 2 × 300 = 600 places, more than followed: the places not followed still need their invalidation.
+        var (rig, slot, vas) = LinkedAt(300);
+        EditWith(rig, slot, vas.Take(ReverseMap.MaxPlacesPerTable));
+        var v = rig.Violations.Should().ContainSingle().Subject;
+        v.Kind.Should().Be(ViolationKind.TlbiScopeMismatch);
+        v.Details.Should().Contain(d => d.Contains("more places than the checker follows"));
+
+        // A TLBI of every entry of the context (the page is global, so ASIDE1 would not do) covers every place, followed or not.
+        rig.BreakBeforeMake(0, slot, CheckerRig.Page(CheckerRig.Pa), TlbiOp.Vmalle1Is, 0);
+        rig.Violations.Should().ContainSingle();
+    }
+
+    [Fact]
+    public void TraceWithACycleOfTables_IsCheckedInBoundedWork()
+    {
+        // The line format (trace-format.md): the root's every entry links the root, so the root page is its own level-1,
+        // level-2 and page table, and (read as a page at level 3) maps itself at every VA. Breaking and re-making one entry
+        // without a TLBI leaves the old entries cached: a violation, reported like any other.
+        var text = new System.Text.StringBuilder("pes 2\n");
+        for (int i = 0; i < 512; i++) text.Append($"init 0x{0x1000_0000 + i * 8:x} 0x10000003\n");
+        for (int pe = 0; pe < 2; pe++) text.Append($"{pe} msr TCR_EL1 0x1500800010\n{pe} msr TTBR0_EL1 0x10000000\n{pe} msr SCTLR_EL1 1\n");
+        text.Append("0 str 0x10000040 0\n0 dsb ishst\n0 tlbi vmalle1is\n0 dsb ish\n0 str 0x10000040 0x10000003\n");
+        text.Append("1 str 0x10000048 0\n1 dsb ishst\n1 str 0x10000048 0x10000003\n");
+        var result = TraceReplayer.Replay(TraceFile.Parse(text.ToString(), "cycle.trace"));
+        result.Violations.Should().NotBeEmpty().And.OnlyContain(v => v.At.Index >= 9 && v.DescriptorAddress == 0x10000048,
+            "the first cycle invalidates the whole ASID; the second has no TLBI");
+        result.Violations.Select(v => v.Kind).Should().Contain(ViolationKind.MakeBeforeInvalidation);
     }
 }
