@@ -39,14 +39,16 @@ public class SharedTableTests
     }
 
     // Break the page, invalidate the given VAs (last level, ASID 1), make it again with another output address.
-    private static void EditPage(Layout t, params ulong[] vas)
+    private static void EditPage(Layout t, params ulong[] vas) => EditWith(t.Rig, t.Slot, vas);
+
+    // The same with VALE1IS operands given (VA, ASID and TTL encoded), and the new descriptor.
+    private static void Edit(CheckerRig rig, ulong slot, IEnumerable<ulong> operands, ulong newValue)
     {
-        var rig = t.Rig;
-        rig.Str(0, t.Slot, 0);
+        rig.Str(0, slot, 0);
         rig.Dsb(0, DsbOption.Ishst);
-        foreach (ulong va in vas) rig.Tlbi(0, TlbiOp.Vale1Is, TlbiOperand.Va(va, asid: 1, ttlLevel: 3));
+        foreach (ulong op in operands) rig.Tlbi(0, TlbiOp.Vale1Is, op);
         rig.Dsb(0, DsbOption.Ish);
-        rig.Str(0, t.Slot, CheckerRig.Page(CheckerRig.OtherPa));
+        rig.Str(0, slot, newValue);
         rig.Dsb(0, DsbOption.Ishst);
     }
 
@@ -93,23 +95,25 @@ public class SharedTableTests
         rig.LoadEl1(0, r1, 1);
         rig.LoadEl1(1, r2, 2);
 
-        void Edit(params ushort[] asids)
-        {
-            rig.Str(0, pt + 3 * 8, 0);
-            rig.Dsb(0, DsbOption.Ishst);
-            foreach (ushort a in asids) rig.Tlbi(0, TlbiOp.Vale1Is, TlbiOperand.Va(VaThroughFirst, asid: a, ttlLevel: 3));
-            rig.Dsb(0, DsbOption.Ish);
-            rig.Str(0, pt + 3 * 8, CheckerRig.Page(CheckerRig.OtherPa, Descriptor.NotGlobal));
-            rig.Dsb(0, DsbOption.Ishst);
-        }
+        void EditUnder(params ushort[] asids)
+            => Edit(rig, pt + 3 * 8, asids.Select(a => TlbiOperand.Va(VaThroughFirst, asid: a, ttlLevel: 3)), CheckerRig.Page(CheckerRig.OtherPa, Descriptor.NotGlobal));
 
-        Edit(1, 2);
+        EditUnder(1, 2);
         rig.Violations.Should().BeEmpty();
-        Edit(1);
+        EditUnder(1);
         var v = rig.Violations.Should().ContainSingle().Subject;
         v.Kind.Should().Be(ViolationKind.TlbiScopeMismatch);
         v.Pes.Should().Equal(1);
         v.Scope.Should().Contain("ASID 2");
+    }
+
+    // Break level-1 entry n (a link to the shared table) and invalidate the whole context.
+    private static void Unlink(Layout t, ulong n)
+    {
+        t.Rig.Str(0, t.L1 + n * 8, 0);
+        t.Rig.Dsb(0, DsbOption.Ishst);
+        t.Rig.Tlbi(0, TlbiOp.Vmalle1Is);
+        t.Rig.Dsb(0, DsbOption.Ish);
     }
 
     [Fact]
@@ -118,10 +122,7 @@ public class SharedTableTests
         var t = Build();
         var rig = t.Rig;
         // Remove the first link to the shared table (level-1 entry 1) and invalidate everything it reached.
-        rig.Str(0, t.L1 + 1 * 8, 0);
-        rig.Dsb(0, DsbOption.Ishst);
-        rig.Tlbi(0, TlbiOp.Vmalle1Is);
-        rig.Dsb(0, DsbOption.Ish);
+        Unlink(t, 1);
         rig.Checker.OutstandingObligations.Should().Be(0);
 
         // Only the second place is left: its TLBI alone is enough ...
@@ -140,10 +141,7 @@ public class SharedTableTests
     {
         var t = Build();
         var rig = t.Rig;
-        rig.Str(0, t.L1 + 2 * 8, 0);
-        rig.Dsb(0, DsbOption.Ishst);
-        rig.Tlbi(0, TlbiOp.Vmalle1Is);
-        rig.Dsb(0, DsbOption.Ish);
+        Unlink(t, 2);
         EditPage(t, VaThroughFirst);
         rig.Violations.Should().BeEmpty("the second link was removed and invalidated: only the first place can cache the page");
     }
@@ -219,14 +217,7 @@ public class SharedTableTests
     }
 
     private static void EditWith(CheckerRig rig, ulong slot, IEnumerable<ulong> vas)
-    {
-        rig.Str(0, slot, 0);
-        rig.Dsb(0, DsbOption.Ishst);
-        foreach (ulong va in vas) rig.Tlbi(0, TlbiOp.Vale1Is, TlbiOperand.Va(va, asid: 1, ttlLevel: 3));
-        rig.Dsb(0, DsbOption.Ish);
-        rig.Str(0, slot, CheckerRig.Page(CheckerRig.OtherPa));
-        rig.Dsb(0, DsbOption.Ishst);
-    }
+        => Edit(rig, slot, vas.Select(va => TlbiOperand.Va(va, asid: 1, ttlLevel: 3)), CheckerRig.Page(CheckerRig.OtherPa));
 
     [Fact]
     public void TableAtAsManyPlacesAsFollowed_IsKnownAtEach()
