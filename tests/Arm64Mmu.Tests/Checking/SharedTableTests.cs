@@ -2,6 +2,7 @@ using Arm64Mmu.Architecture;
 using Arm64Mmu.Checking;
 using Arm64Mmu.Checking.Traces;
 using Arm64Mmu.Machine;
+using Arm64Mmu.Memory;
 using Arm64Mmu.Tlb;
 
 namespace Arm64Mmu.Tests.Checking;
@@ -77,6 +78,22 @@ public class SharedTableTests
         var t = Build();
         EditPage(t, VaThroughSecond);
         t.Rig.Violations.Should().ContainSingle().Which.Kind.Should().Be(ViolationKind.TlbiScopeMismatch);
+    }
+
+    [Fact]
+    public void BlockInATableLinkedTwice_NeedsTheTlbiOfBothPlaces()
+    {
+        // A 2 MiB block at entry 5 of the shared level-2 table: cached at 1 GiB + 5 × 2 MiB and at 2 GiB + 5 × 2 MiB.
+        var t = Build();
+        ulong slot = t.Shared + 5 * 8, block = CheckerRig.Page(CheckerRig.Pa) & ~Descriptor.TableOrPage;
+        ulong first = (1UL << 30) | (5UL << 21), second = (2UL << 30) | (5UL << 21);
+        t.Rig.Memory.WriteUInt64(slot, block, WriteOrigin.Software, -1);
+        Edit(t.Rig, slot, new[] { TlbiOperand.Va(first, asid: 1, ttlLevel: 2), TlbiOperand.Va(second, asid: 1, ttlLevel: 2) }, block);
+        t.Rig.Violations.Should().BeEmpty();
+        Edit(t.Rig, slot, new[] { TlbiOperand.Va(second, asid: 1, ttlLevel: 2) }, block);
+        var v = t.Rig.Violations.Should().ContainSingle().Subject;
+        v.Kind.Should().Be(ViolationKind.TlbiScopeMismatch);
+        v.Details.Should().Contain(d => d.Contains($"0x{first:x}"));
     }
 
     [Fact]
