@@ -116,7 +116,7 @@ public sealed partial class BreakBeforeMakeChecker
     {
         var pos = places.First;
         var holders = Holders(pos.Link);
-        var children = ot == DescriptorType.Table ? _map.ChildLinks(pos.Location, pos.Link.Tree) : new List<TableLink>();
+        var children = ot == DescriptorType.Table ? ChildLinksOf(places) : new List<TableLink>();
         if (holders.Count == 0)
         {
             // No PE can hold anything from this table: no maintenance is needed.
@@ -127,6 +127,15 @@ public sealed partial class BreakBeforeMakeChecker
         if (writer >= 0) _pes[writer].PendingBreaks.Add(br);
         var created = CreateObligations(ObligationKind.Break, places, old, ot, holders, br);
         Guard(children, created);
+    }
+
+    // The tables the written entry links through each of the group's paths (each place has its own link to them).
+    private List<TableLink> ChildLinksOf(EntryPlaces places)
+    {
+        if (places.Count == 1) return _map.ChildLinks(places.First);
+        var r = new List<TableLink>();
+        foreach (var p in places.Positions) r.AddRange(_map.ChildLinks(p));
+        return r;
     }
 
     private void Guard(List<TableLink> children, List<Obligation> guards)
@@ -155,9 +164,9 @@ public sealed partial class BreakBeforeMakeChecker
         foreach (var (p, ctx) in holders)
         {
             int first0 = created.Count;
-            var entryTag = TagFor(ctx, pos.Level, places.LowestBase, pos.Shift, !table, IsGlobal(ctx, !table, old));
+            var entryTag = TagFor(ctx, pos.Level, inputs.Ranges[0].Start, pos.Shift, !table, IsGlobal(ctx, !table, old));
             created.Add(NewObligation(kind, p.Index, ctx, pos.Location, entryTag, pos.Shift, inputs.Share(), br, old,
-                EntryWhat(kind, table, pos.Level), false));
+                places.Incomplete ? EntryWhat(kind, table, pos.Level) + IncompleteNote : EntryWhat(kind, table, pos.Level), false));
             // The removed IPA ranges, for the combined entries a removed stage-2 entry may live on in.
             bool combined = ctx.Kind.IsStage2 && kind == ObligationKind.Break;
             List<(int Level, int Shift, RangeSet Ranges)>? leafGroups = combined ? new() : null;
@@ -174,7 +183,8 @@ public sealed partial class BreakBeforeMakeChecker
                     int shift = tree.Geometry.LevelShift(level);
                     var first = ranges.Ranges[0];
                     var tag = TagFor(ctx, level, first.Start, shift, leaf, global);
-                    string w = $"the {Level(level)} {(leaf ? (level == 3 ? "pages" : "blocks") : "table entries (walk cache)")} below the removed table ({ranges.Describe()})";
+                    string w = $"the {Level(level)} {(leaf ? (level == 3 ? "pages" : "blocks") : "table entries (walk cache)")} below the removed table ({ranges.Describe()})"
+                        + (places.Incomplete ? IncompleteNote : "");
                     created.Add(NewObligation(kind, p.Index, ctx, pos.Location, tag, shift, ranges, br, old, w, true));
                     if (leaf) leafGroups?.Add((level, shift, ranges));
                 }
@@ -188,6 +198,8 @@ public sealed partial class BreakBeforeMakeChecker
         AddOutstanding(created);
         return created;
     }
+
+    private const string IncompleteNote = ", at every input address of its level: its table is linked at more places than the checker follows";
 
     // What a single-entry obligation stands for; few distinct texts, so they are made once.
     private static readonly string?[] EntryWhats = new string?[2 * 2 * 8];
@@ -246,6 +258,13 @@ public sealed partial class BreakBeforeMakeChecker
         // The removed descriptor sits at every place of the group: its table's entries, kept relative, are added at each
         // (ascending, so every range is appended or extends the last).
         var relative = Scan(child.Value, pos.Level + 1);
+        if (places.Incomplete)
+        {
+            // The places are not all known: every entry found below may sit at any input address of its level.
+            foreach (var (key, set) in relative)
+                if (!set.IsEmpty) Into(groups, key).Add(tree.InputFirst, tree.InputLast);
+            return groups;
+        }
         foreach (ulong b in places.Bases)
             foreach (var (key, set) in relative)
                 foreach (var (s, l) in set.Ranges) Into(groups, key).Add(b + s, b + l);
@@ -305,9 +324,11 @@ public sealed partial class BreakBeforeMakeChecker
             var g1 = c1.Tree.Geometry;
             var groups = new Dictionary<(int Level, bool Global, int Unit, int Block), RangeSet>();
             int scanned = 0;
-            bool tooMany = false;
+            // A stage-1 tree with tables at places not followed: its VAs cannot all be enumerated.
+            bool tooMany = c1.Tree.Incomplete.Count > 0;
             foreach (var link in c1.Tree.Links.ToArray())
             {
+                if (tooMany) break;
                 if (link.Removed) continue;
                 int shift = link.EntryShift;
                 for (ulong off = 0; off < link.TableBytes; off += 8)
@@ -336,7 +357,7 @@ public sealed partial class BreakBeforeMakeChecker
             {
                 var tag = new TlbEntryTag(Regime.El10, TranslationStage.Combined, c1.Vmid, c1.Asid, false, 0, 63, -1, true, g1.Granule);
                 result.Add(NewObligation(ObligationKind.Combined, p.Index, c1, location, tag, 63, Single(0, ulong.MaxValue), br, old,
-                    $"the combined stage 1+2 entries of {c1.Describe()} (too many stage-1 entries to enumerate: only a TLBI of all entries of VMID {c1.Vmid} counts)",
+                    $"the combined stage 1+2 entries of {c1.Describe()} (too many stage-1 entries, or tables at more places than the checker follows, to enumerate: only a TLBI of all entries of VMID {c1.Vmid} counts)",
                     true, prerequisites, fullOnly: true));
                 continue;
             }
@@ -361,7 +382,7 @@ public sealed partial class BreakBeforeMakeChecker
         var pending = PendingAt(places);
         if (pending is not null) ReportMake(pos, @new, pending, ev);
         if (AnyArmedReuse()) CheckArmedReuse(pos, ev);
-        if (nt == DescriptorType.Table) LinkNewTable(pos, old, @new, ev);
+        if (nt == DescriptorType.Table) LinkNewTable(places, old, @new, ev);
     }
 
     private bool AnyArmedReuse()
@@ -411,8 +432,9 @@ public sealed partial class BreakBeforeMakeChecker
         return (ViolationKind.MakeBeforeInvalidation, $"no TLBI that reaches them covered it after the break (#{o.Break.Store.Index})");
     }
 
-    private void LinkNewTable(EntryPosition pos, ulong old, ulong @new, TraceEvent ev)
+    private void LinkNewTable(EntryPlaces places, ulong old, ulong @new, TraceEvent ev)
     {
+        var pos = places.First;
         var tree = pos.Link.Tree;
         var g = tree.Geometry;
         ulong next = Descriptor.Address(@new, (int)g.Granule, g.Format);
@@ -430,7 +452,8 @@ public sealed partial class BreakBeforeMakeChecker
             }
             if (LockRules) CheckSecondPlace(pos, pa, old, @new, ev);
         }
-        _map.LinkChild(pos, @new);
+        // The new table sits below every place of the entry: one link per path.
+        foreach (var p in places.Positions) _map.LinkChild(p, @new);
     }
 
     private static IEnumerable<Obligation> AllGuards(TableLink link)
@@ -450,7 +473,7 @@ public sealed partial class BreakBeforeMakeChecker
         if (holders.Count == 0)
         {
             // Not reachable by any PE (e.g. a table being prepared): any change is allowed.
-            if (relink) Relink(pos, old, @new, ev, null);
+            if (relink) Relink(places, old, @new, ev, null);
             return;
         }
         int bbm = holders.Min(h => h.Pe.Features.BbmLevel);
@@ -475,23 +498,24 @@ public sealed partial class BreakBeforeMakeChecker
             var br = new BreakRecord(writer, ev);
             if (writer >= 0) _pes[writer].PendingBreaks.Add(br);
             var created = CreateObligations(ObligationKind.SizeChange, places, old, ot, holders, br);
-            if (relink) Relink(pos, old, @new, ev, created);
+            if (relink) Relink(places, old, @new, ev, created);
             return;
         }
         else if (ot == DescriptorType.Block && nt == DescriptorType.Block && (old & ~@new & Descriptor.Nt) != 0 && sizeOutstanding.Count > 0)
         {
             ReportSizeChange(pos, old, @new, sizeOutstanding, ev, "nT was cleared before the old-size entries were invalidated (the FEAT_BBML1 sequence clears nT only after the TLBI and its DSB)");
         }
-        if (relink) Relink(pos, old, @new, ev, null);
+        if (relink) Relink(places, old, @new, ev, null);
     }
 
-    private void Relink(EntryPosition pos, ulong old, ulong @new, TraceEvent ev, List<Obligation>? guards)
+    private void Relink(EntryPlaces places, ulong old, ulong @new, TraceEvent ev, List<Obligation>? guards)
     {
+        var pos = places.First;
         var tree = pos.Link.Tree;
-        var children = _map.ChildLinks(pos.Location, tree).Where(l => !l.IsStale).ToList();
+        var children = ChildLinksOf(places).Where(l => !l.IsStale).ToList();
         if (guards is null) foreach (var l in children) _map.RemoveRecursive(l);
         else Guard(children, guards.Where(o => o.Location == pos.Location).ToList());
-        if (ReverseMap.TypeOf(@new, pos.Level, tree.Geometry) == DescriptorType.Table) LinkNewTable(pos, old, @new, ev);
+        if (ReverseMap.TypeOf(@new, pos.Level, tree.Geometry) == DescriptorType.Table) LinkNewTable(places, old, @new, ev);
     }
 
     private void ReportSizeChange(EntryPosition pos, ulong old, ulong @new, List<Obligation> outstanding, TraceEvent ev, string what)

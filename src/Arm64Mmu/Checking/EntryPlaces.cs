@@ -22,6 +22,7 @@ internal sealed class EntryPlaces
         First = first;
         StaleAncestor = stale;
         _positions = null;
+        Incomplete = first.Link.Tree.IsIncomplete(first.Link);
         _bases.Clear();
         _bases.Add(first.InputBase);
         _sorted = true;
@@ -34,6 +35,13 @@ internal sealed class EntryPlaces
     public TableLink? StaleAncestor { get; private set; }
 
     public int Count => _bases.Count;
+
+    /// <summary>Whether a place's table is linked at more places than the checker follows: the places are not all known, so
+    /// the store is taken to concern the entry at every input address of its level in the tree (docs/checker.md).</summary>
+    public bool Incomplete { get; private set; }
+
+    /// <summary>The positions (paths) of the group, in link order.</summary>
+    public IReadOnlyList<EntryPosition> Positions => (IReadOnlyList<EntryPosition>?)_positions ?? new[] { First };
 
     /// <summary>The input bases of the places, ascending.</summary>
     public IReadOnlyList<ulong> Bases
@@ -54,6 +62,7 @@ internal sealed class EntryPlaces
     public void Add(EntryPosition pos)
     {
         (_positions ??= new List<EntryPosition> { First }).Add(pos);
+        if (!Incomplete && pos.Link.Tree.IsIncomplete(pos.Link)) Incomplete = true;
         if (pos.InputBase < _bases[^1]) _sorted = false;
         _bases.Add(pos.InputBase);
     }
@@ -76,10 +85,16 @@ internal sealed class EntryPlaces
         return true;
     }
 
-    /// <summary>A new set of the places' input ranges (each place is one entry of 2^shift bytes).</summary>
+    /// <summary>A new set of the places' input ranges (each place is one entry of 2^shift bytes); the tree's whole input
+    /// range when the places are not all known.</summary>
     public RangeSet NewInputSet()
     {
         var r = new RangeSet();
+        if (Incomplete)
+        {
+            r.Add(First.Link.Tree.InputFirst, First.Link.Tree.InputLast);
+            return r;
+        }
         ulong size = (1UL << First.Shift) - 1;
         foreach (ulong b in Bases) r.Add(b, b + size);
         return r;

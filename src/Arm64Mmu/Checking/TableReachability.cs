@@ -25,15 +25,49 @@ internal sealed class Tree
     /// <summary>For a stage-2 tree: the stage 2 (from the registers of the PE that first used it) its IPAs are walked with.</summary>
     public Stage2Regime? Stage2Regime { get; }
     public bool Registered { get; set; }
+    /// <summary>Every link (place) of the tree's tables, in link order; removed links are dropped lazily (check <see cref="TableLink.Removed"/>).</summary>
     public List<TableLink> Links { get; } = new();
+    private int _removedInLinks;
+    /// <summary>Live links per (table page, level): the places the checker follows for that table.</summary>
+    public Dictionary<(ulong Pa, int Level), int> PlaceCounts { get; } = new();
+    /// <summary>Tables (page, level) linked at more places than the checker follows, and every table below them: their
+    /// places are not all known, so a break in them is taken to cover every input address of its level (docs/checker.md).</summary>
+    public HashSet<(ulong Pa, int Level)> Incomplete { get; } = new();
+
+    public bool IsIncomplete(TableLink l) => Incomplete.Count > 0 && Incomplete.Contains((l.TablePa, l.Level));
+
+    /// <summary>The tree's whole input range: where the entries of an incomplete table may be.</summary>
+    public ulong InputFirst => Key.VaBase;
+    public ulong InputLast => Key.VaBase + (Geometry.InputBits >= 64 ? ulong.MaxValue : (1UL << Geometry.InputBits) - 1);
+
+    public void NoteRemoved()
+    {
+        // Removal marks the link; the list is compacted once half of it is removed, so removing a subtree costs what it holds.
+        if (++_removedInLinks > Links.Count / 2 + 16)
+        {
+            Links.RemoveAll(l => l.Removed);
+            _removedInLinks = 0;
+        }
+    }
+
+    public void Clear()
+    {
+        Links.Clear();
+        _removedInLinks = 0;
+        PlaceCounts.Clear();
+        Incomplete.Clear();
+    }
 
     public override string ToString() => $"stage-{Stage} tables rooted at 0x{Key.Root:x} ({Geometry.Granule.Name()}, {Geometry.InputBits}-bit input, start level {Geometry.StartLevel})";
 }
 
 /// <summary>
-/// One place a table page occupies in a tree: the reverse map entry "table page → (root, level, input-address base)".
-/// A link whose parent entry was broken stays as a stale link, guarded by the obligations of that break, until
-/// every PE that may still walk through the old entry has had it invalidated.
+/// One place a table page occupies in a tree: the reverse map entry "table page → (root, level, input-address base)",
+/// reached from the root through the chain of <see cref="Parent"/> links (one path through the tables). A table linked
+/// from N entries, or below a table that is itself at N places, has one link per path, so it is known at all its places;
+/// links are added and removed as (parent link, entry) → child, never by descriptor address alone, so unlinking one path
+/// keeps the others. A link whose parent entry was broken stays as a stale link, guarded by the obligations of that break,
+/// until every PE that may still walk through the old entry has had it invalidated.
 /// </summary>
 internal sealed class TableLink
 {
@@ -49,6 +83,8 @@ internal sealed class TableLink
     /// <summary>Non-null when the parent entry was broken: only PEs with an outstanding guard may still walk this table.</summary>
     public List<Obligation>? Guards { get; set; }
     public bool Removed { get; set; }
+    /// <summary>The links of the tables this link's entries point to (stale ones included), in link order.</summary>
+    public List<TableLink>? Children { get; set; }
 
     public bool IsRoot => Parent is null;
     public bool IsStale => Guards is not null;
@@ -70,12 +106,20 @@ internal readonly record struct EntryPosition(TableLink Link, ulong Location, ul
 /// </summary>
 internal sealed class ReverseMap
 {
+    /// <summary>Places followed per table page and level in one tree: a store costs one step per place, so a table linked at
+    /// more places (cross-linked or widely shared tables) is marked incomplete instead (docs/limits.md).</summary>
+    public const int MaxPlacesPerTable = 512;
+
+    /// <summary>Links beyond the first of their table (second and later places), over all trees: what sharing may add to the
+    /// tables that exist. Beyond it new places are not followed and their tables are marked incomplete.</summary>
+    public const int MaxSharedLinks = 1 << 18;
+
     private readonly PhysicalMemory _memory;
     private readonly Walker _walker;
     private readonly Dictionary<TreeKey, Tree> _trees = new();
     private readonly Dictionary<ulong, List<TableLink>> _byFrame = new();
-    private readonly Dictionary<ulong, List<TableLink>> _byParent = new();
     private readonly Dictionary<ulong, List<TableLink>> _byTable = new();
+    private int _sharedLinks;
 
     public ReverseMap(PhysicalMemory memory)
     {
@@ -114,8 +158,8 @@ internal sealed class ReverseMap
     /// <summary>Forgets every link of a tree (its root was freed); it is walked again when a PE loads it.</summary>
     public void Forget(Tree t)
     {
-        foreach (var l in t.Links.ToArray()) RemoveOne(l);
-        t.Links.Clear();
+        foreach (var l in t.Links.ToArray()) if (!l.Removed) RemoveOne(l);
+        t.Clear();
         t.Registered = false;
     }
 
@@ -133,11 +177,13 @@ internal sealed class ReverseMap
         }
     }
 
-    public List<TableLink> ChildLinks(ulong parentLocation, Tree tree)
+    /// <summary>The links of the tables the entry at <paramref name="pos"/> points to through this position's path (the
+    /// current one and stale ones), not those reached through the same descriptor at its other places.</summary>
+    public List<TableLink> ChildLinks(EntryPosition pos)
     {
         var r = new List<TableLink>();
-        if (_byParent.TryGetValue(parentLocation, out var list))
-            foreach (var l in list) if (!l.Removed && l.Tree == tree) r.Add(l);
+        if (pos.Link.Children is { } children)
+            foreach (var l in children) if (!l.Removed && l.ParentLocation == pos.Location) r.Add(l);
         return r;
     }
 
@@ -162,34 +208,54 @@ internal sealed class ReverseMap
     public List<TableLink> LinksOfTable(ulong tablePa)
         => _byTable.TryGetValue(tablePa, out var list) ? list.Where(l => !l.Removed).ToList() : new List<TableLink>();
 
-    /// <summary>Links the table a (new) table descriptor at <paramref name="pos"/> points to, and everything below it.</summary>
+    /// <summary>
+    /// Links the table a (new) table descriptor at <paramref name="pos"/> points to, through that position's path, and
+    /// everything below it. Null when the entry cannot link (last level, unreadable table address) or the table is at as
+    /// many places as the checker follows (then it, and everything below it, is marked incomplete).
+    /// </summary>
     public TableLink? LinkChild(EntryPosition pos, ulong descriptor)
     {
-        var tree = pos.Link.Tree;
         if (pos.Level >= 3) return null;
-        foreach (var existing in ChildLinks(pos.Location, tree))
-            if (existing.Guards is null) return existing;
+        if (pos.Link.Children is { } children)
+            foreach (var existing in children)
+                if (!existing.Removed && existing.ParentLocation == pos.Location && existing.Guards is null) return existing;
+        return NewChild(pos, descriptor);
+    }
+
+    // A link that has no child at pos yet (LinkChild checked, or Populate is filling a new link).
+    private TableLink? NewChild(EntryPosition pos, ulong descriptor)
+    {
+        var tree = pos.Link.Tree;
         ulong next = Descriptor.Address(descriptor, (int)tree.Geometry.Granule, tree.Geometry.Format);
         ulong? pa = Resolve(tree, next);
         if (pa is null) return null;
+        int level = pos.Level + 1;
+        // Below a table whose places are not all known, a new table's places are not all known either.
+        if (tree.IsIncomplete(pos.Link)) MarkIncomplete(tree, pa.Value, level);
+        int count = tree.PlaceCounts.GetValueOrDefault((pa.Value, level));
+        if (count >= MaxPlacesPerTable || (count > 0 && _sharedLinks >= MaxSharedLinks))
+        {
+            MarkIncomplete(tree, pa.Value, level);
+            return null;
+        }
         var link = new TableLink
         {
-            Tree = tree, TablePa = pa.Value, TableBytes = tree.Geometry.Granule.Bytes(), Level = pos.Level + 1,
+            Tree = tree, TablePa = pa.Value, TableBytes = tree.Geometry.Granule.Bytes(), Level = level,
             IaBase = pos.InputBase, ParentLocation = pos.Location, Parent = pos.Link,
         };
+        (pos.Link.Children ??= new List<TableLink>(1)).Add(link);
         Add(link);
         Populate(link);
         return link;
     }
 
-    /// <summary>Removes a link and every link below it.</summary>
+    /// <summary>Removes a link and every link below it on its path (other paths to the same tables stay).</summary>
     public void RemoveRecursive(TableLink link)
     {
         if (link.Removed) return;
         RemoveOne(link);
-        link.Tree.Links.Remove(link);
-        for (ulong off = 0; off < link.TableBytes; off += 8)
-            foreach (var child in ChildLinks(link.TablePa + off, link.Tree)) RemoveRecursive(child);
+        if (link.Children is { } children)
+            foreach (var child in children) RemoveRecursive(child);
     }
 
     /// <summary>Descriptor type at a level, with blocks where the geometry does not allow them treated as invalid.</summary>
@@ -212,23 +278,48 @@ internal sealed class ReverseMap
         {
             ulong d = _memory.ReadUInt64(link.TablePa + off);
             if (TypeOf(d, link.Level, g) != DescriptorType.Table) continue;
-            LinkChild(new EntryPosition(link, link.TablePa + off, link.IaBase + ((off >> 3) << link.EntryShift)), d);
+            NewChild(new EntryPosition(link, link.TablePa + off, link.IaBase + ((off >> 3) << link.EntryShift)), d);
+        }
+    }
+
+    // A table (and every table below it, as its entries stand now) whose places are not all followed. Each (table, level)
+    // is visited once, and levels only go down, so a cycle in the tables ends at the last level.
+    private void MarkIncomplete(Tree t, ulong pa, int level)
+    {
+        if (!t.Incomplete.Add((pa, level)) || level >= 3) return;
+        var g = t.Geometry;
+        for (ulong off = 0; off < g.Granule.Bytes(); off += 8)
+        {
+            ulong d = _memory.ReadUInt64(pa + off);
+            if (TypeOf(d, level, g) != DescriptorType.Table) continue;
+            if (Resolve(t, Descriptor.Address(d, (int)g.Granule, g.Format)) is { } next) MarkIncomplete(t, next, level + 1);
         }
     }
 
     private void Add(TableLink l)
     {
         l.Tree.Links.Add(l);
+        var key = (l.TablePa, l.Level);
+        int count = l.Tree.PlaceCounts.GetValueOrDefault(key);
+        l.Tree.PlaceCounts[key] = count + 1;
+        if (count > 0) _sharedLinks++;
         for (ulong f = l.TablePa >> 12; f <= (l.TablePa + l.TableBytes - 1) >> 12; f++) AddTo(_byFrame, f, l);
-        if (l.ParentLocation != TableLink.NoParent) AddTo(_byParent, l.ParentLocation, l);
         AddTo(_byTable, l.TablePa, l);
     }
 
     private void RemoveOne(TableLink l)
     {
         l.Removed = true;
+        l.Tree.NoteRemoved();
+        var key = (l.TablePa, l.Level);
+        int count = l.Tree.PlaceCounts.GetValueOrDefault(key);
+        if (count <= 1) l.Tree.PlaceCounts.Remove(key);
+        else
+        {
+            l.Tree.PlaceCounts[key] = count - 1;
+            _sharedLinks--;
+        }
         for (ulong f = l.TablePa >> 12; f <= (l.TablePa + l.TableBytes - 1) >> 12; f++) RemoveFrom(_byFrame, f, l);
-        if (l.ParentLocation != TableLink.NoParent) RemoveFrom(_byParent, l.ParentLocation, l);
         RemoveFrom(_byTable, l.TablePa, l);
     }
 
