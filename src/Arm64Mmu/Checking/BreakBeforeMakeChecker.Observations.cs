@@ -1,4 +1,5 @@
 using Arm64Mmu.Architecture;
+using Arm64Mmu.Memory;
 using Arm64Mmu.Translation;
 
 namespace Arm64Mmu.Checking;
@@ -6,8 +7,9 @@ namespace Arm64Mmu.Checking;
 public sealed partial class BreakBeforeMakeChecker
 {
     /// <inheritdoc/>
-    public void OnTranslationUsed(int pe, ulong va, in WalkResult result, bool fromTlb)
+    public void OnTranslationUsed(int pe, VirtualAddress address, in WalkResult result, bool fromTlb)
     {
+        ulong va = address.Value;
         // Fresh walks read the current tables; only TLB hits can be stale. Cheap when nothing is outstanding.
         if (!fromTlb || !result.Succeeded || _outstanding.Count == 0) return;
         Pe(pe);
@@ -17,8 +19,8 @@ public sealed partial class BreakBeforeMakeChecker
             if (o.Pe != pe || o.Kind == ObligationKind.SizeChange || o.StaleReported) continue;
             bool s2 = o.Context.Kind.IsStage2;
             bool hit;
-            if (!s2 && o.Location == result.DescriptorAddress && !o.CoversTableOrSubtree) hit = _memory.ReadUInt64(o.Location) != result.Descriptor;
-            else if (s2 && result.TwoStage && o.Location == result.Stage2DescriptorAddress && !o.CoversTableOrSubtree) hit = _memory.ReadUInt64(o.Location) != result.Stage2Descriptor;
+            if (!s2 && o.Location == result.DescriptorAddress && !o.CoversTableOrSubtree) hit = _memory.ReadWord(o.Location) != result.Descriptor;
+            else if (s2 && result.TwoStage && o.Location == result.Stage2DescriptorAddress && !o.CoversTableOrSubtree) hit = _memory.ReadWord(o.Location) != result.Stage2Descriptor;
             else if (o.CoversTableOrSubtree) hit = s2 ? result.TwoStage && o.Remaining.Contains(result.IntermediateAddress) : o.Remaining.Contains(va);
             else hit = false;
             if (hit) (stale ??= new()).Add(o);
@@ -28,7 +30,7 @@ public sealed partial class BreakBeforeMakeChecker
         foreach (var o in stale) o.StaleReported = true;
         var first = stale[0];
         string scope = first.Scope();
-        Report(new Violation(ViolationKind.StaleTranslationUsed, new[] { pe }, first.Location, first.OldValue, _memory.ReadUInt64(first.Location),
+        Report(new Violation(ViolationKind.StaleTranslationUsed, new[] { pe }, first.Location, first.OldValue, _memory.ReadWord(first.Location),
             va, va, scope,
             $"PE{pe} translated 0x{va:x} to 0x{result.OutputAddress:x} with a TLB entry from a descriptor that was broken and whose invalidation on PE{pe} was not completed",
             ByEntry(stale.Select(o => (o.Pe, $"{EntryText(o, scope)}: {Classify(o).Detail}"))),

@@ -210,7 +210,7 @@ internal sealed class ReverseMap
         var g = link.Tree.Geometry;
         for (ulong off = 0; off < link.TableBytes; off += 8)
         {
-            ulong d = _memory.ReadUInt64(link.TablePa + off);
+            ulong d = _memory.ReadWord(link.TablePa + off);
             if (TypeOf(d, link.Level, g) != DescriptorType.Table) continue;
             LinkChild(new EntryPosition(link, link.TablePa + off, link.IaBase + ((off >> 3) << link.EntryShift)), d);
         }

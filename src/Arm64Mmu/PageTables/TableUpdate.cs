@@ -1,4 +1,5 @@
 using System.Text;
+using Arm64Mmu.Memory;
 using Arm64Mmu.Architecture;
 
 namespace Arm64Mmu.PageTables;
@@ -78,13 +79,13 @@ public sealed class TableUpdate
     internal void ReleaseNewTables()
     {
         ulong bytes = Space.Geometry.Granule.Bytes();
-        foreach (ulong t in _newTables) Space.Allocator.Free(t, bytes);
+        foreach (ulong t in _newTables) Space.Allocator.Free(new PhysicalAddress(t), bytes);
     }
 
     internal void MarkCommitted()
     {
         ulong bytes = Space.Geometry.Granule.Bytes();
-        foreach (ulong t in _freedTables) Space.Allocator.Free(t, bytes);
+        foreach (ulong t in _freedTables) Space.Allocator.Free(new PhysicalAddress(t), bytes);
         State = TableUpdateState.Committed;
     }
 
