@@ -199,6 +199,88 @@ public sealed class BreakBeforeMakePolicy
         return new(BreakReason.None, $"{what} in place, allowed by FEAT_BBM level {c.BbmLevel}; the old entries must still be invalidated", SizeChange: true);
     }
 
+    /// <summary>The most descriptors <see cref="CheckSameTranslation"/> compares for one size change (a 4K level-1 block split down to pages is 262,656).</summary>
+    public const int SameTranslationDescriptorLimit = 1 << 19;
+
+    /// <summary>
+    /// Whether a block ↔ table change that <see cref="Check"/> allows as a FEAT_BBM size change leaves the translation of
+    /// every address of the range as it was. FEAT_BBM relaxes only "changing table or block size without changing any other
+    /// property requiring break-before-make as specified in R_WHZWS" (Arm ARM D8.17.2, R_PVTFW), and the two descriptors
+    /// alone do not show that: the table's entries do. For a split, every entry below the new table (followed down through
+    /// its tables) must be valid and translate its part of the old block as the block did: the block's own piece of that
+    /// size (same output address for every input address, the block's attributes) changed in place into the entry must be a
+    /// change this rule allows (so permissions may differ where <see cref="Check"/> lets them change live; output address,
+    /// memory type, shareability or nG → G may not, under any FEAT_BBM level). An invalid entry unmaps part of the block,
+    /// which is not a size change either. For a merge, every valid leaf below the old table is judged the same way against
+    /// the new block's piece; an invalid one becomes mapped, which needs nothing (I_WZCBG). nT and the Contiguous bit, the
+    /// size-change aids, are not compared. At most <see cref="SameTranslationDescriptorLimit"/> descriptors are read; the
+    /// rest of a larger change is not compared.
+    /// </summary>
+    /// <param name="c">The size change, as given to <see cref="Check"/>.</param>
+    /// <param name="geometry">The walk geometry (which levels allow blocks).</param>
+    /// <param name="readDescriptor">Reads the descriptor at a table address as written in a table descriptor plus 8 × index
+    /// (an IPA for stage-1 tables under stage 2); unreadable entries read as 0 (invalid).</param>
+    /// <returns><see cref="BbmVerdict.Allowed"/>, or the reason the change is more than a size change.</returns>
+    public BbmVerdict CheckSameTranslation(in DescriptorChange c, in TranslationGeometry geometry, Func<ulong, ulong> readDescriptor)
+    {
+        ArgumentNullException.ThrowIfNull(readDescriptor);
+        bool split = c.OldType == DescriptorType.Block && c.NewType == DescriptorType.Table;
+        if (!split && !(c.OldType == DescriptorType.Table && c.NewType == DescriptorType.Block)) return BbmVerdict.Allowed;
+        var g = geometry;
+        ulong block = split ? c.Old : c.New;
+        ulong attrs = block & Descriptor.LeafAttributeBits(c.Format) & ~(Descriptor.Contiguous | Descriptor.Nt);
+        ulong blockOa = Descriptor.Address(block, g.LevelShift(c.Level), c.Format);
+        ulong table = Descriptor.Address(split ? c.New : c.Old, (int)c.Granule, c.Format);
+        ulong entries = 1UL << ((int)c.Granule - 3);
+        int budget = SameTranslationDescriptorLimit;
+        var change = c;
+        int granuleShift = (int)c.Granule;
+        var format = c.Format;
+        var verdict = BbmVerdict.Allowed;
+        Compare(table, c.Level + 1, blockOa, 0);
+        return verdict;
+
+        // False once a difference is found or the budget is spent.
+        bool Compare(ulong tableAddress, int level, ulong oa, ulong offset)
+        {
+            int shift = g.LevelShift(level);
+            for (ulong i = 0; i < entries; i++)
+            {
+                if (--budget < 0) return false;
+                ulong e = readDescriptor(tableAddress + i * 8);
+                ulong pieceOa = oa + (i << shift), at = offset + (i << shift);
+                var t = Descriptor.TypeAt(e, level, g);
+                if (t == DescriptorType.Table)
+                {
+                    if (!Compare(Descriptor.Address(e, granuleShift, format), level + 1, pieceOa, at)) return false;
+                    continue;
+                }
+                if (t == DescriptorType.Invalid)
+                {
+                    if (!split) continue;
+                    verdict = new(BreakReason.BlockSize, $"a block was replaced by a table (split) that leaves input +0x{at:x}..+0x{at + ((1UL << shift) - 1):x} of the block unmapped " +
+                        $"(its level-{level} entry {i} is invalid): more than the size changes, so FEAT_BBM does not apply (R_PVTFW)");
+                    return false;
+                }
+                var pieceType = level == 3 ? DescriptorType.Page : DescriptorType.Block;
+                ulong piece = attrs | Descriptor.EncodeAddress(pieceOa, format) | Descriptor.Valid | (level == 3 ? Descriptor.TableOrPage : 0)
+                              | (e & Descriptor.Contiguous);
+                var q = split
+                    ? change with { Old = piece, New = e, Level = level, OldType = pieceType, NewType = t }
+                    : change with { Old = e, New = piece, Level = level, OldType = t, NewType = pieceType };
+                var v = Check(q);
+                if (v.IsAllowed && !v.SizeChange) continue;
+                string what = split ? "the new table" : "the new block";
+                verdict = new(v.IsAllowed ? BreakReason.BlockSize : v.Reason,
+                    $"{(split ? "a block was replaced by a table (split)" : "a table was replaced by a block (merge)")}, but {what} does not translate input " +
+                    $"+0x{at:x}..+0x{at + ((1UL << shift) - 1):x} of the range as {(split ? "the block did" : "the old table did")} " +
+                    $"(level-{level} entry {i}): {v.Explanation ?? "its size changes too"}; FEAT_BBM relaxes only a change of size (R_PVTFW)");
+                return false;
+            }
+            return true;
+        }
+    }
+
     private BbmVerdict CheckLeaf(in DescriptorChange c, ulong mayChange, ulong maySet, ulong attrBits, ulong spaceBits)
     {
         ulong diff = c.Old ^ c.New;

@@ -45,6 +45,7 @@ public sealed partial class BreakBeforeMakeChecker
                 if (Apply(o, scope))
                 {
                     o.AddPending(pe);
+                    PendingOn(pe).Add(o);
                     o.Events.Add(ev);
                     if (!o.Remaining.IsEmpty) o.PartiallyCovered = true;
                 }
@@ -199,14 +200,13 @@ public sealed partial class BreakBeforeMakeChecker
             }
         }
         // R_YNJCP, R_PSMWS: a TLBI is complete once its issuer executes a DSB that orders loads and stores over the TLBI's domain.
-        for (int i = _outstanding.Count - 1; i >= 0; i--)
+        // Only the obligations this PE's TLBIs covered are visited, newest first (as the outstanding list was walked before).
+        foreach (var o in PendingOnNewestFirst(pe))
         {
-            if (i >= _outstanding.Count) continue;
-            var o = _outstanding[i];
-            if (!o.IsPendingOn(pe)) continue;
             if (option.CompletesMaintenance && (o.Pe == pe || option.Domain != BarrierDomain.NonShareable))
             {
                 o.RemovePending(pe);
+                _pendingOn[pe].Remove(o);
                 o.Events.Add(ev);
                 if (o.Remaining.IsEmpty && o.Pending.Count == 0) Discharge(o);
             }
@@ -222,9 +222,7 @@ public sealed partial class BreakBeforeMakeChecker
     private void Discharge(Obligation o)
     {
         o.Discharged = true;
-        // Usually the most recent obligations are discharged first (OnDsb walks from the end).
-        int i = _outstanding.LastIndexOf(o);
-        if (i >= 0) _outstanding.RemoveAt(i);
+        RemoveOutstanding(o);
         foreach (var l in o.GuardedLinks)
             if (!l.Removed && l.Guards is { } g && g.TrueForAll(x => x.Discharged)) _map.RemoveRecursive(l);
     }

@@ -34,16 +34,19 @@ public sealed partial class BreakBeforeMakeChecker
                 return;
             }
         }
-        foreach (var pos in positions)
+        // One step per group of places (tree, level, how they are reached), not per linking path.
+        EntryPlaces.Group(positions, _places, _placePool, _placeIndex);
+        foreach (var places in _places)
         {
-            if (pos.Link.Removed) continue;
+            if (!places.DropRemoved()) continue;
+            var pos = places.First;
             var g = pos.Link.Tree.Geometry;
             var ot = ReverseMap.TypeOf(oldValue, pos.Level, g);
             var nt = ReverseMap.TypeOf(newValue, pos.Level, g);
             bool ov = ot != DescriptorType.Invalid, nv = nt != DescriptorType.Invalid;
-            if (ov && nv) OnInPlaceChange(pos, oldValue, newValue, ot, nt, writer, ev);
-            else if (ov) OnBreak(pos, oldValue, ot, writer, ev);
-            else if (nv) OnMake(pos, oldValue, newValue, nt, ev);
+            if (ov && nv) OnInPlaceChange(places, oldValue, newValue, ot, nt, writer, ev);
+            else if (ov) OnBreak(places, oldValue, ot, writer, ev);
+            else if (nv) OnMake(places, oldValue, newValue, nt, ev);
         }
         Flush();
     }
@@ -110,8 +113,9 @@ public sealed partial class BreakBeforeMakeChecker
         return own.Count == 0 ? o.What : $"{o.What} ({string.Join(", ", own)})";
     }
 
-    private void OnBreak(EntryPosition pos, ulong old, DescriptorType ot, int writer, TraceEvent ev)
+    private void OnBreak(EntryPlaces places, ulong old, DescriptorType ot, int writer, TraceEvent ev)
     {
+        var pos = places.First;
         var holders = Holders(pos.Link);
         var children = ot == DescriptorType.Table ? _map.ChildLinks(pos.Location, pos.Link.Tree) : new List<TableLink>();
         if (holders.Count == 0)
@@ -122,7 +126,7 @@ public sealed partial class BreakBeforeMakeChecker
         }
         var br = new BreakRecord(writer, ev);
         if (writer >= 0) _pes[writer].PendingBreaks.Add(br);
-        var created = CreateObligations(ObligationKind.Break, pos, old, ot, holders, br);
+        var created = CreateObligations(ObligationKind.Break, places, old, ot, holders, br);
         Guard(children, created);
     }
 
@@ -140,29 +144,38 @@ public sealed partial class BreakBeforeMakeChecker
         }
     }
 
-    private List<Obligation> CreateObligations(ObligationKind kind, EntryPosition pos, ulong old, DescriptorType ot, List<(PeState Pe, ContextRecord Context)> holders, BreakRecord br)
+    private List<Obligation> CreateObligations(ObligationKind kind, EntryPlaces places, ulong old, DescriptorType ot, List<(PeState Pe, ContextRecord Context)> holders, BreakRecord br)
     {
+        var pos = places.First;
         var created = new List<Obligation>();
+        Dictionary<(bool, bool), Dictionary<(int, bool, bool), RangeSet>>? below = null;
+        // Every holder's obligation stands for the same places: one set of ranges, shared until a TLBI changes one.
+        var inputs = places.NewInputSet();
         bool table = ot == DescriptorType.Table;
         var tree = pos.Link.Tree;
         foreach (var (p, ctx) in holders)
         {
             int first0 = created.Count;
-            var entryTag = TagFor(ctx, pos.Level, pos.InputBase, pos.Shift, !table, IsGlobal(ctx, !table, old));
-            created.Add(NewObligation(kind, p.Index, ctx, pos.Location, entryTag, pos.Shift, Single(pos.InputBase, pos.InputLast), br, old,
+            var entryTag = TagFor(ctx, pos.Level, places.LowestBase, pos.Shift, !table, IsGlobal(ctx, !table, old));
+            created.Add(NewObligation(kind, p.Index, ctx, pos.Location, entryTag, pos.Shift, inputs.Share(), br, old,
                 EntryWhat(kind, table, pos.Level), false));
             // The removed IPA ranges, for the combined entries a removed stage-2 entry may live on in.
             bool combined = ctx.Kind.IsStage2 && kind == ObligationKind.Break;
             List<(int Level, int Shift, RangeSet Ranges)>? leafGroups = combined ? new() : null;
-            if (!table) leafGroups?.Add((pos.Level, pos.Shift, Single(pos.InputBase, pos.InputLast)));
+            if (!table) leafGroups?.Add((pos.Level, pos.Shift, inputs.Share()));
             else
             {
-                foreach (var ((level, leaf, global), ranges) in ScanSubtree(pos, old, ctx))
+                // The entries below are the same for every holder whose context tags globals alike: found once, copied per holder.
+                below ??= new();
+                var globals = (IsGlobal(ctx, true, 0), IsGlobal(ctx, true, Descriptor.NotGlobal));
+                if (!below.TryGetValue(globals, out var groups)) below[globals] = groups = ScanSubtree(places, old, ctx);
+                foreach (var ((level, leaf, global), found) in groups)
                 {
+                    var ranges = found.Share();
                     int shift = tree.Geometry.LevelShift(level);
                     var first = ranges.Ranges[0];
                     var tag = TagFor(ctx, level, first.Start, shift, leaf, global);
-                    string w = $"the {Level(level)} {(leaf ? (level == 3 ? "pages" : "blocks") : "table entries (walk cache)")} below the removed table ({ranges})";
+                    string w = $"the {Level(level)} {(leaf ? (level == 3 ? "pages" : "blocks") : "table entries (walk cache)")} below the removed table ({ranges.Describe()})";
                     created.Add(NewObligation(kind, p.Index, ctx, pos.Location, tag, shift, ranges, br, old, w, true));
                     if (leaf) leafGroups?.Add((level, shift, ranges));
                 }
@@ -173,7 +186,7 @@ public sealed partial class BreakBeforeMakeChecker
                 created.AddRange(CombinedObligations(p, ctx, pos.Location, leafGroups, perPe, br, old));
             }
         }
-        _outstanding.AddRange(created);
+        AddOutstanding(created);
         return created;
     }
 
@@ -221,8 +234,9 @@ public sealed partial class BreakBeforeMakeChecker
     // A table linked from several entries below (shared, as Linux's KASAN shadow tables are) is read once: its entries,
     // kept relative to its own input base, are added again at each place it is linked, so the work is bounded by the
     // tables that exist, not by the number of paths through them.
-    private Dictionary<(int Level, bool Leaf, bool Global), RangeSet> ScanSubtree(EntryPosition pos, ulong old, ContextRecord ctx)
+    private Dictionary<(int Level, bool Leaf, bool Global), RangeSet> ScanSubtree(EntryPlaces places, ulong old, ContextRecord ctx)
     {
+        var pos = places.First;
         var groups = new Dictionary<(int, bool, bool), RangeSet>();
         var tree = pos.Link.Tree;
         var g = tree.Geometry;
@@ -230,8 +244,12 @@ public sealed partial class BreakBeforeMakeChecker
         bool globalLeaf = IsGlobal(ctx, true, 0), globalNg = IsGlobal(ctx, true, Descriptor.NotGlobal);
         ulong? child = _map.Resolve(tree, Descriptor.Address(old, (int)g.Granule, g.Format));
         if (child is null || pos.Level + 1 > 3) return groups;
-        foreach (var (key, set) in Scan(child.Value, pos.Level + 1))
-            foreach (var (s, l) in set.Ranges) Into(groups, key).Add(pos.InputBase + s, pos.InputBase + l);
+        // The removed descriptor sits at every place of the group: its table's entries, kept relative, are added at each
+        // (ascending, so every range is appended or extends the last).
+        var relative = Scan(child.Value, pos.Level + 1);
+        foreach (ulong b in places.Bases)
+            foreach (var (key, set) in relative)
+                foreach (var (s, l) in set.Ranges) Into(groups, key).Add(b + s, b + l);
         return groups;
 
         // The entries of one table, relative to its input base.
@@ -336,14 +354,12 @@ public sealed partial class BreakBeforeMakeChecker
         return result;
     }
 
-    private void OnMake(EntryPosition pos, ulong old, ulong @new, DescriptorType nt, TraceEvent ev)
+    private void OnMake(EntryPlaces places, ulong old, ulong @new, DescriptorType nt, TraceEvent ev)
     {
-        // The entry's own obligations, and those of a removed table above it whose entries for this address are still outstanding.
-        List<Obligation>? pending = null;
-        foreach (var o in _outstanding)
-            if (!o.Reported && (o.Location == pos.Location
-                || (o.CoversTableOrSubtree && o.Kind != ObligationKind.Combined && o.Context.Tree == pos.Link.Tree && o.Remaining.Contains(pos.InputBase))))
-                (pending ??= new()).Add(o);
+        var pos = places.First;
+        // The entry's own obligations, and those of an entry above it whose old entries for this address are still
+        // outstanding: a removed table, or a block replaced in place by a table (a FEAT_BBM split) that may still be cached.
+        var pending = PendingAt(places);
         if (pending is not null) ReportMake(pos, @new, pending, ev);
         if (AnyArmedReuse()) CheckArmedReuse(pos, ev);
         if (nt == DescriptorType.Table) LinkNewTable(pos, old, @new, ev);
@@ -424,8 +440,9 @@ public sealed partial class BreakBeforeMakeChecker
             if (l.Guards is { } g) foreach (var o in g) yield return o;
     }
 
-    private void OnInPlaceChange(EntryPosition pos, ulong old, ulong @new, DescriptorType ot, DescriptorType nt, int writer, TraceEvent ev)
+    private void OnInPlaceChange(EntryPlaces places, ulong old, ulong @new, DescriptorType ot, DescriptorType nt, int writer, TraceEvent ev)
     {
+        var pos = places.First;
         var tree = pos.Link.Tree;
         var g = tree.Geometry;
         bool oldTable = ot == DescriptorType.Table, newTable = nt == DescriptorType.Table;
@@ -441,7 +458,10 @@ public sealed partial class BreakBeforeMakeChecker
         var ctx0 = holders[0].Context;
         var change = new DescriptorChange(old, @new, pos.Level, ot, nt, tree.Stage, tree.Stage == 1 && ctx0.TwoPrivilege, g.Granule, g.Format, bbm, ctx0.Mair);
         var verdict = Options.Policy.Check(change);
-        var sizeOutstanding = _outstanding.Where(o => o.Kind == ObligationKind.SizeChange && o.Location == pos.Location && !o.Reported).ToList();
+        // FEAT_BBM relaxes a block ↔ table change only when the translation stays the same (R_PVTFW): judged on the tables'
+        // contents at the moment of the swap.
+        if (verdict.IsAllowed && verdict.SizeChange && oldTable != newTable) verdict = SameTranslation(change, tree, verdict);
+        var sizeOutstanding = SizeChangesOutstandingAt(pos.Location);
         var tag = TagFor(ctx0, pos.Level, pos.InputBase, pos.Shift, !oldTable, IsGlobal(ctx0, !oldTable, old));
         if (!verdict.IsAllowed)
         {
@@ -455,7 +475,7 @@ public sealed partial class BreakBeforeMakeChecker
             if (sizeOutstanding.Count > 0) ReportSizeChange(pos, old, @new, sizeOutstanding, ev, "the translation size changed again before the entries of the previous size change were invalidated");
             var br = new BreakRecord(writer, ev);
             if (writer >= 0) _pes[writer].PendingBreaks.Add(br);
-            var created = CreateObligations(ObligationKind.SizeChange, pos, old, ot, holders, br);
+            var created = CreateObligations(ObligationKind.SizeChange, places, old, ot, holders, br);
             if (relink) Relink(pos, old, @new, ev, created);
             return;
         }

@@ -68,6 +68,8 @@ internal enum ObligationKind
 internal sealed class Obligation
 {
     public required ObligationKind Kind { get; init; }
+    /// <summary>Creation order (reports list obligations in the order they were created).</summary>
+    public long Sequence { get; set; }
     public required int Pe { get; init; }
     public required ContextRecord Context { get; init; }
     public required ulong Location { get; init; }

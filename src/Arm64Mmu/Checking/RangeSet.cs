@@ -4,12 +4,32 @@ namespace Arm64Mmu.Checking;
 internal sealed class RangeSet
 {
     private List<(ulong Start, ulong Last)> _ranges = new();
+    // Set while the list may be referenced by another set (Share): the first change copies it.
+    private bool _shared;
+
+    /// <summary>
+    /// A set with the same ranges that shares their storage until either is changed: every PE that may hold an entry gets
+    /// its own obligation, and an entry linked at many places has many ranges.
+    /// </summary>
+    public RangeSet Share()
+    {
+        _shared = true;
+        return new RangeSet { _ranges = _ranges, _shared = true };
+    }
+
+    private void Own()
+    {
+        if (!_shared) return;
+        _ranges = new List<(ulong, ulong)>(_ranges);
+        _shared = false;
+    }
 
     public bool IsEmpty => _ranges.Count == 0;
     public IReadOnlyList<(ulong Start, ulong Last)> Ranges => _ranges;
 
     public void Add(ulong start, ulong last)
     {
+        Own();
         // Ranges mostly arrive in ascending order (a table scanned from its first entry): append or extend the last one.
         if (_ranges.Count == 0 || (_ranges[^1].Last != ulong.MaxValue && start > _ranges[^1].Last + 1))
         {
@@ -53,6 +73,7 @@ internal sealed class RangeSet
             if (l < start) continue;
             if (s > last) break;
             removed = true;
+            Own();
             if (s < start && l > last)
             {
                 _ranges[i] = (s, start - 1);
@@ -66,7 +87,12 @@ internal sealed class RangeSet
         return removed;
     }
 
-    public void Clear() => _ranges.Clear();
+    public void Clear()
+    {
+        if (_shared) _ranges = new List<(ulong, ulong)>();
+        else _ranges.Clear();
+        _shared = false;
+    }
 
     public bool Contains(ulong a)
     {
@@ -75,4 +101,10 @@ internal sealed class RangeSet
     }
 
     public override string ToString() => string.Join(", ", _ranges.Select(r => $"0x{r.Start:x}..0x{r.Last:x}"));
+
+    /// <summary>The ranges as text, at most <paramref name="max"/> of them and a count of the rest (a table linked at many
+    /// places gives an obligation many ranges; its description stays short).</summary>
+    public string Describe(int max = 16)
+        => _ranges.Count <= max ? ToString()
+            : string.Join(", ", _ranges.Take(max).Select(r => $"0x{r.Start:x}..0x{r.Last:x}")) + $" and {_ranges.Count - max} more ranges";
 }

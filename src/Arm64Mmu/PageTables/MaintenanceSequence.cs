@@ -39,8 +39,11 @@ public static class MaintenanceSequence
     /// <param name="invalidation">What the changed live entries require to be invalidated (null when nothing may be cached).</param>
     /// <param name="options">Maintenance options.</param>
     /// <param name="features">The issuing PE's features.</param>
+    /// <param name="readTable">Reads a descriptor of the tables as they are before the update (by physical address): a merge
+    /// (table → block) is made without a break only when the old table is seen to translate as the new block does
+    /// (R_PVTFW); without it, merges break.</param>
     public static IReadOnlyList<MaintenanceStep> Build(AddressSpaceDefinition definition, IReadOnlyList<EntryChange> changes,
-        InvalidationRequest? invalidation, MaintenanceOptions options, ProcessorFeatures features)
+        InvalidationRequest? invalidation, MaintenanceOptions options, ProcessorFeatures features, Func<ulong, ulong>? readTable = null)
     {
         ArgumentNullException.ThrowIfNull(definition);
         ArgumentNullException.ThrowIfNull(changes);
@@ -71,7 +74,7 @@ public static class MaintenanceSequence
                     live.Add(MaintenanceStep.StoreAt(c.DescriptorAddress, c.NewValue, StoreRole.Break));
                     break;
                 case EntryChangeKind.Modify:
-                    switch (Choose(definition, c, changes, o, bbm))
+                    switch (Choose(definition, c, changes, o, bbm, readTable))
                     {
                         case Method.InPlace:
                             live.Add(MaintenanceStep.StoreAt(c.DescriptorAddress, c.NewValue, StoreRole.InPlace));
@@ -140,14 +143,15 @@ public static class MaintenanceSequence
     private static DescriptorChange Question(AddressSpaceDefinition d, ulong oldValue, ulong newValue, int level, int bbm)
         => DescriptorChange.For(oldValue, newValue, level, d.Geometry, d.Stage, d.TwoPrivilege, bbm, d.Mair);
 
-    private static Method Choose(AddressSpaceDefinition d, in EntryChange c, IReadOnlyList<EntryChange> changes, MaintenanceOptions o, int bbm)
+    private static Method Choose(AddressSpaceDefinition d, in EntryChange c, IReadOnlyList<EntryChange> changes, MaintenanceOptions o, int bbm,
+        Func<ulong, ulong>? readTable)
     {
         // Weakening: write every valid → valid change in place.
         if (!o.BreakBeforeMake) return Method.InPlace;
         var policy = o.InPlacePolicy;
         var v = policy.Check(Question(d, c.OldValue, c.NewValue, c.Level, bbm));
-        if (v.IsAllowed) return !v.SizeChange || SameTranslation(d, c, changes) ? Method.InPlace : Method.BreakBeforeMake;
-        if (v.Reason != BreakReason.BlockSize || bbm < 1 || !SameTranslation(d, c, changes)) return Method.BreakBeforeMake;
+        if (v.IsAllowed) return !v.SizeChange || SameTranslation(d, c, changes, policy, bbm, readTable) ? Method.InPlace : Method.BreakBeforeMake;
+        if (v.Reason != BreakReason.BlockSize || bbm < 1 || !SameTranslation(d, c, changes, policy, bbm, readTable)) return Method.BreakBeforeMake;
         var g = d.Geometry;
         var oldType = Descriptor.TypeAt(c.OldValue, c.Level, g);
         var newType = Descriptor.TypeAt(c.NewValue, c.Level, g);
@@ -164,13 +168,24 @@ public static class MaintenanceSequence
 
     /// <summary>
     /// A size change may skip the break only when nothing else changes (R_PVTFW): a block replaced by a table must be replaced
-    /// by new tables (filled in this update) that map exactly its output range with its attributes. The planner merges only
-    /// tables that map one block exactly, and the Contiguous bit alone does not change a translation.
+    /// by new tables (filled in this update) that map exactly its output range with its attributes; a table replaced by a
+    /// block must translate as the block does, as the checker judges it (<see cref="BreakBeforeMakePolicy.CheckSameTranslation"/>
+    /// on the tables as they are; the planner merges only tables that map one block exactly). The Contiguous bit alone does
+    /// not change a translation.
     /// </summary>
-    private static bool SameTranslation(AddressSpaceDefinition d, in EntryChange c, IReadOnlyList<EntryChange> changes)
+    private static bool SameTranslation(AddressSpaceDefinition d, in EntryChange c, IReadOnlyList<EntryChange> changes, BreakBeforeMakePolicy policy,
+        int bbm, Func<ulong, ulong>? readTable)
     {
         var g = d.Geometry;
-        if (Descriptor.TypeAt(c.OldValue, c.Level, g) != DescriptorType.Block || Descriptor.TypeAt(c.NewValue, c.Level, g) != DescriptorType.Table)
+        var oldType = Descriptor.TypeAt(c.OldValue, c.Level, g);
+        var newType = Descriptor.TypeAt(c.NewValue, c.Level, g);
+        if (oldType == DescriptorType.Table && newType == DescriptorType.Block)
+        {
+            if (readTable is null) return false;
+            ulong offset = d.TableViewOffset;
+            return policy.CheckSameTranslation(Question(d, c.OldValue, c.NewValue, c.Level, bbm), g, a => readTable(a + offset)).IsAllowed;
+        }
+        if (oldType != DescriptorType.Block || newType != DescriptorType.Table)
             return true;
         var fills = new Dictionary<ulong, ulong>();
         foreach (var f in changes)

@@ -56,9 +56,10 @@ public sealed class TableUpdate
     public bool IsEmpty => _changes.Count == 0;
     internal int Version { get; }
 
-    /// <summary>The instruction sequence that applies it with these options on a PE with these features (pure).</summary>
+    /// <summary>The instruction sequence that applies it with these options on a PE with these features (it reads the tables, to
+    /// judge a merge; it writes nothing).</summary>
     public IReadOnlyList<MaintenanceStep> Sequence(MaintenanceOptions options, ProcessorFeatures features)
-        => MaintenanceSequence.Build(Space.Definition, _changes, Invalidation, options, features);
+        => MaintenanceSequence.Build(Space.Definition, _changes, Invalidation, options, features, Space.Memory.ReadWord);
 
     /// <summary>
     /// How <paramref name="policy"/> judges a <see cref="EntryChangeKind.Modify"/> change of this update with FEAT_BBM level

@@ -118,7 +118,9 @@ public class EditorCheckerAgreementProperties
             global || !oldLeaf || !def.HasAsid);
         var options = MaintenanceOptions.Default with { InPlacePolicy = policy, BreakBeforeMake = breakBeforeMake, UseRangeTlbi = false };
         var change = new EntryChange(slot.Value, s.Level, Va.Value, oldValue, newValue, EntryChangeKind.Modify);
-        var steps = MaintenanceSequence.Build(def, [change], request, options, features);
+        // The editor reads the tables as they are, as TableUpdate.Sequence does (a merge is in place only if the old table
+        // translates as the new block).
+        var steps = MaintenanceSequence.Build(def, [change], request, options, features, rig.Memory.ReadWord);
         var pe0 = new CheckedPe(rig, features);
         foreach (var step in steps) step.ExecuteOn(pe0);
         // Broken: the new value was not stored straight over the old one (a break, or the FEAT_BBML1 nT sequence).
