@@ -184,9 +184,9 @@ public class BreakBeforeMakePolicyTests
         rig.LoadEl1(0, t.Root, 1);
         rig.LoadEl1(1, t.Root, 1);
         var slot = t.SlotFor(Va, 3, false);
-        rig.Str(0, new PhysicalAddress(slot.Value), Page(Pa, Descriptor.NotGlobal)); // KPTI repaint
+        rig.Str(0, slot, Page(Pa, Descriptor.NotGlobal)); // KPTI repaint
         rig.Violations.Should().BeEmpty();
-        rig.Str(0, new PhysicalAddress(slot.Value), Page(Pa));
+        rig.Str(0, slot, Page(Pa));
         var v = rig.Violations.Should().ContainSingle().Subject;
         v.Kind.Should().Be(ViolationKind.MissingBreak);
         v.Reason.Should().Be(BreakReason.NotGlobalToGlobal);

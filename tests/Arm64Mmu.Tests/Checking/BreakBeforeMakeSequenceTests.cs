@@ -87,11 +87,11 @@ public class BreakBeforeMakeSequenceTests
         rig.LoadEl1(1, t1.Root, 1);
         var slot = t0.SlotFor(Va, 3, false);
         // kpti_map_pgtbl style local BBM on a table only this PE has loaded.
-        rig.Str(0, new PhysicalAddress(slot.Value), 0);
+        rig.Str(0, slot, 0);
         rig.Dsb(0, DsbOption.Nshst);
         rig.Tlbi(0, TlbiOp.Vaae1, TlbiOperand.Va(Va));
         rig.Dsb(0, DsbOption.Nsh);
-        rig.Str(0, new PhysicalAddress(slot.Value), Page(OtherPa));
+        rig.Str(0, slot, Page(OtherPa));
         rig.Violations.Should().BeEmpty();
     }
 
@@ -186,7 +186,7 @@ public class BreakBeforeMakeSequenceTests
         var l2Slot = t.SlotFor(Va, 2, false);
         var newTable = rig.Allocator.Allocate(4096, 4096);
         // One by-VA TLBI removes the walk-cache entry and the first page, not the other three pages.
-        rig.BreakBeforeMake(0, new PhysicalAddress(l2Slot.Value), Descriptor.Table(newTable.Value), TlbiOp.Vae1Is, TlbiOperand.Va(Va, asid: 1));
+        rig.BreakBeforeMake(0, l2Slot, Descriptor.Table(newTable.Value), TlbiOp.Vae1Is, TlbiOperand.Va(Va, asid: 1));
         rig.Violations.Should().ContainSingle().Which.Kind.Should().Be(ViolationKind.TlbiScopeMismatch);
 
         var rig2 = new CheckerRig(2);
@@ -196,11 +196,11 @@ public class BreakBeforeMakeSequenceTests
         rig2.LoadEl1(1, t2.Root, 1);
         l2Slot = new PhysicalAddress(t2.SlotFor(Va, 2, false).Value);
         newTable = new PhysicalAddress(rig2.Allocator.Allocate(4096, 4096).Value);
-        rig2.Str(0, new PhysicalAddress(l2Slot.Value), 0);
+        rig2.Str(0, l2Slot, 0);
         rig2.Dsb(0, DsbOption.Ishst);
         for (ulong i = 0; i < 4; i++) rig2.Tlbi(0, TlbiOp.Vae1Is, TlbiOperand.Va(Va + i * 0x1000, asid: 1));
         rig2.Dsb(0, DsbOption.Ish);
-        rig2.Str(0, new PhysicalAddress(l2Slot.Value), Descriptor.Table(newTable.Value));
+        rig2.Str(0, l2Slot, Descriptor.Table(newTable.Value));
         rig2.Violations.Should().BeEmpty();
     }
 
@@ -315,8 +315,8 @@ public class BreakBeforeMakeSequenceTests
         t.Map(Va, Pa, 3, PageAttrs);
         rig.LoadEl1(0, t.Root, 1);
         var fresh = rig.Allocator.Allocate(4096, 4096);
-        rig.Str(0, new PhysicalAddress(fresh.Value), Page(Pa));
-        rig.Str(0, new PhysicalAddress(fresh.Value), Page(OtherPa)); // valid -> valid, but unlinked: nobody can hold it
+        rig.Str(0, fresh, Page(Pa));
+        rig.Str(0, fresh, Page(OtherPa)); // valid -> valid, but unlinked: nobody can hold it
         rig.Violations.Should().BeEmpty();
     }
 
@@ -329,10 +329,10 @@ public class BreakBeforeMakeSequenceTests
         rig.LoadEl1(0, t.Root, 1);
         rig.LoadEl1(1, t.Root, 1);
         var slot = t.SlotFor(Va, 3, false);
-        rig.Str(0, new PhysicalAddress(slot.Value), 0);
-        var act = () => rig.Str(0, new PhysicalAddress(slot.Value), Page(OtherPa));
+        rig.Str(0, slot, 0);
+        var act = () => rig.Str(0, slot, Page(OtherPa));
         act.Should().Throw<BreakBeforeMakeException>().Which.Violation.Kind.Should().Be(ViolationKind.MakeBeforeInvalidation);
-        rig.Memory.ReadUInt64(new PhysicalAddress(slot.Value)).Should().Be(Page(OtherPa));
+        rig.Memory.ReadUInt64(slot).Should().Be(Page(OtherPa));
         rig.Violations.Should().ContainSingle();
     }
 
@@ -360,7 +360,7 @@ public class BreakBeforeMakeSequenceTests
         rig.LoadEl1(0, t.Root, 1);
         rig.LoadEl1(1, t.Root, 1);
         var slot = t.SlotFor(Va, 3, false);
-        rig.Memory.CompareExchangeUInt64(slot, rig.Memory.ReadUInt64(new PhysicalAddress(slot.Value)) | Descriptor.Af, rig.Memory.ReadUInt64(new PhysicalAddress(slot.Value)), WriteOrigin.HardwareUpdate, 1);
+        rig.Memory.CompareExchangeUInt64(slot, rig.Memory.ReadUInt64(slot) | Descriptor.Af, rig.Memory.ReadUInt64(slot), WriteOrigin.HardwareUpdate, 1);
         rig.Violations.Should().BeEmpty();
     }
 

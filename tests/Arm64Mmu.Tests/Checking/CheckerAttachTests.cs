@@ -29,9 +29,9 @@ public class CheckerAttachTests
     private static void RepointInPlace(SimMachine machine, LinearMapping mapping)
     {
         var slot = mapping.Tables.SlotFor(Va, 3, allocate: false);
-        ulong old = machine.Memory.ReadUInt64(new PhysicalAddress(slot.Value));
+        ulong old = machine.Memory.ReadUInt64(slot);
         ulong moved = (old & ~0x0000_FFFF_FFFF_F000UL) | OtherPa.Value;
-        machine[0].WriteDescriptor(new PhysicalAddress(slot.Value), moved);
+        machine[0].WriteDescriptor(slot, moved);
     }
 
     [Fact]
@@ -102,10 +102,10 @@ public class CheckerAttachTests
         var checker = BreakBeforeMakeChecker.Attach(machine);
         var pe = machine[0];
         var slot = mapping.Tables.SlotFor(Va, 3, allocate: false);
-        ulong old = machine.Memory.ReadUInt64(new PhysicalAddress(slot.Value));
+        ulong old = machine.Memory.ReadUInt64(slot);
 
         // Break, invalidate by VA in the Inner Shareable domain, complete, make: the canonical sequence.
-        pe.WriteDescriptor(new PhysicalAddress(slot.Value), 0);
+        pe.WriteDescriptor(slot, 0);
         pe.Dsb(DsbOption.Ishst);
         pe.Tlbi(TlbiOp.Vaae1Is, TlbiOperand.Va(Va));
         pe.Dsb(DsbOption.Ish);

@@ -108,7 +108,7 @@ public class EditorCheckerAgreementProperties
         if (Descriptor.TypeAt(oldValue, s.Level, geo) == DescriptorType.Invalid || Descriptor.TypeAt(newValue, s.Level, geo) == DescriptorType.Invalid
             || oldValue == newValue)
             return new Outcome([], false, false);
-        rig.Memory.WriteUInt64(new PhysicalAddress(slot.Value), oldValue); // before any PE loads the tables: not checked
+        rig.Memory.WriteUInt64(slot, oldValue); // before any PE loads the tables: not checked
         for (int pe = 0; pe < 2; pe++) Load(rig, pe, s.Regime, tables.Root, mair);
 
         bool oldLeaf = Descriptor.TypeAt(oldValue, s.Level, geo) != DescriptorType.Table;
@@ -136,7 +136,7 @@ public class EditorCheckerAgreementProperties
             var t = rig.Allocator.Allocate(0x1000, 0x1000);
             // A live page below, so that a PE may hold entries through the table.
             ulong page = stage2 ? Descriptor.Stage2Leaf(OutputB, page: true) : Descriptor.Stage1Leaf(OutputB, page: true, attrIndx: 2);
-            rig.Memory.WriteUInt64(new PhysicalAddress(t.Value), page);
+            rig.Memory.WriteUInt64(t, page);
             return t.Value;
         }
         ulong oldValue;

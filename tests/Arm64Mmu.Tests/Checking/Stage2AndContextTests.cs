@@ -107,7 +107,7 @@ public class Stage2AndContextTests
                 rig.LoadEl1(pe, s1.Root, 9);
             }
             var slot = s2.SlotFor(Ipa, 3, false);
-            rig.Str(0, new PhysicalAddress(slot.Value), 0);
+            rig.Str(0, slot, 0);
             rig.Dsb(0, DsbOption.Ishst);
             rig.Tlbi(0, TlbiOp.Ipas2e1Is, TlbiOperand.Ipa(Ipa));
             rig.Dsb(0, DsbOption.Ish);
@@ -198,7 +198,7 @@ public class Stage2AndContextTests
         rig.LoadEl1(0, a.Root, 5);
         rig.Msr(0, SystemRegister.Ttbr0El1, Ttbr.Create(emptyRoot.Value, 5).Value);
         rig.Violations.Should().BeEmpty("no entry can be cached from empty tables");
-        rig.Str(0, new PhysicalAddress(emptyRoot.Value), rig.Memory.ReadUInt64(b.RootPhysical));
+        rig.Str(0, emptyRoot, rig.Memory.ReadUInt64(b.RootPhysical));
         var v = rig.Violations.Should().ContainSingle().Subject;
         v.Kind.Should().Be(ViolationKind.ContextReusedWithoutInvalidation);
         v.Trace.Should().HaveCount(2);
@@ -323,11 +323,11 @@ public class Stage2AndContextTests
         for (int pe = 0; pe < 4; pe++) rig.LoadEl2(pe, t.Root);
         var slot = t.SlotFor(Va + 0x2000, 3, false); // CPU 2's slot
         var d = DsbOption.Parse(dsb)!.Value;
-        rig.Str(2, new PhysicalAddress(slot.Value), 0);
+        rig.Str(2, slot, 0);
         rig.Dsb(2, d == DsbOption.Nsh ? DsbOption.Nshst : DsbOption.Ishst);
         rig.Tlbi(2, op, TlbiOperand.Va(Va + 0x2000, ttlLevel: 3));
         rig.Dsb(2, d);
-        rig.Str(2, new PhysicalAddress(slot.Value), Page(OtherPa));
+        rig.Str(2, slot, Page(OtherPa));
         if (expected is null) rig.Violations.Should().BeEmpty();
         else
         {
@@ -369,11 +369,11 @@ public class Stage2AndContextTests
             rig.LoadEl2(pe, tables[pe].Root);
         }
         var slot = tables[2].SlotFor(Va, 3, false);
-        rig.Str(2, new PhysicalAddress(slot.Value), 0);
+        rig.Str(2, slot, 0);
         rig.Dsb(2, DsbOption.Nshst);
         rig.Tlbi(2, TlbiOp.Vale2, TlbiOperand.Va(Va, ttlLevel: 3));
         rig.Dsb(2, DsbOption.Nsh);
-        rig.Str(2, new PhysicalAddress(slot.Value), Page(OtherPa));
+        rig.Str(2, slot, Page(OtherPa));
         rig.Violations.Should().BeEmpty();
     }
 }

@@ -86,7 +86,7 @@ public class LibraryMisuseTests
     {
         var s = Space();
         var l2Entry = s.Space.DescriptorAddress(Va, 2)!.Value;
-        ulong l3 = Descriptor.Address(s.Memory.ReadUInt64(new PhysicalAddress(l2Entry.Value)), 12, Descriptor.AddressFormat.Bits48);
+        ulong l3 = Descriptor.Address(s.Memory.ReadUInt64(l2Entry), 12, Descriptor.AddressFormat.Bits48);
         s.Memory.WriteUInt64(new PhysicalAddress((l2Entry + 8).Value), Descriptor.Table(l3)); // VA + 2 MiB goes through the same level-3 table
         s.Space.Lookup(Va + 0x20_0000).Should().NotBeNull("the page is mapped twice through the shared table");
         // Unmapping the page empties the table, which would be freed (and zeroed by the next Map) while entry +8 links it.

@@ -13,7 +13,7 @@ public class AccessTests
     {
         var rig = new Rig(pes: 1);
         var second = Rig.Va + 0x1000;
-        rig.Repoint(new VirtualAddress(second.Value), Rig.OtherPa + 0x5000);
+        rig.Repoint(second, Rig.OtherPa + 0x5000);
         var writes = new List<(PhysicalAddress Address, WriteOrigin Origin, int Writer)>();
         rig.M.Memory.Attach(new MemoryRecorder(writes));
         var r = rig[0].Store(new VirtualAddress((second - 4).Value), 8, 0x1122_3344_5566_7788UL);
@@ -36,7 +36,7 @@ public class AccessTests
         var r = rig[0].Store(new VirtualAddress((end - 4).Value), 8, ulong.MaxValue);
         r.Fault.Kind.Should().Be(FaultKind.Translation);
         r.Fault.Level.Should().Be(3);
-        r.FaultAddress.Should().Be(new VirtualAddress(end.Value));
+        r.FaultAddress.Should().Be(end);
         rig.M.Memory.ReadUInt64(Rig.Pa + (Rig.Pages - 1) * 0x1000UL + 0xFF8).Should().Be(before);
     }
 
@@ -74,12 +74,12 @@ public class AccessTests
         rig[1].Msr(Sysreg.TcrEl1, new Tcr(rig[1].RegisterValue(Arm64Mmu.Translation.SystemRegister.TcrEl1)).WithHaHd(true, false));
         rig[1].Isb();
         var pte = rig.Pte(Rig.Va);
-        rig.M.Memory.WriteUInt64(new PhysicalAddress(pte.Value), rig.Page(Rig.Pa) & ~Descriptor.Af);
+        rig.M.Memory.WriteUInt64(pte, rig.Page(Rig.Pa) & ~Descriptor.Af);
         var writes = new List<(PhysicalAddress Address, WriteOrigin Origin, int Writer)>();
         rig.M.Memory.Attach(new MemoryRecorder(writes));
         rig[0].Load(Rig.Va, 8).Fault.Kind.Should().Be(FaultKind.AccessFlag, "PE 0 has TCR_EL1.HA=0");
         rig[1].Load(Rig.Va, 8).Value.Should().Be(Rig.Pa.Value);
-        rig.M.Memory.ReadUInt64(new PhysicalAddress(pte.Value)).Should().Be(rig.Page(Rig.Pa));
+        rig.M.Memory.ReadUInt64(pte).Should().Be(rig.Page(Rig.Pa));
         writes.Should().Equal((pte, WriteOrigin.HardwareUpdate, 1));
         rig[1].Statistics.HardwareUpdates.Should().Be(1);
     }
@@ -92,13 +92,13 @@ public class AccessTests
         rig[0].Isb();
         var pte = rig.Pte(Rig.Va);
         ulong clean = rig.Page(Rig.Pa, readOnly: true) | Descriptor.Dbm;
-        rig.M.Memory.WriteUInt64(new PhysicalAddress(pte.Value), clean);
+        rig.M.Memory.WriteUInt64(pte, clean);
         rig.Marker(0, Rig.Va).Should().Be(Rig.Pa);
-        rig.M.Memory.ReadUInt64(new PhysicalAddress(pte.Value)).Should().Be(clean, "a read leaves a writable-clean page clean");
+        rig.M.Memory.ReadUInt64(pte).Should().Be(clean, "a read leaves a writable-clean page clean");
         var writes = new List<(PhysicalAddress Address, WriteOrigin Origin, int Writer)>();
         rig.M.Memory.Attach(new MemoryRecorder(writes));
         rig[0].Store(Rig.Va + 8, 8, 42).Succeeded.Should().BeTrue();
-        rig.M.Memory.ReadUInt64(new PhysicalAddress(pte.Value)).Should().Be(clean & ~Descriptor.Ap2);
+        rig.M.Memory.ReadUInt64(pte).Should().Be(clean & ~Descriptor.Ap2);
         writes.Should().Equal((pte, WriteOrigin.HardwareUpdate, 0), (Rig.Pa + 8, WriteOrigin.Software, 0));
         rig[0].Store(Rig.Va + 16, 8, 43).Succeeded.Should().BeTrue();
         rig[0].Statistics.HardwareUpdates.Should().Be(1, "the entry is dirty after the first write");
@@ -112,12 +112,12 @@ public class AccessTests
         rig[0].Isb();
         var pte = rig.Pte(Rig.Va);
         ulong clean = rig.Page(Rig.Pa, readOnly: true) | Descriptor.Dbm;
-        rig.M.Memory.WriteUInt64(new PhysicalAddress(pte.Value), clean);
+        rig.M.Memory.WriteUInt64(pte, clean);
         rig.Marker(0, Rig.Va);
         rig[0].At(Arm64Mmu.Translation.AtOperation.S1E1W, Rig.Va).Par.Faulted.Should().BeFalse();
-        rig.M.Memory.ReadUInt64(new PhysicalAddress(pte.Value)).Should().Be(clean, "AT performs no hardware update");
+        rig.M.Memory.ReadUInt64(pte).Should().Be(clean, "AT performs no hardware update");
         rig[0].Store(Rig.Va, 8, 1).Succeeded.Should().BeTrue();
-        rig.M.Memory.ReadUInt64(new PhysicalAddress(pte.Value)).Should().Be(clean & ~Descriptor.Ap2);
+        rig.M.Memory.ReadUInt64(pte).Should().Be(clean & ~Descriptor.Ap2);
         rig[0].Statistics.TlbConflicts.Should().Be(0);
     }
 

@@ -231,11 +231,11 @@ public class SplinteredEntryTests
         w.Load(0, (BlockVa + 0x5000).Value).Should().Be(pa + 0x5000);
         var p0 = w.M[0];
         var slot = w.S1.SlotFor(BlockVa, 2, allocate: false);
-        p0.WriteDescriptor(new PhysicalAddress(slot.Value), 0);
+        p0.WriteDescriptor(slot, 0);
         p0.Dsb(DsbOption.Ishst);
         p0.Tlbi(TlbiOp.Vae1Is, TlbiOperand.Va(BlockVa + 0x20_0000, 1, ttlLevel: 2));
         p0.Dsb(DsbOption.Ish);
-        p0.WriteDescriptor(new PhysicalAddress(slot.Value), Descriptor.Stage1Leaf(ipa2, page: false, attrIndx: 1));
+        p0.WriteDescriptor(slot, Descriptor.Stage1Leaf(ipa2, page: false, attrIndx: 1));
         w.Load(0, (BlockVa + 0x5000).Value).Should().Be(pa + 0x5000, "the stale piece is still used");
     }
 }

@@ -68,12 +68,12 @@ public class HierarchicalPermissionTests
         // PE 1 caches a writable translation of the first page (and the walk-cache entry of the level-2 table).
         sm[1].Store(Va, 8, 0x1234).Succeeded.Should().BeTrue();
         var slot = space.DescriptorAddress(Va, 2)!.Value;
-        ulong old = sm.Memory.ReadUInt64(new PhysicalAddress(slot.Value));
+        ulong old = sm.Memory.ReadUInt64(slot);
 
         var steps = space.ChangeTableAttributes(sm[0], Va, 0x20_0000, 2, new AttributeChange(Descriptor.ApTable1, 0));
 
         var stores = steps.Where(s => s.Kind == MaintenanceStepKind.Store).ToList();
-        stores.Should().ContainSingle().Which.Should().Be(MaintenanceStep.Store(new PhysicalAddress(slot.Value), old | Descriptor.ApTable1));
+        stores.Should().ContainSingle().Which.Should().Be(MaintenanceStep.Store(slot, old | Descriptor.ApTable1));
         stores[0].Role.Should().Be(StoreRole.InPlace, "a hierarchical permission change needs no break (R_WHZWS lists none)");
         var tlbis = steps.Where(s => s.Kind == MaintenanceStepKind.Tlbi).Select(s => s.Op).ToList();
         tlbis.Should().NotBeEmpty().And.OnlyContain(op => !op.Info().LastLevel, "walk-cache entries hold the table's attributes (non-last-level forms)");

@@ -40,7 +40,7 @@ public class MaintenanceSequenceTests
         var slot = rig.Space.Lookup(Va)!.Value.DescriptorAddress;
         var seq = Commit(rig, () => rig.Space.Unmap(rig.Pe, Va, 0x1000));
         // ASID 5 in [63:48]; TTL 0b0111 (4K, level 3); VA >> 12 = 0x4000123.
-        seq.Should().Equal(Store(new PhysicalAddress(slot.Value), 0), Dsb(DsbOption.Ishst), Tlbi(TlbiOp.Vale1Is, 0x0005_7000_0400_0123UL), Dsb(DsbOption.Ish));
+        seq.Should().Equal(Store(slot, 0), Dsb(DsbOption.Ishst), Tlbi(TlbiOp.Vale1Is, 0x0005_7000_0400_0123UL), Dsb(DsbOption.Ish));
     }
 
     [Fact]
@@ -69,7 +69,7 @@ public class MaintenanceSequenceTests
         rig.Space.Map(rig.Pe, Va, Pa, 0x2000, UserAttrs);
         var slot = rig.Space.Lookup(Va)!.Value.DescriptorAddress;
         var seq = Commit(rig, () => rig.Space.Unmap(rig.Pe, Va, 0x1000, MaintenanceOptions.Local));
-        seq.Should().Equal(Store(new PhysicalAddress(slot.Value), 0), Dsb(DsbOption.Nshst), Tlbi(TlbiOp.Vale1, 0x0005_7000_0400_0123UL), Dsb(DsbOption.Nsh));
+        seq.Should().Equal(Store(slot, 0), Dsb(DsbOption.Nshst), Tlbi(TlbiOp.Vale1, 0x0005_7000_0400_0123UL), Dsb(DsbOption.Nsh));
     }
 
     [Fact]
@@ -222,7 +222,7 @@ public class MaintenanceSequenceTests
         rig.Space.Map(rig.Pe, Va, Pa, 0x2000, KernelAttrs);
         var slot = rig.Space.Lookup(Va)!.Value.DescriptorAddress;
         var seq = Commit(rig, () => rig.Space.Unmap(rig.Pe, Va, 0x1000));
-        seq.Should().Equal(Store(new PhysicalAddress(slot.Value), 0), Dsb(DsbOption.Ishst), Tlbi(TlbiOp.Vale2Is, 0x0000_7000_0400_0123UL), Dsb(DsbOption.Ish), MaintenanceStep.Isb);
+        seq.Should().Equal(Store(slot, 0), Dsb(DsbOption.Ishst), Tlbi(TlbiOp.Vale2Is, 0x0000_7000_0400_0123UL), Dsb(DsbOption.Ish), MaintenanceStep.Isb);
     }
 
     [Fact]
@@ -247,7 +247,7 @@ public class MaintenanceSequenceTests
         rig.Space.Map(rig.Pe, Va, Pa, 0x1000, KernelAttrs);
         var slot = rig.Space.DescriptorAddress(Va + 0x1000, 3)!.Value;
         var seq = Commit(rig, () => rig.Space.Map(rig.Pe, Va + 0x1000, Pa + 0x1000, 0x1000, KernelAttrs));
-        seq.Should().Equal(Store(new PhysicalAddress(slot.Value), KernelPage + 0x1000), Dsb(DsbOption.Ishst), MaintenanceStep.Isb);
+        seq.Should().Equal(Store(slot, KernelPage + 0x1000), Dsb(DsbOption.Ishst), MaintenanceStep.Isb);
     }
 
     [Fact]
@@ -258,7 +258,7 @@ public class MaintenanceSequenceTests
         var slot = rig.Space.Lookup(Va)!.Value.DescriptorAddress;
         var seq = Commit(rig, () => rig.Space.ChangeAttributes(rig.Pe, Va, 0x1000, AttributeChange.ReadOnly));
         // AP[2] (bit 7) set in place: Linux update_mapping_prot → flush_tlb_kernel_range (VAALE1IS, no ASID).
-        seq.Should().Equal(Store(new PhysicalAddress(slot.Value), KernelPage | 0x80), Dsb(DsbOption.Ishst), Tlbi(TlbiOp.Vaale1Is, 0x0000_7000_0400_0123UL), Dsb(DsbOption.Ish), MaintenanceStep.Isb);
+        seq.Should().Equal(Store(slot, KernelPage | 0x80), Dsb(DsbOption.Ishst), Tlbi(TlbiOp.Vaale1Is, 0x0000_7000_0400_0123UL), Dsb(DsbOption.Ish), MaintenanceStep.Isb);
         seq[0].Role.Should().Be(StoreRole.InPlace);
     }
 
@@ -270,8 +270,8 @@ public class MaintenanceSequenceTests
         var slot = rig.Space.Lookup(Va)!.Value.DescriptorAddress;
         var seq = Commit(rig, () => rig.Space.ChangeAttributes(rig.Pe, Va, 0x1000, AttributeChange.MemoryType(2)));
         // AttrIndx 1 → 2 (bits [4:2]): break; DSB ISHST; TLBI; DSB ISH; make; DSB ISHST; ISB.
-        seq.Should().Equal(Store(new PhysicalAddress(slot.Value), 0), Dsb(DsbOption.Ishst), Tlbi(TlbiOp.Vaale1Is, 0x0000_7000_0400_0123UL), Dsb(DsbOption.Ish),
-            Store(new PhysicalAddress(slot.Value), (KernelPage & ~0x1CUL) | 0x08), Dsb(DsbOption.Ishst), MaintenanceStep.Isb);
+        seq.Should().Equal(Store(slot, 0), Dsb(DsbOption.Ishst), Tlbi(TlbiOp.Vaale1Is, 0x0000_7000_0400_0123UL), Dsb(DsbOption.Ish),
+            Store(slot, (KernelPage & ~0x1CUL) | 0x08), Dsb(DsbOption.Ishst), MaintenanceStep.Isb);
     }
 
     [Theory]
@@ -355,13 +355,13 @@ public class MaintenanceSequenceTests
         var tlbi = Tlbi(TlbiOp.Vaale1Is, 0x0000_7000_0400_0123UL);
 
         memType.Sequence(MaintenanceOptions.Default with { BreakBeforeMake = false }, f).Should().Equal(
-            Store(new PhysicalAddress(slot.Value), newValue), Dsb(DsbOption.Ishst), tlbi, Dsb(DsbOption.Ish), MaintenanceStep.Isb);
+            Store(slot, newValue), Dsb(DsbOption.Ishst), tlbi, Dsb(DsbOption.Ish), MaintenanceStep.Isb);
         memType.Sequence(MaintenanceOptions.Default with { InvalidateTlb = false }, f).Should().Equal(
-            Store(new PhysicalAddress(slot.Value), 0), Dsb(DsbOption.Ishst), Dsb(DsbOption.Ish), Store(new PhysicalAddress(slot.Value), newValue), Dsb(DsbOption.Ishst), MaintenanceStep.Isb);
+            Store(slot, 0), Dsb(DsbOption.Ishst), Dsb(DsbOption.Ish), Store(slot, newValue), Dsb(DsbOption.Ishst), MaintenanceStep.Isb);
         memType.Sequence(MaintenanceOptions.Default with { PublishBeforeInvalidate = false }, f).Should().Equal(
-            Store(new PhysicalAddress(slot.Value), 0), tlbi, Dsb(DsbOption.Ish), Store(new PhysicalAddress(slot.Value), newValue), Dsb(DsbOption.Ishst), MaintenanceStep.Isb);
+            Store(slot, 0), tlbi, Dsb(DsbOption.Ish), Store(slot, newValue), Dsb(DsbOption.Ishst), MaintenanceStep.Isb);
         memType.Sequence(MaintenanceOptions.Default with { CompleteInvalidation = false }, f).Should().Equal(
-            Store(new PhysicalAddress(slot.Value), 0), Dsb(DsbOption.Ishst), tlbi, Store(new PhysicalAddress(slot.Value), newValue), Dsb(DsbOption.Ishst), MaintenanceStep.Isb);
+            Store(slot, 0), Dsb(DsbOption.Ishst), tlbi, Store(slot, newValue), Dsb(DsbOption.Ishst), MaintenanceStep.Isb);
         memType.Sequence(MaintenanceOptions.Default with { Narrowing = TlbiNarrowing.WrongLevelHint }, f)
             .Where(s => s.Kind == MaintenanceStepKind.Tlbi).Should().Equal(Tlbi(TlbiOp.Vaale1Is, 0x0000_6000_0400_0123UL));
         memType.Abandon();

@@ -60,7 +60,7 @@ public class SizeChangeSequenceTests
         var update = space.PlanSplit(Va);
         ulong table = update.NewTables.Single();
         var steps = space.Commit(sm[0], update, o);
-        StoresTo(steps, slot.Value).Should().Equal(MaintenanceStep.Store(new PhysicalAddress(slot.Value), Descriptor.Table(table)));
+        StoresTo(steps, slot.Value).Should().Equal(MaintenanceStep.Store(slot, Descriptor.Table(table)));
         StoresTo(steps, slot.Value)[0].Role.Should().Be(StoreRole.InPlace);
         int store = steps.ToList().FindIndex(s => s.Kind == MaintenanceStepKind.Store && s.Address == slot);
         steps.Skip(store + 1).Select(s => s.Kind).Should().ContainInOrder(MaintenanceStepKind.Dsb, MaintenanceStepKind.Tlbi, MaintenanceStepKind.Dsb);
@@ -76,11 +76,11 @@ public class SizeChangeSequenceTests
         space.Map(sm[0], Va, Pa, 0x20_0000, Attrs);
         EveryPeTranslates(sm);
         var slot = space.DescriptorAddress(Va, 2)!.Value;
-        ulong block = sm.Memory.ReadUInt64(new PhysicalAddress(slot.Value));
+        ulong block = sm.Memory.ReadUInt64(slot);
         var update = space.PlanSplit(Va);
         ulong table = update.NewTables.Single();
         var steps = space.Commit(sm[0], update, o).ToList();
-        StoresTo(steps, slot.Value).Should().Equal(MaintenanceStep.Store(new PhysicalAddress(slot.Value), block | Descriptor.Nt), MaintenanceStep.Store(new PhysicalAddress(slot.Value), Descriptor.Table(table)));
+        StoresTo(steps, slot.Value).Should().Equal(MaintenanceStep.Store(slot, block | Descriptor.Nt), MaintenanceStep.Store(slot, Descriptor.Table(table)));
         int nt = steps.FindIndex(s => s.Kind == MaintenanceStepKind.Store && s.Address == slot);
         int link = steps.FindLastIndex(s => s.Kind == MaintenanceStepKind.Store && s.Address == slot);
         steps.GetRange(nt + 1, link - nt - 1).Select(s => s.Kind)

@@ -81,7 +81,7 @@ public class CheckerAssertionsTests
     {
         var f = MappedFixture(pes: 3);
         var slot = f.AddressSpace.DescriptorAddress(Va, 3)!.Value;
-        ulong old = f.Memory.ReadUInt64(new PhysicalAddress(slot.Value));
+        ulong old = f.Memory.ReadUInt64(slot);
         f[2].WriteDescriptor(slot, (old & ~0x0000_FFFF_FFFF_F000UL) | OtherPa.Value);   // a valid -> valid change of output address
 
         f.Checker.Should().HaveViolation(ViolationKind.MissingBreak).Which.Reason.Should().Be(BreakReason.OutputAddress);
@@ -112,7 +112,7 @@ public class CheckerAssertionsTests
         var mapping = MachineSetups.MapLinearEl1(machine, Va, Pa, 0x4000);
         var blind = BreakBeforeMakeChecker.Observe(machine.Memory, 2);   // registers already written: it never hears of them
         var slot = mapping.Tables.SlotFor(Va, 3, allocate: false);
-        machine[0].WriteDescriptor(slot, (machine.Memory.ReadUInt64(new PhysicalAddress(slot.Value)) & ~0x0000_FFFF_FFFF_F000UL) | OtherPa.Value);
+        machine[0].WriteDescriptor(slot, (machine.Memory.ReadUInt64(slot) & ~0x0000_FFFF_FFFF_F000UL) | OtherPa.Value);
 
         var noViolations = () => blind.Should().HaveNoViolations();
         noViolations.Should().Throw<XunitException>().WithMessage("*observed nothing it could check (no live translation-table root*BreakBeforeMakeChecker.Attach(machine)*");
@@ -124,7 +124,7 @@ public class CheckerAssertionsTests
         var mapping2 = MachineSetups.MapLinearEl1(machine2, Va, Pa, 0x4000);
         var attached = BreakBeforeMakeChecker.Attach(machine2);
         var slot2 = mapping2.Tables.SlotFor(Va, 3, allocate: false);
-        machine2[0].WriteDescriptor(slot2, (machine2.Memory.ReadUInt64(new PhysicalAddress(slot2.Value)) & ~0x0000_FFFF_FFFF_F000UL) | OtherPa.Value);
+        machine2[0].WriteDescriptor(slot2, (machine2.Memory.ReadUInt64(slot2) & ~0x0000_FFFF_FFFF_F000UL) | OtherPa.Value);
         attached.Should().HaveViolation(ViolationKind.MissingBreak);
     }
 
@@ -134,7 +134,7 @@ public class CheckerAssertionsTests
         var f = MappedFixture();
         f.Checker.Source = "trace{7}.log:12";
         var slot = f.AddressSpace.DescriptorAddress(Va, 3)!.Value;
-        f[0].WriteDescriptor(slot, (f.Memory.ReadUInt64(new PhysicalAddress(slot.Value)) & ~0x0000_FFFF_FFFF_F000UL) | OtherPa.Value);
+        f[0].WriteDescriptor(slot, (f.Memory.ReadUInt64(slot) & ~0x0000_FFFF_FFFF_F000UL) | OtherPa.Value);
 
         var act = () => f.Checker.Should().HaveNoViolations();
         act.Should().Throw<XunitException>().Which.Message.Should().Contain("(trace{7}.log:12)");
@@ -147,7 +147,7 @@ public class CheckerAssertionsTests
         for (int i = 0; i < ViolationText.MaxListed + 2; i++)
         {
             var slot = f.AddressSpace.DescriptorAddress(Va + (ulong)i * 0x1000, 3)!.Value;
-            f[0].WriteDescriptor(slot, (f.Memory.ReadUInt64(new PhysicalAddress(slot.Value)) & ~0x0000_FFFF_FFFF_F000UL) | (OtherPa + (ulong)i * 0x1000).Value);
+            f[0].WriteDescriptor(slot, (f.Memory.ReadUInt64(slot) & ~0x0000_FFFF_FFFF_F000UL) | (OtherPa + (ulong)i * 0x1000).Value);
         }
         var act = () => f.Checker.Should().HaveNoViolations();
         act.Should().Throw<XunitException>().Which.Message.Should().Contain($"but it reported {ViolationText.MaxListed + 2}:")

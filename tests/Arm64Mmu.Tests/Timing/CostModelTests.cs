@@ -132,9 +132,9 @@ public class CostModelTests
                 var va = Rig.Va + (ulong)rng.Next(Rig.Pages) * 0x1000 + (ulong)rng.Next(512) * 8;
                 switch (rng.Next(10))
                 {
-                    case < 6: pe.Load(new VirtualAddress(va.Value), 8); break;
-                    case < 8: pe.Store(new VirtualAddress(va.Value), 8, (ulong)step); break;
-                    case 8: pe.Tlbi(TlbiOp.Vae1Is, TlbiOperand.Va(new VirtualAddress(va.Value))); break;
+                    case < 6: pe.Load(va, 8); break;
+                    case < 8: pe.Store(va, 8, (ulong)step); break;
+                    case 8: pe.Tlbi(TlbiOp.Vae1Is, TlbiOperand.Va(va)); break;
                     default: pe.Dsb(DsbOption.Ish); break;
                 }
             }
