@@ -39,13 +39,14 @@ public sealed partial class BreakBeforeMakeChecker
     }
 
     /// <summary>
-    /// Tells the checker that software freed the memory [<paramref name="pa"/>, +<paramref name="size"/>): every table the
+    /// Tells the checker that software freed the memory [<paramref name="address"/>, +<paramref name="size"/>): every table the
     /// checker follows that starts in it is freed as by <see cref="NotifyTableFreed"/>; other memory needs nothing. The work
     /// is bounded by the tables that exist, not by <paramref name="size"/>.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The range is empty or runs past the 52-bit physical address space.</exception>
-    public void NotifyTablesFreed(int pe, ulong pa, ulong size)
+    public void NotifyTablesFreed(int pe, PhysicalAddress address, ulong size)
     {
+        ulong pa = address.Value;
         Pe(pe);
         if (size == 0 || pa >= 1UL << 52 || size > (1UL << 52) - pa)
             throw new ArgumentOutOfRangeException(nameof(size), $"0x{pa:x}+0x{size:x}: a non-empty range below 2^52 is allowed");
@@ -54,7 +55,7 @@ public sealed partial class BreakBeforeMakeChecker
         // Roots Casemate's rules know of (a lock or an ID bound to them) may not be linked yet: they are released too.
         foreach (ulong root in _rootLocks.Keys) if (root >= start && root < end) tables.Add(root);
         foreach (var b in _bindingByRoot.Values) if (b.RootPa >= start && b.RootPa < end) tables.Add(b.RootPa);
-        foreach (ulong table in tables) NotifyTableFreed(pe, table);
+        foreach (ulong table in tables) TableFreed(pe, table);
     }
 
     /// <summary>
@@ -62,7 +63,9 @@ public sealed partial class BreakBeforeMakeChecker
     /// (<see cref="ViolationKind.TableReusedBeforeInvalidation"/>) when some PE may still walk it: through a removed entry whose
     /// invalidation has not completed, through an entry that still points at it, or because it is a root a PE has loaded.
     /// </summary>
-    public void NotifyTableFreed(int pe, ulong tablePa)
+    public void NotifyTableFreed(int pe, PhysicalAddress tablePa) => TableFreed(pe, tablePa.Value);
+
+    private void TableFreed(int pe, ulong tablePa)
     {
         Pe(pe);
         var ev = Record(pe, "table freed", tablePa);

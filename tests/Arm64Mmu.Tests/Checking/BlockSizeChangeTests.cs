@@ -128,7 +128,7 @@ public class BlockSizeChangeTests
                 rig.Tlbi(0, TlbiOp.Vmalle1Is);
                 rig.Dsb(0, DsbOption.Ish);
             }
-            rig.Checker.NotifyTableFreed(0, table);
+            rig.Checker.NotifyTableFreed(0, new PhysicalAddress(table));
             if (invalidateFirst) rig.Violations.Should().BeEmpty();
             else rig.Violations.Should().ContainSingle().Which.Kind.Should().Be(ViolationKind.TableReusedBeforeInvalidation);
         }

@@ -275,7 +275,7 @@ public class Stage2AndContextTests
         var (rig, l2, l3) = SharedWithTable();
         rig.Str(0, new PhysicalAddress(l2), 0);
         rig.Dsb(0, DsbOption.Ishst);
-        rig.Checker.NotifyTableFreed(0, l3);
+        rig.Checker.NotifyTableFreed(0, new PhysicalAddress(l3));
         var v = rig.Violations.Should().ContainSingle().Subject;
         v.Kind.Should().Be(ViolationKind.TableReusedBeforeInvalidation);
         v.Pes.Should().Equal(0, 1);
@@ -289,7 +289,7 @@ public class Stage2AndContextTests
         rig.Dsb(0, DsbOption.Ishst);
         rig.Tlbi(0, TlbiOp.Vae1Is, TlbiOperand.Va(Va, asid: 1));
         rig.Dsb(0, DsbOption.Ish);
-        rig.Checker.NotifyTableFreed(0, l3);
+        rig.Checker.NotifyTableFreed(0, new PhysicalAddress(l3));
         rig.Violations.Should().BeEmpty();
     }
 
@@ -297,7 +297,7 @@ public class Stage2AndContextTests
     public void FreeingATableStillLinked_IsTableReused()
     {
         var (rig, _, l3) = SharedWithTable();
-        rig.Checker.NotifyTableFreed(1, l3);
+        rig.Checker.NotifyTableFreed(1, new PhysicalAddress(l3));
         rig.Violations.Should().ContainSingle().Which.Kind.Should().Be(ViolationKind.TableReusedBeforeInvalidation);
     }
 

@@ -297,14 +297,14 @@ public class MaintenanceSequenceTests
         rig.Space.Map(rig.Pe, new VirtualAddress(va), Pa, 0x20_0000, KernelAttrs);
         var slot = rig.Space.Lookup(new VirtualAddress(va))!.Value.DescriptorAddress;
         var update = rig.Space.PlanSplit(new VirtualAddress(va));
-        ulong table = update.NewTables.Single();
+        var table = update.NewTables.Single();
         var seq = Commit(rig, () => rig.Space.Commit(rig.Pe, update, MaintenanceOptions.Default with { BbmLevel = 0 }));
         seq.Take(512).Should().OnlyContain(s => s.Kind == MaintenanceStepKind.Store && s.Role == StoreRole.Fill);
-        seq[0].Should().Be(Store(new PhysicalAddress(table), KernelPage));
-        seq[511].Should().Be(Store(new PhysicalAddress(table + 511 * 8), KernelPage + 511 * 0x1000));
+        seq[0].Should().Be(Store(table, KernelPage));
+        seq[511].Should().Be(Store(table + 511 * 8, KernelPage + 511 * 0x1000));
         // One 2 MiB block, stride 2 MiB: TG 01, SCALE 1, NUM 7 (512 pages), TTL 2 → 0x000053C0_04000200.
         seq.Skip(512).Should().Equal(Store(slot, 0), Dsb(DsbOption.Ishst), Tlbi(TlbiOp.Rvaale1Is, 0x0000_53C0_0400_0200UL), Dsb(DsbOption.Ish),
-            Store(slot, table | 3), Dsb(DsbOption.Ishst), MaintenanceStep.Isb);
+            Store(slot, table.Value | 3), Dsb(DsbOption.Ishst), MaintenanceStep.Isb);
     }
 
     [Fact]
@@ -326,7 +326,7 @@ public class MaintenanceSequenceTests
         var slot = rig.Space.DescriptorAddress(new VirtualAddress(va), 2)!.Value;
         var table = rig.Space.DescriptorAddress(new VirtualAddress(va), 3)!.Value;
         var update = rig.Space.PlanMerge(new VirtualAddress(va), 2);
-        update.FreedTables.Should().Equal(table.Value);
+        update.FreedTables.Should().Equal(table);
         var seq = Commit(rig, () => rig.Space.Commit(rig.Pe, update, MaintenanceOptions.Default with { BbmLevel = 0 }));
         // 512 pages, stride 4K, tables removed: RVAAE1IS, SCALE 1, NUM 7, TTL 0 (any level). Block: 0x705 (bit 1 clear).
         seq.Should().Equal(Store(slot, 0), Dsb(DsbOption.Ishst), Tlbi(TlbiOp.Rvaae1Is, 0x0000_5380_0400_0200UL), Dsb(DsbOption.Ish),

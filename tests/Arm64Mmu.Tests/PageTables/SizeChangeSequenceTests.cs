@@ -58,7 +58,7 @@ public class SizeChangeSequenceTests
         EveryPeTranslates(sm); // every PE caches the 2 MiB block
         var slot = space.DescriptorAddress(Va, 2)!.Value;
         var update = space.PlanSplit(Va);
-        ulong table = update.NewTables.Single();
+        ulong table = update.NewTables.Single().Value;
         var steps = space.Commit(sm[0], update, o);
         StoresTo(steps, slot.Value).Should().Equal(MaintenanceStep.Store(slot, Descriptor.Table(table)));
         StoresTo(steps, slot.Value)[0].Role.Should().Be(StoreRole.InPlace);
@@ -78,7 +78,7 @@ public class SizeChangeSequenceTests
         var slot = space.DescriptorAddress(Va, 2)!.Value;
         ulong block = sm.Memory.ReadUInt64(slot);
         var update = space.PlanSplit(Va);
-        ulong table = update.NewTables.Single();
+        ulong table = update.NewTables.Single().Value;
         var steps = space.Commit(sm[0], update, o).ToList();
         StoresTo(steps, slot.Value).Should().Equal(MaintenanceStep.Store(slot, block | Descriptor.Nt), MaintenanceStep.Store(slot, Descriptor.Table(table)));
         int nt = steps.FindIndex(s => s.Kind == MaintenanceStepKind.Store && s.Address == slot);

@@ -85,7 +85,7 @@ public static class TraceReplayer
                     break;
                 }
                 case TraceRecordKind.TableFreed:
-                    checker.NotifyTablesFreed(r.Pe, r.Address, Math.Max(r.Size, 1));
+                    checker.NotifyTablesFreed(r.Pe, new PhysicalAddress(r.Address), Math.Max(r.Size, 1));
                     break;
                 case TraceRecordKind.Lock:
                     checker.OnLock(r.Pe, r.Address);
