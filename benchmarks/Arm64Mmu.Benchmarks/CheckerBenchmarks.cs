@@ -2,6 +2,7 @@ using Arm64Mmu.Setups;
 using Arm64Mmu.Architecture;
 using Arm64Mmu.Checking;
 using Arm64Mmu.Machine;
+using Arm64Mmu.Memory;
 using Arm64Mmu.PageTables;
 using Arm64Mmu.Timing;
 using BenchmarkDotNet.Attributes;
@@ -15,7 +16,7 @@ namespace Arm64Mmu.Benchmarks;
 [MemoryDiagnoser]
 public class CheckerBenchmarks
 {
-    private const ulong VaBase = 0x0000_0040_0000_0000UL;
+    private static readonly VirtualAddress VaBase = new(0x0000_0040_0000_0000UL);
     private Machine.Machine _machine = null!;
     private AddressSpace _space = null!;
     private ulong _leaf;
@@ -34,10 +35,10 @@ public class CheckerBenchmarks
             var checker = BreakBeforeMakeChecker.Observe(_machine.Memory, 4, new CheckerOptions { RetainedEvents = 1000 });
             _machine.Attach(checker);
         }
-        var allocator = new TableAllocator(_machine.Memory, 0x4000_0000UL, 0x100_0000UL);
+        var allocator = new TableAllocator(_machine.Memory, new PhysicalAddress(0x4000_0000UL), 0x100_0000UL);
         _space = AddressSpace.ForEl10(allocator, Geometries.Stage1(Granule.Size4K, 48), asid: 9);
         _leaf = (Descriptor.Stage1Leaf(0, true, 1) | Descriptor.NotGlobal) & ~3UL;
-        _space.Map(_machine[0], VaBase + 0x10_0000, 0x2_0000_0000UL, 0x1000, _leaf, MapOptions.PagesOnly);
+        _space.Map(_machine[0], VaBase + 0x10_0000, new PhysicalAddress(0x2_0000_0000UL), 0x1000, _leaf, MapOptions.PagesOnly);
         foreach (var pe in _machine.ProcessingElements)
         {
             pe.Msr(Sysreg.MairEl1, MachineSetups.DefaultMair);
@@ -53,7 +54,7 @@ public class CheckerBenchmarks
     public void MapUseUnmap()
     {
         var pe = _machine[0];
-        _space.Map(pe, VaBase, 0x2_0000_0000UL, 8 * 0x1000, _leaf, MapOptions.PagesOnly);
+        _space.Map(pe, VaBase, new PhysicalAddress(0x2_0000_0000UL), 8 * 0x1000, _leaf, MapOptions.PagesOnly);
         foreach (var q in _machine.ProcessingElements)
             for (int i = 0; i < 8; i++) q.Load(VaBase + (ulong)i * 0x1000, 8);
         _space.Unmap(pe, VaBase, 8 * 0x1000, MaintenanceOptions.Default with { UseRangeTlbi = false });

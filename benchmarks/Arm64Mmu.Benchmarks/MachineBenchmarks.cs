@@ -2,6 +2,7 @@ using Arm64Mmu.Setups;
 using Arm64Mmu.Architecture;
 using Arm64Mmu.BenchmarkDotNet;
 using Arm64Mmu.Machine;
+using Arm64Mmu.Memory;
 using Arm64Mmu.Timing;
 using Arm64Mmu.Tlb;
 using BenchmarkDotNet.Attributes;
@@ -15,7 +16,7 @@ namespace Arm64Mmu.Benchmarks;
 public static class MachineScenarios
 {
     /// <summary>First mapped VA.</summary>
-    public const ulong VaBase = 0x10_0000_0000UL;
+    public static readonly VirtualAddress VaBase = new(0x10_0000_0000UL);
 
     /// <summary>A machine of <paramref name="pes"/> N1 PEs with <paramref name="pages"/> pages mapped.</summary>
     public static Machine.Machine Create(int pes, ulong pages)
@@ -28,19 +29,19 @@ public static class MachineScenarios
     }
 
     /// <summary>A seeded random trace of 8-byte-aligned VAs over <paramref name="bytes"/> of the mapping.</summary>
-    public static ulong[] RandomTrace(int accesses, ulong bytes, int seed = 42)
+    public static VirtualAddress[] RandomTrace(int accesses, ulong bytes, int seed = 42)
     {
         var rng = new Random(seed);
-        var trace = new ulong[accesses];
+        var trace = new VirtualAddress[accesses];
         for (int i = 0; i < trace.Length; i++) trace[i] = VaBase + ((ulong)rng.NextInt64((long)(bytes >> 3)) << 3);
         return trace;
     }
 
     /// <summary>Runs a trace of loads on a PE; returns the sum of the values read (so the work cannot be elided).</summary>
-    public static ulong Run(ProcessingElement pe, ulong[] trace)
+    public static ulong Run(ProcessingElement pe, VirtualAddress[] trace)
     {
         ulong sum = 0;
-        foreach (ulong va in trace) sum += pe.Load(va, 8).PhysicalAddress;
+        foreach (var va in trace) sum += pe.Load(va, 8).PhysicalAddress.Value;
         return sum;
     }
 }
@@ -52,7 +53,7 @@ public class TranslateBenchmarks
 {
     private const int L1Pages = 32, L2Pages = 512;
     private ProcessingElement _pe = null!;
-    private ulong[] _l1Vas = null!, _l2Vas = null!;
+    private VirtualAddress[] _l1Vas = null!, _l2Vas = null!;
 
     /// <summary>Maps 1024 pages on one PE and warms both working sets.</summary>
     [GlobalSetup]
@@ -73,7 +74,7 @@ public class TranslateBenchmarks
         ulong sum = 0;
         var vas = _l1Vas;
         for (int r = 0; r < 32; r++)
-            for (int i = 0; i < vas.Length; i++) sum += _pe.Translate(vas[i], AccessKind.Read).PhysicalAddress;
+            for (int i = 0; i < vas.Length; i++) sum += _pe.Translate(vas[i], AccessKind.Read).PhysicalAddress.Value;
         return sum;
     }
 
@@ -83,7 +84,7 @@ public class TranslateBenchmarks
     {
         ulong sum = 0;
         var vas = _l2Vas;
-        for (int i = 0; i < vas.Length; i++) sum += _pe.Translate(vas[i], AccessKind.Read).PhysicalAddress;
+        for (int i = 0; i < vas.Length; i++) sum += _pe.Translate(vas[i], AccessKind.Read).PhysicalAddress.Value;
         return sum;
     }
 }
@@ -116,7 +117,7 @@ public class ShootdownBenchmarks
     public ulong TlbiVae1IsDsbIsh64Pe()
     {
         var pe = _machine[0];
-        ulong va = MachineScenarios.VaBase + (ulong)(Resident + (_next++ & (Pages - Resident - 1))) * 0x1000;
+        var va = MachineScenarios.VaBase + (ulong)(Resident + (_next++ & (Pages - Resident - 1))) * 0x1000;
         pe.Tlbi(TlbiOp.Vae1Is, TlbiOperand.Va(va, asid: 1));
         pe.Dsb(DsbOption.Ish);
         return pe.Cycles;
@@ -172,7 +173,7 @@ public class RandomTraceBenchmarks
     /// <summary>Bytes mapped.</summary>
     public const ulong Bytes = 1UL << 30;
     private ProcessingElement _pe = null!;
-    private ulong[] _trace = null!;
+    private VirtualAddress[] _trace = null!;
 
     /// <summary>Maps 1 GiB, builds the trace, runs it once to warm up and once more to report the simulated cycles.</summary>
     [GlobalSetup]
@@ -183,7 +184,7 @@ public class RandomTraceBenchmarks
     }
 
     /// <summary>The PE, the trace, after one warming pass.</summary>
-    public static (ProcessingElement Pe, ulong[] Trace) Prepare()
+    public static (ProcessingElement Pe, VirtualAddress[] Trace) Prepare()
     {
         var pe = MachineScenarios.Create(1, Bytes >> 12)[0];
         var trace = MachineScenarios.RandomTrace(Accesses, Bytes);

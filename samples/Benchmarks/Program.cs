@@ -1,5 +1,6 @@
 using Arm64Mmu.BenchmarkDotNet;
 using Arm64Mmu.Machine;
+using Arm64Mmu.Memory;
 using Arm64Mmu.Setups;
 using Arm64Mmu.Timing;
 using Arm64Mmu.Tlb;
@@ -12,7 +13,7 @@ BenchmarkSwitcher.FromAssembly(typeof(ShootdownBenchmark).Assembly).Run(args);
 [SimulatedCyclesColumns]
 public class ShootdownBenchmark
 {
-    private const ulong Va = 0x10_0000_0000UL;
+    private static readonly VirtualAddress Va = new(0x10_0000_0000UL);
     private Machine _machine = null!;
 
     [GlobalSetup]

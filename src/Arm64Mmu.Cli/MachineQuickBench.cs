@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Arm64Mmu.Architecture;
+using Arm64Mmu.Memory;
 using Arm64Mmu.Machine;
 using Arm64Mmu.Timing;
 using Arm64Mmu.Tlb;
@@ -13,7 +14,7 @@ namespace Arm64Mmu.Cli;
 /// </summary>
 public static class MachineQuickBench
 {
-    private const ulong VaBase = Bench.MachineMeasurements.VaBase;
+    private static readonly VirtualAddress VaBase = Bench.MachineMeasurements.VaBase;
     private const int Rounds = 5;
 
     /// <summary>
@@ -67,14 +68,14 @@ public static class MachineQuickBench
         const ulong bytes = 1UL << 30;
         var pe = Create(1, bytes >> 12)[0];
         var rng = new Random(42);
-        var trace = new ulong[accesses];
+        var trace = new VirtualAddress[accesses];
         for (int i = 0; i < trace.Length; i++) trace[i] = VaBase + ((ulong)rng.NextInt64((long)(bytes >> 3)) << 3);
         ulong sink = 0;
         // One warming pass (also lets the JIT optimise the hot methods), then the measured pass.
-        foreach (ulong va in trace) sink += pe.Load(va, 8).PhysicalAddress;
+        foreach (var va in trace) sink += pe.Load(va, 8).PhysicalAddress.Value;
         ulong before = pe.Cycles;
         long t0 = Stopwatch.GetTimestamp();
-        foreach (ulong va in trace) sink += pe.Load(va, 8).PhysicalAddress;
+        foreach (var va in trace) sink += pe.Load(va, 8).PhysicalAddress.Value;
         double ns = Stopwatch.GetElapsedTime(t0).TotalNanoseconds / accesses;
         GC.KeepAlive(sink);
         return (ns, (double)(pe.Cycles - before) / accesses);

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Arm64Mmu.Setups;
+using Arm64Mmu.Memory;
 using Arm64Mmu.Cli.Conformance;
 using Arm64Mmu.PageTables;
 using Arm64Mmu.Translation;
@@ -51,7 +52,7 @@ internal static class WalkCommand
             Console.WriteLine($"case {CliRunner.OneLine(VectorFile.Label(c.Name))}: {CliRunner.OneLine(c.Description, 400)}");
             if (op is not null)
             {
-                Console.Write(WalkExplanation.Explain(t, op.Value, va!.Value));
+                Console.Write(WalkExplanation.Explain(t, op.Value, new VirtualAddress(va!.Value)));
                 return 0;
             }
             if (query is { } n && (n < 0 || n >= c.Queries.Count)) throw new CliException($"--query {n}: the case has queries 0 to {c.Queries.Count - 1}");
@@ -60,10 +61,10 @@ internal static class WalkCommand
                 if (query is { } k && k != i) continue;
                 var q = c.Queries[i];
                 Console.Write($"[{i}] ");
-                Console.Write(WalkExplanation.Explain(t, q.Op, q.Va));
+                Console.Write(WalkExplanation.Explain(t, q.Op, new VirtualAddress(q.Va)));
                 if (q.Par is { } exp)
                 {
-                    ulong got = t.At(q.Op, q.Va).Value;
+                    ulong got = t.At(q.Op, new VirtualAddress(q.Va)).Value;
                     Console.WriteLine($"  expected {new Architecture.Par(exp)} -> {(ConformanceRunner.Matches(q, got) ? "match" : "MISMATCH")}");
                 }
                 Console.WriteLine();
@@ -75,7 +76,7 @@ internal static class WalkCommand
         try { setup = ExampleSetups.Create(example ?? "nested-4k-48x48"); }
         catch (ArgumentException e) { throw new CliException("--example: " + e.Message.Split(" (Parameter")[0]); }
         Console.WriteLine($"example {setup.Name}: {setup.Description}");
-        Console.Write(WalkExplanation.Explain(setup.Translator, op ?? setup.Operation, va ?? setup.VirtualAddress));
+        Console.Write(WalkExplanation.Explain(setup.Translator, op ?? setup.Operation, va is { } given ? new VirtualAddress(given) : setup.VirtualAddress));
         return 0;
     }
 }

@@ -61,7 +61,7 @@ public sealed class MachineFixture
     public ProcessingElement this[int pe] => Machine[pe];
 
     /// <summary>
-    /// Leaf attributes for <see cref="AddressSpace.Map"/>: stage 1 Normal write-back (AttrIndx 1 of the default MAIR),
+    /// Leaf attributes for <c>AddressSpace.Map</c>: stage 1 Normal write-back (AttrIndx 1 of the default MAIR),
     /// read/write at EL1, Access flag set, non-global when the space has an ASID; stage 2 Normal write-back, read/write.
     /// </summary>
     public ulong LeafAttributes

@@ -1,5 +1,6 @@
 using Arm64Mmu.Architecture;
 using Arm64Mmu.Checking;
+using Arm64Mmu.Memory;
 using Arm64Mmu.PageTables;
 using Arm64Mmu.Timing;
 
@@ -33,7 +34,7 @@ public sealed record MachineFixtureOptions
     /// <summary>The PEs' exception level; default EL1 for EL1&amp;0 tables, EL2 for EL2 and stage-2 tables.</summary>
     public int? ExceptionLevel { get; init; }
     /// <summary>Physical base of the region tables are allocated from (default 0x4000_0000).</summary>
-    public ulong TableRegion { get; init; } = 0x4000_0000UL;
+    public PhysicalAddress TableRegion { get; init; } = new(0x4000_0000UL);
     /// <summary>Size of that region (default 16 MiB).</summary>
     public ulong TableRegionSize { get; init; } = 0x100_0000UL;
     /// <summary>The checker's options (its PE features come from the machine).</summary>

@@ -1,6 +1,7 @@
 using Arm64Mmu.Setups;
 using Arm64Mmu.Architecture;
 using Arm64Mmu.Machine;
+using Arm64Mmu.Memory;
 using Arm64Mmu.Timing;
 using Arm64Mmu.Tlb;
 
@@ -14,7 +15,7 @@ namespace Arm64Mmu.Cli.Bench;
 internal static class MachineMeasurements
 {
     /// <summary>VA of the first page of the linear mapping the set-ups build.</summary>
-    public const ulong VaBase = 0x10_0000_0000UL;
+    public static readonly VirtualAddress VaBase = new(0x10_0000_0000UL);
 
     /// <summary>The batch-timed machine figures.</summary>
     public static IEnumerable<QuickMeasurement> All { get; } =
@@ -45,7 +46,7 @@ internal static class MachineMeasurements
         return n =>
         {
             ulong sum = 0;
-            for (int i = 0; i < n; i++) sum += pe.Translate(vas[i & mask], AccessKind.Read).PhysicalAddress;
+            for (int i = 0; i < n; i++) sum += pe.Translate(vas[i & mask], AccessKind.Read).PhysicalAddress.Value;
             return sum;
         };
     }
@@ -59,7 +60,7 @@ internal static class MachineMeasurements
         {
             for (int i = 0; i < n; i++)
             {
-                ulong va = VaBase + (ulong)(2048 + (next++ & 2047)) * 0x1000;
+                var va = VaBase + (ulong)(2048 + (next++ & 2047)) * 0x1000;
                 pes[0].Tlbi(TlbiOp.Vae1Is, TlbiOperand.Va(va, asid: 1));
                 pes[0].Dsb(DsbOption.Ish);
             }

@@ -16,7 +16,7 @@ internal sealed class WalkWorkload
     private readonly Walker _walker;
     private readonly TranslationRegime _regime;
     private readonly Stage2Regime _stage2;
-    private readonly ulong[] _vas;
+    private readonly VirtualAddress[] _vas;
     private readonly int _vaMask;
     private readonly AccessRequest _access;
     private readonly bool _applyStage2;
@@ -28,7 +28,7 @@ internal sealed class WalkWorkload
     /// <summary>What is walked.</summary>
     public string Description { get; }
 
-    private WalkWorkload(AddressTranslator t, AtOperation op, ulong[] vas, ulong[] expected, string description)
+    private WalkWorkload(AddressTranslator t, AtOperation op, VirtualAddress[] vas, PhysicalAddress[] expected, string description)
     {
         if (vas.Length == 0 || (vas.Length & (vas.Length - 1)) != 0) throw new ArgumentException("the VA count must be a power of two", nameof(vas));
         _walker = t.Walker;
@@ -43,8 +43,8 @@ internal sealed class WalkWorkload
         {
             WalkResult r = default;
             _walker.Translate(_regime, _stage2, vas[i], _access, _applyStage2, ref r);
-            if (!r.Succeeded || r.OutputAddress != expected[i])
-                throw new InvalidOperationException($"{description}: VA 0x{vas[i]:x} gave {r.Fault}, output 0x{r.OutputAddress:x}; expected 0x{expected[i]:x}");
+            if (!r.Succeeded || r.PhysicalAddress != expected[i])
+                throw new InvalidOperationException($"{description}: VA {vas[i]} gave {r.Fault}, output {r.PhysicalAddress}; expected {expected[i]}");
             if (i == 0) DescriptorReads = r.DescriptorReads;
             else if (r.DescriptorReads != DescriptorReads) throw new InvalidOperationException($"{description}: walks differ in descriptor reads");
         }
@@ -66,13 +66,13 @@ internal sealed class WalkWorkload
     {
         var mem = new PhysicalMemory();
         var geo = Geometries.Stage1(Granule.Size4K, 48);
-        var b = new TableBuilder(new TableAllocator(mem, 0x4000_0000UL, 0x0100_0000UL), geo);
-        var vas = new ulong[count];
-        var expected = new ulong[count];
+        var b = new TableBuilder(new TableAllocator(mem, new PhysicalAddress(0x4000_0000UL), 0x0100_0000UL), geo);
+        var vas = new VirtualAddress[count];
+        var expected = new PhysicalAddress[count];
         for (int i = 0; i < count; i++)
         {
-            ulong page = 0x0000_4000_0000_0000UL + (ulong)i * ((1UL << 30) + (1UL << 21) + (1UL << 12));
-            ulong oa = 0x0000_0080_0000_0000UL + (ulong)i * 0x1000;
+            var page = new VirtualAddress(0x0000_4000_0000_0000UL + (ulong)i * ((1UL << 30) + (1UL << 21) + (1UL << 12)));
+            var oa = new PhysicalAddress(0x0000_0080_0000_0000UL + (ulong)i * 0x1000);
             b.Map(page, oa, 3, Descriptor.Stage1Leaf(0, page: true, attrIndx: 1));
             vas[i] = page + 0x123;
             expected[i] = oa + 0x123;
@@ -89,9 +89,9 @@ internal sealed class WalkWorkload
     public ulong Walk()
     {
         WalkResult r = default;
-        ulong va = _vas[_next++ & _vaMask];
+        var va = _vas[_next++ & _vaMask];
         _walker.Translate(_regime, _stage2, va, _access, _applyStage2, ref r);
-        return r.OutputAddress;
+        return r.PhysicalAddress.Value;
     }
 
     /// <summary><paramref name="n"/> walks; returns the sum of the output addresses.</summary>

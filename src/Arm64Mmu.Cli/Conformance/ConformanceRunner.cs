@@ -26,7 +26,7 @@ public static class ConformanceRunner
     public static AddressTranslator Prepare(VectorCase c, ProcessorFeatures features)
     {
         var mem = new PhysicalMemory();
-        foreach (var run in c.Memory) mem.WriteUInt64s(run.Pa, run.Qwords);
+        foreach (var run in c.Memory) mem.WriteUInt64s(new PhysicalAddress(run.Pa), run.Qwords);
         var t = new AddressTranslator(mem, features, ConfigurationPolicy.Architectural);
         foreach (var (reg, value) in c.Registers) t.Registers[reg] = value;
         return t;
@@ -37,7 +37,7 @@ public static class ConformanceRunner
     {
         var t = Prepare(c, features);
         var pars = new ulong[c.Queries.Count];
-        for (int i = 0; i < pars.Length; i++) pars[i] = t.At(c.Queries[i].Op, c.Queries[i].Va).Value;
+        for (int i = 0; i < pars.Length; i++) pars[i] = t.At(c.Queries[i].Op, new VirtualAddress(c.Queries[i].Va)).Value;
         return pars;
     }
 

@@ -1,4 +1,5 @@
 using Arm64Mmu.Architecture;
+using Arm64Mmu.Memory;
 using Arm64Mmu.Translation;
 
 namespace Arm64Mmu.Checking;
@@ -6,8 +7,9 @@ namespace Arm64Mmu.Checking;
 public sealed partial class BreakBeforeMakeChecker
 {
     /// <inheritdoc/>
-    public void OnTranslationUsed(int pe, ulong va, in WalkResult result, bool fromTlb)
+    public void OnTranslationUsed(int pe, VirtualAddress address, in WalkResult result, bool fromTlb)
     {
+        ulong va = address.Value;
         // Fresh walks read the current tables; only TLB hits can be stale. Cheap when nothing is outstanding.
         if (!fromTlb || !result.Succeeded || _outstanding.Count == 0) return;
         Pe(pe);
@@ -17,8 +19,8 @@ public sealed partial class BreakBeforeMakeChecker
             if (o.Pe != pe || o.Kind == ObligationKind.SizeChange || o.StaleReported) continue;
             bool s2 = o.Context.Kind.IsStage2;
             bool hit;
-            if (!s2 && o.Location == result.DescriptorAddress && !o.CoversTableOrSubtree) hit = _memory.ReadUInt64(o.Location) != result.Descriptor;
-            else if (s2 && result.TwoStage && o.Location == result.Stage2DescriptorAddress && !o.CoversTableOrSubtree) hit = _memory.ReadUInt64(o.Location) != result.Stage2Descriptor;
+            if (!s2 && o.Location == result.DescriptorAddress && !o.CoversTableOrSubtree) hit = _memory.ReadWord(o.Location) != result.Descriptor;
+            else if (s2 && result.TwoStage && o.Location == result.Stage2DescriptorAddress && !o.CoversTableOrSubtree) hit = _memory.ReadWord(o.Location) != result.Stage2Descriptor;
             else if (o.CoversTableOrSubtree) hit = s2 ? result.TwoStage && o.Remaining.Contains(result.IntermediateAddress) : o.Remaining.Contains(va);
             else hit = false;
             if (hit) (stale ??= new()).Add(o);
@@ -28,7 +30,7 @@ public sealed partial class BreakBeforeMakeChecker
         foreach (var o in stale) o.StaleReported = true;
         var first = stale[0];
         string scope = first.Scope();
-        Report(new Violation(ViolationKind.StaleTranslationUsed, new[] { pe }, first.Location, first.OldValue, _memory.ReadUInt64(first.Location),
+        Report(new Violation(ViolationKind.StaleTranslationUsed, new[] { pe }, first.Location, first.OldValue, _memory.ReadWord(first.Location),
             va, va, scope,
             $"PE{pe} translated 0x{va:x} to 0x{result.OutputAddress:x} with a TLB entry from a descriptor that was broken and whose invalidation on PE{pe} was not completed",
             ByEntry(stale.Select(o => (o.Pe, $"{EntryText(o, scope)}: {Classify(o).Detail}"))),
@@ -37,13 +39,14 @@ public sealed partial class BreakBeforeMakeChecker
     }
 
     /// <summary>
-    /// Tells the checker that software freed the memory [<paramref name="pa"/>, +<paramref name="size"/>): every table the
+    /// Tells the checker that software freed the memory [<paramref name="address"/>, +<paramref name="size"/>): every table the
     /// checker follows that starts in it is freed as by <see cref="NotifyTableFreed"/>; other memory needs nothing. The work
     /// is bounded by the tables that exist, not by <paramref name="size"/>.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The range is empty or runs past the 52-bit physical address space.</exception>
-    public void NotifyTablesFreed(int pe, ulong pa, ulong size)
+    public void NotifyTablesFreed(int pe, PhysicalAddress address, ulong size)
     {
+        ulong pa = address.Value;
         Pe(pe);
         if (size == 0 || pa >= 1UL << 52 || size > (1UL << 52) - pa)
             throw new ArgumentOutOfRangeException(nameof(size), $"0x{pa:x}+0x{size:x}: a non-empty range below 2^52 is allowed");
@@ -52,7 +55,7 @@ public sealed partial class BreakBeforeMakeChecker
         // Roots Casemate's rules know of (a lock or an ID bound to them) may not be linked yet: they are released too.
         foreach (ulong root in _rootLocks.Keys) if (root >= start && root < end) tables.Add(root);
         foreach (var b in _bindingByRoot.Values) if (b.RootPa >= start && b.RootPa < end) tables.Add(b.RootPa);
-        foreach (ulong table in tables) NotifyTableFreed(pe, table);
+        foreach (ulong table in tables) TableFreed(pe, table);
     }
 
     /// <summary>
@@ -60,7 +63,9 @@ public sealed partial class BreakBeforeMakeChecker
     /// (<see cref="ViolationKind.TableReusedBeforeInvalidation"/>) when some PE may still walk it: through a removed entry whose
     /// invalidation has not completed, through an entry that still points at it, or because it is a root a PE has loaded.
     /// </summary>
-    public void NotifyTableFreed(int pe, ulong tablePa)
+    public void NotifyTableFreed(int pe, PhysicalAddress tablePa) => TableFreed(pe, tablePa.Value);
+
+    private void TableFreed(int pe, ulong tablePa)
     {
         Pe(pe);
         var ev = Record(pe, "table freed", tablePa);

@@ -120,7 +120,7 @@ public sealed partial class BreakBeforeMakeChecker
                 lastOk = pa.HasValue;
                 lastPa = pa.GetValueOrDefault();
             }
-            return lastOk ? _memory.ReadUInt64(lastPa + (address & 0xFFF)) : 0;
+            return lastOk ? _memory.ReadWord(lastPa + (address & 0xFFF)) : 0;
         });
         return verdict.IsAllowed ? sizeChange : verdict;
     }

@@ -167,7 +167,7 @@ public sealed partial class BreakBeforeMakeChecker
         if (root is null) return false;
         var g = r.Tree.Geometry;
         for (ulong off = 0; off < g.InitialTableBytes; off += 8)
-            if (ReverseMap.TypeOf(_memory.ReadUInt64(root.Value + off), g.StartLevel, g) != DescriptorType.Invalid) return true;
+            if (ReverseMap.TypeOf(_memory.ReadWord(root.Value + off), g.StartLevel, g) != DescriptorType.Invalid) return true;
         return false;
     }
 }

@@ -9,8 +9,9 @@ public sealed partial class BreakBeforeMakeChecker
     private const int CombinedScanLimit = 1 << 20;
 
     /// <inheritdoc/>
-    public void OnWrite(ulong wordAddress, ulong oldValue, ulong newValue, WriteOrigin origin, int writer)
+    public void OnWrite(PhysicalAddress word, ulong oldValue, ulong newValue, WriteOrigin origin, int writer)
     {
+        ulong wordAddress = word.Value;
         // Casemate's lock discipline covers every store to a table, even one that writes the value already there.
         bool lockCheck = LockRules && writer >= 0 && origin != WriteOrigin.HardwareUpdate;
         if (oldValue == newValue && !lockCheck) return;
@@ -278,7 +279,7 @@ public sealed partial class BreakBeforeMakeChecker
             int shift = g.LevelShift(level);
             for (ulong i = 0; i < g.Granule.Bytes() / 8; i++)
             {
-                ulong d = _memory.ReadUInt64(tablePa + i * 8);
+                ulong d = _memory.ReadWord(tablePa + i * 8);
                 var t = ReverseMap.TypeOf(d, level, g);
                 if (t == DescriptorType.Invalid) continue;
                 ulong b = i << shift;
@@ -334,7 +335,7 @@ public sealed partial class BreakBeforeMakeChecker
                 for (ulong off = 0; off < link.TableBytes; off += 8)
                 {
                     if (++scanned > CombinedScanLimit) { tooMany = true; break; }
-                    ulong d = _memory.ReadUInt64(link.TablePa + off);
+                    ulong d = _memory.ReadWord(link.TablePa + off);
                     var t = ReverseMap.TypeOf(d, link.Level, g1);
                     if (t is DescriptorType.Invalid or DescriptorType.Table) continue;
                     ulong oa = Descriptor.Address(d, shift, g1.Format), oaLast = oa + ((1UL << shift) - 1);

@@ -184,8 +184,9 @@ public sealed partial class BreakBeforeMakeChecker : IMachineObserver, IPhysical
     }
 
     /// <inheritdoc/>
-    public void OnTlbConflict(int pe, ulong va, in TlbEntryTag first, in TlbEntryTag second)
+    public void OnTlbConflict(int pe, VirtualAddress address, in TlbEntryTag first, in TlbEntryTag second)
     {
+        ulong va = address.Value;
         Pe(pe);
         var ev = Record(pe, "TLB conflict", va);
         Report(new Violation(ViolationKind.TlbConflict, new[] { pe }, 0, 0, 0, Math.Min(first.InputBase, second.InputBase),

@@ -276,7 +276,7 @@ internal sealed class ReverseMap
         var g = link.Tree.Geometry;
         for (ulong off = 0; off < link.TableBytes; off += 8)
         {
-            ulong d = _memory.ReadUInt64(link.TablePa + off);
+            ulong d = _memory.ReadWord(link.TablePa + off);
             if (TypeOf(d, link.Level, g) != DescriptorType.Table) continue;
             NewChild(new EntryPosition(link, link.TablePa + off, link.IaBase + ((off >> 3) << link.EntryShift)), d);
         }
@@ -290,7 +290,7 @@ internal sealed class ReverseMap
         var g = t.Geometry;
         for (ulong off = 0; off < g.Granule.Bytes(); off += 8)
         {
-            ulong d = _memory.ReadUInt64(pa + off);
+            ulong d = _memory.ReadWord(pa + off);
             if (TypeOf(d, level, g) != DescriptorType.Table) continue;
             if (Resolve(t, Descriptor.Address(d, (int)g.Granule, g.Format)) is { } next) MarkIncomplete(t, next, level + 1);
         }

@@ -49,18 +49,18 @@ public sealed class LitmusMachine
         Test = test ?? throw new ArgumentNullException(nameof(test));
         Variables = test.Variables;
         var geometry = Geometries.Stage1(Granule.Size4K, 48);
-        var allocator = new TableAllocator(_memory, TableRegion, TableRegionSize);
+        var allocator = new TableAllocator(_memory, new PhysicalAddress(TableRegion), TableRegionSize);
         var builder = new TableBuilder(allocator, geometry);
         var defaults = new PteValue(null).AttributeBits();
-        for (int i = 0; i < Variables.Count; i++) builder.Map(VirtualAddressOf(i), PhysicalAddressOf(i), 3, defaults);
+        for (int i = 0; i < Variables.Count; i++) builder.Map(new VirtualAddress(VirtualAddressOf(i)), new PhysicalAddress(PhysicalAddressOf(i)), 3, defaults);
         Space = new AddressSpace(allocator, new AddressSpaceDefinition { Regime = Regime.El10, Geometry = geometry }, builder.RootPhysical);
         DescriptorAddresses = new ulong[Variables.Count];
         InitialDescriptors = new ulong[Variables.Count];
         for (int i = 0; i < Variables.Count; i++)
         {
-            DescriptorAddresses[i] = Space.DescriptorAddress(VirtualAddressOf(i), 3)
+            DescriptorAddresses[i] = Space.DescriptorAddress(new VirtualAddress(VirtualAddressOf(i)), 3)?.Value
                 ?? throw new InvalidOperationException($"no level-3 descriptor for {Variables[i]}");
-            InitialDescriptors[i] = _memory.ReadUInt64(DescriptorAddresses[i]);
+            InitialDescriptors[i] = _memory.ReadWord(DescriptorAddresses[i]);
         }
         foreach (var d in test.Descriptors)
         {
@@ -151,10 +151,10 @@ public sealed class LitmusMachine
         var key = (_config[thread], page, descriptor, write);
         if (_outcomes.TryGetValue(key, out var o)) return o;
         var tr = _translators[thread];
-        _memory.WriteUInt64(DescriptorAddresses[page], descriptor);
+        _memory.WriteWord(DescriptorAddresses[page], descriptor, WriteOrigin.Software, -1);
         var access = new AccessRequest(write ? AccessKind.Write : AccessKind.Read, Unprivileged: Test.AtEl0[thread]);
         WalkResult r = default;
-        tr.Walker.Translate(tr.El10, Stage2Regime.Disabled, VirtualAddressOf(page), access, false, ref r);
+        tr.Walker.Translate(tr.El10, Stage2Regime.Disabled, new VirtualAddress(VirtualAddressOf(page)), access, false, ref r);
         ulong update = 0;
         if (r.Succeeded && r.Stage1UpdatePending)
         {

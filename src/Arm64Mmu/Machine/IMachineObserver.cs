@@ -1,3 +1,4 @@
+using Arm64Mmu.Memory;
 using Arm64Mmu.Tlb;
 using Arm64Mmu.Translation;
 
@@ -29,10 +30,10 @@ public interface IMachineObserver
     /// A PE's access used a translation: from its TLB (<paramref name="fromTlb"/>, possibly stale) or from a fresh walk.
     /// <paramref name="result"/> holds the translation used.
     /// </summary>
-    void OnTranslationUsed(int pe, ulong va, in WalkResult result, bool fromTlb);
+    void OnTranslationUsed(int pe, VirtualAddress va, in WalkResult result, bool fromTlb);
 
     /// <summary>A PE found more than one TLB entry for an address (a TLB conflict).</summary>
-    void OnTlbConflict(int pe, ulong va, in TlbEntryTag first, in TlbEntryTag second);
+    void OnTlbConflict(int pe, VirtualAddress va, in TlbEntryTag first, in TlbEntryTag second);
 }
 
 /// <summary>
@@ -48,10 +49,10 @@ public interface ITableMaintenance
     Architecture.ProcessorFeatures Features { get; }
 
     /// <summary>A single-copy-atomic 64-bit store of a descriptor to physical memory.</summary>
-    void WriteDescriptor(ulong pa, ulong value);
+    void WriteDescriptor(PhysicalAddress pa, ulong value);
 
     /// <summary>A 64-bit load of a descriptor from physical memory.</summary>
-    ulong ReadDescriptor(ulong pa);
+    ulong ReadDescriptor(PhysicalAddress pa);
 
     /// <summary>DSB with an option.</summary>
     void Dsb(DsbOption option);

@@ -1,4 +1,5 @@
 using Arm64Mmu.Architecture;
+using Arm64Mmu.Memory;
 using Arm64Mmu.Tlb;
 
 namespace Arm64Mmu.Machine;
@@ -15,12 +16,14 @@ public enum InstructionStatus : byte
 /// <summary>The outcome of a load, store or instruction fetch.</summary>
 public readonly struct AccessResult
 {
+    private readonly ulong _physicalAddress, _faultAddress;
+
     internal AccessResult(Fault fault, ulong value, ulong physicalAddress, ulong faultAddress, int parts)
     {
         Fault = fault;
         Value = value;
-        PhysicalAddress = physicalAddress;
-        FaultAddress = faultAddress;
+        _physicalAddress = physicalAddress;
+        _faultAddress = faultAddress;
         Parts = parts;
     }
 
@@ -29,9 +32,9 @@ public readonly struct AccessResult
     /// <summary>The value read (loads and fetches; little-endian, zero-extended).</summary>
     public ulong Value { get; }
     /// <summary>Physical address of the first byte.</summary>
-    public ulong PhysicalAddress { get; }
+    public PhysicalAddress PhysicalAddress => new(_physicalAddress);
     /// <summary>The virtual address of the part that faulted.</summary>
-    public ulong FaultAddress { get; }
+    public VirtualAddress FaultAddress => new(_faultAddress);
     /// <summary>How many separately translated parts the access was split into (2 when it crosses a page).</summary>
     public int Parts { get; }
     /// <summary>True when the access completed.</summary>
@@ -39,31 +42,33 @@ public readonly struct AccessResult
 
     /// <inheritdoc/>
     public override string ToString() => Succeeded
-        ? $"PA 0x{PhysicalAddress:x} value 0x{Value:x}{(Parts > 1 ? $" ({Parts} parts)" : "")}"
-        : $"{Fault} at VA 0x{FaultAddress:x}";
+        ? $"PA {PhysicalAddress} value 0x{Value:x}{(Parts > 1 ? $" ({Parts} parts)" : "")}"
+        : $"{Fault} at VA {FaultAddress}";
 }
 
 /// <summary>The outcome of translating one address on a PE (<see cref="ProcessingElement.Translate"/>).</summary>
 public readonly struct PeTranslation
 {
+    private readonly ulong _physicalAddress;
+
     internal PeTranslation(Fault fault, ulong physicalAddress, TranslationSource source)
     {
         Fault = fault;
-        PhysicalAddress = physicalAddress;
+        _physicalAddress = physicalAddress;
         Source = source;
     }
 
     /// <summary>The fault, or none.</summary>
     public Fault Fault { get; }
     /// <summary>The physical address (when it succeeded).</summary>
-    public ulong PhysicalAddress { get; }
+    public PhysicalAddress PhysicalAddress => new(_physicalAddress);
     /// <summary>Where the translation came from.</summary>
     public TranslationSource Source { get; }
     /// <summary>True when it succeeded.</summary>
     public bool Succeeded => Fault.Kind == FaultKind.None;
 
     /// <inheritdoc/>
-    public override string ToString() => Succeeded ? $"PA 0x{PhysicalAddress:x} ({Source})" : Fault.ToString();
+    public override string ToString() => Succeeded ? $"PA {PhysicalAddress} ({Source})" : Fault.ToString();
 }
 
 /// <summary>The outcome of an AT instruction: its status and the PAR_EL1 value it wrote.</summary>

@@ -44,7 +44,7 @@ internal sealed class MemoryPort
     {
         if (n == 8 && (pa & 7) == 0)
         {
-            _memory.WriteUInt64(pa, value, WriteOrigin.Software, _writer);
+            _memory.WriteWord(pa, value, WriteOrigin.Software, _writer);
             return;
         }
         if (n == 1)
@@ -62,7 +62,7 @@ internal sealed class MemoryPort
             ulong mask = (m == 8 ? ulong.MaxValue : (1UL << (8 * m)) - 1) << (8 * off);
             ulong bits = ((value >> (8 * consumed)) << (8 * off)) & mask;
             ulong old = _memory.ReadWordUnchecked(word);
-            _memory.WriteUInt64(word, (old & ~mask) | bits, WriteOrigin.Software, _writer);
+            _memory.WriteWord(word, (old & ~mask) | bits, WriteOrigin.Software, _writer);
             a += (ulong)m;
             consumed += m;
         }

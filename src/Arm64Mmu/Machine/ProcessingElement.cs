@@ -10,7 +10,7 @@ namespace Arm64Mmu.Machine;
 /// <summary>
 /// One processing element: its system registers (<see cref="Msr(SystemRegister, ulong)"/>, <see cref="Mrs(SystemRegister, out ulong)"/>),
 /// exception level and PSTATE.PAN, its TLBs and walker, a cycle clock, and the instructions that matter to the MMU:
-/// <see cref="Load(ulong, int)"/>, <see cref="Store(ulong, int, ulong)"/>, <see cref="Fetch"/>, <see cref="At"/>,
+/// <see cref="Load(VirtualAddress, int)"/>, <see cref="Store(VirtualAddress, int, ulong)"/>, <see cref="Fetch"/>, <see cref="At"/>,
 /// <see cref="Tlbi"/>, <see cref="Dsb"/> and <see cref="Isb"/>. Accesses go through the TLBs and the walker and really
 /// read and write the machine's memory (stores with this PE as the writer); faults are returned as values.
 /// </summary>
@@ -248,12 +248,13 @@ public sealed class ProcessingElement : ITableMaintenance
         => new(kind, ExceptionLevel == 0, _pan && ExceptionLevel != 0 && kind != AccessKind.Execute);
 
     /// <summary>
-    /// Translates <paramref name="va"/> for an access of <paramref name="kind"/> at the current exception level, as an
+    /// Translates <paramref name="address"/> for an access of <paramref name="kind"/> at the current exception level, as an
     /// access would (TLB lookups and fills, walk, hardware Access-flag/dirty updates, cycles), without touching data.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public PeTranslation Translate(ulong va, AccessKind kind)
+    public PeTranslation Translate(VirtualAddress address, AccessKind kind)
     {
+        ulong va = address.Value;
         ref var slot = ref FastPageTable.SlotFor(kind == AccessKind.Read ? _fastRead : kind == AccessKind.Write ? _fastWrite : _fastFetch, va);
         if (slot.Page == (va & ~0xFFFUL))
         {
@@ -307,8 +308,9 @@ public sealed class ProcessingElement : ITableMaintenance
     /// <summary>Loads 1, 2, 4 or 8 bytes (little-endian). An access that crosses a page is split, each part translated.</summary>
     /// <exception cref="ArgumentOutOfRangeException">Another size.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public AccessResult Load(ulong va, int size)
+    public AccessResult Load(VirtualAddress address, int size)
     {
+        ulong va = address.Value;
         ref var slot = ref FastPageTable.SlotFor(_fastRead, va);
         if (slot.Page == (va & ~0xFFFUL) && (va & 0xFFF) + (ulong)size <= 0x1000 && IsAccessSize(size))
         {
@@ -337,8 +339,9 @@ public sealed class ProcessingElement : ITableMaintenance
     /// page is two stores (not single-copy atomic); both parts are translated before either is written.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">Another size.</exception>
-    public AccessResult Store(ulong va, int size, ulong value)
+    public AccessResult Store(VirtualAddress address, int size, ulong value)
     {
+        ulong va = address.Value;
         ref var slot = ref FastPageTable.SlotFor(_fastWrite, va);
         if (slot.Page == (va & ~0xFFFUL) && (va & 0xFFF) + (ulong)size <= 0x1000 && IsAccessSize(size))
         {
@@ -353,8 +356,9 @@ public sealed class ProcessingElement : ITableMaintenance
 
     /// <summary>Fetches 1, 2, 4 (default) or 8 bytes of instructions.</summary>
     /// <exception cref="ArgumentOutOfRangeException">Another size.</exception>
-    public AccessResult Fetch(ulong va, int size = 4)
+    public AccessResult Fetch(VirtualAddress address, int size = 4)
     {
+        ulong va = address.Value;
         ref var slot = ref FastPageTable.SlotFor(_fastFetch, va);
         if (slot.Page == (va & ~0xFFFUL) && (va & 0xFFF) + (ulong)size <= 0x1000 && IsAccessSize(size))
         {
@@ -367,17 +371,17 @@ public sealed class ProcessingElement : ITableMaintenance
     }
 
     /// <summary>Loads <paramref name="destination"/>.Length bytes, part by part (one translation per page); stops at the first fault.</summary>
-    public AccessResult Load(ulong va, Span<byte> destination)
+    public AccessResult Load(VirtualAddress address, Span<byte> destination)
     {
         _machine.Owner.Check();
-        return _port.Access(_access, va, destination, default, Access(AccessKind.Read));
+        return _port.Access(_access, address.Value, destination, default, Access(AccessKind.Read));
     }
 
     /// <summary>Stores <paramref name="source"/>, part by part (one translation per page); parts before a faulting one are written.</summary>
-    public AccessResult Store(ulong va, ReadOnlySpan<byte> source)
+    public AccessResult Store(VirtualAddress address, ReadOnlySpan<byte> source)
     {
         _machine.Owner.Check();
-        return _port.Access(_access, va, default, source, Access(AccessKind.Write));
+        return _port.Access(_access, address.Value, default, source, Access(AccessKind.Write));
     }
 
     private static void CheckSize(int size)
@@ -400,8 +404,9 @@ public sealed class ProcessingElement : ITableMaintenance
     /// (<see cref="CoreProfile.CacheMaintenanceCycles"/>). Data caches are not modelled — memory is coherent — so the data does
     /// not change; the instruction is here to price software that must do it, such as page-table code running with the MMU off.
     /// </summary>
-    public AccessResult DataCacheMaintenance(DataCacheOperation op, ulong va)
+    public AccessResult DataCacheMaintenance(DataCacheOperation op, VirtualAddress address)
     {
+        ulong va = address.Value;
         _machine.Owner.Check();
         if (!Enum.IsDefined(op)) throw new ArgumentOutOfRangeException(nameof(op), $"{op} is not a data cache operation (allowed: {string.Join(", ", Enum.GetNames<DataCacheOperation>())})");
         if (!TranslatePart(_access, va, Access(AccessKind.Read), out ulong pa, out var fault)) return new AccessResult(fault, 0, 0, va, 1);
@@ -436,18 +441,19 @@ public sealed class ProcessingElement : ITableMaintenance
     {
         var observers = _machine.Observers;
         if (_rec.Conflict)
-            foreach (var o in observers) o.OnTlbConflict(PeIndex, va, in _rec.ConflictFirst, in _rec.ConflictSecond);
+            foreach (var o in observers) o.OnTlbConflict(PeIndex, new VirtualAddress(va), in _rec.ConflictFirst, in _rec.ConflictSecond);
         if (!ok) return;
         bool fromTlb = _rec.Source is TranslationSource.L1Tlb or TranslationSource.L2Tlb;
-        foreach (var o in observers) o.OnTranslationUsed(PeIndex, va, in _result, fromTlb);
+        foreach (var o in observers) o.OnTranslationUsed(PeIndex, new VirtualAddress(va), in _result, fromTlb);
     }
 
     /// <summary>
     /// AT: translates through this PE's TLBs and walk caches as the architecture permits (without hardware updates) and
     /// returns PAR_EL1. UNDEFINED at EL0, for AT S1E2*/S12E* at EL1, and for AT S1E1RP/WP without FEAT_PAN2.
     /// </summary>
-    public AtResult At(AtOperation op, ulong va)
+    public AtResult At(AtOperation op, VirtualAddress address)
     {
+        ulong va = address.Value;
         _machine.Owner.Check();
         if (!Enum.IsDefined(op)) throw new ArgumentOutOfRangeException(nameof(op), $"{op} is not an AT operation (allowed: {AtOperations.AllNames})");
         int el = ExceptionLevel;
@@ -465,14 +471,14 @@ public sealed class ProcessingElement : ITableMaintenance
     // ---------------------------------------------------------------- table maintenance
 
     /// <summary>A 64-bit store of a descriptor to a physical address (single-copy atomic), with this PE as the writer.</summary>
-    public void WriteDescriptor(ulong pa, ulong value)
+    public void WriteDescriptor(PhysicalAddress pa, ulong value)
     {
         _machine.Owner.Check();
         _machine.Memory.WriteUInt64(pa, value, WriteOrigin.Software, PeIndex);
     }
 
     /// <summary>A 64-bit load from a physical address.</summary>
-    public ulong ReadDescriptor(ulong pa)
+    public ulong ReadDescriptor(PhysicalAddress pa)
     {
         _machine.Owner.Check();
         return _machine.Memory.ReadUInt64(pa);

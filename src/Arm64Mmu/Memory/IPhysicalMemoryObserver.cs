@@ -20,5 +20,5 @@ public interface IPhysicalMemoryObserver
     /// <param name="newValue">The word after the write.</param>
     /// <param name="origin">Whether software or a hardware descriptor update wrote it.</param>
     /// <param name="writer">The processing element that wrote it, or -1 when not written by a PE.</param>
-    void OnWrite(ulong wordAddress, ulong oldValue, ulong newValue, WriteOrigin origin, int writer);
+    void OnWrite(PhysicalAddress wordAddress, ulong oldValue, ulong newValue, WriteOrigin origin, int writer);
 }

@@ -69,7 +69,14 @@ public sealed unsafe class PhysicalMemory
 
     /// <summary>Reads the little-endian 64-bit word at an 8-byte-aligned address.</summary>
     /// <exception cref="ArgumentException">The address is not 8-byte aligned or is beyond 52 bits.</exception>
-    public ulong ReadUInt64(ulong pa)
+    public ulong ReadUInt64(PhysicalAddress pa)
+    {
+        CheckAligned(pa.Value, 8);
+        return ReadWordUnchecked(pa.Value);
+    }
+
+    // ReadUInt64 on a raw address, checked: for the library's table code, which keeps ulong addresses inside.
+    internal ulong ReadWord(ulong pa)
     {
         CheckAligned(pa, 8);
         return ReadWordUnchecked(pa);
@@ -87,10 +94,13 @@ public sealed unsafe class PhysicalMemory
     }
 
     /// <summary>Writes the little-endian 64-bit word at an 8-byte-aligned address.</summary>
-    public void WriteUInt64(ulong pa, ulong value) => WriteUInt64(pa, value, WriteOrigin.Software, -1);
+    public void WriteUInt64(PhysicalAddress pa, ulong value) => WriteUInt64(pa, value, WriteOrigin.Software, -1);
 
     /// <summary>Writes a 64-bit word, telling observers who wrote it.</summary>
-    public void WriteUInt64(ulong pa, ulong value, WriteOrigin origin, int writer)
+    public void WriteUInt64(PhysicalAddress pa, ulong value, WriteOrigin origin, int writer) => WriteWord(pa.Value, value, origin, writer);
+
+    // The store behind WriteUInt64, on the raw address (the memory port's store path).
+    internal void WriteWord(ulong pa, ulong value, WriteOrigin origin, int writer)
     {
         CheckAligned(pa, 8);
         ref ulong slot = ref WordRef(pa);
@@ -104,7 +114,11 @@ public sealed unsafe class PhysicalMemory
     /// <paramref name="expected"/> (the compare-and-swap a hardware descriptor update performs).
     /// </summary>
     /// <returns>The value the word held before; equal to <paramref name="expected"/> when the swap happened.</returns>
-    public ulong CompareExchangeUInt64(ulong pa, ulong value, ulong expected, WriteOrigin origin, int writer)
+    public ulong CompareExchangeUInt64(PhysicalAddress pa, ulong value, ulong expected, WriteOrigin origin, int writer)
+        => CompareExchangeUInt64(pa.Value, value, expected, origin, writer);
+
+    // On the raw address, for the walker's hardware Access-flag/dirty updates (the walk keeps ulong addresses).
+    internal ulong CompareExchangeUInt64(ulong pa, ulong value, ulong expected, WriteOrigin origin, int writer)
     {
         CheckAligned(pa, 8);
         // A failed compare must not back an unwritten frame.
@@ -117,7 +131,9 @@ public sealed unsafe class PhysicalMemory
     }
 
     /// <summary>Reads one byte.</summary>
-    public byte ReadByte(ulong pa)
+    public byte ReadByte(PhysicalAddress pa) => ReadByte(pa.Value);
+
+    private byte ReadByte(ulong pa)
     {
         CheckAligned(pa, 1);
         ulong word = ReadWordUnchecked(pa & ~7UL);
@@ -125,10 +141,13 @@ public sealed unsafe class PhysicalMemory
     }
 
     /// <summary>Writes one byte.</summary>
-    public void WriteByte(ulong pa, byte value) => WriteByte(pa, value, -1);
+    public void WriteByte(PhysicalAddress pa, byte value) => WriteByte(pa.Value, value, -1);
 
     /// <summary>Writes one byte on behalf of a processing element.</summary>
-    public void WriteByte(ulong pa, byte value, int writer)
+    public void WriteByte(PhysicalAddress pa, byte value, int writer) => WriteByte(pa.Value, value, writer);
+
+    // The byte store behind WriteByte, on the raw address (the memory port's store path).
+    internal void WriteByte(ulong pa, byte value, int writer)
     {
         CheckAligned(pa, 1);
         ref ulong slot = ref WordRef(pa & ~7UL);
@@ -138,37 +157,40 @@ public sealed unsafe class PhysicalMemory
         Notify(pa & ~7UL, old, slot, WriteOrigin.Software, writer);
     }
 
-    /// <summary>Reads <paramref name="destination"/>.Length bytes starting at <paramref name="pa"/>.</summary>
+    /// <summary>Reads <paramref name="destination"/>.Length bytes starting at <paramref name="start"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The range runs past the 52-bit physical address space (nothing is read).</exception>
-    public void Read(ulong pa, Span<byte> destination)
+    public void Read(PhysicalAddress start, Span<byte> destination)
     {
+        ulong pa = start.Value;
         CheckRange(pa, (ulong)destination.Length, 1);
         for (int i = 0; i < destination.Length; i++) destination[i] = ReadByte(pa + (ulong)i);
     }
 
-    /// <summary>Writes <paramref name="source"/> starting at <paramref name="pa"/>, byte by byte.</summary>
+    /// <summary>Writes <paramref name="source"/> starting at <paramref name="start"/>, byte by byte.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The range runs past the 52-bit physical address space: nothing is written and no observer is told.</exception>
-    public void Write(ulong pa, ReadOnlySpan<byte> source)
+    public void Write(PhysicalAddress start, ReadOnlySpan<byte> source)
     {
+        ulong pa = start.Value;
         CheckRange(pa, (ulong)source.Length, 1);
-        for (int i = 0; i < source.Length; i++) WriteByte(pa + (ulong)i, source[i]);
+        for (int i = 0; i < source.Length; i++) WriteByte(pa + (ulong)i, source[i], -1);
     }
 
     /// <summary>Writes consecutive 64-bit words starting at an 8-byte-aligned address.</summary>
     /// <exception cref="ArgumentException">The address is not 8-byte aligned, or the range runs past the 52-bit physical address
     /// space: nothing is written and no observer is told.</exception>
-    public void WriteUInt64s(ulong pa, ReadOnlySpan<ulong> words)
+    public void WriteUInt64s(PhysicalAddress start, ReadOnlySpan<ulong> words)
     {
+        ulong pa = start.Value;
         CheckRange(pa, (ulong)words.Length * 8, 8);
-        for (int i = 0; i < words.Length; i++) WriteUInt64(pa + (ulong)i * 8, words[i]);
+        for (int i = 0; i < words.Length; i++) WriteWord(pa + (ulong)i * 8, words[i], WriteOrigin.Software, -1);
     }
 
     /// <summary>Enumerates the base addresses of backed frames in ascending order.</summary>
-    public IEnumerable<ulong> BackedFrameAddresses()
+    public IEnumerable<PhysicalAddress> BackedFrameAddresses()
     {
-        var list = new List<ulong>(_count);
+        var list = new List<PhysicalAddress>(_count);
         for (int i = 0; i < _keys.Length; i++)
-            if (_keys[i] != 0) list.Add((_keys[i] - 1) << FrameShift);
+            if (_keys[i] != 0) list.Add(new PhysicalAddress((_keys[i] - 1) << FrameShift));
         list.Sort();
         return list;
     }
@@ -176,7 +198,7 @@ public sealed unsafe class PhysicalMemory
     private void Notify(ulong wordAddress, ulong old, ulong value, WriteOrigin origin, int writer)
     {
         var observers = _observerArray;
-        for (int i = 0; i < observers.Length; i++) observers[i].OnWrite(wordAddress, old, value, origin, writer);
+        for (int i = 0; i < observers.Length; i++) observers[i].OnWrite(new PhysicalAddress(wordAddress), old, value, origin, writer);
     }
 
     // A multi-word operation is checked whole before its first access, so that it fails with nothing done.

@@ -12,8 +12,13 @@ namespace Arm64Mmu.PageTables;
 /// Every operation is decided first and done second: <c>Plan…</c> reads the tables, allocates every table the update
 /// needs and returns a <see cref="TableUpdate"/> without writing live memory (a refused update throws and leaves the
 /// tables untouched); <see cref="Commit"/> then writes it through a PE (<see cref="ITableMaintenance"/>) with the
-/// barriers and TLBIs that <see cref="MaintenanceOptions"/> select. The one-call forms (<see cref="Map"/>,
-/// <see cref="Unmap"/>, …) do both.
+/// barriers and TLBIs that <see cref="MaintenanceOptions"/> select. The one-call forms (<c>Map</c>, <c>Unmap</c>, …) do both.
+/// </para>
+/// <para>
+/// Addresses are typed: a stage-1 space (EL1&amp;0, EL2, EL2&amp;0) takes <see cref="VirtualAddress"/> inputs, a stage-2
+/// space <see cref="IntermediatePhysicalAddress"/> inputs (the other kind throws <see cref="ArgumentException"/>); outputs
+/// are <see cref="PhysicalAddress"/>es, or IPAs for a guest's EL1&amp;0 stage 1. A physical address as an input, or a
+/// virtual address as an output, does not compile.
 /// </para>
 /// </summary>
 public sealed partial class AddressSpace
@@ -24,7 +29,7 @@ public sealed partial class AddressSpace
     /// <param name="allocator">Where tables come from and go back to.</param>
     /// <param name="definition">Regime, geometry and tags.</param>
     /// <param name="existingRootPhysical">Physical address of an initial table to adopt, or null to allocate one.</param>
-    public AddressSpace(TableAllocator allocator, AddressSpaceDefinition definition, ulong? existingRootPhysical = null)
+    public AddressSpace(TableAllocator allocator, AddressSpaceDefinition definition, PhysicalAddress? existingRootPhysical = null)
     {
         Allocator = allocator ?? throw new ArgumentNullException(nameof(allocator));
         Definition = definition ?? throw new ArgumentNullException(nameof(definition));
@@ -33,13 +38,13 @@ public sealed partial class AddressSpace
         ulong size = g.InitialTableBytes;
         if (existingRootPhysical is { } root)
         {
-            if ((root & (Math.Max(size, 64) - 1)) != 0)
-                throw new ArgumentException($"initial table 0x{root:x} must be aligned to its size 0x{Math.Max(size, 64):x}", nameof(existingRootPhysical));
+            if (!root.IsAligned(Math.Max(size, 64)))
+                throw new ArgumentException($"initial table {root} must be aligned to its size 0x{Math.Max(size, 64):x}", nameof(existingRootPhysical));
             RootPhysical = root;
         }
         else
         {
-            RootPhysical = allocator.TryAllocate(size, Math.Max(size, 64), out ulong r) ? r
+            RootPhysical = allocator.TryAllocate(size, Math.Max(size, 64), out var r) ? r
                 : throw new PageTableUpdateException(PageTableErrorKind.OutOfTableMemory, $"no room in the table allocator for the {size}-byte initial table");
         }
         InputBase = definition.UpperRange ? ~0UL << g.InputBits : 0;
@@ -73,10 +78,13 @@ public sealed partial class AddressSpace
     /// <summary>The memory the tables live in.</summary>
     public PhysicalMemory Memory => Allocator.Memory;
     /// <summary>Physical address of the initial table.</summary>
-    public ulong RootPhysical { get; }
-    /// <summary>Address of the initial table as the walker sees it (for TTBR/VTTBR).</summary>
-    public ulong Root => RootPhysical - Definition.TableViewOffset;
-    /// <summary>Lowest input address: 0, or 2^64 − 2^InputBits for the TTBR1 half.</summary>
+    public PhysicalAddress RootPhysical { get; }
+    /// <summary>
+    /// Address of the initial table as the walker sees it, for TTBR/VTTBR: the PA, or for a guest's stage-1 tables the
+    /// IPA (<see cref="RootPhysical"/> − <see cref="AddressSpaceDefinition.TableViewOffset"/>). A register field, so a <c>ulong</c>.
+    /// </summary>
+    public ulong Root => RootPhysical.Value - Definition.TableViewOffset;
+    /// <summary>Lowest input address (VA or IPA): 0, or 2^64 − 2^InputBits for the TTBR1 half.</summary>
     public ulong InputBase { get; }
     /// <summary>Highest input address.</summary>
     public ulong InputLast => InputBase + ((1UL << Geometry.InputBits) - 1);
@@ -92,18 +100,9 @@ public sealed partial class AddressSpace
 
     // ---- decide ----------------------------------------------------------------------------------------------------
 
-    /// <summary>
-    /// Plans mapping [<paramref name="address"/>, +<paramref name="length"/>) to <paramref name="outputAddress"/> with the
-    /// largest leaves alignment allows (Linux <c>alloc_init_pud</c>/<c>alloc_init_cont_pmd</c>). Existing tables are reused.
-    /// </summary>
-    /// <param name="address">First input address (VA or IPA), granule aligned.</param>
-    /// <param name="outputAddress">First output address, granule aligned.</param>
-    /// <param name="length">Bytes, a multiple of the granule.</param>
-    /// <param name="attributes">The leaf attributes: descriptor bits other than the address and type (e.g. from <see cref="Descriptor.Stage1Leaf"/> with address 0).</param>
-    /// <param name="options">Leaf size and Contiguous choices.</param>
-    /// <exception cref="ArgumentException">Misaligned or out-of-range addresses, or attributes carrying address bits.</exception>
-    /// <exception cref="PageTableUpdateException">Part of the range is mapped (<see cref="PageTableErrorKind.Overlap"/>) or tables ran out.</exception>
-    public TableUpdate PlanMap(ulong address, ulong outputAddress, ulong length, ulong attributes, MapOptions? options = null)
+    // The planners on raw addresses (a VA or an IPA by the space's stage; the output a PA or IPA): behind the typed
+    // operations of AddressSpace.Operations.cs, and for internal callers that serve either stage (the demand pager).
+    internal TableUpdate PlanMapRaw(ulong address, ulong outputAddress, ulong length, ulong attributes, MapOptions? options = null)
     {
         var o = options ?? MapOptions.Default;
         ulong ia = CheckRange(address, length, nameof(address));
@@ -122,38 +121,20 @@ public sealed partial class AddressSpace
         return Plan($"map 0x{address:x}+0x{length:x} -> 0x{outputAddress:x}", p => p.Map(ia, ia + length, outputAddress, attributes, largest, o.Contiguous, o.TableAttributes));
     }
 
-    /// <summary>
-    /// Plans unmapping [<paramref name="address"/>, +<paramref name="length"/>): leaves inside are broken, a block cut by
-    /// the range is split first, and tables left empty are unlinked and freed (unless <paramref name="freeEmptyTables"/> is false).
-    /// Holes in the range are allowed (like munmap).
-    /// </summary>
-    public TableUpdate PlanUnmap(ulong address, ulong length, bool freeEmptyTables = true)
+    internal TableUpdate PlanUnmapRaw(ulong address, ulong length, bool freeEmptyTables = true)
     {
         ulong ia = CheckRange(address, length, nameof(address));
         return Plan($"unmap 0x{address:x}+0x{length:x}", p => p.Unmap(ia, ia + length, freeEmptyTables));
     }
 
-    /// <summary>
-    /// Plans setting and clearing attribute bits in every leaf of [<paramref name="address"/>, +<paramref name="length"/>)
-    /// (protect). Blocks cut by the range are split; the whole range must be mapped.
-    /// </summary>
-    public TableUpdate PlanChangeAttributes(ulong address, ulong length, AttributeChange change)
+    internal TableUpdate PlanChangeAttributesRaw(ulong address, ulong length, AttributeChange change)
     {
         ulong ia = CheckRange(address, length, nameof(address));
         change.Validate(Geometry.Format);
         return Plan($"change attributes 0x{address:x}+0x{length:x} set 0x{change.Set:x} clear 0x{change.Clear:x}", p => p.ChangeAttributes(ia, ia + length, change));
     }
 
-    /// <summary>
-    /// Plans setting and clearing hierarchical permissions (APTable, UXNTable/XNTable, PXNTable; Arm ARM D8.4.2) on every
-    /// level-<paramref name="level"/> table descriptor that covers [<paramref name="address"/>, +<paramref name="length"/>):
-    /// each restricts every translation below it. The descriptors change in place — permissions need no break (R_WHZWS) —
-    /// and the span below each one is invalidated with non-last-level TLBIs, because walk-cache entries hold the combined
-    /// table attributes. Stage 1 only; every level-<paramref name="level"/> entry in the range must be a table.
-    /// </summary>
-    /// <exception cref="ArgumentException">Bits other than the hierarchical permissions, or a stage-2 space.</exception>
-    /// <exception cref="PageTableUpdateException">An entry in the range is not a table (<see cref="PageTableErrorKind.NotATable"/>).</exception>
-    public TableUpdate PlanChangeTableAttributes(ulong address, ulong length, int level, AttributeChange change)
+    internal TableUpdate PlanChangeTableAttributesRaw(ulong address, ulong length, int level, AttributeChange change)
     {
         ulong ia = CheckRange(address, length, nameof(address));
         CheckTableAttributes(change.Set | change.Clear, nameof(change));
@@ -165,12 +146,7 @@ public sealed partial class AddressSpace
             p => p.ChangeTableAttributes(ia, ia + length, level, change));
     }
 
-    /// <summary>
-    /// Plans splitting the block that maps <paramref name="address"/> into entries of <paramref name="targetLevel"/>
-    /// (pages by default; next-level blocks when a block level is given) with the same output and attributes.
-    /// The new tables are filled unlinked, then the block is replaced with break-before-make.
-    /// </summary>
-    public TableUpdate PlanSplit(ulong address, int targetLevel = 3)
+    internal TableUpdate PlanSplitRaw(ulong address, int targetLevel = 3)
     {
         ulong ia = CheckAddress(address, nameof(address));
         if (targetLevel > 3 || targetLevel <= Geometry.StartLevel || (targetLevel < 3 && !Geometry.BlockAllowed(targetLevel)))
@@ -178,12 +154,7 @@ public sealed partial class AddressSpace
         return Plan($"split 0x{address:x} to level {targetLevel}", p => p.Split(ia, targetLevel));
     }
 
-    /// <summary>
-    /// Plans replacing the level-<paramref name="level"/> table entry that covers <paramref name="address"/> by one block,
-    /// when everything below maps one aligned, contiguous output range with identical attributes. The table entry is
-    /// broken, invalidated with a non-last-level TLBI (walk caches), and the block made; the tables are freed after.
-    /// </summary>
-    public TableUpdate PlanMerge(ulong address, int level)
+    internal TableUpdate PlanMergeRaw(ulong address, int level)
     {
         ulong ia = CheckAddress(address, nameof(address));
         if (level >= 3 || level < Geometry.StartLevel || !Geometry.BlockAllowed(level))
@@ -191,11 +162,7 @@ public sealed partial class AddressSpace
         return Plan($"merge 0x{address:x} into a level-{level} block", p => p.Merge(ia, level));
     }
 
-    /// <summary>
-    /// Plans creating the tables down to <paramref name="level"/> for a range without mapping anything (as pKVM does
-    /// for fixmap slots), so that later stores to its entries need no allocation.
-    /// </summary>
-    public TableUpdate PlanPrepareTables(ulong address, ulong length, int level)
+    internal TableUpdate PlanPrepareTablesRaw(ulong address, ulong length, int level)
     {
         ulong ia = CheckRange(address, length, nameof(address));
         if (level > 3 || level <= Geometry.StartLevel)
@@ -241,7 +208,7 @@ public sealed partial class AddressSpace
         foreach (var c in update.Changes)
         {
             if (c.Kind == EntryChangeKind.Fill) continue;
-            ulong now = Memory.ReadUInt64(c.DescriptorAddress);
+            ulong now = Memory.ReadWord(c.DescriptorAddress);
             if (now != c.OldValue)
             {
                 update.Abandon();
@@ -256,42 +223,7 @@ public sealed partial class AddressSpace
         return steps;
     }
 
-    /// <summary>Maps a range and commits it (see <see cref="PlanMap"/>).</summary>
-    public IReadOnlyList<MaintenanceStep> Map(ITableMaintenance pe, ulong address, ulong outputAddress, ulong length, ulong attributes,
-        MapOptions? mapOptions = null, MaintenanceOptions? options = null)
-        => Commit(pe, PlanMap(address, outputAddress, length, attributes, mapOptions), options);
-
-    /// <summary>Unmaps a range and commits it (see <see cref="PlanUnmap"/>).</summary>
-    public IReadOnlyList<MaintenanceStep> Unmap(ITableMaintenance pe, ulong address, ulong length, MaintenanceOptions? options = null)
-        => Commit(pe, PlanUnmap(address, length), options);
-
-    /// <summary>Changes attributes of a range and commits it (see <see cref="PlanChangeAttributes"/>).</summary>
-    public IReadOnlyList<MaintenanceStep> ChangeAttributes(ITableMaintenance pe, ulong address, ulong length, AttributeChange change, MaintenanceOptions? options = null)
-        => Commit(pe, PlanChangeAttributes(address, length, change), options);
-
-    /// <summary>Changes hierarchical permissions of table descriptors and commits it (see <see cref="PlanChangeTableAttributes"/>).</summary>
-    public IReadOnlyList<MaintenanceStep> ChangeTableAttributes(ITableMaintenance pe, ulong address, ulong length, int level, AttributeChange change,
-        MaintenanceOptions? options = null)
-        => Commit(pe, PlanChangeTableAttributes(address, length, level, change), options);
-
-    /// <summary>Splits a block and commits it (see <see cref="PlanSplit"/>).</summary>
-    public IReadOnlyList<MaintenanceStep> Split(ITableMaintenance pe, ulong address, int targetLevel = 3, MaintenanceOptions? options = null)
-        => Commit(pe, PlanSplit(address, targetLevel), options);
-
-    /// <summary>Merges a table into a block and commits it (see <see cref="PlanMerge"/>).</summary>
-    public IReadOnlyList<MaintenanceStep> Merge(ITableMaintenance pe, ulong address, int level, MaintenanceOptions? options = null)
-        => Commit(pe, PlanMerge(address, level), options);
-
-    /// <summary>Creates tables down to a level and commits it (see <see cref="PlanPrepareTables"/>).</summary>
-    public IReadOnlyList<MaintenanceStep> PrepareTables(ITableMaintenance pe, ulong address, ulong length, int level, MaintenanceOptions? options = null)
-        => Commit(pe, PlanPrepareTables(address, length, level), options);
-
-    /// <summary>
-    /// Invalidates a range without storing anything — by page, by range or whole, by size — with the barriers around it:
-    /// Linux <c>flush_tlb_range</c> (<paramref name="lastLevel"/> false: walk caches too) or <c>flush_tlb_kernel_range</c>
-    /// (<paramref name="lastLevel"/> true).
-    /// </summary>
-    public IReadOnlyList<MaintenanceStep> InvalidateRange(ITableMaintenance pe, ulong address, ulong length, bool lastLevel = false, MaintenanceOptions? options = null)
+    internal IReadOnlyList<MaintenanceStep> InvalidateRangeRaw(ITableMaintenance pe, ulong address, ulong length, bool lastLevel = false, MaintenanceOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(pe);
         ulong ia = CheckRange(address, length, nameof(address));
@@ -307,16 +239,15 @@ public sealed partial class AddressSpace
 
     // ---- read ------------------------------------------------------------------------------------------------------
 
-    /// <summary>The leaf mapping <paramref name="address"/>, read from the tables; null when it is not mapped.</summary>
-    public MappingInfo? Lookup(ulong address)
+    internal MappingInfo? LookupRaw(ulong address)
     {
         if (!InRange(address)) return null;
         var g = Geometry;
-        ulong table = RootPhysical;
+        ulong table = RootPhysical.Value;
         for (int l = g.StartLevel; l <= 3; l++)
         {
             ulong slot = table + g.Index(address, l) * 8;
-            ulong d = Memory.ReadUInt64(slot);
+            ulong d = Memory.ReadWord(slot);
             if ((d & Descriptor.Valid) == 0) return null;
             if (l < 3 && (d & Descriptor.TableOrPage) != 0)
             {
@@ -327,23 +258,22 @@ public sealed partial class AddressSpace
             int shift = g.LevelShift(l);
             ulong size = 1UL << shift;
             ulong start = address & ~(size - 1);
-            return new MappingInfo(start, l, size, Descriptor.Address(d, shift, g.Format), d, slot);
+            return new MappingInfo(start, l, size, Descriptor.Address(d, shift, g.Format), d, new PhysicalAddress(slot));
         }
         return null;
     }
 
-    /// <summary>Physical address of the level-<paramref name="level"/> descriptor for an address, or null when a table on the way is missing or a block is above it.</summary>
-    public ulong? DescriptorAddress(ulong address, int level)
+    internal ulong? DescriptorAddressRaw(ulong address, int level)
     {
         if (!InRange(address)) return null;
         var g = Geometry;
         if (level < g.StartLevel || level > 3) return null;
-        ulong table = RootPhysical;
+        ulong table = RootPhysical.Value;
         for (int l = g.StartLevel; ; l++)
         {
             ulong slot = table + g.Index(address, l) * 8;
             if (l == level) return slot;
-            ulong d = Memory.ReadUInt64(slot);
+            ulong d = Memory.ReadWord(slot);
             if ((d & 3) != 3) return null;
             table = Descriptor.Address(d, g.GranuleBits, g.Format) + Definition.TableViewOffset;
         }

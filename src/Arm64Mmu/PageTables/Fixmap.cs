@@ -1,5 +1,6 @@
 using Arm64Mmu.Architecture;
 using Arm64Mmu.Machine;
+using Arm64Mmu.Memory;
 
 namespace Arm64Mmu.PageTables;
 
@@ -41,7 +42,7 @@ public sealed class Fixmap
     /// <param name="peCount">Number of PEs.</param>
     /// <param name="attributes">Leaf attributes of a mapped slot (e.g. <c>Descriptor.Stage1Leaf(0, page: true, attrIndx: 1)</c>).</param>
     /// <param name="maintenance">Maintenance for map and clear (default: broadcast, the fixed pKVM form).</param>
-    public static Fixmap CreateShared(ITableMaintenance pe, AddressSpace space, ulong firstSlot, int peCount, ulong attributes, MaintenanceOptions? maintenance = null)
+    public static Fixmap CreateShared(ITableMaintenance pe, AddressSpace space, VirtualAddress firstSlot, int peCount, ulong attributes, MaintenanceOptions? maintenance = null)
     {
         ArgumentNullException.ThrowIfNull(pe);
         ArgumentNullException.ThrowIfNull(space);
@@ -52,7 +53,7 @@ public sealed class Fixmap
         for (int i = 0; i < peCount; i++)
         {
             spaces[i] = space;
-            addresses[i] = firstSlot + (ulong)i * page;
+            addresses[i] = firstSlot.Value + (ulong)i * page;
         }
         return Create(pe, spaces, addresses, attributes, true, maintenance ?? MaintenanceOptions.Default);
     }
@@ -61,13 +62,13 @@ public sealed class Fixmap
     /// One slot per PE at the same address in each PE's private address space (<paramref name="spaces"/>[n] is reachable
     /// only from PE n's translation table base), where local maintenance is enough.
     /// </summary>
-    public static Fixmap CreatePerPe(ITableMaintenance pe, IReadOnlyList<AddressSpace> spaces, ulong slotAddress, ulong attributes, MaintenanceOptions? maintenance = null)
+    public static Fixmap CreatePerPe(ITableMaintenance pe, IReadOnlyList<AddressSpace> spaces, VirtualAddress slotAddress, ulong attributes, MaintenanceOptions? maintenance = null)
     {
         ArgumentNullException.ThrowIfNull(pe);
         ArgumentNullException.ThrowIfNull(spaces);
         if (spaces.Count < 1) throw new ArgumentException("at least one address space is needed", nameof(spaces));
         if (spaces.Distinct().Count() != spaces.Count) throw new ArgumentException("per-PE slots need a distinct address space for every PE; use CreateShared for one shared space", nameof(spaces));
-        var addresses = Enumerable.Repeat(slotAddress, spaces.Count).ToArray();
+        var addresses = Enumerable.Repeat(slotAddress.Value, spaces.Count).ToArray();
         return Create(pe, spaces.ToArray(), addresses, attributes, false, maintenance ?? MaintenanceOptions.Local);
     }
 
@@ -83,22 +84,23 @@ public sealed class Fixmap
         for (int i = 0; i < spaces.Length; i++)
         {
             if (spaces[i].Geometry.Granule != first.Geometry.Granule) throw new ArgumentException("all slot address spaces must use one granule", nameof(spaces));
-            if (spaces[i].Lookup(addresses[i]) is { } m)
+            if (spaces[i].Lookup(new VirtualAddress(addresses[i])) is { } m)
                 throw new PageTableUpdateException(PageTableErrorKind.Overlap, $"the fixmap slot of PE {i} at 0x{addresses[i]:x} is already mapped (to 0x{m.OutputAddress:x} by a level-{m.Level} leaf)");
         }
         if (shared)
         {
             ulong page = first.Geometry.Granule.Bytes();
-            first.PrepareTables(pe, addresses[0], page * (ulong)addresses.Length, 3, maintenance);
+            first.PrepareTables(pe, new VirtualAddress(addresses[0]), page * (ulong)addresses.Length, 3, maintenance);
         }
         else
         {
-            for (int i = 0; i < spaces.Length; i++) spaces[i].PrepareTables(pe, addresses[i], spaces[i].Geometry.Granule.Bytes(), 3, maintenance);
+            for (int i = 0; i < spaces.Length; i++) spaces[i].PrepareTables(pe, new VirtualAddress(addresses[i]), spaces[i].Geometry.Granule.Bytes(), 3, maintenance);
         }
         for (int i = 0; i < spaces.Length; i++)
         {
-            descriptors[i] = spaces[i].DescriptorAddress(addresses[i], 3) ?? throw new InvalidOperationException($"the level-3 table for the slot of PE {i} is missing after it was prepared");
-            pe.WriteDescriptor(descriptors[i], template);
+            var slot = spaces[i].DescriptorAddress(new VirtualAddress(addresses[i]), 3) ?? throw new InvalidOperationException($"the level-3 table for the slot of PE {i} is missing after it was prepared");
+            descriptors[i] = slot.Value;
+            pe.WriteDescriptor(slot, template);
         }
         pe.Dsb(maintenance.Broadcast ? DsbOption.Ishst : DsbOption.Nshst);
         return new Fixmap(spaces, addresses, descriptors, shared, maintenance);
@@ -118,28 +120,29 @@ public sealed class Fixmap
     /// <summary>The address space holding a PE's slot.</summary>
     public AddressSpace SpaceOf(int pe) => _spaces[CheckPe(pe)];
     /// <summary>The input address of a PE's slot.</summary>
-    public ulong SlotAddress(int pe) => _slotAddress[CheckPe(pe)];
+    public VirtualAddress SlotAddress(int pe) => new(_slotAddress[CheckPe(pe)]);
     /// <summary>Physical address of a PE's slot descriptor.</summary>
-    public ulong SlotDescriptorAddress(int pe) => _slotDescriptor[CheckPe(pe)];
+    public PhysicalAddress SlotDescriptorAddress(int pe) => new(_slotDescriptor[CheckPe(pe)]);
     /// <summary>True when a PE's slot is mapped.</summary>
-    public bool IsMapped(int pe) => (_spaces[CheckPe(pe)].Memory.ReadUInt64(_slotDescriptor[pe]) & Descriptor.Valid) != 0;
+    public bool IsMapped(int pe) => (_spaces[CheckPe(pe)].Memory.ReadWord(_slotDescriptor[pe]) & Descriptor.Valid) != 0;
 
     /// <summary>
     /// The instructions that map PE <paramref name="pe"/>'s slot to the page holding <paramref name="physicalAddress"/>:
     /// the store, then <c>DSB ISHST</c> (<c>DSB NSHST</c> when local) and <c>ISB</c>. Invalid → valid needs no TLBI.
     /// </summary>
-    public IReadOnlyList<MaintenanceStep> PlanMap(int pe, ulong physicalAddress, MaintenanceOptions? options = null)
+    public IReadOnlyList<MaintenanceStep> PlanMap(int pe, PhysicalAddress physicalAddress, MaintenanceOptions? options = null)
     {
+        ulong pa = physicalAddress.Value;
         var o = options ?? Maintenance;
         var space = _spaces[CheckPe(pe)];
         ulong slot = _slotDescriptor[pe];
-        ulong old = space.Memory.ReadUInt64(slot);
+        ulong old = space.Memory.ReadWord(slot);
         if ((old & Descriptor.Valid) != 0)
             throw new PageTableUpdateException(PageTableErrorKind.Overlap, $"the fixmap slot of PE {pe} at 0x{_slotAddress[pe]:x} is already mapped (descriptor 0x{old:x16}); clear it first");
         var g = space.Geometry;
-        if (g.OutputBits < 64 && physicalAddress >> g.OutputBits != 0)
-            throw new ArgumentOutOfRangeException(nameof(physicalAddress), $"0x{physicalAddress:x} is beyond the {g.OutputBits}-bit output size");
-        ulong page = physicalAddress & ~(g.Granule.Bytes() - 1);
+        if (g.OutputBits < 64 && pa >> g.OutputBits != 0)
+            throw new ArgumentOutOfRangeException(nameof(physicalAddress), $"{physicalAddress} is beyond the {g.OutputBits}-bit output size");
+        ulong page = pa & ~(g.Granule.Bytes() - 1);
         ulong value = (old & ~Descriptor.AddressBits(g.Format)) | Descriptor.EncodeAddress(page, g.Format) | Descriptor.Valid;
         var change = new EntryChange(slot, SlotLevel, _slotAddress[pe], old, value, EntryChangeKind.Make);
         // A make needs no TLBI, so the PE's features do not matter here.
@@ -147,11 +150,11 @@ public sealed class Fixmap
     }
 
     /// <summary>Maps the issuing PE's slot to the page of <paramref name="physicalAddress"/> and returns the address that reaches it.</summary>
-    public ulong Map(ITableMaintenance pe, ulong physicalAddress, MaintenanceOptions? options = null)
+    public VirtualAddress Map(ITableMaintenance pe, PhysicalAddress physicalAddress, MaintenanceOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(pe);
         foreach (var s in PlanMap(pe.PeIndex, physicalAddress, options)) s.ExecuteOn(pe);
-        return _slotAddress[pe.PeIndex] + (physicalAddress & (SlotSize - 1));
+        return new VirtualAddress(_slotAddress[pe.PeIndex] + (physicalAddress.Value & (SlotSize - 1)));
     }
 
     /// <summary>
@@ -165,7 +168,7 @@ public sealed class Fixmap
         var o = options ?? Maintenance;
         var space = _spaces[CheckPe(pe)];
         ulong slot = _slotDescriptor[pe];
-        ulong old = space.Memory.ReadUInt64(slot);
+        ulong old = space.Memory.ReadWord(slot);
         if ((old & Descriptor.Valid) == 0)
             throw new PageTableUpdateException(PageTableErrorKind.NotMapped, $"the fixmap slot of PE {pe} at 0x{_slotAddress[pe]:x} is not mapped");
         var change = new EntryChange(slot, SlotLevel, _slotAddress[pe], old, old & ~Descriptor.Valid, EntryChangeKind.Break);

@@ -65,31 +65,31 @@ public static class MaintenanceSequence
             switch (c.Kind)
             {
                 case EntryChangeKind.Fill:
-                    fills.Add(MaintenanceStep.Store(c.DescriptorAddress, c.NewValue, StoreRole.Fill));
+                    fills.Add(MaintenanceStep.StoreAt(c.DescriptorAddress, c.NewValue, StoreRole.Fill));
                     break;
                 case EntryChangeKind.Make:
-                    makes.Add(MaintenanceStep.Store(c.DescriptorAddress, c.NewValue, StoreRole.Make));
+                    makes.Add(MaintenanceStep.StoreAt(c.DescriptorAddress, c.NewValue, StoreRole.Make));
                     break;
                 case EntryChangeKind.Break:
-                    live.Add(MaintenanceStep.Store(c.DescriptorAddress, c.NewValue, StoreRole.Break));
+                    live.Add(MaintenanceStep.StoreAt(c.DescriptorAddress, c.NewValue, StoreRole.Break));
                     break;
                 case EntryChangeKind.Modify:
                     switch (Choose(definition, c, changes, o, bbm, readTable))
                     {
                         case Method.InPlace:
-                            live.Add(MaintenanceStep.Store(c.DescriptorAddress, c.NewValue, StoreRole.InPlace));
+                            live.Add(MaintenanceStep.StoreAt(c.DescriptorAddress, c.NewValue, StoreRole.InPlace));
                             break;
                         case Method.NtSplit:
-                            prelude.Add(MaintenanceStep.Store(c.DescriptorAddress, c.OldValue | Descriptor.Nt, StoreRole.InPlace));
-                            live.Add(MaintenanceStep.Store(c.DescriptorAddress, c.NewValue, StoreRole.InPlace));
+                            prelude.Add(MaintenanceStep.StoreAt(c.DescriptorAddress, c.OldValue | Descriptor.Nt, StoreRole.InPlace));
+                            live.Add(MaintenanceStep.StoreAt(c.DescriptorAddress, c.NewValue, StoreRole.InPlace));
                             break;
                         case Method.NtMerge:
-                            live.Add(MaintenanceStep.Store(c.DescriptorAddress, c.NewValue | Descriptor.Nt, StoreRole.InPlace));
-                            epilogue.Add(MaintenanceStep.Store(c.DescriptorAddress, c.NewValue, StoreRole.InPlace));
+                            live.Add(MaintenanceStep.StoreAt(c.DescriptorAddress, c.NewValue | Descriptor.Nt, StoreRole.InPlace));
+                            epilogue.Add(MaintenanceStep.StoreAt(c.DescriptorAddress, c.NewValue, StoreRole.InPlace));
                             break;
                         default:
-                            live.Add(MaintenanceStep.Store(c.DescriptorAddress, 0, StoreRole.Break));
-                            makes.Add(MaintenanceStep.Store(c.DescriptorAddress, c.NewValue, StoreRole.Make));
+                            live.Add(MaintenanceStep.StoreAt(c.DescriptorAddress, 0, StoreRole.Break));
+                            makes.Add(MaintenanceStep.StoreAt(c.DescriptorAddress, c.NewValue, StoreRole.Make));
                             break;
                     }
                     break;

@@ -1,3 +1,4 @@
+using Arm64Mmu.Memory;
 using Arm64Mmu.Machine;
 using Arm64Mmu.Tlb;
 
@@ -38,7 +39,7 @@ public readonly struct MaintenanceStep : IEquatable<MaintenanceStep>
     private MaintenanceStep(MaintenanceStepKind kind, ulong address, ulong value, StoreRole role, DsbOption barrier, TlbiOp op)
     {
         Kind = kind;
-        Address = address;
+        _address = address;
         Value = value;
         Role = role;
         Barrier = barrier;
@@ -47,8 +48,10 @@ public readonly struct MaintenanceStep : IEquatable<MaintenanceStep>
 
     /// <summary>The instruction.</summary>
     public MaintenanceStepKind Kind { get; }
+    private readonly ulong _address;
+
     /// <summary>Store: the descriptor's physical address.</summary>
-    public ulong Address { get; }
+    public PhysicalAddress Address => new(_address);
     /// <summary>Store: the value stored; TLBI: the operand.</summary>
     public ulong Value { get; }
     /// <summary>Store: why it is made.</summary>
@@ -61,7 +64,11 @@ public readonly struct MaintenanceStep : IEquatable<MaintenanceStep>
     public ulong Operand => Value;
 
     /// <summary>A descriptor store.</summary>
-    public static MaintenanceStep Store(ulong descriptorAddress, ulong value, StoreRole role = StoreRole.Make)
+    public static MaintenanceStep Store(PhysicalAddress descriptorAddress, ulong value, StoreRole role = StoreRole.Make)
+        => new(MaintenanceStepKind.Store, descriptorAddress.Value, value, role, default, default);
+
+    // A store on a raw descriptor address (the planner keeps ulong addresses).
+    internal static MaintenanceStep StoreAt(ulong descriptorAddress, ulong value, StoreRole role)
         => new(MaintenanceStepKind.Store, descriptorAddress, value, role, default, default);
 
     /// <summary>DSB &lt;option&gt;.</summary>

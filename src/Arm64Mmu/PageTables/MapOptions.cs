@@ -1,6 +1,6 @@
 namespace Arm64Mmu.PageTables;
 
-/// <summary>How <see cref="AddressSpace.PlanMap"/> chooses leaves.</summary>
+/// <summary>How <c>AddressSpace.PlanMap</c> and <c>AddressSpace.Map</c> choose leaves.</summary>
 public sealed record MapOptions
 {
     /// <summary>Largest leaves where alignment allows: blocks at every level the geometry permits.</summary>

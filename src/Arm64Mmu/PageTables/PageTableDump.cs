@@ -69,7 +69,7 @@ public sealed class PageTableDump
     public static PageTableDump Of(AddressSpace space, Mair? mair = null, int maxLines = DefaultMaxLines)
     {
         ArgumentNullException.ThrowIfNull(space);
-        return Of(space.Memory, space.Definition, space.RootPhysical, mair, maxLines);
+        return Of(space.Memory, space.Definition, space.RootPhysical.Value, mair, maxLines);
     }
 
     /// <summary>
@@ -173,7 +173,7 @@ public sealed class PageTableDump
                     return;
                 }
                 EntriesRead++;
-                ulong d = _memory.ReadUInt64(table + i * 8);
+                ulong d = _memory.ReadWord(table + i * 8);
                 if ((d & Descriptor.Valid) == 0) continue;
                 ulong ia = tableIa + (i << shift);
                 if (level < 3 && (d & Descriptor.TableOrPage) != 0)

@@ -13,21 +13,24 @@ public sealed class TableAllocator
     private readonly Dictionary<ulong, Stack<ulong>> _free = new();
 
     /// <summary>Creates an allocator over [<paramref name="regionBase"/>, <paramref name="regionBase"/> + <paramref name="regionSize"/>).</summary>
-    public TableAllocator(PhysicalMemory memory, ulong regionBase, ulong regionSize)
+    public TableAllocator(PhysicalMemory memory, PhysicalAddress regionBase, ulong regionSize)
     {
         _memory = memory ?? throw new ArgumentNullException(nameof(memory));
-        if ((regionBase & 0xFFF) != 0) throw new ArgumentException($"region base 0x{regionBase:x} must be 4 KiB aligned", nameof(regionBase));
-        if (regionBase + regionSize > 1UL << 52 || regionBase + regionSize < regionBase)
+        ulong b = regionBase.Value;
+        if ((b & 0xFFF) != 0) throw new ArgumentException($"region base {regionBase} must be 4 KiB aligned", nameof(regionBase));
+        if (b + regionSize > 1UL << 52 || b + regionSize < b)
             throw new ArgumentOutOfRangeException(nameof(regionSize), "the region must lie below 2^52");
-        RegionBase = regionBase;
-        RegionEnd = regionBase + regionSize;
-        _next = regionBase;
+        _base = b;
+        _end = b + regionSize;
+        _next = b;
     }
 
+    private readonly ulong _base, _end;
+
     /// <summary>First address of the region.</summary>
-    public ulong RegionBase { get; }
+    public PhysicalAddress RegionBase => new(_base);
     /// <summary>End (exclusive) of the region.</summary>
-    public ulong RegionEnd { get; }
+    public PhysicalAddress RegionEnd => new(_end);
     /// <summary>Bytes handed out and not freed.</summary>
     public ulong BytesInUse { get; private set; }
 
@@ -35,21 +38,28 @@ public sealed class TableAllocator
     public PhysicalMemory Memory => _memory;
 
     /// <summary>True when <paramref name="pa"/> lies in the allocator's region.</summary>
-    public bool Contains(ulong pa) => pa >= RegionBase && pa < RegionEnd;
+    public bool Contains(PhysicalAddress pa) => pa.Value >= _base && pa.Value < _end;
 
     /// <summary>Allocates <paramref name="bytes"/> bytes aligned to <paramref name="alignment"/> (both powers of two), zeroed.</summary>
     /// <exception cref="InvalidOperationException">The region is exhausted.</exception>
-    public ulong Allocate(ulong bytes, ulong alignment)
+    public PhysicalAddress Allocate(ulong bytes, ulong alignment)
     {
-        if (TryAllocate(bytes, alignment, out ulong a)) return a;
-        throw new InvalidOperationException($"table region 0x{RegionBase:x}-0x{RegionEnd:x} is exhausted (asked for {bytes} bytes aligned to {alignment})");
+        if (TryAllocate(bytes, alignment, out var a)) return a;
+        throw new InvalidOperationException($"table region {RegionBase}-{RegionEnd} is exhausted (asked for {bytes} bytes aligned to {alignment})");
     }
 
     /// <summary>
     /// Allocates like <see cref="Allocate"/> but reports exhaustion by returning false (nothing is allocated then),
     /// so a planner can give up cleanly.
     /// </summary>
-    public bool TryAllocate(ulong bytes, ulong alignment, out ulong address)
+    public bool TryAllocate(ulong bytes, ulong alignment, out PhysicalAddress address)
+    {
+        bool ok = TryAllocateRaw(bytes, alignment, out ulong a);
+        address = new PhysicalAddress(a);
+        return ok;
+    }
+
+    private bool TryAllocateRaw(ulong bytes, ulong alignment, out ulong address)
     {
         if (bytes == 0 || (bytes & (bytes - 1)) != 0) throw new ArgumentException($"table size {bytes} must be a power of two", nameof(bytes));
         if (alignment == 0 || (alignment & (alignment - 1)) != 0) throw new ArgumentException($"alignment {alignment} must be a power of two", nameof(alignment));
@@ -68,7 +78,7 @@ public sealed class TableAllocator
             }
         }
         ulong a = (_next + alignment - 1) & ~(alignment - 1);
-        if (a < _next || a + bytes > RegionEnd || a + bytes < a)
+        if (a < _next || a + bytes > _end || a + bytes < a)
         {
             address = 0;
             return false;
@@ -81,11 +91,11 @@ public sealed class TableAllocator
     }
 
     /// <summary>Returns a table to the allocator. The caller guarantees no live table points at it.</summary>
-    public void Free(ulong address, ulong bytes)
+    public void Free(PhysicalAddress address, ulong bytes)
     {
-        if (!Contains(address)) throw new ArgumentException($"0x{address:x} was not allocated from this region", nameof(address));
+        if (!Contains(address)) throw new ArgumentException($"{address} was not allocated from this region", nameof(address));
         if (!_free.TryGetValue(bytes, out var stack)) _free[bytes] = stack = new Stack<ulong>();
-        stack.Push(address);
+        stack.Push(address.Value);
         BytesInUse -= bytes;
     }
 
@@ -93,6 +103,6 @@ public sealed class TableAllocator
     {
         // Fresh memory reads as zero; only write where something was stored before.
         for (ulong off = 0; off < bytes; off += 8)
-            if (_memory.ReadUInt64(address + off) != 0) _memory.WriteUInt64(address + off, 0);
+            if (_memory.ReadWord(address + off) != 0) _memory.WriteWord(address + off, 0, WriteOrigin.Software, -1);
     }
 }

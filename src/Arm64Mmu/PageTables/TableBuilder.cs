@@ -33,19 +33,57 @@ public sealed class TableBuilder
     }
 
     /// <summary>Physical address of the initial table.</summary>
-    public ulong RootPhysical { get; }
+    public PhysicalAddress RootPhysical { get; }
 
     /// <summary>The geometry tables are built for.</summary>
     public TranslationGeometry Geometry { get; }
-    /// <summary>Address of the initial table as the walker sees it (for TTBR/VTTBR).</summary>
-    public ulong Root => RootPhysical - _viewOffset;
+    /// <summary>
+    /// Address of the initial table as the walker sees it, for TTBR/VTTBR: the PA, or the IPA for stage-1 tables under
+    /// stage 2 (<see cref="RootPhysical"/> − the table view offset). A register field, so a <c>ulong</c>.
+    /// </summary>
+    public ulong Root => RootPhysical.Value - _viewOffset;
 
     /// <summary>
-    /// Maps the leaf at <paramref name="level"/> covering <paramref name="inputAddress"/> to <paramref name="outputAddress"/>.
-    /// <paramref name="attributes"/> are the descriptor's non-address bits; the type bits are set for a block or page.
-    /// Missing intermediate tables are allocated; an existing leaf in the way is an error.
+    /// Maps the leaf at <paramref name="level"/> covering <paramref name="inputAddress"/> to <paramref name="outputAddress"/>
+    /// (stage-1 tables: a VA to a PA). <paramref name="attributes"/> are the descriptor's non-address bits; the type bits
+    /// are set for a block or page. Missing intermediate tables are allocated; an existing leaf in the way is an error.
     /// </summary>
-    public void Map(ulong inputAddress, ulong outputAddress, int level, ulong attributes)
+    public void Map(VirtualAddress inputAddress, PhysicalAddress outputAddress, int level, ulong attributes)
+        => Map(inputAddress.Value, outputAddress.Value, level, attributes);
+
+    /// <inheritdoc cref="Map(VirtualAddress, PhysicalAddress, int, ulong)"/>
+    /// <remarks>This form builds a guest's stage-1 tables: a VA to an IPA.</remarks>
+    public void Map(VirtualAddress inputAddress, IntermediatePhysicalAddress outputAddress, int level, ulong attributes)
+        => Map(inputAddress.Value, outputAddress.Value, level, attributes);
+
+    /// <inheritdoc cref="Map(VirtualAddress, PhysicalAddress, int, ulong)"/>
+    /// <remarks>This form builds stage-2 tables: an IPA to a PA.</remarks>
+    public void Map(IntermediatePhysicalAddress inputAddress, PhysicalAddress outputAddress, int level, ulong attributes)
+        => Map(inputAddress.Value, outputAddress.Value, level, attributes);
+
+    /// <summary>Maps a range of VAs to PAs with leaves of the given level.</summary>
+    public void MapRange(VirtualAddress inputAddress, PhysicalAddress outputAddress, ulong length, int level, ulong attributes)
+        => MapRange(inputAddress.Value, outputAddress.Value, length, level, attributes);
+
+    /// <summary>Maps a range of VAs to IPAs (a guest's stage 1) with leaves of the given level.</summary>
+    public void MapRange(VirtualAddress inputAddress, IntermediatePhysicalAddress outputAddress, ulong length, int level, ulong attributes)
+        => MapRange(inputAddress.Value, outputAddress.Value, length, level, attributes);
+
+    /// <summary>Maps a range of IPAs to PAs (stage 2) with leaves of the given level.</summary>
+    public void MapRange(IntermediatePhysicalAddress inputAddress, PhysicalAddress outputAddress, ulong length, int level, ulong attributes)
+        => MapRange(inputAddress.Value, outputAddress.Value, length, level, attributes);
+
+    /// <summary>
+    /// The physical address of the descriptor for <paramref name="inputAddress"/> at <paramref name="level"/>
+    /// (for the initial table: within the concatenated group),
+    /// allocating intermediate tables when <paramref name="allocate"/> is set; 0 when a table is missing.
+    /// </summary>
+    public PhysicalAddress SlotFor(VirtualAddress inputAddress, int level, bool allocate) => new(SlotFor(inputAddress.Value, level, allocate));
+
+    /// <inheritdoc cref="SlotFor(VirtualAddress, int, bool)"/>
+    public PhysicalAddress SlotFor(IntermediatePhysicalAddress inputAddress, int level, bool allocate) => new(SlotFor(inputAddress.Value, level, allocate));
+
+    private void Map(ulong inputAddress, ulong outputAddress, int level, ulong attributes)
     {
         var g = Geometry;
         if (level < g.StartLevel || level > 3) throw new ArgumentOutOfRangeException(nameof(level), $"level {level}: allowed {g.StartLevel} to 3");
@@ -56,34 +94,28 @@ public sealed class TableBuilder
             throw new ArgumentException($"input 0x{inputAddress:x} and output 0x{outputAddress:x} must be aligned to the level-{level} leaf size 0x{size:x}");
         if ((inputAddress >> g.InputBits) != 0) throw new ArgumentOutOfRangeException(nameof(inputAddress), $"0x{inputAddress:x} is beyond the {g.InputBits}-bit input size");
         ulong slot = SlotFor(inputAddress, level, allocate: true);
-        ulong old = _memory.ReadUInt64(slot);
+        ulong old = _memory.ReadWord(slot);
         if ((old & 1) != 0) throw new InvalidOperationException($"0x{inputAddress:x} is already mapped at level {level} (descriptor 0x{old:x16} at 0x{slot:x})");
         ulong type = Descriptor.Valid | (level == 3 ? Descriptor.TableOrPage : 0);
         ulong addrMask = Descriptor.EncodeAddress(ulong.MaxValue >> 12 << 12, g.Format);
-        _memory.WriteUInt64(slot, (attributes & ~addrMask & ~3UL) | Descriptor.EncodeAddress(outputAddress, g.Format) | type);
+        _memory.WriteWord(slot, (attributes & ~addrMask & ~3UL) | Descriptor.EncodeAddress(outputAddress, g.Format) | type, WriteOrigin.Software, -1);
     }
 
-    /// <summary>Maps a range with leaves of the given level.</summary>
-    public void MapRange(ulong inputAddress, ulong outputAddress, ulong length, int level, ulong attributes)
+    private void MapRange(ulong inputAddress, ulong outputAddress, ulong length, int level, ulong attributes)
     {
         ulong size = 1UL << Geometry.LevelShift(level);
         for (ulong off = 0; off < length; off += size) Map(inputAddress + off, outputAddress + off, level, attributes);
     }
 
-    /// <summary>
-    /// The physical address of the descriptor for <paramref name="inputAddress"/> at <paramref name="level"/>
-    /// (for the initial table: within the concatenated group),
-    /// allocating intermediate tables when <paramref name="allocate"/> is set; 0 when a table is missing.
-    /// </summary>
-    public ulong SlotFor(ulong inputAddress, int level, bool allocate)
+    private ulong SlotFor(ulong inputAddress, int level, bool allocate)
     {
         var g = Geometry;
-        ulong table = RootPhysical;
+        ulong table = RootPhysical.Value;
         for (int l = g.StartLevel; ; l++)
         {
             ulong slot = table + g.Index(inputAddress, l) * 8;
             if (l == level) return slot;
-            ulong d = _memory.ReadUInt64(slot);
+            ulong d = _memory.ReadWord(slot);
             if ((d & 3) == 3)
             {
                 table = Descriptor.Address(d, g.GranuleBits, g.Format) + _viewOffset;
@@ -91,8 +123,8 @@ public sealed class TableBuilder
             }
             if ((d & 1) != 0) throw new InvalidOperationException($"a level-{l} block maps 0x{inputAddress:x}; cannot descend to level {level}");
             if (!allocate) return 0;
-            ulong next = _allocator.Allocate(g.Granule.Bytes(), g.Granule.Bytes());
-            _memory.WriteUInt64(slot, Descriptor.Table(next - _viewOffset, g.Format));
+            ulong next = _allocator.Allocate(g.Granule.Bytes(), g.Granule.Bytes()).Value;
+            _memory.WriteWord(slot, Descriptor.Table(next - _viewOffset, g.Format), WriteOrigin.Software, -1);
             table = next;
         }
     }

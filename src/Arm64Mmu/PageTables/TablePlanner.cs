@@ -58,7 +58,7 @@ internal sealed class TablePlanner
 
     // ---- overlay -------------------------------------------------------------------------------------------------
 
-    private ulong Read(ulong pa) => _storeIndex.TryGetValue(pa, out int i) ? _stores[i].Value : _memory.ReadUInt64(pa);
+    private ulong Read(ulong pa) => _storeIndex.TryGetValue(pa, out int i) ? _stores[i].Value : _memory.ReadWord(pa);
 
     private void Write(ulong pa, ulong value, int level, ulong ia)
     {
@@ -76,9 +76,10 @@ internal sealed class TablePlanner
     private ulong NewTable()
     {
         ulong bytes = _g.Granule.Bytes();
-        if (!_allocator.TryAllocate(bytes, bytes, out ulong pa))
+        if (!_allocator.TryAllocate(bytes, bytes, out var table))
             throw new PageTableUpdateException(PageTableErrorKind.OutOfTableMemory,
                 $"the table allocator (0x{_allocator.RegionBase:x}-0x{_allocator.RegionEnd:x}, {_allocator.BytesInUse} bytes in use) has no room for another {_g.Granule.Name()} table; this update needs at least {_newTables.Count + 1}");
+        ulong pa = table.Value;
         _newTableSet.Add(pa);
         _newTables.Add(pa);
         return pa;
@@ -88,7 +89,7 @@ internal sealed class TablePlanner
     public void ReleaseAll()
     {
         ulong bytes = _g.Granule.Bytes();
-        foreach (ulong t in _newTables) _allocator.Free(t, bytes);
+        foreach (ulong t in _newTables) _allocator.Free(new PhysicalAddress(t), bytes);
         _newTables.Clear();
     }
 
@@ -174,7 +175,7 @@ internal sealed class TablePlanner
             if (IsTable(d, level)) NoteSubtree(Child(tablePa + i * 8, d, level + 1), level + 1, ia, free);
             else NoteLeaf(ia, level, d);
         }
-        if (free && _allocator.Contains(tablePa) && tablePa != _space.RootPhysical && _freedSet.Add(tablePa)) _freed.Add(tablePa);
+        if (free && _allocator.Contains(new PhysicalAddress(tablePa)) && tablePa != _space.RootPhysical.Value && _freedSet.Add(tablePa)) _freed.Add(tablePa);
     }
 
     /// <summary>
@@ -186,7 +187,7 @@ internal sealed class TablePlanner
     {
         ulong child = TablePa(d);
         if (_newTableSet.Contains(child)) return child;
-        if (child == _space.RootPhysical)
+        if (child == _space.RootPhysical.Value)
             throw TableShape.Cycle(slot, level - 1, child, _space.Geometry.StartLevel);
         if (_descended.TryGetValue(child, out var seen))
         {
@@ -208,7 +209,7 @@ internal sealed class TablePlanner
         var changes = new List<EntryChange>(_stores.Count);
         foreach (var s in _stores)
         {
-            ulong old = _memory.ReadUInt64(s.Address);
+            ulong old = _memory.ReadWord(s.Address);
             if (old == s.Value) continue;
             EntryChangeKind kind;
             if (_newTableSet.Contains(s.Address & ~(_g.Granule.Bytes() - 1))) kind = EntryChangeKind.Fill;
@@ -291,7 +292,7 @@ internal sealed class TablePlanner
     public void Map(ulong ia, ulong end, ulong oa, ulong attributes, int largestLevel, bool contiguous, ulong tableAttributes)
     {
         _newTableAttributes = tableAttributes;
-        MapIn(_space.RootPhysical, _g.StartLevel, 0, ia, end, oa - ia, attributes, largestLevel, contiguous);
+        MapIn(_space.RootPhysical.Value, _g.StartLevel, 0, ia, end, oa - ia, attributes, largestLevel, contiguous);
         _newTableAttributes = 0;
     }
 
@@ -348,7 +349,7 @@ internal sealed class TablePlanner
     }
 
     public void Unmap(ulong ia, ulong end, bool freeEmptyTables)
-        => UnmapIn(_space.RootPhysical, _g.StartLevel, 0, ia, end, freeEmptyTables);
+        => UnmapIn(_space.RootPhysical.Value, _g.StartLevel, 0, ia, end, freeEmptyTables);
 
     private void UnmapIn(ulong tablePa, int level, ulong tableIa, ulong lo, ulong hi, bool freeEmpty)
     {
@@ -398,7 +399,7 @@ internal sealed class TablePlanner
     }
 
     public void ChangeAttributes(ulong ia, ulong end, AttributeChange change)
-        => ChangeIn(_space.RootPhysical, _g.StartLevel, 0, ia, end, change);
+        => ChangeIn(_space.RootPhysical.Value, _g.StartLevel, 0, ia, end, change);
 
     private void ChangeIn(ulong tablePa, int level, ulong tableIa, ulong lo, ulong hi, AttributeChange change)
     {
@@ -440,7 +441,7 @@ internal sealed class TablePlanner
     }
 
     public void ChangeTableAttributes(ulong ia, ulong end, int level, AttributeChange change)
-        => ChangeTablesIn(_space.RootPhysical, _g.StartLevel, 0, ia, end, level, change);
+        => ChangeTablesIn(_space.RootPhysical.Value, _g.StartLevel, 0, ia, end, level, change);
 
     private void ChangeTablesIn(ulong tablePa, int l, ulong tableIa, ulong lo, ulong hi, int level, AttributeChange change)
     {
@@ -472,7 +473,7 @@ internal sealed class TablePlanner
     /// <summary>Walks to the entry for <paramref name="ia"/> at <paramref name="level"/>, or to the leaf above it.</summary>
     private (ulong Table, ulong TableIa, ulong Index, int Level, ulong Descriptor) Find(ulong ia, int level)
     {
-        ulong table = _space.RootPhysical, tableIa = 0;
+        ulong table = _space.RootPhysical.Value, tableIa = 0;
         for (int l = _g.StartLevel; ; l++)
         {
             ulong idx = _g.Index(ia, l);
@@ -567,7 +568,7 @@ internal sealed class TablePlanner
     }
 
     public void PrepareTables(ulong ia, ulong end, int level)
-        => PrepareIn(_space.RootPhysical, _g.StartLevel, 0, ia, end, level);
+        => PrepareIn(_space.RootPhysical.Value, _g.StartLevel, 0, ia, end, level);
 
     private void PrepareIn(ulong tablePa, int l, ulong tableIa, ulong lo, ulong hi, int level)
     {

@@ -29,9 +29,9 @@ internal static class TableShape
         var g = space.Geometry;
         var memory = space.Memory;
         ulong view = space.Definition.TableViewOffset;
-        var visited = new HashSet<ulong> { space.RootPhysical };
+        var visited = new HashSet<ulong> { space.RootPhysical.Value };
         var queue = new Queue<(ulong Table, int Level)>();
-        queue.Enqueue((space.RootPhysical, g.StartLevel));
+        queue.Enqueue((space.RootPhysical.Value, g.StartLevel));
         while (queue.Count > 0)
         {
             var (table, level) = queue.Dequeue();
@@ -40,10 +40,10 @@ internal static class TableShape
             for (ulong i = 0; i < n; i++)
             {
                 ulong slot = table + i * 8;
-                ulong d = memory.ReadUInt64(slot);
+                ulong d = memory.ReadWord(slot);
                 if ((d & 3) != 3) continue;
                 ulong child = Descriptor.Address(d, g.GranuleBits, g.Format) + view;
-                if (child == space.RootPhysical && descended.Count > 0)
+                if (child == space.RootPhysical.Value && descended.Count > 0)
                     throw Cycle(slot, level, child, g.StartLevel);
                 if (descended.TryGetValue(child, out var link))
                 {

@@ -1,4 +1,5 @@
 using System.Text;
+using Arm64Mmu.Memory;
 using Arm64Mmu.Architecture;
 
 namespace Arm64Mmu.PageTables;
@@ -24,6 +25,7 @@ public sealed class TableUpdate
     private readonly List<EntryChange> _changes;
     private readonly List<ulong> _newTables;
     private readonly List<ulong> _freedTables;
+    private readonly PhysicalAddress[] _newTableAddresses, _freedTableAddresses;
 
     internal TableUpdate(AddressSpace space, string description, int version, List<EntryChange> changes, List<ulong> newTables,
         List<ulong> freedTables, InvalidationRequest? invalidation)
@@ -34,6 +36,8 @@ public sealed class TableUpdate
         _changes = changes;
         _newTables = newTables;
         _freedTables = freedTables;
+        _newTableAddresses = Typed(newTables);
+        _freedTableAddresses = Typed(freedTables);
         Invalidation = invalidation;
     }
 
@@ -44,9 +48,9 @@ public sealed class TableUpdate
     /// <summary>The descriptor stores, in program order.</summary>
     public IReadOnlyList<EntryChange> Changes => _changes;
     /// <summary>Physical addresses of the tables allocated for it.</summary>
-    public IReadOnlyList<ulong> NewTables => _newTables;
+    public IReadOnlyList<PhysicalAddress> NewTables => _newTableAddresses;
     /// <summary>Physical addresses of the tables it unlinks; they go back to the allocator once it is committed.</summary>
-    public IReadOnlyList<ulong> FreedTables => _freedTables;
+    public IReadOnlyList<PhysicalAddress> FreedTables => _freedTableAddresses;
     /// <summary>What the changed live entries require to be invalidated; null when no TLB can hold them (only makes).</summary>
     public InvalidationRequest? Invalidation { get; }
     /// <summary>Planned, committed or abandoned.</summary>
@@ -58,7 +62,7 @@ public sealed class TableUpdate
     /// <summary>The instruction sequence that applies it with these options on a PE with these features (it reads the tables, to
     /// judge a merge; it writes nothing).</summary>
     public IReadOnlyList<MaintenanceStep> Sequence(MaintenanceOptions options, ProcessorFeatures features)
-        => MaintenanceSequence.Build(Space.Definition, _changes, Invalidation, options, features, Space.Memory.ReadUInt64);
+        => MaintenanceSequence.Build(Space.Definition, _changes, Invalidation, options, features, Space.Memory.ReadWord);
 
     /// <summary>
     /// How <paramref name="policy"/> judges a <see cref="EntryChangeKind.Modify"/> change of this update with FEAT_BBM level
@@ -76,16 +80,26 @@ public sealed class TableUpdate
         State = TableUpdateState.Abandoned;
     }
 
+    // The planner's raw table addresses, typed once for the public lists (read-only copies: the allocator frees from the
+    // planner's own lists).
+    private static PhysicalAddress[] Typed(List<ulong> tables)
+    {
+        if (tables.Count == 0) return [];
+        var typed = new PhysicalAddress[tables.Count];
+        for (int i = 0; i < typed.Length; i++) typed[i] = new PhysicalAddress(tables[i]);
+        return typed;
+    }
+
     internal void ReleaseNewTables()
     {
         ulong bytes = Space.Geometry.Granule.Bytes();
-        foreach (ulong t in _newTables) Space.Allocator.Free(t, bytes);
+        foreach (ulong t in _newTables) Space.Allocator.Free(new PhysicalAddress(t), bytes);
     }
 
     internal void MarkCommitted()
     {
         ulong bytes = Space.Geometry.Granule.Bytes();
-        foreach (ulong t in _freedTables) Space.Allocator.Free(t, bytes);
+        foreach (ulong t in _freedTables) Space.Allocator.Free(new PhysicalAddress(t), bytes);
         State = TableUpdateState.Committed;
     }
 

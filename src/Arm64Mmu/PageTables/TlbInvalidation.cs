@@ -1,3 +1,4 @@
+using Arm64Mmu.Memory;
 using Arm64Mmu.Architecture;
 using Arm64Mmu.Machine;
 using Arm64Mmu.Tlb;
@@ -145,15 +146,15 @@ public static class TlbInvalidation
         {
             int? ttl = level is >= 0 and <= 3 ? level : null;
             if (_def.Regime.IsStage2)
-                Emit(steps, _va, TlbiOperand.Ipa(address, ttl, _g), false);
+                Emit(steps, _va, TlbiOperand.Ipa(new IntermediatePhysicalAddress(address), ttl, _g), false);
             else
-                Emit(steps, _va, TlbiOperand.Va(address, _def.HasAsid ? _asid : (ushort)0, ttl, _g), _def.HasAsid);
+                Emit(steps, _va, TlbiOperand.Va(new VirtualAddress(address), _def.HasAsid ? _asid : (ushort)0, ttl, _g), _def.HasAsid);
         }
 
         public void Range(List<MaintenanceStep> steps, ulong address, int scale, int num, bool lpa2, int ttl)
         {
             ushort asid = _def.HasAsid ? _asid : (ushort)0;
-            Emit(steps, _range, TlbiOperand.Range(address, scale, num, _g, lpa2, asid, ttl), _def.HasAsid);
+            Emit(steps, _range, TlbiOperand.RangeOperand(address, scale, num, _g, lpa2, asid, ttl), _def.HasAsid);
         }
 
         public void Full(List<MaintenanceStep> steps, bool anyGlobal)

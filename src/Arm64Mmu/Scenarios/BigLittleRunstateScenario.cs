@@ -1,5 +1,6 @@
 using Arm64Mmu.Architecture;
 using Arm64Mmu.Machine;
+using Arm64Mmu.Memory;
 using Arm64Mmu.Timing;
 
 namespace Arm64Mmu.Scenarios;
@@ -55,7 +56,7 @@ public static class BigLittleRunstateScenario
         => pe != peCount - 1 ? CoreProfile.CortexA53 : v == BigLittleVariant.DeferredKptiOff ? CoreProfile.NeoverseV2 : CoreProfile.CortexA75;
 
     /// <summary>The kernel VA of vCPU <paramref name="pe"/>'s runstate area.</summary>
-    public static ulong AreaOf(int pe) => KernelWorld.KernelBase + AreaOffset + (ulong)pe * 64;
+    public static VirtualAddress AreaOf(int pe) => KernelWorld.KernelBase + AreaOffset + (ulong)pe * 64;
 
     /// <summary>Runs an ordering on <paramref name="peCount"/> PEs (2 to 256; the last one is the big core).</summary>
     public static ScenarioOutcome Run(BigLittleVariant variant, int peCount)
@@ -65,7 +66,7 @@ public static class BigLittleRunstateScenario
         var sm = w.Sm;
         ulong start = sm.TotalCycles;
         var findings = new List<string>();
-        var registered = new ulong?[peCount];
+        var registered = new VirtualAddress?[peCount];
         bool early = variant == BigLittleVariant.EarlyRegistration;
 
         // Boot: the boot PE decides for itself only; each secondary reports its own need as it starts (cpufeature.c).

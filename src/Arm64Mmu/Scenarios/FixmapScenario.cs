@@ -2,6 +2,7 @@ using Arm64Mmu.Setups;
 using Arm64Mmu.Architecture;
 using Arm64Mmu.Checking;
 using Arm64Mmu.Machine;
+using Arm64Mmu.Memory;
 using Arm64Mmu.PageTables;
 using Arm64Mmu.Timing;
 
@@ -26,9 +27,9 @@ public enum FixmapVariant
 public static class FixmapScenario
 {
     /// <summary>VA of PE 0's slot; PE n's is n pages above (shared) or the same VA in its own table (private).</summary>
-    public const ulong SlotBase = 0x0000_00FF_FF00_0000UL;
+    public static readonly VirtualAddress SlotBase = new(0x0000_00FF_FF00_0000UL);
     /// <summary>First physical page the slots are pointed at.</summary>
-    public const ulong DataBase = 0x0000_0001_0000_0000UL;
+    public static readonly PhysicalAddress DataBase = new(0x0000_0001_0000_0000UL);
 
     /// <summary>A short label for a variant.</summary>
     public static string Describe(FixmapVariant v) => v switch
@@ -82,8 +83,8 @@ public static class FixmapScenario
             for (int i = 0; i < peCount; i++)
             {
                 var pe = sm[i];
-                ulong target = DataBase + ((ulong)(round * peCount + i) * page);
-                ulong va = fixmap.Map(pe, target);
+                var target = DataBase + (ulong)(round * peCount + i) * page;
+                var va = fixmap.Map(pe, target);
                 pe.Store(va, 8, 0xF1C5_0000UL | (ulong)(round << 8) | (uint)i);
                 // Another PE walks this slot while it is live (speculation may do this at any time).
                 if (peCount > 1 && shared) sm[(i + 1) % peCount].Translate(va, AccessKind.Read);
@@ -94,7 +95,7 @@ public static class FixmapScenario
         // kept the old entry still translates it.
         if (peCount > 1 && shared)
         {
-            ulong va0 = fixmap.SlotAddress(0);
+            var va0 = fixmap.SlotAddress(0);
             var t = sm[1].Translate(va0, AccessKind.Read);
             if (t.Succeeded)
                 findings.Add($"PE 1 still translates PE 0's cleared slot 0x{va0:x} to PA 0x{t.PhysicalAddress:x} from its {t.Source}");

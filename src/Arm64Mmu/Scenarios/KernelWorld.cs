@@ -1,6 +1,7 @@
 using Arm64Mmu.Setups;
 using Arm64Mmu.Architecture;
 using Arm64Mmu.Machine;
+using Arm64Mmu.Memory;
 using Arm64Mmu.PageTables;
 using Arm64Mmu.Timing;
 
@@ -14,13 +15,13 @@ namespace Arm64Mmu.Scenarios;
 /// </summary>
 internal sealed class KernelWorld
 {
-    public const ulong KernelBase = 0xFFFF_8000_1000_0000UL;
-    public const ulong KernelPhysical = 0x0000_0000_8000_0000UL;
+    public static readonly VirtualAddress KernelBase = new(0xFFFF_8000_1000_0000UL);
+    public static readonly PhysicalAddress KernelPhysical = new(0x0000_0000_8000_0000UL);
     public const int KernelPages = 16;
-    public const ulong TrampolineVa = 0xFFFF_FFFF_FFE0_0000UL;
-    public const ulong TrampolinePhysical = 0x0000_0000_8100_0000UL;
-    public const ulong UserBase = 0x0000_0000_0040_0000UL;
-    public const ulong UserPhysical = 0x0000_0000_9000_0000UL;
+    public static readonly VirtualAddress TrampolineVa = new(0xFFFF_FFFF_FFE0_0000UL);
+    public static readonly PhysicalAddress TrampolinePhysical = new(0x0000_0000_8100_0000UL);
+    public static readonly VirtualAddress UserBase = new(0x0000_0000_0040_0000UL);
+    public static readonly PhysicalAddress UserPhysical = new(0x0000_0000_9000_0000UL);
     public const ushort KernelAsid = 2;
     public const ushort UserAsid = KernelAsid | 1;
 
@@ -86,7 +87,7 @@ internal sealed class KernelWorld
     }
 
     /// <summary>Every valid kernel leaf descriptor address.</summary>
-    public IEnumerable<ulong> KernelLeafDescriptors()
+    public IEnumerable<PhysicalAddress> KernelLeafDescriptors()
     {
         for (int i = 0; i < KernelPages; i++) yield return Kernel.DescriptorAddress(KernelBase + (ulong)i * 0x1000, 3)!.Value;
         yield return Kernel.DescriptorAddress(TrampolineVa, 3)!.Value;

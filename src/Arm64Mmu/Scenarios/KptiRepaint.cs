@@ -1,6 +1,7 @@
 using Arm64Mmu.Setups;
 using Arm64Mmu.Architecture;
 using Arm64Mmu.Machine;
+using Arm64Mmu.Memory;
 using Arm64Mmu.PageTables;
 using Arm64Mmu.Tlb;
 
@@ -37,7 +38,7 @@ internal sealed record RepaintStats(ulong BootPeCycles, int Tables, int EntriesR
 internal static class KptiRepaint
 {
     /// <summary>KPTI_NG_TEMP_VA: the top 2 MiB of the TTBR1 range, -(1 &lt;&lt; PMD_SHIFT).</summary>
-    public const ulong TemporaryVa = 0xFFFF_FFFF_FFE0_0000UL;
+    public static readonly VirtualAddress TemporaryVa = new(0xFFFF_FFFF_FFE0_0000UL);
 
     /// <summary>__idmap_cpu_set_reserved_ttbr1: TTBR1 to the empty reserved_pg_dir, then a local flush.</summary>
     public static void Park(KernelWorld w, ProcessingElement pe)
@@ -76,7 +77,7 @@ internal static class KptiRepaint
         }
 
         int tables = 0, read = 0, repainted = 0, remaps = 0;
-        ulong skip = w.Kernel.DescriptorAddress(KernelWorld.TrampolineVa, 3)!.Value;
+        var skip = w.Kernel.DescriptorAddress(KernelWorld.TrampolineVa, 3)!.Value;
         Walk(w.Kernel.RootPhysical, geo.StartLevel);
 
         // Publish the updated entries to the other PEs, then back to swapper (via reserved_pg_dir, flushing the slots).
@@ -86,10 +87,10 @@ internal static class KptiRepaint
         ulong cycles = boot.Cycles - start;
         return new RepaintStats(cycles, tables, read, repainted, remaps);
 
-        void Walk(ulong tablePa, int level)
+        void Walk(PhysicalAddress tablePa, int level)
         {
             tables++;
-            ulong slot = TemporaryVa + (ulong)(level - geo.StartLevel) * page;
+            var slot = TemporaryVa + (ulong)(level - geo.StartLevel) * page;
             if (temp.Lookup(slot) is not null)
             {
                 temp.Commit(boot, temp.PlanUnmap(slot, page, freeEmptyTables: false));
@@ -99,13 +100,13 @@ internal static class KptiRepaint
             ulong entries = level == geo.StartLevel ? (ulong)geo.InitialEntries : 1UL << geo.Stride;
             for (ulong i = 0; i < entries; i++)
             {
-                ulong va = slot + i * 8;
+                var va = slot + i * 8;
                 ulong d = boot.Load(va, 8).Value;
                 read++;
                 if ((d & Descriptor.Valid) == 0 || (d & Descriptor.NotGlobal) != 0 || tablePa + i * 8 == skip) continue;
                 boot.Store(va, 8, d | Descriptor.NotGlobal);
                 repainted++;
-                if (level < 3 && (d & Descriptor.TableOrPage) != 0) Walk(Descriptor.Address(d, geo.GranuleBits, geo.Format), level + 1);
+                if (level < 3 && (d & Descriptor.TableOrPage) != 0) Walk(new PhysicalAddress(Descriptor.Address(d, geo.GranuleBits, geo.Format)), level + 1);
             }
         }
     }
@@ -123,7 +124,7 @@ internal static class KptiRepaint
         boot.Isb();
 
         int tables = 0, read = 0, repainted = 0;
-        ulong skip = w.Kernel.DescriptorAddress(KernelWorld.TrampolineVa, 3)!.Value;
+        var skip = w.Kernel.DescriptorAddress(KernelWorld.TrampolineVa, 3)!.Value;
         Walk(w.Kernel.RootPhysical, geo.StartLevel);
 
         // Publish the updated tables and nuke all the TLBs, then the MMU back on.
@@ -135,22 +136,23 @@ internal static class KptiRepaint
         boot.Isb();
         return new RepaintStats(boot.Cycles - start, tables, read, repainted, 0);
 
-        void Walk(ulong tablePa, int level)
+        void Walk(PhysicalAddress tablePa, int level)
         {
             tables++;
             ulong entries = level == geo.StartLevel ? (ulong)geo.InitialEntries : 1UL << geo.Stride;
             for (ulong i = 0; i < entries; i++)
             {
-                ulong pa = tablePa + i * 8;
-                // With the MMU off the VA is the PA; clean the line so the uncached load sees the latest value.
-                boot.DataCacheMaintenance(DataCacheOperation.Cvac, pa);
-                ulong d = boot.Load(pa, 8).Value;
+                var pa = tablePa + i * 8;
+                // With the MMU off the VA is the PA (flat mapping); clean the line so the uncached load sees the latest value.
+                var va = new VirtualAddress(pa.Value);
+                boot.DataCacheMaintenance(DataCacheOperation.Cvac, va);
+                ulong d = boot.Load(va, 8).Value;
                 read++;
                 if ((d & Descriptor.Valid) == 0 || (d & Descriptor.NotGlobal) != 0 || pa == skip) continue;
                 // The old code walked a table's subtree before marking the table entry itself.
-                if (level < 3 && (d & Descriptor.TableOrPage) != 0) Walk(Descriptor.Address(d, geo.GranuleBits, geo.Format), level + 1);
-                boot.Store(pa, 8, d | Descriptor.NotGlobal);
-                boot.DataCacheMaintenance(DataCacheOperation.Civac, pa);
+                if (level < 3 && (d & Descriptor.TableOrPage) != 0) Walk(new PhysicalAddress(Descriptor.Address(d, geo.GranuleBits, geo.Format)), level + 1);
+                boot.Store(va, 8, d | Descriptor.NotGlobal);
+                boot.DataCacheMaintenance(DataCacheOperation.Civac, va);
                 repainted++;
             }
         }

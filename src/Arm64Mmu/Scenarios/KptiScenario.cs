@@ -1,5 +1,6 @@
 using Arm64Mmu.Architecture;
 using Arm64Mmu.Machine;
+using Arm64Mmu.Memory;
 using Arm64Mmu.Timing;
 
 namespace Arm64Mmu.Scenarios;
@@ -73,7 +74,7 @@ public static class KptiScenario
             if (park)
                 foreach (var pe in sm.Machine.ProcessingElements) KptiRepaint.Park(w, pe);
             // The repaint: set nG on every valid kernel leaf in place (G -> nG needs no break: R_WHZWS).
-            foreach (ulong d in w.KernelLeafDescriptors())
+            foreach (var d in w.KernelLeafDescriptors())
             {
                 ulong old = boot.ReadDescriptor(d);
                 // The trampoline page stays global: it is identical in both views.
@@ -90,7 +91,7 @@ public static class KptiScenario
         if (variant == KptiVariant.NotGlobalToGlobal)
         {
             // Some later code maps a kernel page global again, in place.
-            ulong d = w.Kernel.DescriptorAddress(KernelWorld.KernelBase, 3)!.Value;
+            var d = w.Kernel.DescriptorAddress(KernelWorld.KernelBase, 3)!.Value;
             boot.WriteDescriptor(d, boot.ReadDescriptor(d) & ~Descriptor.NotGlobal);
             boot.Dsb(DsbOption.Ishst);
         }
@@ -105,7 +106,7 @@ public static class KptiScenario
             if (!tramp.Succeeded) findings.Add($"PE {pe.PeIndex}: the trampoline page does not translate under the user ASID ({tramp.Fault})");
             for (int i = 0; i < KernelWorld.KernelPages; i++)
             {
-                ulong va = KernelWorld.KernelBase + (ulong)i * 0x1000;
+                var va = KernelWorld.KernelBase + (ulong)i * 0x1000;
                 var t = pe.Translate(va, AccessKind.Read);
                 if (t.Succeeded)
                 {

@@ -1,6 +1,7 @@
 using Arm64Mmu.Setups;
 using Arm64Mmu.Architecture;
 using Arm64Mmu.Machine;
+using Arm64Mmu.Memory;
 using Arm64Mmu.PageTables;
 using Arm64Mmu.Timing;
 
@@ -30,9 +31,9 @@ public enum Lpa2Variant
 public static class Lpa2Scenario
 {
     /// <summary>A VA above 2^48 used by the 52-bit variants (64 KiB aligned).</summary>
-    public const ulong HighVa = 0x000A_BCD0_0000_0000UL;
+    public static readonly VirtualAddress HighVa = new(0x000A_BCD0_0000_0000UL);
     /// <summary>Physical target of the mappings.</summary>
-    public const ulong DataPa = 0x0000_0002_0000_0000UL;
+    public static readonly PhysicalAddress DataPa = new(0x0000_0002_0000_0000UL);
 
     /// <summary>A short label for a variant.</summary>
     public static string Describe(Lpa2Variant v) => v switch
@@ -74,9 +75,9 @@ public static class Lpa2Scenario
         ulong leaf = (Descriptor.Stage1Leaf(0, true, 1, format: geo.Format) | Descriptor.NotGlobal | Descriptor.Uxn) & ~3UL;
         ulong page = g.Bytes();
         int pages = variant is Lpa2Variant.RangeTlbiLpa2Operand or Lpa2Variant.RangeTlbiNonLpa2Operand ? 32 : 4;
-        ulong va = lpa2 ? HighVa : 0x0000_7F00_0000_0000UL;
+        var va = lpa2 ? HighVa : new VirtualAddress(0x0000_7F00_0000_0000UL);
         space.Map(boot, va, DataPa, (ulong)pages * page, leaf, MapOptions.PagesOnly);
-        ulong roPage = va + (ulong)pages * page;
+        var roPage = va + (ulong)pages * page;
         if (variant == Lpa2Variant.Wxn)
             space.Map(boot, roPage, DataPa + 0x10_0000, page, (Descriptor.Stage1Leaf(0, true, 1, readOnly: true, format: geo.Format) | Descriptor.NotGlobal | Descriptor.Uxn) & ~3UL, MapOptions.PagesOnly);
         var tcr = new Tcr(0).WithT0sz(64 - vaBits).WithTg0(g).WithIps(lpa2 ? 52 : 48).WithDs(lpa2).WithWalkAttributesInnerWb()
@@ -102,7 +103,7 @@ public static class Lpa2Scenario
                 var r = boot.At(Translation.AtOperation.S1E1R, va + 0x123);
                 int levels = 4 - geo.StartLevel;
                 findings.Add($"VA 0x{va + 0x123:x} -> PAR {r.Par}; the walk starts at level {geo.StartLevel} ({levels} levels)");
-                expected = r.Par.PhysicalAddress == DataPa && !r.Par.Faulted && levels == (g == Granule.Size4K ? 5 : 4);
+                expected = r.Par.PhysicalAddress == DataPa.Value && !r.Par.Faulted && levels == (g == Granule.Size4K ? 5 : 4);
                 break;
             }
             case Lpa2Variant.FallbackWithoutLpa2:

@@ -1,5 +1,6 @@
 using Arm64Mmu.Architecture;
 using Arm64Mmu.Machine;
+using Arm64Mmu.Memory;
 using Arm64Mmu.Timing;
 
 namespace Arm64Mmu.Scenarios;
@@ -35,18 +36,18 @@ public static class RunstateScenario
         var w = new KernelWorld(Math.Max(1, peCount), profile);
         var sm = w.Sm;
         var hv = sm[0];
-        ulong area = KernelWorld.KernelBase + 0x1000 * 3 + AreaOffset;   // pages 3 and 4 of the kernel mapping
+        var area = KernelWorld.KernelBase + 0x1000 * 3 + AreaOffset;   // pages 3 and 4 of the kernel mapping
         // Page 4 of the kernel mapping is moved to a physical page that is not adjacent to page 3 (BBM: break, TLBI, make).
-        ulong page4 = KernelWorld.KernelBase + 0x1000 * 4;
+        var page4 = KernelWorld.KernelBase + 0x1000 * 4;
         w.Kernel.Unmap(hv, page4, 0x1000);
-        w.Kernel.Map(hv, page4, 0x0000_0000_A000_0000UL, 0x1000, (Descriptor.Stage1Leaf(0, true, 1) | Descriptor.Uxn | Descriptor.Pxn) & ~3UL,
+        w.Kernel.Map(hv, page4, new PhysicalAddress(0x0000_0000_A000_0000UL), 0x1000, (Descriptor.Stage1Leaf(0, true, 1) | Descriptor.Uxn | Descriptor.Pxn) & ~3UL,
             PageTables.MapOptions.PagesOnly);
         ulong start = sm.TotalCycles;
         var findings = new List<string>();
         bool expected;
         if (variant == RunstateVariant.GuestAtEl0WithKpti) w.EnterUser(hv);
 
-        ulong entryTime = area + 8;
+        var entryTime = area + 8;
         var r = hv.Store(entryTime, 8, 0x0123_4567_89AB_CDEFUL);
         if (variant == RunstateVariant.GuestAtEl0WithKpti)
         {
@@ -58,9 +59,9 @@ public static class RunstateScenario
         else
         {
             var t1 = hv.Translate(entryTime, AccessKind.Write);
-            var t2 = hv.Translate((entryTime + 8) & ~0xFFFUL, AccessKind.Write);
+            var t2 = hv.Translate((entryTime + 8).AlignDown(0x1000), AccessKind.Write);
             findings.Add($"state_entry_time (8 bytes at 0x{entryTime:x}) was written in {r.Parts} parts: PA 0x{t1.PhysicalAddress:x} (4 bytes) and PA 0x{t2.PhysicalAddress:x} (4 bytes) — not single-copy atomic");
-            ulong low = sm.Memory.ReadUInt64(t1.PhysicalAddress & ~7UL) >> 32;
+            ulong low = sm.Memory.ReadUInt64(t1.PhysicalAddress.AlignDown(8)) >> 32;
             ulong high = sm.Memory.ReadUInt64(t2.PhysicalAddress) & 0xFFFF_FFFF;
             bool split = r.Succeeded && r.Parts == 2 && (high << 32 | low) == 0x0123_4567_89AB_CDEFUL && t2.PhysicalAddress - t1.PhysicalAddress != 4;
             // XEN_RUNSTATE_UPDATE: bit 63 of state_entry_time, i.e. the top byte, set alone with a byte store.

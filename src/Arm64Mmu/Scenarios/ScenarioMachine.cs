@@ -25,7 +25,7 @@ internal sealed class ScenarioMachine
         }
         Machine = builder.Build();
         Checker = BreakBeforeMakeChecker.Attach(Machine, options);
-        Allocator = new TableAllocator(Machine.Memory, TableRegion, TableRegionSize);
+        Allocator = new TableAllocator(Machine.Memory, new PhysicalAddress(TableRegion), TableRegionSize);
     }
 
     public Machine.Machine Machine { get; }

@@ -1,5 +1,6 @@
 using Arm64Mmu.Architecture;
 using Arm64Mmu.Machine;
+using Arm64Mmu.Memory;
 using Arm64Mmu.PageTables;
 using Arm64Mmu.Timing;
 using Arm64Mmu.Translation;
@@ -13,7 +14,7 @@ namespace Arm64Mmu.Setups;
 /// <param name="Length">Bytes mapped.</param>
 /// <param name="LeafLevel">Level of the leaves.</param>
 /// <param name="Asid">ASID in TTBR0_EL1.</param>
-public sealed record LinearMapping(TableBuilder Tables, ulong VirtualBase, ulong PhysicalBase, ulong Length, int LeafLevel, ushort Asid)
+public sealed record LinearMapping(TableBuilder Tables, VirtualAddress VirtualBase, PhysicalAddress PhysicalBase, ulong Length, int LeafLevel, ushort Asid)
 {
     /// <summary>The leaf size in bytes.</summary>
     public ulong LeafSize => 1UL << Tables.Geometry.LevelShift(LeafLevel);
@@ -44,16 +45,16 @@ public static class MachineSetups
     /// <param name="leafLevel">Level of the leaves (3 = pages).</param>
     /// <param name="asid">ASID for TTBR0_EL1.</param>
     /// <param name="global">Global leaves (nG=0); otherwise non-global, tagged with <paramref name="asid"/>.</param>
-    /// <param name="tableRegion">Physical base of the region the tables are allocated from.</param>
+    /// <param name="tableRegion">Physical base of the region the tables are allocated from (default 0x40000000).</param>
     /// <param name="tableRegionSize">Size of that region.</param>
     /// <param name="ds">TCR_EL1.DS=1 (FEAT_LPA2 descriptor and operand formats, 52-bit output size); 4K and 16K only.</param>
-    public static LinearMapping MapLinearEl1(Machine.Machine machine, ulong va, ulong pa, ulong length, Granule granule = Granule.Size4K,
-        int leafLevel = 3, ushort asid = 1, bool global = true, ulong tableRegion = 0x4000_0000UL, ulong tableRegionSize = 0x1000_0000UL,
+    public static LinearMapping MapLinearEl1(Machine.Machine machine, VirtualAddress va, PhysicalAddress pa, ulong length, Granule granule = Granule.Size4K,
+        int leafLevel = 3, ushort asid = 1, bool global = true, PhysicalAddress? tableRegion = null, ulong tableRegionSize = 0x1000_0000UL,
         bool ds = false)
     {
         ArgumentNullException.ThrowIfNull(machine);
         var geo = Geometries.Stage1(granule, 48, ds ? 52 : 48, ds);
-        var tables = new TableBuilder(new TableAllocator(machine.Memory, tableRegion, tableRegionSize), geo);
+        var tables = new TableBuilder(new TableAllocator(machine.Memory, tableRegion ?? new PhysicalAddress(0x4000_0000UL), tableRegionSize), geo);
         ulong leaf = Descriptor.Stage1Leaf(0, page: leafLevel == 3, attrIndx: 1, format: geo.Format) | (global ? 0 : Descriptor.NotGlobal);
         tables.MapRange(va, pa, length, leafLevel, leaf);
         var tcr = new Tcr(0).WithT0sz(16).WithTg0(granule).WithIps(ds ? 52 : 48).WithWalkAttributesInnerWb().WithEpd(false, true)
@@ -77,7 +78,7 @@ public static class MachineSetups
     public static (Machine.Machine Machine, LinearMapping Mapping) CreateWithLinearMapping(int peCount, CoreProfile profile, ulong length)
     {
         var machine = new MachineBuilder().WithProcessingElements(peCount).WithProfile(profile).Build();
-        var mapping = MapLinearEl1(machine, 0x10_0000_0000UL, 0x1_0000_0000UL, length);
+        var mapping = MapLinearEl1(machine, new VirtualAddress(0x10_0000_0000UL), new PhysicalAddress(0x1_0000_0000UL), length);
         return (machine, mapping);
     }
 }

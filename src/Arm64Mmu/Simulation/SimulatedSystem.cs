@@ -1,5 +1,6 @@
 using Arm64Mmu.Architecture;
 using Arm64Mmu.Machine;
+using Arm64Mmu.Memory;
 using Arm64Mmu.PageTables;
 using Arm64Mmu.Simulation.Configuration;
 using Arm64Mmu.Simulation.Paging;
@@ -37,7 +38,7 @@ internal sealed class SimulatedSystem
         var memory = Machine.Memory;
         ulong top = 1UL << s.PaBits;
         ulong s1TablePa = top - 2 * SimulationSettings.TableRegionBytes;
-        _s1Tables = new TableAllocator(memory, s1TablePa, SimulationSettings.TableRegionBytes);
+        _s1Tables = new TableAllocator(memory, new PhysicalAddress(s1TablePa), SimulationSettings.TableRegionBytes);
         var s1Geo = s.Stage1Geometry;
         _granuleBytes = s1Geo.Granule.Bytes();
         var guestFrames = PhysicalAllocator.Create(s.Allocation, s.PhysicalMemory, s1Geo.GranuleBits, s1Geo.LevelShift(2), s.Fragmentation, s.Seed,
@@ -48,7 +49,7 @@ internal sealed class SimulatedSystem
         if (stage2)
         {
             var s2Geo = s.Stage2Geometry;
-            _s2Tables = new TableAllocator(memory, top - SimulationSettings.TableRegionBytes, SimulationSettings.TableRegionBytes);
+            _s2Tables = new TableAllocator(memory, new PhysicalAddress(top - SimulationSettings.TableRegionBytes), SimulationSettings.TableRegionBytes);
             s2Space = AddressSpace.ForStage2(_s2Tables, s2Geo, vmid: 1);
             var hostFrames = PhysicalAllocator.Create(s.Allocation, s.PhysicalMemory, s2Geo.GranuleBits, s2Geo.LevelShift(2), s.Fragmentation,
                 PhysicalAllocator.Mix(s.Seed ^ 0x5354_4147_4532UL), "host physical memory");

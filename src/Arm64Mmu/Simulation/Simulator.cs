@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Arm64Mmu.Architecture;
 using Arm64Mmu.Machine;
+using Arm64Mmu.Memory;
 using Arm64Mmu.Simulation.Configuration;
 using Arm64Mmu.Simulation.Paging;
 using Arm64Mmu.Simulation.Traces;
@@ -312,7 +313,7 @@ public sealed class Simulator
             ulong last = va + size - 1;
             if ((va >> shift) == (last >> shift) && last >= va)
             {
-                var t = r.Pe.Translate(va, kind);
+                var t = r.Pe.Translate(new VirtualAddress(va), kind);
                 if (t.Source != TranslationSource.L1Tlb) Account(r, in t, va, shift);
                 return;
             }
@@ -337,7 +338,7 @@ public sealed class Simulator
             {
                 if ((a >> _vaBits) != (va >> _vaBits)) pager = (a >> _vaBits) == 0 ? r.Lower : Upper(a);
                 int shift = pager.LeafShift(a);
-                var t = r.Pe.Translate(a, kind);
+                var t = r.Pe.Translate(new VirtualAddress(a), kind);
                 if (t.Source != TranslationSource.L1Tlb) Account(r, in t, a, shift);
                 ulong pageEnd = (a | ((1UL << shift) - 1));
                 if (pageEnd >= last) return;

@@ -1,4 +1,5 @@
 using Arm64Mmu.Architecture;
+using Arm64Mmu.Memory;
 
 namespace Arm64Mmu.Tlb;
 
@@ -258,7 +259,11 @@ public readonly struct TlbiScope
     }
 }
 
-/// <summary>Builds TLBI operands the way the architecture (and Linux's __TLBI_VADDR / __TLBI_VADDR_RANGE) encodes them.</summary>
+/// <summary>
+/// Builds TLBI operands (the Xt register value) the way the architecture (and Linux's __TLBI_VADDR / __TLBI_VADDR_RANGE)
+/// encodes them: by-VA operands from a <see cref="VirtualAddress"/>, by-IPA operands from an
+/// <see cref="IntermediatePhysicalAddress"/>. The operand itself is a register value (<c>ulong</c>).
+/// </summary>
 public static class TlbiOperand
 {
     /// <summary>A by-VA operand: ASID [63:48], TTL [47:44], VA[55:12] in [43:0].</summary>
@@ -266,12 +271,15 @@ public static class TlbiOperand
     /// <param name="asid">The ASID (RES0 for operations without one).</param>
     /// <param name="ttlLevel">Level hint (FEAT_TTL), or null.</param>
     /// <param name="granule">Granule for the hint.</param>
-    public static ulong Va(ulong va, ushort asid = 0, int? ttlLevel = null, Granule granule = Granule.Size4K)
-        => ((va >> 12) & 0xFFF_FFFF_FFFFUL) | (ulong)asid << 48 | Ttl(ttlLevel, granule) << 44;
+    public static ulong Va(VirtualAddress va, ushort asid = 0, int? ttlLevel = null, Granule granule = Granule.Size4K)
+        => ((va.Value >> 12) & 0xFFF_FFFF_FFFFUL) | (ulong)asid << 48 | Ttl(ttlLevel, granule) << 44;
 
     /// <summary>A by-IPA operand: TTL [47:44], IPA[51:48] in [39:36], IPA[47:12] in [35:0].</summary>
-    public static ulong Ipa(ulong ipa, int? ttlLevel = null, Granule granule = Granule.Size4K)
-        => ((ipa >> 12) & 0xF_FFFF_FFFFUL) | ((ipa >> 48) & 0xF) << 36 | Ttl(ttlLevel, granule) << 44;
+    /// <param name="ipa">The intermediate physical address.</param>
+    /// <param name="ttlLevel">Level hint (FEAT_TTL), or null.</param>
+    /// <param name="granule">Granule for the hint.</param>
+    public static ulong Ipa(IntermediatePhysicalAddress ipa, int? ttlLevel = null, Granule granule = Granule.Size4K)
+        => ((ipa.Value >> 12) & 0xF_FFFF_FFFFUL) | ((ipa.Value >> 48) & 0xF) << 36 | Ttl(ttlLevel, granule) << 44;
 
     private static ulong Ttl(int? level, Granule g)
     {
@@ -281,10 +289,22 @@ public static class TlbiOperand
     }
 
     /// <summary>
-    /// A range operand covering (<paramref name="num"/>+1)·2^(5·<paramref name="scale"/>+1) pages from <paramref name="start"/>.
-    /// With <paramref name="lpa2Format"/> (TCR.DS=1) BaseADDR is VA[52:16], otherwise VA[48:12] (4K) or VA[50:14] (16K); 64K always VA[52:16].
+    /// A by-VA range operand (TLBI RVA*) covering (<paramref name="num"/>+1)·2^(5·<paramref name="scale"/>+1) pages from
+    /// <paramref name="start"/>. With <paramref name="lpa2Format"/> (TCR.DS=1) BaseADDR is VA[52:16], otherwise VA[48:12]
+    /// (4K) or VA[50:14] (16K); 64K always VA[52:16].
     /// </summary>
-    public static ulong Range(ulong start, int scale, int num, Granule granule, bool lpa2Format, ushort asid = 0, int ttlLevel = 0)
+    public static ulong Range(VirtualAddress start, int scale, int num, Granule granule, bool lpa2Format, ushort asid = 0, int ttlLevel = 0)
+        => RangeOperand(start.Value, scale, num, granule, lpa2Format, asid, ttlLevel);
+
+    /// <summary>
+    /// A by-IPA range operand (TLBI RIPAS2E1*): as <see cref="Range"/> with the IPA as BaseADDR and bits [63:48] RES0
+    /// (there is no ASID).
+    /// </summary>
+    public static ulong IpaRange(IntermediatePhysicalAddress start, int scale, int num, Granule granule, bool lpa2Format, int ttlLevel = 0)
+        => RangeOperand(start.Value, scale, num, granule, lpa2Format, 0, ttlLevel);
+
+    // The range encoding on a raw address (the page-table editor builds operands for VAs and IPAs alike).
+    internal static ulong RangeOperand(ulong start, int scale, int num, Granule granule, bool lpa2Format, ushort asid, int ttlLevel)
     {
         if (scale is < 0 or > 3) throw new ArgumentOutOfRangeException(nameof(scale), $"SCALE {scale}: allowed 0 to 3");
         if (num is < 0 or > 31) throw new ArgumentOutOfRangeException(nameof(num), $"NUM {num}: allowed 0 to 31");

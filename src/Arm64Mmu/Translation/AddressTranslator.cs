@@ -57,7 +57,7 @@ public sealed class AddressTranslator
     public TranslationRegime El10Regime => Registers.HcrEl2 is { E2h: true, Tge: true } ? El20 : El10;
 
     /// <summary>Walks for an AT instruction, filling <paramref name="result"/>.</summary>
-    public void Walk(AtOperation op, ulong va, ref WalkResult result, WalkTrace? trace = null)
+    public void Walk(AtOperation op, VirtualAddress va, ref WalkResult result, WalkTrace? trace = null)
     {
         var access = op.Access();
         if (op.IsEl2())
@@ -71,7 +71,7 @@ public sealed class AddressTranslator
     }
 
     /// <summary>Executes an AT instruction and returns the PAR_EL1 value the architecture defines.</summary>
-    public Par At(AtOperation op, ulong va)
+    public Par At(AtOperation op, VirtualAddress va)
     {
         WalkResult r = default;
         Walk(op, va, ref r);

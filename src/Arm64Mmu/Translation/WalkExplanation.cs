@@ -1,5 +1,6 @@
 using System.Text;
 using Arm64Mmu.Architecture;
+using Arm64Mmu.Memory;
 
 namespace Arm64Mmu.Translation;
 
@@ -7,11 +8,13 @@ namespace Arm64Mmu.Translation;
 public static class WalkExplanation
 {
     /// <summary>Runs an AT operation with tracing and returns the explanation.</summary>
-    public static string Explain(AddressTranslator t, AtOperation op, ulong va)
+    public static string Explain(AddressTranslator t, AtOperation op, VirtualAddress address)
     {
+        ArgumentNullException.ThrowIfNull(t);
+        ulong va = address.Value;
         var trace = new WalkTrace();
         WalkResult r = default;
-        t.Walk(op, va, ref r, trace);
+        t.Walk(op, address, ref r, trace);
         var sb = new StringBuilder();
         sb.Append("AT ").Append(op).Append(" VA 0x").Append(va.ToString("x16")).Append('\n');
         var regime = op.IsEl2() ? t.El2Regime : t.El10Regime;
@@ -32,7 +35,7 @@ public static class WalkExplanation
         var par = AddressTranslator.ToPar(r);
         if (r.Succeeded)
         {
-            sb.Append("  result: ").Append(r.TwoStage ? "PA" : (s2.Enabled ? "IPA" : "PA")).Append(" 0x").Append(r.OutputAddress.ToString("x"))
+            sb.Append("  result: ").Append(r.OutputIsIntermediate ? $"IPA {r.IntermediatePhysicalAddress}" : $"PA {r.PhysicalAddress}")
               .Append(", ").Append(MemoryAttributes.Describe(r.Attributes)).Append(", SH ").Append(r.Shareability)
               .Append(", permissions ").Append(r.Permissions).Append(r.NotGlobal ? $", nG (ASID {r.Asid})" : ", global")
               .Append(", descriptor reads ").Append(r.Stage1Reads).Append(" stage 1 + ").Append(r.Stage2Reads).Append(" stage 2\n");

@@ -1,4 +1,6 @@
+using System.Runtime.CompilerServices;
 using Arm64Mmu.Architecture;
+using Arm64Mmu.Memory;
 
 namespace Arm64Mmu.Translation;
 
@@ -6,16 +8,60 @@ namespace Arm64Mmu.Translation;
 /// The outcome of a translation: output address, the leaf that produced it, attributes, permissions,
 /// descriptor reads per stage, and the fault if any. A plain struct filled by the walker (no allocation).
 /// </summary>
+/// <remarks>
+/// The addresses of the translation are typed by what they are: <see cref="VirtualAddress"/> (the input of a stage-1
+/// walk), <see cref="IntermediatePhysicalAddress"/> (between the stages, or the output when only stage 1 of a regime
+/// with stage 2 was walked, or the input of a stage-2-only walk) and <see cref="PhysicalAddress"/> (the output of a
+/// complete translation). Asking for an address the walk did not produce throws, so that an IPA is never read as a PA.
+/// The walker itself fills raw 64-bit fields.
+/// </remarks>
 public struct WalkResult
 {
     /// <summary>The fault, or <see cref="FaultKind.None"/>.</summary>
     public Fault Fault;
-    /// <summary>The input address (VA, or IPA for a stage-2-only walk).</summary>
-    public ulong InputAddress;
-    /// <summary>The output address: a PA, or an IPA when only stage 1 of a two-stage regime was walked.</summary>
-    public ulong OutputAddress;
-    /// <summary>The IPA between the stages (equal to the stage-1 output) when stage 2 was applied.</summary>
-    public ulong IntermediateAddress;
+    // The raw addresses the walker and the TLBs fill (the hot paths keep ulong): the input (a VA, or an IPA for a
+    // stage-2-only walk), the output (a PA, or an IPA when OutputIsIpa) and the IPA between the stages (when TwoStage).
+    internal ulong InputAddress;
+    internal ulong OutputAddress;
+    internal ulong IntermediateAddress;
+    // Only stage 1 of a regime whose stage 2 is enabled was walked (AT S1E0*/S1E1*): the output is an IPA.
+    internal bool OutputIsIpa;
+    // A stage-2-only walk (Walker.TranslateStage2): the input is an IPA.
+    internal bool InputIsIpa;
+
+    /// <summary>The virtual address translated.</summary>
+    /// <exception cref="InvalidOperationException">A stage-2-only walk (<see cref="Walker.TranslateStage2"/>), whose input is an IPA (<see cref="IntermediatePhysicalAddress"/>).</exception>
+    public readonly VirtualAddress VirtualAddress
+        => InputIsIpa ? throw NoSuchAddress("a stage-2-only walk has no virtual address; its input is IntermediatePhysicalAddress") : new(InputAddress);
+
+    /// <summary>
+    /// The intermediate physical address: the stage-1 output that stage 2 translated (<see cref="TwoStage"/>), the
+    /// output when only stage 1 of a regime with stage 2 enabled was walked (<see cref="OutputIsIntermediate"/>: AT
+    /// S1E0*/S1E1* with HCR_EL2.VM=1), or the input of a stage-2-only walk.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">No stage 2 was in force (the output is a PA and there is no IPA).</exception>
+    public readonly IntermediatePhysicalAddress IntermediatePhysicalAddress
+        => OutputIsIpa ? new(OutputAddress)
+            : TwoStage ? new(IntermediateAddress)
+            : throw NoSuchAddress("no stage 2 was in force: this translation has no intermediate physical address");
+
+    /// <summary>The physical address: the output of a complete translation (stage 2 applied, or no stage 2 in force).</summary>
+    /// <exception cref="InvalidOperationException">
+    /// Only stage 1 of a regime with stage 2 enabled was walked (<see cref="OutputIsIntermediate"/>): the output is an
+    /// IPA, read it with <see cref="IntermediatePhysicalAddress"/>.
+    /// </exception>
+    public readonly PhysicalAddress PhysicalAddress
+        => OutputIsIpa ? throw NoSuchAddress("only stage 1 of a two-stage regime was walked: the output is IntermediatePhysicalAddress") : new(OutputAddress);
+
+    /// <summary>
+    /// True when only stage 1 of a regime with stage 2 enabled was walked (AT S1E0*/S1E1*, or
+    /// <c>applyStage2ToOutput</c> false): the output is an <see cref="IntermediatePhysicalAddress"/>, not a
+    /// <see cref="PhysicalAddress"/>.
+    /// </summary>
+    public readonly bool OutputIsIntermediate => OutputIsIpa;
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static InvalidOperationException NoSuchAddress(string why) => new(why);
     /// <summary>Stage-1 leaf level (−1 … 3); 4 when stage 1 is disabled (flat mapping).</summary>
     public sbyte Level;
     /// <summary>log2 of the stage-1 leaf size (page or block); 12 with stage 1 disabled.</summary>

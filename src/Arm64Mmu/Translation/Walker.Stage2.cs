@@ -59,12 +59,14 @@ public sealed partial class Walker
     /// Walks stage 2 alone for an IPA (for tools, and for the checker, which finds the PA of a stage-1 table this
     /// way). Uses no cache and writes nothing.
     /// </summary>
-    public void TranslateStage2(Stage2Regime s2, ulong ipa, AccessRequest access, ref WalkResult result, WalkTrace? trace = null)
+    public void TranslateStage2(Stage2Regime s2, IntermediatePhysicalAddress address, AccessRequest access, ref WalkResult result, WalkTrace? trace = null)
     {
         ArgumentNullException.ThrowIfNull(s2);
+        ulong ipa = address.Value;
         var none = default(NoCaches);
         result = default;
         result.InputAddress = ipa;
+        result.InputIsIpa = true;
         result.IntermediateAddress = ipa;
         result.TwoStage = true;
         Stage2Leaf leaf = default;

@@ -90,12 +90,14 @@ public sealed partial class Walker
     /// Translates <paramref name="va"/> through stage 1 of <paramref name="s1"/> and, when <paramref name="s2"/> is
     /// enabled and <paramref name="applyStage2ToOutput"/> is set, through stage 2 (every stage-1 table read goes
     /// through stage 2 whenever it is enabled). Uses no cache and writes nothing: a descriptor that needs a hardware
-    /// update is reported (<see cref="WalkResult.Stage1UpdatePending"/>), not updated.
+    /// update is reported (<see cref="WalkResult.Stage1UpdatePending"/>), not updated. The output is
+    /// <see cref="WalkResult.PhysicalAddress"/>, or <see cref="WalkResult.IntermediatePhysicalAddress"/> when stage 2 is
+    /// enabled and not applied.
     /// </summary>
-    public void Translate(TranslationRegime s1, Stage2Regime s2, ulong va, AccessRequest access, bool applyStage2ToOutput, ref WalkResult result, WalkTrace? trace = null)
+    public void Translate(TranslationRegime s1, Stage2Regime s2, VirtualAddress va, AccessRequest access, bool applyStage2ToOutput, ref WalkResult result, WalkTrace? trace = null)
     {
         var none = default(NoCaches);
-        Translate(ref none, s1, s2, va, va, access, applyStage2ToOutput, ref result, trace);
+        Translate(ref none, s1, s2, va.Value, va.Value, access, applyStage2ToOutput, ref result, trace);
     }
 
     /// <summary>
@@ -125,6 +127,8 @@ public sealed partial class Walker
             {
             }
         }
+        // Once per walk, outside the loop: whether the output is an IPA (WalkResult.IntermediatePhysicalAddress).
+        if (!applyStage2ToOutput && s2.Enabled) result.OutputIsIpa = true;
         // The frame cache holds frame addresses, valid while the memory lives: keep it reachable until the walk is done.
         GC.KeepAlive(this);
     }

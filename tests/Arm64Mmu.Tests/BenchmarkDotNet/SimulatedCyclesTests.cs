@@ -34,7 +34,7 @@ public class SimulatedCyclesTests
             {
                 for (int i = 0; i < 2; i++)
                 {
-                    pe.Tlbi(TlbiOp.Vae1Is, TlbiOperand.Va(0x10_0000_0000UL + (ulong)i * 0x1000, asid: 1));
+                    pe.Tlbi(TlbiOp.Vae1Is, TlbiOperand.Va(new VirtualAddress(0x10_0000_0000UL + (ulong)i * 0x1000), asid: 1));
                     pe.Dsb(DsbOption.Ish);
                 }
             });

@@ -7,8 +7,8 @@ namespace Arm64Mmu.Tests.Checking;
 /// <summary>Which in-place changes of a live entry each policy allows (R_WHZWS; Linux pgattr_change_is_safe; break-before-make.md §1, §5).</summary>
 public class BreakBeforeMakePolicyTests
 {
-    private static DescriptorChange PageChange(ulong oldExtra, ulong newExtra, ulong oldPa = Pa, ulong newPa = Pa, int bbm = 0, bool twoPrivilege = true)
-        => new(Page(oldPa, oldExtra), Page(newPa, newExtra), 3, DescriptorType.Page, DescriptorType.Page, 1, twoPrivilege, Granule.Size4K, Descriptor.AddressFormat.Bits48, bbm);
+    private static DescriptorChange PageChange(ulong oldExtra, ulong newExtra, PhysicalAddress? oldPa = null, PhysicalAddress? newPa = null, int bbm = 0, bool twoPrivilege = true)
+        => new(Page(oldPa ?? Pa, oldExtra), Page(newPa ?? Pa, newExtra), 3, DescriptorType.Page, DescriptorType.Page, 1, twoPrivilege, Granule.Size4K, Descriptor.AddressFormat.Bits48, bbm);
 
     public static TheoryData<string, ulong, ulong, BreakReason, BreakReason> Changes() => new()
     {
@@ -183,7 +183,7 @@ public class BreakBeforeMakePolicyTests
         t.Map(Va, Pa, 3, PageAttrs);
         rig.LoadEl1(0, t.Root, 1);
         rig.LoadEl1(1, t.Root, 1);
-        ulong slot = t.SlotFor(Va, 3, false);
+        var slot = t.SlotFor(Va, 3, false);
         rig.Str(0, slot, Page(Pa, Descriptor.NotGlobal)); // KPTI repaint
         rig.Violations.Should().BeEmpty();
         rig.Str(0, slot, Page(Pa));

@@ -37,15 +37,15 @@ public class BreakBeforeMakePropertyTests
         from t in Gen.Choose(1, 200)
         select new Step(s, k, t);
 
-    private static ulong SlotVa(int slot) => Va + (ulong)slot * 0x1000;
+    private static ulong SlotVa(int slot) => (Va + (ulong)slot * 0x1000).Value;
 
     private static IReadOnlyList<Violation> Run(int pes, Step[] steps, Weakening weakening)
     {
         var rig = new CheckerRig(pes);
         var t = rig.Stage1Tables();
-        for (int i = 0; i < 8; i++) t.Map(SlotVa(i), Pa + (ulong)i * 0x1000, 3, PageAttrs | Descriptor.NotGlobal);
+        for (int i = 0; i < 8; i++) t.Map(new VirtualAddress(SlotVa(i)), Pa + (ulong)i * 0x1000, 3, PageAttrs | Descriptor.NotGlobal);
         for (int pe = 0; pe < pes; pe++) rig.LoadEl1(pe, t.Root, Asid);
-        ulong Slot(int i) => t.SlotFor(SlotVa(i), 3, false);
+        ulong Slot(int i) => (t.SlotFor(new VirtualAddress(SlotVa(i)), 3, false)).Value;
         bool weakened = false;
         // The weakened step is the first remap, which the scenario starts with.
         var all = new[] { new Step(0, 0, 7) }.Concat(steps);
@@ -54,10 +54,10 @@ public class BreakBeforeMakePropertyTests
         {
             int pe = (s.Target + n++) % pes;
             ulong slot = Slot(s.Slot);
-            ulong old = rig.Memory.ReadUInt64(slot);
+            ulong old = rig.Memory.ReadUInt64(new PhysicalAddress(slot));
             bool valid = (old & 1) != 0;
             ulong fresh = Page(OtherPa + (ulong)s.Target * 0x1000, Descriptor.NotGlobal);
-            ulong operand = TlbiOperand.Va(SlotVa(s.Slot), Asid, 3);
+            ulong operand = TlbiOperand.Va(new VirtualAddress(SlotVa(s.Slot)), Asid, 3);
             switch (s.Kind)
             {
                 case 0 when valid:
@@ -66,32 +66,32 @@ public class BreakBeforeMakePropertyTests
                     weakened = true;
                     if (w == Weakening.BreakSkipped)
                     {
-                        rig.Str(pe, slot, fresh);
+                        rig.Str(pe, new PhysicalAddress(slot), fresh);
                         break;
                     }
-                    rig.Str(pe, slot, 0);
+                    rig.Str(pe, new PhysicalAddress(slot), 0);
                     if (w != Weakening.DsbBeforeTlbiDropped) rig.Dsb(pe, w == Weakening.TlbiMadeLocal ? DsbOption.Nshst : DsbOption.Ishst);
                     switch (w)
                     {
                         case Weakening.TlbiMadeLocal: rig.Tlbi(pe, TlbiOp.Vale1, operand); break;
-                        case Weakening.TlbiOfAnotherVa: rig.Tlbi(pe, TlbiOp.Vale1Is, TlbiOperand.Va(SlotVa(s.Slot) + 0x8000, Asid, 3)); break;
-                        case Weakening.TlbiWithAnotherAsid: rig.Tlbi(pe, TlbiOp.Vale1Is, TlbiOperand.Va(SlotVa(s.Slot), Asid + 1, 3)); break;
+                        case Weakening.TlbiOfAnotherVa: rig.Tlbi(pe, TlbiOp.Vale1Is, TlbiOperand.Va(new VirtualAddress(SlotVa(s.Slot) + 0x8000), Asid, 3)); break;
+                        case Weakening.TlbiWithAnotherAsid: rig.Tlbi(pe, TlbiOp.Vale1Is, TlbiOperand.Va(new VirtualAddress(SlotVa(s.Slot)), Asid + 1, 3)); break;
                         default: rig.Tlbi(pe, TlbiOp.Vale1Is, operand); break;
                     }
                     rig.Dsb(pe, w switch { Weakening.TlbiMadeLocal => DsbOption.Nsh, Weakening.DsbIshstAfterTlbi => DsbOption.Ishst, _ => DsbOption.Ish });
-                    rig.Str(pe, slot, fresh);
+                    rig.Str(pe, new PhysicalAddress(slot), fresh);
                     rig.Dsb(pe, DsbOption.Ishst);
                     break;
                 }
                 case 0 or 3 when !valid:
-                    rig.Str(pe, slot, fresh);
+                    rig.Str(pe, new PhysicalAddress(slot), fresh);
                     rig.Dsb(pe, DsbOption.Ishst);
                     break;
                 case 1 when valid:
-                    rig.Str(pe, slot, old ^ Descriptor.Ap2); // permissions may change live (R_WHZWS)
+                    rig.Str(pe, new PhysicalAddress(slot), old ^ Descriptor.Ap2); // permissions may change live (R_WHZWS)
                     break;
                 case 2 when valid:
-                    rig.Str(pe, slot, 0);
+                    rig.Str(pe, new PhysicalAddress(slot), 0);
                     rig.Dsb(pe, DsbOption.Ishst);
                     rig.Tlbi(pe, TlbiOp.Vae1Is, operand);
                     rig.Dsb(pe, DsbOption.Ish);

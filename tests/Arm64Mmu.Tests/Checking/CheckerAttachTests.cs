@@ -15,7 +15,9 @@ namespace Arm64Mmu.Tests.Checking;
 /// </summary>
 public class CheckerAttachTests
 {
-    private const ulong Va = 0x10_0000_0000UL, Pa = 0x1_0000_0000UL, OtherPa = 0x2_0000_0000UL;
+    private static readonly VirtualAddress Va = new(0x10_0000_0000UL);
+    private static readonly PhysicalAddress Pa = new(0x1_0000_0000UL);
+    private static readonly PhysicalAddress OtherPa = new(0x2_0000_0000UL);
 
     private static (SimMachine Machine, LinearMapping Mapping) ProgrammedMachine(int pes = 3)
     {
@@ -26,9 +28,9 @@ public class CheckerAttachTests
     // A valid page whose output address is changed in place while every PE may hold it: R_WHZWS requires a break.
     private static void RepointInPlace(SimMachine machine, LinearMapping mapping)
     {
-        ulong slot = mapping.Tables.SlotFor(Va, 3, allocate: false);
+        var slot = mapping.Tables.SlotFor(Va, 3, allocate: false);
         ulong old = machine.Memory.ReadUInt64(slot);
-        ulong moved = (old & ~0x0000_FFFF_FFFF_F000UL) | OtherPa;
+        ulong moved = (old & ~0x0000_FFFF_FFFF_F000UL) | OtherPa.Value;
         machine[0].WriteDescriptor(slot, moved);
     }
 
@@ -82,7 +84,7 @@ public class CheckerAttachTests
     {
         var (machine, mapping) = ProgrammedMachine(pes: 2);
         // PE 1 writes a new TTBR0 (other tables, same ASID) but executes no ISB: it may still use either root.
-        var other = new Arm64Mmu.PageTables.TableBuilder(new Arm64Mmu.PageTables.TableAllocator(machine.Memory, 0x5000_0000, 0x10_0000), mapping.Tables.Geometry);
+        var other = new Arm64Mmu.PageTables.TableBuilder(new Arm64Mmu.PageTables.TableAllocator(machine.Memory, new PhysicalAddress(0x5000_0000), 0x10_0000), mapping.Tables.Geometry);
         machine[1].Msr(Sysreg.Ttbr0El1, Ttbr.Create(other.Root, mapping.Asid));
 
         var checker = BreakBeforeMakeChecker.Attach(machine);
@@ -99,15 +101,15 @@ public class CheckerAttachTests
         var (machine, mapping) = ProgrammedMachine(pes: 2);
         var checker = BreakBeforeMakeChecker.Attach(machine);
         var pe = machine[0];
-        ulong slot = mapping.Tables.SlotFor(Va, 3, allocate: false);
+        var slot = mapping.Tables.SlotFor(Va, 3, allocate: false);
         ulong old = machine.Memory.ReadUInt64(slot);
 
         // Break, invalidate by VA in the Inner Shareable domain, complete, make: the canonical sequence.
         pe.WriteDescriptor(slot, 0);
         pe.Dsb(DsbOption.Ishst);
-        pe.Tlbi(TlbiOp.Vaae1Is, Va >> 12);
+        pe.Tlbi(TlbiOp.Vaae1Is, TlbiOperand.Va(Va));
         pe.Dsb(DsbOption.Ish);
-        pe.WriteDescriptor(slot, (old & ~0x0000_FFFF_FFFF_F000UL) | OtherPa);
+        pe.WriteDescriptor(slot, (old & ~0x0000_FFFF_FFFF_F000UL) | OtherPa.Value);
         pe.Store(Va + 0x1000, 8, 42);
 
         checker.Violations.Should().BeEmpty();

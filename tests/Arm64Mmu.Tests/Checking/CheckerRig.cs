@@ -15,9 +15,9 @@ namespace Arm64Mmu.Tests.Checking;
 /// </summary>
 internal sealed class CheckerRig
 {
-    public const ulong Va = 0x0000_0040_0020_3000UL;   // a 4K page: L0 index 0, L1 1, L2 1, L3 3
-    public const ulong Pa = 0x0000_0000_8000_0000UL;
-    public const ulong OtherPa = 0x0000_0000_9000_0000UL;
+    public static readonly VirtualAddress Va = new(0x0000_0040_0020_3000UL);   // a 4K page: L0 index 0, L1 1, L2 1, L3 3
+    public static readonly PhysicalAddress Pa = new(0x0000_0000_8000_0000UL);
+    public static readonly PhysicalAddress OtherPa = new(0x0000_0000_9000_0000UL);
     public const ulong PageAttrs = Descriptor.Af | 3UL << 8;     // AttrIndx 0, SH Inner, AP[2:1]=00 (EL1 RW), global
 
     public PhysicalMemory Memory { get; } = new();
@@ -28,7 +28,7 @@ internal sealed class CheckerRig
     public CheckerRig(int pes, CheckerOptions? options = null)
     {
         Checker = BreakBeforeMakeChecker.Observe(Memory, pes, options);
-        Allocator = new TableAllocator(Memory, 0x1000_0000, 0x100_0000);
+        Allocator = new TableAllocator(Memory, new PhysicalAddress(0x1000_0000), 0x100_0000);
         _all = Enumerable.Range(0, pes).ToArray();
     }
 
@@ -73,7 +73,7 @@ internal sealed class CheckerRig
     }
 
     public void Msr(int pe, SystemRegister r, ulong value) => Checker.OnSystemRegisterWrite(pe, r, value);
-    public void Str(int pe, ulong pa, ulong value) => Memory.WriteUInt64(pa, value, WriteOrigin.Software, pe);
+    public void Str(int pe, PhysicalAddress pa, ulong value) => Memory.WriteUInt64(pa, value, WriteOrigin.Software, pe);
     public void Dsb(int pe, DsbOption o) => Checker.OnDsb(pe, o);
 
     public void Tlbi(int pe, TlbiOp op, ulong operand = 0)
@@ -83,7 +83,7 @@ internal sealed class CheckerRig
     }
 
     /// <summary>The Arm ARM sequence (R_DDMVT) with Linux's barriers: break, DSB ISHST, TLBI, DSB ISH, make.</summary>
-    public void BreakBeforeMake(int pe, ulong slot, ulong newValue, TlbiOp op, ulong operand)
+    public void BreakBeforeMake(int pe, PhysicalAddress slot, ulong newValue, TlbiOp op, ulong operand)
     {
         Str(pe, slot, 0);
         Dsb(pe, DsbOption.Ishst);
@@ -93,5 +93,5 @@ internal sealed class CheckerRig
         Dsb(pe, DsbOption.Ishst);
     }
 
-    public static ulong Page(ulong pa, ulong extra = 0) => Descriptor.EncodeAddress(pa, Descriptor.AddressFormat.Bits48) | PageAttrs | Descriptor.Valid | Descriptor.TableOrPage | extra;
+    public static ulong Page(PhysicalAddress pa, ulong extra = 0) => Descriptor.EncodeAddress(pa.Value, Descriptor.AddressFormat.Bits48) | PageAttrs | Descriptor.Valid | Descriptor.TableOrPage | extra;
 }

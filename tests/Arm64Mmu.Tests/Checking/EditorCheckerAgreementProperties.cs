@@ -19,7 +19,7 @@ namespace Arm64Mmu.Tests.Checking;
 /// </summary>
 public class EditorCheckerAgreementProperties
 {
-    private const ulong Va = 0x0000_0040_0000_0000UL;           // L0 0, L1 256: aligned for a 1 GiB block
+    private static readonly VirtualAddress Va = new(0x0000_0040_0000_0000UL);           // L0 0, L1 256: aligned for a 1 GiB block
     private const ulong OutputA = 0x0000_0000_C000_0000UL;      // 1 GiB aligned
     private const ulong OutputB = 0x0000_0001_0000_0000UL;
 
@@ -65,8 +65,8 @@ public class EditorCheckerAgreementProperties
     {
         public int PeIndex => 0;
         public ProcessorFeatures Features => features;
-        public void WriteDescriptor(ulong pa, ulong value) => rig.Str(0, pa, value);
-        public ulong ReadDescriptor(ulong pa) => rig.Memory.ReadUInt64(pa);
+        public void WriteDescriptor(PhysicalAddress pa, ulong value) => rig.Str(0, pa, value);
+        public ulong ReadDescriptor(PhysicalAddress pa) => rig.Memory.ReadUInt64(pa);
         public void Dsb(DsbOption option) => rig.Dsb(0, option);
         public void Isb() => rig.Checker.OnIsb(0);
         public void Tlbi(TlbiOp op, ulong operand = 0) => rig.Tlbi(0, op, operand);
@@ -102,7 +102,7 @@ public class EditorCheckerAgreementProperties
             Mair = stage2 ? null : mair,
         };
         var tables = new TableBuilder(rig.Allocator, geo);
-        ulong slot = tables.SlotFor(Va, s.Level, allocate: true);
+        var slot = tables.SlotFor(Va, s.Level, allocate: true);
         int shift = geo.LevelShift(s.Level);
         var (oldValue, newValue) = Pair(s, rig, geo, shift, stage2);
         if (Descriptor.TypeAt(oldValue, s.Level, geo) == DescriptorType.Invalid || Descriptor.TypeAt(newValue, s.Level, geo) == DescriptorType.Invalid
@@ -114,13 +114,13 @@ public class EditorCheckerAgreementProperties
         bool oldLeaf = Descriptor.TypeAt(oldValue, s.Level, geo) != DescriptorType.Table;
         bool global = def.TwoPrivilege && oldLeaf && (oldValue & Descriptor.NotGlobal) == 0;
         // What the planner would ask for: the entry itself, or everything below a table (whose page is global).
-        var request = new InvalidationRequest(Va, 1UL << shift, oldLeaf ? 1UL << shift : 0x1000, oldLeaf ? s.Level : null, oldLeaf,
+        var request = new InvalidationRequest(Va.Value, 1UL << shift, oldLeaf ? 1UL << shift : 0x1000, oldLeaf ? s.Level : null, oldLeaf,
             global || !oldLeaf || !def.HasAsid);
         var options = MaintenanceOptions.Default with { InPlacePolicy = policy, BreakBeforeMake = breakBeforeMake, UseRangeTlbi = false };
-        var change = new EntryChange(slot, s.Level, Va, oldValue, newValue, EntryChangeKind.Modify);
+        var change = new EntryChange(slot.Value, s.Level, Va.Value, oldValue, newValue, EntryChangeKind.Modify);
         // The editor reads the tables as they are, as TableUpdate.Sequence does (a merge is in place only if the old table
         // translates as the new block).
-        var steps = MaintenanceSequence.Build(def, [change], request, options, features, rig.Memory.ReadUInt64);
+        var steps = MaintenanceSequence.Build(def, [change], request, options, features, rig.Memory.ReadWord);
         var pe0 = new CheckedPe(rig, features);
         foreach (var step in steps) step.ExecuteOn(pe0);
         // Broken: the new value was not stored straight over the old one (a break, or the FEAT_BBML1 nT sequence).
@@ -133,11 +133,11 @@ public class EditorCheckerAgreementProperties
     {
         ulong NewTable()
         {
-            ulong t = rig.Allocator.Allocate(0x1000, 0x1000);
+            var t = rig.Allocator.Allocate(0x1000, 0x1000);
             // A live page below, so that a PE may hold entries through the table.
             ulong page = stage2 ? Descriptor.Stage2Leaf(OutputB, page: true) : Descriptor.Stage1Leaf(OutputB, page: true, attrIndx: 2);
             rig.Memory.WriteUInt64(t, page);
-            return t;
+            return t.Value;
         }
         ulong oldValue;
         if (s.OldTable)

@@ -45,8 +45,8 @@ public class NativeTraceTests
         t.Records[3].Line.Should().Be(7);
         t.Records[5].Barrier.Should().Be(DsbOption.Ishst);
         t.Records[7].Op.Should().Be(TlbiOp.Vae1Is);
-        t.Records[7].Operand.Should().Be(TlbiOperand.Va(0x1000, 5, 3));
-        t.Records[8].Operand.Should().Be(TlbiOperand.Ipa(0x4000_0000));
+        t.Records[7].Operand.Should().Be(TlbiOperand.Va(new VirtualAddress(0x1000), 5, 3));
+        t.Records[8].Operand.Should().Be(TlbiOperand.Ipa(new IntermediatePhysicalAddress(0x4000_0000)));
     }
 
     [Fact]

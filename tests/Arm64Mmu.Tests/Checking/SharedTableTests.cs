@@ -20,22 +20,22 @@ public class SharedTableTests
     private const ulong VaThroughFirst = (1UL << 30) | (3UL << 12);
     private const ulong VaThroughSecond = (2UL << 30) | (3UL << 12);
 
-    private sealed record Layout(CheckerRig Rig, ulong Root, ulong L1, ulong Shared, ulong PageTable)
+    private sealed record Layout(CheckerRig Rig, PhysicalAddress Root, PhysicalAddress L1, PhysicalAddress Shared, PhysicalAddress PageTable)
     {
-        public ulong Slot => PageTable + 3 * 8;
+        public PhysicalAddress Slot => PageTable + 3 * 8;
     }
 
     private static Layout Build(int pes = 2, ushort asid = 1)
     {
         var rig = new CheckerRig(pes);
-        ulong root = rig.Allocator.Allocate(4096, 4096), l1 = rig.Allocator.Allocate(4096, 4096),
+        PhysicalAddress root = rig.Allocator.Allocate(4096, 4096), l1 = rig.Allocator.Allocate(4096, 4096),
               shared = rig.Allocator.Allocate(4096, 4096), pt = rig.Allocator.Allocate(4096, 4096);
-        rig.Memory.WriteUInt64(root, Descriptor.Table(l1));
-        rig.Memory.WriteUInt64(l1 + 1 * 8, Descriptor.Table(shared));
-        rig.Memory.WriteUInt64(l1 + 2 * 8, Descriptor.Table(shared));
-        rig.Memory.WriteUInt64(shared, Descriptor.Table(pt));
+        rig.Memory.WriteUInt64(root, Descriptor.Table(l1.Value));
+        rig.Memory.WriteUInt64(l1 + 1 * 8, Descriptor.Table(shared.Value));
+        rig.Memory.WriteUInt64(l1 + 2 * 8, Descriptor.Table(shared.Value));
+        rig.Memory.WriteUInt64(shared, Descriptor.Table(pt.Value));
         rig.Memory.WriteUInt64(pt + 3 * 8, CheckerRig.Page(CheckerRig.Pa));
-        for (int pe = 0; pe < pes; pe++) rig.LoadEl1(pe, root, asid);
+        for (int pe = 0; pe < pes; pe++) rig.LoadEl1(pe, root.Value, asid);
         return new Layout(rig, root, l1, shared, pt);
     }
 
@@ -43,7 +43,7 @@ public class SharedTableTests
     private static void EditPage(Layout t, params ulong[] vas) => EditWith(t.Rig, t.Slot, vas);
 
     // The same with VALE1IS operands given (VA, ASID and TTL encoded), and the new descriptor.
-    private static void Edit(CheckerRig rig, ulong slot, IEnumerable<ulong> operands, ulong newValue)
+    private static void Edit(CheckerRig rig, PhysicalAddress slot, IEnumerable<ulong> operands, ulong newValue)
     {
         rig.Str(0, slot, 0);
         rig.Dsb(0, DsbOption.Ishst);
@@ -85,12 +85,12 @@ public class SharedTableTests
     {
         // A 2 MiB block at entry 5 of the shared level-2 table: cached at 1 GiB + 5 × 2 MiB and at 2 GiB + 5 × 2 MiB.
         var t = Build();
-        ulong slot = t.Shared + 5 * 8, block = CheckerRig.Page(CheckerRig.Pa) & ~Descriptor.TableOrPage;
+        PhysicalAddress slot = t.Shared + 5 * 8; ulong block = CheckerRig.Page(CheckerRig.Pa) & ~Descriptor.TableOrPage;
         ulong first = (1UL << 30) | (5UL << 21), second = (2UL << 30) | (5UL << 21);
         t.Rig.Memory.WriteUInt64(slot, block, WriteOrigin.Software, -1);
-        Edit(t.Rig, slot, new[] { TlbiOperand.Va(first, asid: 1, ttlLevel: 2), TlbiOperand.Va(second, asid: 1, ttlLevel: 2) }, block);
+        Edit(t.Rig, slot, new[] { TlbiOperand.Va(new VirtualAddress(first), asid: 1, ttlLevel: 2), TlbiOperand.Va(new VirtualAddress(second), asid: 1, ttlLevel: 2) }, block);
         t.Rig.Violations.Should().BeEmpty();
-        Edit(t.Rig, slot, new[] { TlbiOperand.Va(second, asid: 1, ttlLevel: 2) }, block);
+        Edit(t.Rig, slot, new[] { TlbiOperand.Va(new VirtualAddress(second), asid: 1, ttlLevel: 2) }, block);
         var v = t.Rig.Violations.Should().ContainSingle().Subject;
         v.Kind.Should().Be(ViolationKind.TlbiScopeMismatch);
         v.Details.Should().Contain(d => d.Contains($"0x{first:x}"));
@@ -102,18 +102,18 @@ public class SharedTableTests
         // Two roots (ASID 1 on PE0, ASID 2 on PE1) share the level-1 table: the page, not global (nG=1), is cached under
         // both ASIDs (R_NWYRD: non-global entries are tagged with the ASID), so each ASID needs its TLBI.
         var rig = new CheckerRig(2);
-        ulong r1 = rig.Allocator.Allocate(4096, 4096), r2 = rig.Allocator.Allocate(4096, 4096), l1 = rig.Allocator.Allocate(4096, 4096),
+        PhysicalAddress r1 = rig.Allocator.Allocate(4096, 4096), r2 = rig.Allocator.Allocate(4096, 4096), l1 = rig.Allocator.Allocate(4096, 4096),
               l2 = rig.Allocator.Allocate(4096, 4096), pt = rig.Allocator.Allocate(4096, 4096);
-        rig.Memory.WriteUInt64(r1, Descriptor.Table(l1));
-        rig.Memory.WriteUInt64(r2, Descriptor.Table(l1));
-        rig.Memory.WriteUInt64(l1 + 8, Descriptor.Table(l2));
-        rig.Memory.WriteUInt64(l2, Descriptor.Table(pt));
+        rig.Memory.WriteUInt64(r1, Descriptor.Table(l1.Value));
+        rig.Memory.WriteUInt64(r2, Descriptor.Table(l1.Value));
+        rig.Memory.WriteUInt64(l1 + 8, Descriptor.Table(l2.Value));
+        rig.Memory.WriteUInt64(l2, Descriptor.Table(pt.Value));
         rig.Memory.WriteUInt64(pt + 3 * 8, CheckerRig.Page(CheckerRig.Pa, Descriptor.NotGlobal));
-        rig.LoadEl1(0, r1, 1);
-        rig.LoadEl1(1, r2, 2);
+        rig.LoadEl1(0, r1.Value, 1);
+        rig.LoadEl1(1, r2.Value, 2);
 
         void EditUnder(params ushort[] asids)
-            => Edit(rig, pt + 3 * 8, asids.Select(a => TlbiOperand.Va(VaThroughFirst, asid: a, ttlLevel: 3)), CheckerRig.Page(CheckerRig.OtherPa, Descriptor.NotGlobal));
+            => Edit(rig, pt + 3 * 8, asids.Select(a => TlbiOperand.Va(new VirtualAddress(VaThroughFirst), asid: a, ttlLevel: 3)), CheckerRig.Page(CheckerRig.OtherPa, Descriptor.NotGlobal));
 
         EditUnder(1, 2);
         rig.Violations.Should().BeEmpty();
@@ -169,7 +169,7 @@ public class SharedTableTests
         var t = Build();
         var rig = t.Rig;
         // A new link (level-1 entry 5) to the table already linked twice: a third place, VA 5 GiB.
-        rig.Str(0, t.L1 + 5 * 8, Descriptor.Table(t.Shared));
+        rig.Str(0, t.L1 + 5 * 8, Descriptor.Table(t.Shared.Value));
         rig.Dsb(0, DsbOption.Ishst);
         EditPage(t, VaThroughFirst, VaThroughSecond);
         var v = rig.Violations.Should().ContainSingle().Subject;
@@ -186,16 +186,16 @@ public class SharedTableTests
         // descriptor is a page, so the root page is mapped at every VA — 2^36 places, far more than the checker follows:
         // its places at the deeper levels are not all known, and a break there counts at every input address of its level.
         var rig = new CheckerRig(2);
-        ulong root = rig.Allocator.Allocate(4096, 4096);
-        for (ulong i = 0; i < 512; i++) rig.Memory.WriteUInt64(root + i * 8, Descriptor.Table(root));
-        rig.LoadEl1(0, root, 1);
-        rig.LoadEl1(1, root, 1);
+        PhysicalAddress root = rig.Allocator.Allocate(4096, 4096);
+        for (ulong i = 0; i < 512; i++) rig.Memory.WriteUInt64(root + i * 8, Descriptor.Table(root.Value));
+        rig.LoadEl1(0, root.Value, 1);
+        rig.LoadEl1(1, root.Value, 1);
 
-        ulong slot = root + 5 * 8;
-        rig.BreakBeforeMake(0, slot, Descriptor.Table(root), TlbiOp.Vmalle1Is, 0);
+        PhysicalAddress slot = root + 5 * 8;
+        rig.BreakBeforeMake(0, slot, Descriptor.Table(root.Value), TlbiOp.Vmalle1Is, 0);
         rig.Violations.Should().BeEmpty("invalidating the whole ASID covers every place");
 
-        rig.BreakBeforeMake(0, slot, Descriptor.Table(root), TlbiOp.Vale1Is, TlbiOperand.Va(5UL << 12, asid: 1, ttlLevel: 3));
+        rig.BreakBeforeMake(0, slot, Descriptor.Table(root.Value), TlbiOp.Vale1Is, TlbiOperand.Va(new VirtualAddress(5UL << 12), asid: 1, ttlLevel: 3));
         // One VA cannot cover a table entry removed at levels 0 to 2, nor the page at its other places; and relinking the
         // root there relinks a table the PEs may still walk through the removed entry.
         rig.Violations.Select(v => v.Kind).Should().Contain(ViolationKind.TlbiScopeMismatch)
@@ -204,37 +204,37 @@ public class SharedTableTests
         int before = rig.Violations.Count;
         rig.Str(0, slot, 0);
         rig.Dsb(0, DsbOption.Ishst);
-        rig.Str(0, slot, Descriptor.Table(root));
+        rig.Str(0, slot, Descriptor.Table(root.Value));
         rig.Violations.Skip(before).Select(v => v.Kind).Should().Contain(ViolationKind.MakeBeforeInvalidation)
             .And.OnlyContain(k => k == ViolationKind.MakeBeforeInvalidation || k == ViolationKind.TableReusedBeforeInvalidation);
     }
 
     // A level-2 table S linked from the first n entries of two level-1 tables (root entries 0 and 1), with a page table
     // below it: S and the page sit at 2n places, at VA = L0 index × 2^39 + L1 index × 2^30 + 3 × 2^12.
-    private static (CheckerRig Rig, ulong Slot, List<ulong> Vas) LinkedAt(int perL1)
+    private static (CheckerRig Rig, PhysicalAddress Slot, List<ulong> Vas) LinkedAt(int perL1)
     {
         var rig = new CheckerRig(2);
-        ulong root = rig.Allocator.Allocate(4096, 4096), a = rig.Allocator.Allocate(4096, 4096), b = rig.Allocator.Allocate(4096, 4096),
+        PhysicalAddress root = rig.Allocator.Allocate(4096, 4096), a = rig.Allocator.Allocate(4096, 4096), b = rig.Allocator.Allocate(4096, 4096),
               shared = rig.Allocator.Allocate(4096, 4096), pt = rig.Allocator.Allocate(4096, 4096);
-        rig.Memory.WriteUInt64(root, Descriptor.Table(a));
-        rig.Memory.WriteUInt64(root + 8, Descriptor.Table(b));
+        rig.Memory.WriteUInt64(root, Descriptor.Table(a.Value));
+        rig.Memory.WriteUInt64(root + 8, Descriptor.Table(b.Value));
         var vas = new List<ulong>();
         for (ulong i = 0; i < (ulong)perL1; i++)
         {
-            rig.Memory.WriteUInt64(a + i * 8, Descriptor.Table(shared));
-            rig.Memory.WriteUInt64(b + i * 8, Descriptor.Table(shared));
+            rig.Memory.WriteUInt64(a + i * 8, Descriptor.Table(shared.Value));
+            rig.Memory.WriteUInt64(b + i * 8, Descriptor.Table(shared.Value));
             vas.Add((i << 30) | (3UL << 12));
             vas.Add((1UL << 39) | (i << 30) | (3UL << 12));
         }
-        rig.Memory.WriteUInt64(shared, Descriptor.Table(pt));
+        rig.Memory.WriteUInt64(shared, Descriptor.Table(pt.Value));
         rig.Memory.WriteUInt64(pt + 3 * 8, CheckerRig.Page(CheckerRig.Pa));
-        rig.LoadEl1(0, root, 1);
-        rig.LoadEl1(1, root, 1);
+        rig.LoadEl1(0, root.Value, 1);
+        rig.LoadEl1(1, root.Value, 1);
         return (rig, pt + 3 * 8, vas);
     }
 
-    private static void EditWith(CheckerRig rig, ulong slot, IEnumerable<ulong> vas)
-        => Edit(rig, slot, vas.Select(va => TlbiOperand.Va(va, asid: 1, ttlLevel: 3)), CheckerRig.Page(CheckerRig.OtherPa));
+    private static void EditWith(CheckerRig rig, PhysicalAddress slot, IEnumerable<ulong> vas)
+        => Edit(rig, slot, vas.Select(va => TlbiOperand.Va(new VirtualAddress(va), asid: 1, ttlLevel: 3)), CheckerRig.Page(CheckerRig.OtherPa));
 
     [Fact]
     public void TableAtAsManyPlacesAsFollowed_IsKnownAtEach()

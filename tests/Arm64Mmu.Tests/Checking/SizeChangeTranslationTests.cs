@@ -17,16 +17,16 @@ namespace Arm64Mmu.Tests.Checking;
 /// </summary>
 public class SizeChangeTranslationTests
 {
-    private const ulong BlockVa = 0x0000_0040_0020_0000UL; // 2 MiB aligned: L0 0, L1 1, L2 1
-    private const ulong BlockPa = 0x0000_0000_8020_0000UL;
+    private static readonly VirtualAddress BlockVa = new(0x0000_0040_0020_0000UL); // 2 MiB aligned: L0 0, L1 1, L2 1
+    private static readonly PhysicalAddress BlockPa = new(0x0000_0000_8020_0000UL);
     // MAIR: index 0 Normal write-back, 1 Device-nGnRnE, 2 Normal write-back again (the same memory type as 0).
     private static readonly Mair Mair = Mair.FromAttributes(0xFF, 0x00, 0xFF);
 
-    private static ulong Block(ulong pa, ulong extra = 0) => Descriptor.EncodeAddress(pa, Descriptor.AddressFormat.Bits48) | PageAttrs | Descriptor.Valid | extra;
+    private static ulong Block(PhysicalAddress pa, ulong extra = 0) => Descriptor.EncodeAddress(pa.Value, Descriptor.AddressFormat.Bits48) | PageAttrs | Descriptor.Valid | extra;
 
     // Two PEs share tables with a 2 MiB block; a level-3 table is prepared, unlinked, whose page i maps BlockPa + i × 4 KiB
     // (changed by `edit` where a test wants it different).
-    private static (CheckerRig Rig, ulong L2Slot, ulong Table) Setup(int bbm, BreakBeforeMakePolicy? policy = null, ulong blockExtra = 0,
+    private static (CheckerRig Rig, PhysicalAddress L2Slot, PhysicalAddress Table) Setup(int bbm, BreakBeforeMakePolicy? policy = null, ulong blockExtra = 0,
         Func<int, ulong, ulong>? edit = null)
     {
         var rig = new CheckerRig(2, new CheckerOptions { Features = ProcessorFeatures.QemuMax with { BbmLevel = bbm }, Policy = policy ?? BreakBeforeMakePolicy.Architecture });
@@ -37,7 +37,7 @@ public class SizeChangeTranslationTests
             rig.Msr(pe, SystemRegister.MairEl1, Mair.Value);
             rig.LoadEl1(pe, t.Root, 1);
         }
-        ulong table = rig.Allocator.Allocate(4096, 4096);
+        var table = rig.Allocator.Allocate(4096, 4096);
         for (int i = 0; i < 512; i++)
         {
             ulong page = Page(BlockPa + (ulong)i * 0x1000, blockExtra);
@@ -57,7 +57,7 @@ public class SizeChangeTranslationTests
     public void Bbml2_SplitIntoPagesOfTheSameOutputAndAttributes_IsClean()
     {
         var (rig, l2, table) = Setup(2);
-        rig.Str(0, l2, Descriptor.Table(table));
+        rig.Str(0, l2, Descriptor.Table(table.Value));
         InvalidateBlock(rig);
         rig.Violations.Should().BeEmpty();
         rig.Checker.OutstandingObligations.Should().Be(0);
@@ -70,14 +70,14 @@ public class SizeChangeTranslationTests
     public void Bbml2_SplitWithOnePageOfAnotherOutputAddress_IsMissingBreak(int index)
     {
         var (rig, l2, table) = Setup(2, edit: (i, p) => i == index ? Page(OtherPa + (ulong)i * 0x1000) : p);
-        rig.Str(0, l2, Descriptor.Table(table));
+        rig.Str(0, l2, Descriptor.Table(table.Value));
         var v = rig.Violations.Should().ContainSingle().Subject;
         v.Kind.Should().Be(ViolationKind.MissingBreak);
         v.Reason.Should().Be(BreakReason.OutputAddress);
-        v.DescriptorAddress.Should().Be(l2);
+        v.DescriptorAddress.Should().Be(l2.Value);
         v.Pes.Should().Equal(0, 1);
         v.Summary.Should().Contain($"+0x{(ulong)index * 0x1000:x}..").And.Contain("R_PVTFW");
-        v.Trace.Should().Contain(e => e.Address == l2 && e.NewValue == Descriptor.Table(table), "the trace shows the swap");
+        v.Trace.Should().Contain(e => e.Address == l2.Value && e.NewValue == Descriptor.Table(table.Value), "the trace shows the swap");
     }
 
     [Fact]
@@ -85,12 +85,12 @@ public class SizeChangeTranslationTests
     {
         const ulong attrIndx1 = 1UL << 2, attrIndx2 = 2UL << 2;
         var (rig, l2, table) = Setup(2, edit: (i, p) => i == 7 ? p | attrIndx1 : p);
-        rig.Str(0, l2, Descriptor.Table(table));
+        rig.Str(0, l2, Descriptor.Table(table.Value));
         rig.Violations.Should().ContainSingle().Which.Reason.Should().Be(BreakReason.MemoryType, "index 1 is Device memory, the block Normal");
 
         // MAIR index 2 holds the same attribute as index 0: not a memory-type change (R_WHZWS speaks of the type).
         var (rig2, l2b, table2) = Setup(2, edit: (i, p) => i == 7 ? p | attrIndx2 : p);
-        rig2.Str(0, l2b, Descriptor.Table(table2));
+        rig2.Str(0, l2b, Descriptor.Table(table2.Value));
         rig2.Violations.Should().BeEmpty();
     }
 
@@ -98,11 +98,11 @@ public class SizeChangeTranslationTests
     public void Bbml2_SplitWithOtherShareability_OrAGlobalPageUnderANonGlobalBlock_IsMissingBreak()
     {
         var (rig, l2, table) = Setup(2, edit: (i, p) => i == 1 ? p & ~(3UL << 8) : p);
-        rig.Str(0, l2, Descriptor.Table(table));
+        rig.Str(0, l2, Descriptor.Table(table.Value));
         rig.Violations.Should().ContainSingle().Which.Reason.Should().Be(BreakReason.Shareability);
 
         var (rig2, l2b, table2) = Setup(2, blockExtra: Descriptor.NotGlobal, edit: (i, p) => i == 2 ? p & ~Descriptor.NotGlobal : p);
-        rig2.Str(0, l2b, Descriptor.Table(table2));
+        rig2.Str(0, l2b, Descriptor.Table(table2.Value));
         rig2.Violations.Should().ContainSingle().Which.Reason.Should().Be(BreakReason.NotGlobalToGlobal);
     }
 
@@ -110,7 +110,7 @@ public class SizeChangeTranslationTests
     public void Bbml2_SplitThatLeavesAPageUnmapped_IsMissingBreak()
     {
         var (rig, l2, table) = Setup(2, edit: (i, p) => i == 42 ? 0 : p);
-        rig.Str(0, l2, Descriptor.Table(table));
+        rig.Str(0, l2, Descriptor.Table(table.Value));
         var v = rig.Violations.Should().ContainSingle().Subject;
         v.Reason.Should().Be(BreakReason.BlockSize);
         v.Summary.Should().Contain("+0x2a000..+0x2afff").And.Contain("unmapped");
@@ -121,11 +121,11 @@ public class SizeChangeTranslationTests
     {
         // R_WHZWS does not list permissions; Linux's pgattr_change_is_safe does not let UXN change live.
         var (rig, l2, table) = Setup(2, edit: (i, p) => i == 9 ? p | Descriptor.Uxn : p);
-        rig.Str(0, l2, Descriptor.Table(table));
+        rig.Str(0, l2, Descriptor.Table(table.Value));
         rig.Violations.Should().BeEmpty();
 
         var (rig2, l2b, table2) = Setup(2, BreakBeforeMakePolicy.Linux, edit: (i, p) => i == 9 ? p | Descriptor.Uxn : p);
-        rig2.Str(0, l2b, Descriptor.Table(table2));
+        rig2.Str(0, l2b, Descriptor.Table(table2.Value));
         rig2.Violations.Should().ContainSingle().Which.Reason.Should().Be(BreakReason.RefusedAttributes);
     }
 
@@ -135,13 +135,13 @@ public class SizeChangeTranslationTests
         var (rig, l2, table) = Setup(1, edit: (i, p) => i == 3 ? Page(OtherPa) : p);
         rig.Str(0, l2, Block(BlockPa, Descriptor.Nt)); // the nT sequence's first step is allowed live
         rig.Violations.Should().BeEmpty();
-        rig.Str(0, l2, Descriptor.Table(table));
+        rig.Str(0, l2, Descriptor.Table(table.Value));
         rig.Violations.Should().ContainSingle().Which.Reason.Should().Be(BreakReason.OutputAddress);
 
         foreach (bool exact in new[] { true, false })
         {
             var (rig0, l20, table0) = Setup(0, edit: (i, p) => exact || i != 3 ? p : Page(OtherPa));
-            rig0.Str(0, l20, Descriptor.Table(table0));
+            rig0.Str(0, l20, Descriptor.Table(table0.Value));
             rig0.Violations.Should().ContainSingle().Which.Reason.Should().Be(BreakReason.BlockSize, "without FEAT_BBM every size change needs a break");
         }
     }
@@ -150,7 +150,8 @@ public class SizeChangeTranslationTests
     public void Bbml2_SplitThroughTwoLevels_ComparesEveryPageBelow()
     {
         // A 1 GiB level-1 block replaced by a level-2 table of level-3 tables: page 511 of the last table is wrong.
-        const ulong gigVa = 0x0000_0040_4000_0000UL, gigPa = 0x0000_0000_C000_0000UL;
+        var gigVa = new VirtualAddress(0x0000_0040_4000_0000UL);
+        var gigPa = new PhysicalAddress(0x0000_0000_C000_0000UL);
         foreach (bool wrong in new[] { false, true })
         {
             var rig = new CheckerRig(2, new CheckerOptions { Features = ProcessorFeatures.QemuMax with { BbmLevel = 2 } });
@@ -158,18 +159,18 @@ public class SizeChangeTranslationTests
             t.Map(gigVa, gigPa, 1, PageAttrs);
             rig.LoadEl1(0, t.Root, 1);
             rig.LoadEl1(1, t.Root, 1);
-            ulong l2 = rig.Allocator.Allocate(4096, 4096);
+            var l2 = rig.Allocator.Allocate(4096, 4096);
             for (ulong j = 0; j < 512; j++)
             {
-                ulong l3 = rig.Allocator.Allocate(4096, 4096);
+                var l3 = rig.Allocator.Allocate(4096, 4096);
                 for (ulong i = 0; i < 512; i++)
                 {
-                    ulong pa = gigPa + (j << 21) + (i << 12);
+                    var pa = gigPa + (j << 21) + (i << 12);
                     rig.Str(0, l3 + i * 8, Page(wrong && j == 511 && i == 511 ? pa + 0x1000 : pa));
                 }
-                rig.Str(0, l2 + j * 8, Descriptor.Table(l3));
+                rig.Str(0, l2 + j * 8, Descriptor.Table(l3.Value));
             }
-            rig.Str(0, t.SlotFor(gigVa, 1, false), Descriptor.Table(l2));
+            rig.Str(0, t.SlotFor(gigVa, 1, false), Descriptor.Table(l2.Value));
             if (wrong) rig.Violations.Should().ContainSingle().Which.Summary.Should().Contain("+0x3ffff000..+0x3fffffff");
             else rig.Violations.Should().BeEmpty();
         }
@@ -183,7 +184,7 @@ public class SizeChangeTranslationTests
             var (rig, l2, table) = Setup(2, edit: (i, p) => exact || i != 100 ? p : Page(OtherPa));
             rig.Str(0, l2, 0);
             InvalidateBlock(rig);
-            rig.Str(0, l2, Descriptor.Table(table)); // the table is live now (made after a break)
+            rig.Str(0, l2, Descriptor.Table(table.Value)); // the table is live now (made after a break)
             rig.Violations.Should().BeEmpty();
             rig.Str(0, l2, Block(BlockPa)); // merge in place
             if (exact) rig.Violations.Should().BeEmpty();
@@ -197,7 +198,7 @@ public class SizeChangeTranslationTests
         var (rig, l2, table) = Setup(2, edit: (i, p) => i % 2 == 0 ? 0 : p);
         rig.Str(0, l2, 0);
         InvalidateBlock(rig);
-        rig.Str(0, l2, Descriptor.Table(table));
+        rig.Str(0, l2, Descriptor.Table(table.Value));
         rig.Str(0, l2, Block(BlockPa));
         rig.Violations.Should().BeEmpty("faulting entries are never cached (I_WZCBG)");
     }
@@ -210,16 +211,16 @@ public class SizeChangeTranslationTests
         foreach (bool invalidateBlock in new[] { false, true })
         {
             var (rig, l2, table) = Setup(2);
-            rig.Str(0, l2, Descriptor.Table(table));
+            rig.Str(0, l2, Descriptor.Table(table.Value));
             if (invalidateBlock) InvalidateBlock(rig);
-            ulong va = BlockVa + 5 * 0x1000;
+            var va = BlockVa + 5 * 0x1000;
             rig.BreakBeforeMake(0, table + 5 * 8, Page(OtherPa), TlbiOp.Vale1Is, TlbiOperand.Va(va, asid: 1, ttlLevel: 3));
             if (invalidateBlock) rig.Violations.Should().BeEmpty();
             else
             {
                 var v = rig.Violations.Should().ContainSingle().Subject;
                 v.Kind.Should().Be(ViolationKind.TlbiScopeMismatch, "the TLBI names level 3, the old block is a level-2 entry");
-                v.DescriptorAddress.Should().Be(table + 5 * 8);
+                v.DescriptorAddress.Should().Be((table + 5 * 8).Value);
             }
         }
     }

@@ -14,9 +14,9 @@ namespace Arm64Mmu.Tests.Checking;
 /// </summary>
 public class SplinteredEntryCheckerTests
 {
-    private const ulong BlockVa = 0x0000_0040_0020_0000UL;
-    private const ulong BlockIpa = 0x8020_0000UL;
-    private const ulong BlockPa = 0x1_0020_0000UL;
+    private static readonly VirtualAddress BlockVa = new(0x0000_0040_0020_0000UL);
+    private static readonly IntermediatePhysicalAddress BlockIpa = new(0x8020_0000UL);
+    private static readonly PhysicalAddress BlockPa = new(0x1_0020_0000UL);
     private const ulong S2Attrs = Descriptor.Af | Descriptor.S2ApRead | Descriptor.S2ApWrite | 0xFUL << 2 | 3UL << 8;
 
     private static ulong S2Page(ulong pa) => Descriptor.EncodeAddress(pa, Descriptor.AddressFormat.Bits48) | S2Attrs | Descriptor.Valid | Descriptor.TableOrPage;
@@ -25,7 +25,7 @@ public class SplinteredEntryCheckerTests
     {
         var rig = new CheckerRig(2);
         var s2 = rig.Stage2Tables();
-        s2.Map(0, 0, 1, S2Attrs & ~Descriptor.TableOrPage); // identity map of the first GiB: the stage-1 tables live there
+        s2.Map(new IntermediatePhysicalAddress(0), new PhysicalAddress(0), 1, S2Attrs & ~Descriptor.TableOrPage); // identity map of the first GiB: the stage-1 tables live there
         for (ulong off = 0; off < 0x20_0000; off += 0x1000) s2.Map(BlockIpa + off, BlockPa + off, 3, S2Attrs);
         var s1 = rig.Stage1Tables();
         s1.Map(BlockVa, BlockIpa, 2, PageAttrs & ~Descriptor.TableOrPage);
@@ -34,18 +34,18 @@ public class SplinteredEntryCheckerTests
             rig.LoadStage2(pe, s2.Root, 1);
             rig.LoadEl1(pe, s1.Root, 9);
         }
-        return (rig, s2.SlotFor(BlockIpa + 0x5000, 3, false));
+        return (rig, s2.SlotFor(BlockIpa + 0x5000, 3, false).Value);
     }
 
     private static void Stage2PageChange(CheckerRig rig, ulong slot, TlbiOp stage1Op, ulong operand)
     {
-        rig.Str(0, slot, 0);
+        rig.Str(0, new PhysicalAddress(slot), 0);
         rig.Dsb(0, DsbOption.Ishst);
         rig.Tlbi(0, TlbiOp.Ipas2e1Is, TlbiOperand.Ipa(BlockIpa + 0x5000, 3));
         rig.Dsb(0, DsbOption.Ish);
         rig.Tlbi(0, stage1Op, operand);
         rig.Dsb(0, DsbOption.Ish);
-        rig.Str(0, slot, S2Page(OtherPa));
+        rig.Str(0, new PhysicalAddress(slot), S2Page(OtherPa.Value));
     }
 
     [Theory]

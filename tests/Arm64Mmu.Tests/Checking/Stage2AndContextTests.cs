@@ -10,7 +10,7 @@ namespace Arm64Mmu.Tests.Checking;
 /// <summary>Stage-2 changes (D8.17.6.1), reuse of ASIDs/VMIDs with other tables, freeing tables, and the EL2 per-CPU fixmap.</summary>
 public class Stage2AndContextTests
 {
-    private const ulong Ipa = 0x4000_0000;
+    private static readonly IntermediatePhysicalAddress Ipa = new(0x4000_0000);
     private const ulong S2Attrs = Descriptor.Af | Descriptor.S2ApRead | Descriptor.S2ApWrite | 0xFUL << 2 | 3UL << 8;
 
     private static ulong S2Page(ulong pa) => Descriptor.EncodeAddress(pa, Descriptor.AddressFormat.Bits48) | S2Attrs | Descriptor.Valid | Descriptor.TableOrPage;
@@ -22,7 +22,7 @@ public class Stage2AndContextTests
         var s2 = rig.Stage2Tables();
         s2.Map(Ipa, Pa, 3, S2Attrs);
         for (int pe = 0; pe < pes; pe++) rig.LoadStage2(pe, s2.Root, 1);
-        return (rig, s2.SlotFor(Ipa, 3, false));
+        return (rig, s2.SlotFor(Ipa, 3, false).Value);
     }
 
     [Fact]
@@ -30,13 +30,13 @@ public class Stage2AndContextTests
     {
         var (rig, slot) = Guest();
         // Linux __kvm_tlb_flush_vmid_ipa: TLBI IPAS2E1IS; DSB ISH; TLBI VMALLE1IS; DSB ISH.
-        rig.Str(0, slot, 0);
+        rig.Str(0, new PhysicalAddress(slot), 0);
         rig.Dsb(0, DsbOption.Ishst);
         rig.Tlbi(0, TlbiOp.Ipas2e1Is, TlbiOperand.Ipa(Ipa, 3));
         rig.Dsb(0, DsbOption.Ish);
         rig.Tlbi(0, TlbiOp.Vmalle1Is);
         rig.Dsb(0, DsbOption.Ish);
-        rig.Str(0, slot, S2Page(OtherPa));
+        rig.Str(0, new PhysicalAddress(slot), S2Page(OtherPa.Value));
         rig.Violations.Should().BeEmpty();
     }
 
@@ -44,7 +44,7 @@ public class Stage2AndContextTests
     public void Ipas2e1IsAlone_LeavesCombinedEntries_IsTlbiScopeMismatch()
     {
         var (rig, slot) = Guest();
-        rig.BreakBeforeMake(0, slot, S2Page(OtherPa), TlbiOp.Ipas2e1Is, TlbiOperand.Ipa(Ipa));
+        rig.BreakBeforeMake(0, new PhysicalAddress(slot), S2Page(OtherPa.Value), TlbiOp.Ipas2e1Is, TlbiOperand.Ipa(Ipa));
         var v = rig.Violations.Should().ContainSingle().Subject;
         v.Kind.Should().Be(ViolationKind.TlbiScopeMismatch);
         v.Pes.Should().Equal(0, 1);
@@ -55,12 +55,12 @@ public class Stage2AndContextTests
     public void StageOneTlbi_BeforeTheStageTwoTlbiCompleted_DoesNotCount()
     {
         var (rig, slot) = Guest();
-        rig.Str(0, slot, 0);
+        rig.Str(0, new PhysicalAddress(slot), 0);
         rig.Dsb(0, DsbOption.Ishst);
         rig.Tlbi(0, TlbiOp.Ipas2e1Is, TlbiOperand.Ipa(Ipa));
         rig.Tlbi(0, TlbiOp.Vmalle1Is);
         rig.Dsb(0, DsbOption.Ish);
-        rig.Str(0, slot, S2Page(OtherPa));
+        rig.Str(0, new PhysicalAddress(slot), S2Page(OtherPa.Value));
         rig.Violations.Should().ContainSingle().Which.Details.Should().Contain(d => d.Contains("before the stage-2 invalidation"));
     }
 
@@ -70,7 +70,7 @@ public class Stage2AndContextTests
     public void WholeVmInvalidation_RemovesStage2AndCombinedEntriesAtOnce(TlbiOp op)
     {
         var (rig, slot) = Guest();
-        rig.BreakBeforeMake(0, slot, S2Page(OtherPa), op, 0);
+        rig.BreakBeforeMake(0, new PhysicalAddress(slot), S2Page(OtherPa.Value), op, 0);
         rig.Violations.Should().BeEmpty();
     }
 
@@ -79,12 +79,12 @@ public class Stage2AndContextTests
     {
         var (rig, slot) = Guest(1);
         var other = rig.Stage2Tables();
-        rig.Str(0, slot, 0);
+        rig.Str(0, new PhysicalAddress(slot), 0);
         rig.Dsb(0, DsbOption.Ishst);
         rig.Msr(0, SystemRegister.VttbrEl2, Vttbr.Create(other.Root, 2).Value);
         rig.Tlbi(0, TlbiOp.Vmalls12e1Is);
         rig.Dsb(0, DsbOption.Ish);
-        rig.Str(0, slot, S2Page(OtherPa));
+        rig.Str(0, new PhysicalAddress(slot), S2Page(OtherPa.Value));
         var v = rig.Violations.Should().ContainSingle().Subject;
         v.Kind.Should().Be(ViolationKind.TlbiScopeMismatch);
         v.Details.Should().Contain(d => d.Contains("VMID 2") && d.Contains("VMID 1"));
@@ -97,7 +97,7 @@ public class Stage2AndContextTests
         {
             var rig = new CheckerRig(2);
             var s2 = rig.Stage2Tables();
-            s2.Map(0, 0, 1, S2Attrs & ~Descriptor.TableOrPage); // identity map of the first GiB: the stage-1 tables live there
+            s2.Map(new IntermediatePhysicalAddress(0), new PhysicalAddress(0), 1, S2Attrs & ~Descriptor.TableOrPage); // identity map of the first GiB: the stage-1 tables live there
             s2.Map(Ipa, Pa, 3, S2Attrs);
             var s1 = rig.Stage1Tables();
             s1.Map(Va, Ipa, 3, PageAttrs | Descriptor.NotGlobal);
@@ -106,14 +106,14 @@ public class Stage2AndContextTests
                 rig.LoadStage2(pe, s2.Root, 1);
                 rig.LoadEl1(pe, s1.Root, 9);
             }
-            ulong slot = s2.SlotFor(Ipa, 3, false);
+            var slot = s2.SlotFor(Ipa, 3, false);
             rig.Str(0, slot, 0);
             rig.Dsb(0, DsbOption.Ishst);
             rig.Tlbi(0, TlbiOp.Ipas2e1Is, TlbiOperand.Ipa(Ipa));
             rig.Dsb(0, DsbOption.Ish);
             rig.Tlbi(0, TlbiOp.Vae1Is, TlbiOperand.Va(va, asid: 9));
             rig.Dsb(0, DsbOption.Ish);
-            rig.Str(0, slot, S2Page(OtherPa));
+            rig.Str(0, slot, S2Page(OtherPa.Value));
             if (clean) rig.Violations.Should().BeEmpty();
             else rig.Violations.Should().ContainSingle().Which.Details.Should().Contain(d => d.Contains($"0x{Va:x}"));
         }
@@ -146,7 +146,7 @@ public class Stage2AndContextTests
         c.Map(Va, OtherPa, 3, PageAttrs | Descriptor.NotGlobal);
         rig.LoadEl1(0, a.Root, 5);
         rig.Msr(0, SystemRegister.Ttbr0El1, Ttbr.Create(b.Root, 6).Value);
-        rig.Tlbi(0, TlbiOp.Aside1, TlbiOperand.Va(0, asid: 5));
+        rig.Tlbi(0, TlbiOp.Aside1, TlbiOperand.Va(new VirtualAddress(0), asid: 5));
         rig.Dsb(0, DsbOption.Nsh);
         rig.Msr(0, SystemRegister.Ttbr0El1, Ttbr.Create(c.Root, 5).Value);
         rig.Violations.Should().BeEmpty();
@@ -194,9 +194,9 @@ public class Stage2AndContextTests
         var b = rig.Stage1Tables();
         a.Map(Va, Pa, 3, PageAttrs | Descriptor.NotGlobal);
         b.Map(Va + 0x20_0000, Pa, 3, PageAttrs | Descriptor.NotGlobal); // b's level-3 table for another 2 MiB; b has one valid path
-        ulong emptyRoot = rig.Allocator.Allocate(4096, 4096);
+        var emptyRoot = rig.Allocator.Allocate(4096, 4096);
         rig.LoadEl1(0, a.Root, 5);
-        rig.Msr(0, SystemRegister.Ttbr0El1, Ttbr.Create(emptyRoot, 5).Value);
+        rig.Msr(0, SystemRegister.Ttbr0El1, Ttbr.Create(emptyRoot.Value, 5).Value);
         rig.Violations.Should().BeEmpty("no entry can be cached from empty tables");
         rig.Str(0, emptyRoot, rig.Memory.ReadUInt64(b.RootPhysical));
         var v = rig.Violations.Should().ContainSingle().Subject;
@@ -265,17 +265,17 @@ public class Stage2AndContextTests
         t.Map(Va, Pa, 3, PageAttrs);
         rig.LoadEl1(0, t.Root, 1);
         rig.LoadEl1(1, t.Root, 1);
-        ulong l2 = t.SlotFor(Va, 2, false);
-        return (rig, l2, Descriptor.Address(rig.Memory.ReadUInt64(l2), 12, Descriptor.AddressFormat.Bits48));
+        var l2 = t.SlotFor(Va, 2, false);
+        return (rig, l2.Value, Descriptor.Address(rig.Memory.ReadUInt64(l2), 12, Descriptor.AddressFormat.Bits48));
     }
 
     [Fact]
     public void FreeingAnUnlinkedTable_BeforeItsInvalidation_IsTableReused()
     {
         var (rig, l2, l3) = SharedWithTable();
-        rig.Str(0, l2, 0);
+        rig.Str(0, new PhysicalAddress(l2), 0);
         rig.Dsb(0, DsbOption.Ishst);
-        rig.Checker.NotifyTableFreed(0, l3);
+        rig.Checker.NotifyTableFreed(0, new PhysicalAddress(l3));
         var v = rig.Violations.Should().ContainSingle().Subject;
         v.Kind.Should().Be(ViolationKind.TableReusedBeforeInvalidation);
         v.Pes.Should().Equal(0, 1);
@@ -285,11 +285,11 @@ public class Stage2AndContextTests
     public void FreeingAnUnlinkedTable_AfterItsInvalidation_IsClean()
     {
         var (rig, l2, l3) = SharedWithTable();
-        rig.Str(0, l2, 0);
+        rig.Str(0, new PhysicalAddress(l2), 0);
         rig.Dsb(0, DsbOption.Ishst);
         rig.Tlbi(0, TlbiOp.Vae1Is, TlbiOperand.Va(Va, asid: 1));
         rig.Dsb(0, DsbOption.Ish);
-        rig.Checker.NotifyTableFreed(0, l3);
+        rig.Checker.NotifyTableFreed(0, new PhysicalAddress(l3));
         rig.Violations.Should().BeEmpty();
     }
 
@@ -297,7 +297,7 @@ public class Stage2AndContextTests
     public void FreeingATableStillLinked_IsTableReused()
     {
         var (rig, _, l3) = SharedWithTable();
-        rig.Checker.NotifyTableFreed(1, l3);
+        rig.Checker.NotifyTableFreed(1, new PhysicalAddress(l3));
         rig.Violations.Should().ContainSingle().Which.Kind.Should().Be(ViolationKind.TableReusedBeforeInvalidation);
     }
 
@@ -305,9 +305,9 @@ public class Stage2AndContextTests
     public void LinkingAnUnlinkedTableElsewhere_BeforeItsInvalidation_IsTableReused()
     {
         var (rig, l2, l3) = SharedWithTable();
-        rig.Str(0, l2, 0);
+        rig.Str(0, new PhysicalAddress(l2), 0);
         rig.Dsb(0, DsbOption.Ishst);
-        rig.Str(0, l2 + 8, Descriptor.Table(l3)); // the same level-3 table now maps the next 2 MiB
+        rig.Str(0, new PhysicalAddress(l2 + 8), Descriptor.Table(l3)); // the same level-3 table now maps the next 2 MiB
         rig.Violations.Should().ContainSingle().Which.Kind.Should().Be(ViolationKind.TableReusedBeforeInvalidation);
     }
 
@@ -321,7 +321,7 @@ public class Stage2AndContextTests
         var t = rig.Stage1Tables();
         for (int cpu = 0; cpu < 4; cpu++) t.Map(Va + (ulong)cpu * 0x1000, Pa + (ulong)cpu * 0x1000, 3, PageAttrs);
         for (int pe = 0; pe < 4; pe++) rig.LoadEl2(pe, t.Root);
-        ulong slot = t.SlotFor(Va + 0x2000, 3, false); // CPU 2's slot
+        var slot = t.SlotFor(Va + 0x2000, 3, false); // CPU 2's slot
         var d = DsbOption.Parse(dsb)!.Value;
         rig.Str(2, slot, 0);
         rig.Dsb(2, d == DsbOption.Nsh ? DsbOption.Nshst : DsbOption.Ishst);
@@ -348,7 +348,7 @@ public class Stage2AndContextTests
         {
             var t = rig.Stage1Tables();
             t.Map(Va + 0x20_0000, Pa, 3, PageAttrs); // builds this CPU's levels 0-2
-            rig.Memory.WriteUInt64(t.SlotFor(Va, 2, false), Descriptor.Table(shared));
+            rig.Memory.WriteUInt64(t.SlotFor(Va, 2, false), Descriptor.Table(shared.Value));
             rig.LoadEl2(pe, t.Root);
         }
         rig.Str(1, shared + 3 * 8, Page(OtherPa)); // OA change in place
@@ -368,7 +368,7 @@ public class Stage2AndContextTests
             tables[pe].Map(Va, Pa + (ulong)pe * 0x1000, 3, PageAttrs);
             rig.LoadEl2(pe, tables[pe].Root);
         }
-        ulong slot = tables[2].SlotFor(Va, 3, false);
+        var slot = tables[2].SlotFor(Va, 3, false);
         rig.Str(2, slot, 0);
         rig.Dsb(2, DsbOption.Nshst);
         rig.Tlbi(2, TlbiOp.Vale2, TlbiOperand.Va(Va, ttlLevel: 3));

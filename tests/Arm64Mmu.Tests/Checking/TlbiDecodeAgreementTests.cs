@@ -29,7 +29,7 @@ public class TlbiDecodeAgreementTests
         var f = ProcessorFeatures.QemuMax with { TGran4 = GranuleSupport.Supported, TGran16 = GranuleSupport.Supported };
         var (pe, checker) = Build(f, new Tcr(0).WithT0sz(16).WithTg0(Granule.Size4K).WithIps(48).WithDs(true));
         // BaseADDR 0x40000 in 4 KiB units is VA 0x4000_0000 (in 64 KiB units it would be 0x4_0000_0000).
-        ulong operand = TlbiOperand.Range(0x4000_0000UL, scale: 0, num: 1, Granule.Size4K, lpa2Format: false, asid: 1);
+        ulong operand = TlbiOperand.Range(new VirtualAddress(0x4000_0000UL), scale: 0, num: 1, Granule.Size4K, lpa2Format: false, asid: 1);
         TlbiScope? seen = null;
         pe.Machine.Attach(new ScopeRecorder(s => seen = s));
         pe.Tlbi(TlbiOp.Rvae1Is, operand).Should().Be(InstructionStatus.Executed);
@@ -42,7 +42,7 @@ public class TlbiDecodeAgreementTests
     {
         var f = ProcessorFeatures.QemuMax with { AsidBits = 8 };
         var (pe, checker) = Build(f, new Tcr(0).WithT0sz(16).WithTg0(Granule.Size4K).WithIps(48));
-        ulong operand = TlbiOperand.Va(0x1000, asid: 0x1FF);
+        ulong operand = TlbiOperand.Va(new VirtualAddress(0x1000), asid: 0x1FF);
         TlbiScope? seen = null;
         pe.Machine.Attach(new ScopeRecorder(s => seen = s));
         pe.Tlbi(TlbiOp.Vae1Is, operand);
@@ -57,7 +57,7 @@ public class TlbiDecodeAgreementTests
         public void OnExceptionLevelChange(int pe, int exceptionLevel) { }
         public void OnDsb(int pe, DsbOption option) { }
         public void OnIsb(int pe) { }
-        public void OnTranslationUsed(int pe, ulong va, in WalkResult result, bool fromTlb) { }
-        public void OnTlbConflict(int pe, ulong va, in TlbEntryTag first, in TlbEntryTag second) { }
+        public void OnTranslationUsed(int pe, VirtualAddress va, in WalkResult result, bool fromTlb) { }
+        public void OnTlbConflict(int pe, VirtualAddress va, in TlbEntryTag first, in TlbEntryTag second) { }
     }
 }

@@ -31,14 +31,7 @@ internal static class CSharpExample
     /// <summary>Compiles <paramref name="program"/> (top-level statements) against the test's assemblies and runs it.</summary>
     public static void Run(string program, params Assembly[] extra)
     {
-        var refs = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
-            .Where(p => p.EndsWith(".dll", StringComparison.OrdinalIgnoreCase))
-            .Concat(extra.Select(a => a.Location))
-            .Distinct()
-            .Select(p => MetadataReference.CreateFromFile(p));
-        var compilation = CSharpCompilation.Create("Example",
-            [CSharpSyntaxTree.ParseText(program, new CSharpParseOptions(LanguageVersion.Latest))], refs,
-            new CSharpCompilationOptions(OutputKind.ConsoleApplication, nullableContextOptions: NullableContextOptions.Enable));
+        var compilation = Compile(program, extra);
         using var image = new MemoryStream();
         var emitted = compilation.Emit(image);
         emitted.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Should().BeEmpty();
@@ -46,5 +39,21 @@ internal static class CSharpExample
         var entry = Assembly.Load(image.ToArray()).EntryPoint!;
         try { entry.Invoke(null, entry.GetParameters().Length == 0 ? null : [Array.Empty<string>()]); }
         catch (TargetInvocationException e) when (e.InnerException is not null) { System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerException); }
+    }
+
+    /// <summary>The errors compiling <paramref name="program"/> (top-level statements) against the test's assemblies gives.</summary>
+    public static IReadOnlyList<Diagnostic> Errors(string program, params Assembly[] extra)
+        => Compile(program, extra).GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
+
+    private static CSharpCompilation Compile(string program, Assembly[] extra)
+    {
+        var refs = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
+            .Where(p => p.EndsWith(".dll", StringComparison.OrdinalIgnoreCase))
+            .Concat(extra.Select(a => a.Location))
+            .Distinct()
+            .Select(p => MetadataReference.CreateFromFile(p));
+        return CSharpCompilation.Create("Example",
+            [CSharpSyntaxTree.ParseText(program, new CSharpParseOptions(LanguageVersion.Latest))], refs,
+            new CSharpCompilationOptions(OutputKind.ConsoleApplication, nullableContextOptions: NullableContextOptions.Enable));
     }
 }

@@ -18,7 +18,7 @@ namespace Arm64Mmu.Tests.HostileInput;
 public class CrossLinkedTableTests
 {
     private const int Pes = 4;
-    private const ulong Pa = 0x0000_0000_8000_0000UL;
+    private static readonly PhysicalAddress Pa = new(0x0000_0000_8000_0000UL);
 
     private enum Cycle { Correct, OnePlaceOnly, NoTlbi, LocalTlbi }
 
@@ -26,17 +26,17 @@ public class CrossLinkedTableTests
     public void CyclesOverATableLinkedAt512Places_GetTheArchitecturalVerdictEach()
     {
         var rig = new CheckerRig(Pes, new CheckerOptions { MaxViolations = 100_000 });
-        ulong root = rig.Allocator.Allocate(4096, 4096), l1 = rig.Allocator.Allocate(4096, 4096),
+        PhysicalAddress root = rig.Allocator.Allocate(4096, 4096), l1 = rig.Allocator.Allocate(4096, 4096),
               l2 = rig.Allocator.Allocate(4096, 4096), l3 = rig.Allocator.Allocate(4096, 4096);
         for (ulong i = 0; i < 512; i++)
         {
             // Written before any PE loads the root: not checked.
-            rig.Memory.WriteUInt64(root + i * 8, Descriptor.Table(l1));
-            rig.Memory.WriteUInt64(l1 + i * 8, Descriptor.Table(l2));
-            rig.Memory.WriteUInt64(l2 + i * 8, Descriptor.Table(l3));
+            rig.Memory.WriteUInt64(root + i * 8, Descriptor.Table(l1.Value));
+            rig.Memory.WriteUInt64(l1 + i * 8, Descriptor.Table(l2.Value));
+            rig.Memory.WriteUInt64(l2 + i * 8, Descriptor.Table(l3.Value));
             rig.Memory.WriteUInt64(l3 + i * 8, CheckerRig.Page(Pa + i * 0x1000));
         }
-        for (int pe = 0; pe < Pes; pe++) rig.LoadEl1(pe, root, 1);
+        for (int pe = 0; pe < Pes; pe++) rig.LoadEl1(pe, root.Value, 1);
 
         var expected = new List<(ViolationKind Kind, long At, int[] Pes)>();
         const int cycles = 8_000; // 5–6 events each: about 45,000 events
@@ -44,7 +44,7 @@ public class CrossLinkedTableTests
         {
             var kind = (Cycle)(c % 4);
             ulong i = (ulong)(c / 4 % 512);
-            ulong slot = l3 + i * 8;
+            var slot = l3 + i * 8;
             int pe = c % Pes;
             rig.Str(pe, slot, 0);
             rig.Dsb(pe, kind == Cycle.LocalTlbi ? DsbOption.Nshst : DsbOption.Ishst);
@@ -56,7 +56,7 @@ public class CrossLinkedTableTests
                     break;
                 case Cycle.OnePlaceOnly:
                     // The page is cached under 2^27 VAs (one per path); this removes the one at level-2 entry 7.
-                    rig.Tlbi(pe, TlbiOp.Vale1Is, TlbiOperand.Va((7UL << 21) | (i << 12), asid: 1, ttlLevel: 3));
+                    rig.Tlbi(pe, TlbiOp.Vale1Is, TlbiOperand.Va(new VirtualAddress((7UL << 21) | (i << 12)), asid: 1, ttlLevel: 3));
                     rig.Dsb(pe, DsbOption.Ish);
                     break;
                 case Cycle.LocalTlbi:

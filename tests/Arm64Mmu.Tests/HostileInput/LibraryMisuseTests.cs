@@ -20,7 +20,7 @@ public class LibraryMisuseTests
     private sealed class Recorder : IPhysicalMemoryObserver
     {
         public int Writes;
-        public void OnWrite(ulong wordAddress, ulong oldValue, ulong newValue, WriteOrigin origin, int writer) => Writes++;
+        public void OnWrite(PhysicalAddress wordAddress, ulong oldValue, ulong newValue, WriteOrigin origin, int writer) => Writes++;
     }
 
     private const ulong Top = 1UL << 52;
@@ -31,26 +31,26 @@ public class LibraryMisuseTests
         var m = new PhysicalMemory();
         var rec = new Recorder();
         m.Attach(rec);
-        m.Invoking(x => x.Write(Top - 4, new byte[8])).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*runs past the 52-bit physical address space*");
-        m.Invoking(x => x.WriteUInt64s(Top - 8, new ulong[] { 1, 2 })).Should().Throw<ArgumentOutOfRangeException>();
-        m.Invoking(x => x.WriteUInt64s(0x1004, new ulong[] { 1, 2 })).Should().Throw<ArgumentException>().WithMessage("*not 8-byte aligned*");
-        m.Invoking(x => x.Read(Top - 4, new byte[8])).Should().Throw<ArgumentOutOfRangeException>();
+        m.Invoking(x => x.Write(new PhysicalAddress(Top - 4), new byte[8])).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*runs past the 52-bit physical address space*");
+        m.Invoking(x => x.WriteUInt64s(new PhysicalAddress(Top - 8), new ulong[] { 1, 2 })).Should().Throw<ArgumentOutOfRangeException>();
+        m.Invoking(x => x.WriteUInt64s(new PhysicalAddress(0x1004), new ulong[] { 1, 2 })).Should().Throw<ArgumentException>().WithMessage("*not 8-byte aligned*");
+        m.Invoking(x => x.Read(new PhysicalAddress(Top - 4), new byte[8])).Should().Throw<ArgumentOutOfRangeException>();
         rec.Writes.Should().Be(0, "observers see nothing of a refused write");
         m.BackedFrames.Should().Be(0, "not one byte below the top was written");
-        m.Write(Top - 8, new byte[8] { 1, 2, 3, 4, 5, 6, 7, 8 });
-        m.ReadUInt64(Top - 8).Should().Be(0x0807_0605_0403_0201UL, "a write that ends exactly at the top is allowed");
+        m.Write(new PhysicalAddress(Top - 8), new byte[8] { 1, 2, 3, 4, 5, 6, 7, 8 });
+        m.ReadUInt64(new PhysicalAddress(Top - 8)).Should().Be(0x0807_0605_0403_0201UL, "a write that ends exactly at the top is allowed");
     }
 
     // One page at Va mapped through new level-1, -2 and -3 tables of a 4K, 48-bit EL1&0 space (start level 0).
-    private const ulong Va = 0x0000_0040_0000_0000UL;
+    private static readonly VirtualAddress Va = new(0x0000_0040_0000_0000UL);
 
     private static (PhysicalMemory Memory, TableAllocator Allocator, AddressSpace Space, RecordingPe Pe) Space()
     {
         var memory = new PhysicalMemory();
-        var allocator = new TableAllocator(memory, 0x4000_0000UL, 0x40_0000UL);
+        var allocator = new TableAllocator(memory, new PhysicalAddress(0x4000_0000UL), 0x40_0000UL);
         var space = AddressSpace.ForEl10(allocator, Geometries.Stage1(Granule.Size4K, 48));
         var pe = new RecordingPe(memory, ProcessorFeatures.QemuMax);
-        space.Map(pe, Va, 0x8000_0000UL, 0x1000, Descriptor.Stage1Leaf(0, page: true, attrIndx: 1) & ~3UL);
+        space.Map(pe, Va, new PhysicalAddress(0x8000_0000UL), 0x1000, Descriptor.Stage1Leaf(0, page: true, attrIndx: 1) & ~3UL);
         return (memory, allocator, space, pe);
     }
 
@@ -71,23 +71,23 @@ public class LibraryMisuseTests
     public void ARootEntryPointingToTheRoot_IsRefused_InsteadOfFreeingTablesStillInUse()
     {
         var s = Space();
-        ulong root = s.Space.RootPhysical;
-        s.Memory.WriteUInt64(root + 5 * 8, Descriptor.Table(root)); // level-0 entry 5 (VA 5 << 39) links the root itself
+        var root = s.Space.RootPhysical;
+        s.Memory.WriteUInt64(new PhysicalAddress((root + 5 * 8).Value), Descriptor.Table(root.Value)); // level-0 entry 5 (VA 5 << 39) links the root itself
         // Unmapping the page would free its level-1..3 tables, which the self-link still reaches (at other levels).
         ShouldBeRefusedUntouched(s, () => s.Space.Unmap(s.Pe, Va, 0x1000), $"the level-0 entry at 0x{root + 40:x} links table 0x{root:x}, which is also a level-0 table of this tree: a cycle*");
         // Going through the self-link is refused before any loop.
-        ShouldBeRefusedUntouched(s, () => s.Space.Unmap(s.Pe, 5UL << 39, 1UL << 39), "*links table*a cycle*");
-        ShouldBeRefusedUntouched(s, () => s.Space.ChangeAttributes(s.Pe, 5UL << 39, 0x1000, AttributeChange.ReadOnly), "*a cycle*");
-        ShouldBeRefusedUntouched(s, () => s.Space.Map(s.Pe, (5UL << 39) + 0x1000, 0x9000_0000UL, 0x1000, Descriptor.Stage1Leaf(0, page: true) & ~3UL), "*a cycle*");
+        ShouldBeRefusedUntouched(s, () => s.Space.Unmap(s.Pe, new VirtualAddress(5UL << 39), 1UL << 39), "*links table*a cycle*");
+        ShouldBeRefusedUntouched(s, () => s.Space.ChangeAttributes(s.Pe, new VirtualAddress(5UL << 39), 0x1000, AttributeChange.ReadOnly), "*a cycle*");
+        ShouldBeRefusedUntouched(s, () => s.Space.Map(s.Pe, new VirtualAddress((5UL << 39) + 0x1000), new PhysicalAddress(0x9000_0000UL), 0x1000, Descriptor.Stage1Leaf(0, page: true) & ~3UL), "*a cycle*");
     }
 
     [Fact]
     public void ATableLinkedFromTwoEntries_IsNotFreedWhileTheOtherStillLinksIt()
     {
         var s = Space();
-        ulong l2Entry = s.Space.DescriptorAddress(Va, 2)!.Value;
+        var l2Entry = s.Space.DescriptorAddress(Va, 2)!.Value;
         ulong l3 = Descriptor.Address(s.Memory.ReadUInt64(l2Entry), 12, Descriptor.AddressFormat.Bits48);
-        s.Memory.WriteUInt64(l2Entry + 8, Descriptor.Table(l3)); // VA + 2 MiB goes through the same level-3 table
+        s.Memory.WriteUInt64(new PhysicalAddress((l2Entry + 8).Value), Descriptor.Table(l3)); // VA + 2 MiB goes through the same level-3 table
         s.Space.Lookup(Va + 0x20_0000).Should().NotBeNull("the page is mapped twice through the shared table");
         // Unmapping the page empties the table, which would be freed (and zeroed by the next Map) while entry +8 links it.
         ShouldBeRefusedUntouched(s, () => s.Space.Unmap(s.Pe, Va, 0x1000), $"table 0x{l3:x} is linked from two entries, 0x{l2Entry:x} and 0x{l2Entry + 8:x}*");
@@ -97,14 +97,14 @@ public class LibraryMisuseTests
 
     // EL2 stage 1, 4K, 48-bit: the definition only (the dumps below read hand-made tables).
     private static AddressSpaceDefinition El2Definition(PhysicalMemory m)
-        => AddressSpace.ForEl2(new TableAllocator(m, 0x7000_0000UL, 0x10_0000UL), Geometries.Stage1(Granule.Size4K, 48)).Definition;
+        => AddressSpace.ForEl2(new TableAllocator(m, new PhysicalAddress(0x7000_0000UL), 0x10_0000UL), Geometries.Stage1(Granule.Size4K, 48)).Definition;
 
     [Fact]
     public void ADumpOfATableWhoseEntriesAllPointToItself_IsBounded_AndNamesTheCycle()
     {
         var m = new PhysicalMemory();
         const ulong root = 0x4000_0000UL;
-        for (ulong i = 0; i < 512; i++) m.WriteUInt64(root + i * 8, Descriptor.Table(root));
+        for (ulong i = 0; i < 512; i++) m.WriteUInt64(new PhysicalAddress(root + i * 8), Descriptor.Table(root));
         var dump = PageTableDump.Of(m, El2Definition(m), root);
         dump.Ranges.Should().BeEmpty();
         dump.Truncated.Should().BeFalse();
@@ -121,8 +121,8 @@ public class LibraryMisuseTests
         ulong[] t = [0x4000_0000UL, 0x4000_1000UL, 0x4000_2000UL, 0x4000_3000UL];
         for (ulong i = 0; i < 512; i++)
         {
-            for (int l = 0; l < 3; l++) m.WriteUInt64(t[l] + i * 8, Descriptor.Table(t[l + 1]));
-            m.WriteUInt64(t[3] + i * 8, Descriptor.Stage1Leaf(0x8000_0000UL + i * 0x1000, page: true));
+            for (int l = 0; l < 3; l++) m.WriteUInt64(new PhysicalAddress(t[l] + i * 8), Descriptor.Table(t[l + 1]));
+            m.WriteUInt64(new PhysicalAddress(t[3] + i * 8), Descriptor.Stage1Leaf(0x8000_0000UL + i * 0x1000, page: true));
         }
         var dump = PageTableDump.Of(m, El2Definition(m), t[0], maxLines: 1000);
         dump.Truncated.Should().BeTrue();
@@ -170,7 +170,7 @@ public class LibraryMisuseTests
                 {
                     pe.Tlbi(TlbiOp.Vmalle1Is);
                     pe.Dsb(DsbOption.Ish);
-                    pe.Load(0x10_0000_0000UL + (ulong)(i % 64) * 0x1000, 8);
+                    pe.Load(new VirtualAddress(0x10_0000_0000UL + (ulong)(i % 64) * 0x1000), 8);
                 }
             }
             catch (Exception e) { errors.Add(e); }
@@ -190,7 +190,7 @@ public class LibraryMisuseTests
             try
             {
                 var (machine, _) = MachineSetups.CreateWithLinearMapping(1, CoreProfile.NeoverseN1, 16 * 0x1000);
-                for (int i = 0; i < 500; i++) machine[0].Load(0x10_0000_0000UL + (ulong)(i % 16) * 0x1000, 8);
+                for (int i = 0; i < 500; i++) machine[0].Load(new VirtualAddress(0x10_0000_0000UL + (ulong)(i % 16) * 0x1000), 8);
             }
             catch (Exception e) { errors.Add(e); }
         })).ToList();

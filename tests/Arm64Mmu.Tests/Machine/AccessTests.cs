@@ -12,17 +12,17 @@ public class AccessTests
     public void StoreAcrossAPage_IsTwoStores_EachThroughItsOwnTranslation()
     {
         var rig = new Rig(pes: 1);
-        ulong second = Rig.Va + 0x1000;
+        var second = Rig.Va + 0x1000;
         rig.Repoint(second, Rig.OtherPa + 0x5000);
-        var writes = new List<(ulong Address, WriteOrigin Origin, int Writer)>();
+        var writes = new List<(PhysicalAddress Address, WriteOrigin Origin, int Writer)>();
         rig.M.Memory.Attach(new MemoryRecorder(writes));
-        var r = rig[0].Store(second - 4, 8, 0x1122_3344_5566_7788UL);
+        var r = rig[0].Store(new VirtualAddress((second - 4).Value), 8, 0x1122_3344_5566_7788UL);
         r.Succeeded.Should().BeTrue();
         r.Parts.Should().Be(2);
         (rig.M.Memory.ReadUInt64(Rig.Pa + 0xFF8) >> 32).Should().Be(0x5566_7788UL);
         (rig.M.Memory.ReadUInt64(Rig.OtherPa + 0x5000) & 0xFFFF_FFFF).Should().Be(0x1122_3344UL);
         writes.Should().Equal((Rig.Pa + 0xFF8, WriteOrigin.Software, 0), (Rig.OtherPa + 0x5000, WriteOrigin.Software, 0));
-        var back = rig[0].Load(second - 4, 8);
+        var back = rig[0].Load(new VirtualAddress((second - 4).Value), 8);
         back.Value.Should().Be(0x1122_3344_5566_7788UL);
         back.Parts.Should().Be(2);
     }
@@ -31,9 +31,9 @@ public class AccessTests
     public void StoreAcrossAPage_WhoseSecondPageFaults_WritesNothing()
     {
         var rig = new Rig(pes: 1);
-        ulong end = Rig.Va + Rig.Pages * 0x1000UL; // the next page is not mapped
+        var end = Rig.Va + Rig.Pages * 0x1000UL; // the next page is not mapped
         ulong before = rig.M.Memory.ReadUInt64(Rig.Pa + (Rig.Pages - 1) * 0x1000UL + 0xFF8);
-        var r = rig[0].Store(end - 4, 8, ulong.MaxValue);
+        var r = rig[0].Store(new VirtualAddress((end - 4).Value), 8, ulong.MaxValue);
         r.Fault.Kind.Should().Be(FaultKind.Translation);
         r.Fault.Level.Should().Be(3);
         r.FaultAddress.Should().Be(end);
@@ -54,16 +54,16 @@ public class AccessTests
     public void SpanStore_WritesPartByPart_AndStopsAtTheFaultingPage()
     {
         var rig = new Rig(pes: 1);
-        ulong end = Rig.Va + Rig.Pages * 0x1000UL;
+        var end = Rig.Va + Rig.Pages * 0x1000UL;
         var data = Enumerable.Range(1, 32).Select(i => (byte)i).ToArray();
-        var r = rig[0].Store(end - 16, data);
+        var r = rig[0].Store(new VirtualAddress((end - 16).Value), data);
         r.Fault.Kind.Should().Be(FaultKind.Translation);
         r.Parts.Should().Be(2);
         var first = new byte[16];
         rig.M.Memory.Read(Rig.Pa + (Rig.Pages - 1) * 0x1000UL + 0xFF0, first);
         first.Should().Equal(data.Take(16));
         var back = new byte[16];
-        rig[0].Load(end - 16, back).Succeeded.Should().BeTrue();
+        rig[0].Load(new VirtualAddress((end - 16).Value), back).Succeeded.Should().BeTrue();
         back.Should().Equal(data.Take(16));
     }
 
@@ -73,12 +73,12 @@ public class AccessTests
         var rig = new Rig(pes: 2, profile: Arm64Mmu.Timing.CoreProfile.NeoverseN1);
         rig[1].Msr(Sysreg.TcrEl1, new Tcr(rig[1].RegisterValue(Arm64Mmu.Translation.SystemRegister.TcrEl1)).WithHaHd(true, false));
         rig[1].Isb();
-        ulong pte = rig.Pte(Rig.Va);
+        var pte = rig.Pte(Rig.Va);
         rig.M.Memory.WriteUInt64(pte, rig.Page(Rig.Pa) & ~Descriptor.Af);
-        var writes = new List<(ulong Address, WriteOrigin Origin, int Writer)>();
+        var writes = new List<(PhysicalAddress Address, WriteOrigin Origin, int Writer)>();
         rig.M.Memory.Attach(new MemoryRecorder(writes));
         rig[0].Load(Rig.Va, 8).Fault.Kind.Should().Be(FaultKind.AccessFlag, "PE 0 has TCR_EL1.HA=0");
-        rig[1].Load(Rig.Va, 8).Value.Should().Be(Rig.Pa);
+        rig[1].Load(Rig.Va, 8).Value.Should().Be(Rig.Pa.Value);
         rig.M.Memory.ReadUInt64(pte).Should().Be(rig.Page(Rig.Pa));
         writes.Should().Equal((pte, WriteOrigin.HardwareUpdate, 1));
         rig[1].Statistics.HardwareUpdates.Should().Be(1);
@@ -90,12 +90,12 @@ public class AccessTests
         var rig = new Rig(pes: 1);
         rig[0].Msr(Sysreg.TcrEl1, new Tcr(rig[0].RegisterValue(Arm64Mmu.Translation.SystemRegister.TcrEl1)).WithHaHd(true, true));
         rig[0].Isb();
-        ulong pte = rig.Pte(Rig.Va);
+        var pte = rig.Pte(Rig.Va);
         ulong clean = rig.Page(Rig.Pa, readOnly: true) | Descriptor.Dbm;
         rig.M.Memory.WriteUInt64(pte, clean);
         rig.Marker(0, Rig.Va).Should().Be(Rig.Pa);
         rig.M.Memory.ReadUInt64(pte).Should().Be(clean, "a read leaves a writable-clean page clean");
-        var writes = new List<(ulong Address, WriteOrigin Origin, int Writer)>();
+        var writes = new List<(PhysicalAddress Address, WriteOrigin Origin, int Writer)>();
         rig.M.Memory.Attach(new MemoryRecorder(writes));
         rig[0].Store(Rig.Va + 8, 8, 42).Succeeded.Should().BeTrue();
         rig.M.Memory.ReadUInt64(pte).Should().Be(clean & ~Descriptor.Ap2);
@@ -110,7 +110,7 @@ public class AccessTests
         var rig = new Rig(pes: 1);
         rig[0].Msr(Sysreg.TcrEl1, new Tcr(rig[0].RegisterValue(Arm64Mmu.Translation.SystemRegister.TcrEl1)).WithHaHd(true, true));
         rig[0].Isb();
-        ulong pte = rig.Pte(Rig.Va);
+        var pte = rig.Pte(Rig.Va);
         ulong clean = rig.Page(Rig.Pa, readOnly: true) | Descriptor.Dbm;
         rig.M.Memory.WriteUInt64(pte, clean);
         rig.Marker(0, Rig.Va);
@@ -148,7 +148,7 @@ public class AccessTests
     public void El0Access_ToAPrivilegedPage_Faults_AndPanFaultsPrivilegedAccessToUserPages()
     {
         var rig = new Rig(pes: 1);
-        rig.M.Memory.WriteUInt64(rig.Pte(Rig.Va + 0x1000), Descriptor.Stage1Leaf(Rig.Pa + 0x1000, page: true, attrIndx: 1, el0: true));
+        rig.M.Memory.WriteUInt64(rig.Pte(Rig.Va + 0x1000), Descriptor.Stage1Leaf((Rig.Pa + 0x1000).Value, page: true, attrIndx: 1, el0: true));
         rig[0].ChangeExceptionLevel(0);
         rig[0].Load(Rig.Va, 8).Fault.Kind.Should().Be(FaultKind.Permission);
         rig[0].Load(Rig.Va + 0x1000, 8).Succeeded.Should().BeTrue();
@@ -168,11 +168,11 @@ public class AccessTests
         sctlr.M.Should().BeFalse("MRS reads the written value");
         rig.Marker(0, Rig.Va).Should().Be(Rig.Pa, "an MSR reaches translation only after a context synchronization event");
         rig[0].Isb();
-        rig[0].Load(Rig.Va, 8).PhysicalAddress.Should().Be(Rig.Va, "stage 1 is off: flat mapping");
+        rig[0].Load(Rig.Va, 8).PhysicalAddress.Value.Should().Be(Rig.Va.Value, "stage 1 is off: flat mapping");
 
         var now = new Rig(pes: 1, configure: b => b.WithRegisterSynchronization(RegisterSynchronization.Immediate));
         now[0].Msr(Sysreg.SctlrEl1, new Sctlr(MachineSetups.SctlrMmuOn).WithM(false));
-        now[0].Load(Rig.Va, 8).PhysicalAddress.Should().Be(Rig.Va);
+        now[0].Load(Rig.Va, 8).PhysicalAddress.Value.Should().Be(Rig.Va.Value);
     }
 
     [Fact]
@@ -216,9 +216,9 @@ public class AccessTests
         // TCR_EL1.DS=1 with a 52-bit VA: a PE without FEAT_LPA2 treats DS as 0, so T0SZ=12 is out of range (level-0 fault).
         var m = new MachineBuilder().WithProcessingElements(2).WithFeatures(0, ProcessorFeatures.QemuMax).WithFeatures(1, ProcessorFeatures.Armv80).Build();
         var geo = Geometries.Stage1(Granule.Size4K, 52, 52, ds: true);
-        var tables = new Arm64Mmu.PageTables.TableBuilder(new Arm64Mmu.PageTables.TableAllocator(m.Memory, 0x4000_0000, 0x10_0000), geo);
+        var tables = new Arm64Mmu.PageTables.TableBuilder(new Arm64Mmu.PageTables.TableAllocator(m.Memory, new PhysicalAddress(0x4000_0000), 0x10_0000), geo);
         const ulong va = 0x000F_1234_5678_9000UL, pa = 0x8000_0000UL;
-        tables.Map(va, pa, 3, Descriptor.Stage1Leaf(0, page: true, attrIndx: 1, format: geo.Format));
+        tables.Map(new VirtualAddress(va), new PhysicalAddress(pa), 3, Descriptor.Stage1Leaf(0, page: true, attrIndx: 1, format: geo.Format));
         foreach (var pe in m.ProcessingElements)
         {
             pe.Msr(Sysreg.MairEl1, MachineSetups.DefaultMair);
@@ -227,7 +227,7 @@ public class AccessTests
             pe.Msr(Sysreg.SctlrEl1, new Sctlr(MachineSetups.SctlrMmuOn));
             pe.Isb();
         }
-        m[0].Translate(va, AccessKind.Read).PhysicalAddress.Should().Be(pa);
-        m[1].Translate(va, AccessKind.Read).Fault.Should().Be(new Fault(FaultKind.Translation, 0, 1, false, 0));
+        m[0].Translate(new VirtualAddress(va), AccessKind.Read).PhysicalAddress.Should().Be(new PhysicalAddress(pa));
+        m[1].Translate(new VirtualAddress(va), AccessKind.Read).Fault.Should().Be(new Fault(FaultKind.Translation, 0, 1, false, 0));
     }
 }

@@ -25,7 +25,7 @@ public class CachedWalkConformanceTests
             {
                 var m = new MachineBuilder().WithFeatures(file.Features).WithProfile(profile)
                     .WithRegisterSynchronization(RegisterSynchronization.Immediate).WithInitialExceptionLevel(2).Build();
-                foreach (var run in c.Memory) m.Memory.WriteUInt64s(run.Pa, run.Qwords);
+                foreach (var run in c.Memory) m.Memory.WriteUInt64s(new PhysicalAddress(run.Pa), run.Qwords);
                 var pe = m[0];
                 pe.Pan = true;
                 foreach (var (reg, value) in c.Registers) pe.Msr(reg, value);
@@ -35,9 +35,9 @@ public class CachedWalkConformanceTests
                     {
                         var q = c.Queries[i];
                         queries++;
-                        var at = pe.At(q.Op, q.Va);
+                        var at = pe.At(q.Op, new VirtualAddress(q.Va));
                         if (at.Status != InstructionStatus.Executed) { failures.Add($"{c.Name} #{i}: UNDEFINED"); continue; }
-                        ulong reference = pe.Translator.At(q.Op, q.Va).Value;
+                        ulong reference = pe.Translator.At(q.Op, new VirtualAddress(q.Va)).Value;
                         if (!ConformanceRunner.Matches(q, at.Par.Value) || at.Par.Value != reference)
                             failures.Add($"{c.Name} #{i} pass {pass} {profile.Name} {q.Op} 0x{q.Va:x}: expected 0x{q.Par:x16} (walker 0x{reference:x16}) got 0x{at.Par.Value:x16}");
                     }

@@ -17,8 +17,9 @@ namespace Arm64Mmu.Tests.Machine;
 /// </summary>
 public class HardwareUpdateTests
 {
-    private const ulong Va = 0x0000_0040_0000_0000UL;
-    private const ulong Ipa = 0x8000_0000UL, Pa = 0x1_0000_0000UL;
+    private static readonly VirtualAddress Va = new(0x0000_0040_0000_0000UL);
+    private static readonly IntermediatePhysicalAddress Ipa = new(0x8000_0000UL);
+    private static readonly PhysicalAddress Pa = new(0x1_0000_0000UL);
     private const ulong S1Tables = 0x4000_0000UL, S2Tables = 0x5000_0000UL;
 
     /// <summary>One PE at EL1, stage 1 mapping <see cref="Va"/> to <see cref="Ipa"/>, optionally under stage 2 (IPA → <see cref="Pa"/>).</summary>
@@ -33,18 +34,18 @@ public class HardwareUpdateTests
         {
             M = new MachineBuilder().WithProcessingElements(2).WithProfile(CoreProfile.NeoverseN1).WithFeatures(ProcessorFeatures.QemuMax)
                 .WithInitialExceptionLevel(2).Build();
-            S1 = new TableBuilder(new TableAllocator(M.Memory, S1Tables, 0x10_0000), Geometries.Stage1(Granule.Size4K, 48));
+            S1 = new TableBuilder(new TableAllocator(M.Memory, new PhysicalAddress(S1Tables), 0x10_0000), Geometries.Stage1(Granule.Size4K, 48));
             S1.Map(Va, Ipa, 3, s1Leaf);
             if (s2Leaf is { } l2)
             {
-                S2 = new TableBuilder(new TableAllocator(M.Memory, S2Tables, 0x10_0000), Geometries.Stage2(Granule.Size4K, 48, 0));
+                S2 = new TableBuilder(new TableAllocator(M.Memory, new PhysicalAddress(S2Tables), 0x10_0000), Geometries.Stage2(Granule.Size4K, 48, 0));
                 // The stage-1 tables at IPA = PA, one 4 KiB stage-2 page per table page.
                 for (ulong off = 0; off < 0x10_0000; off += 0x1000)
-                    S2.Map(S1Tables + off, S1Tables + off, 3, s2TablePage ?? Descriptor.Stage2Leaf(0, page: true));
+                    S2.Map(new IntermediatePhysicalAddress(S1Tables + off), new PhysicalAddress(S1Tables + off), 3, s2TablePage ?? Descriptor.Stage2Leaf(0, page: true));
                 S2.Map(Ipa, Pa, 3, l2);
             }
             M.Memory.WriteUInt64(Pa, 0x1234);
-            M.Memory.WriteUInt64(Ipa, 0x5678);
+            M.Memory.WriteUInt64(new PhysicalAddress(Ipa.Value), 0x5678);   // the page stage 1 maps when there is no stage 2 (IPA = PA)
             foreach (var pe in M.ProcessingElements)
             {
                 pe.Msr(Sysreg.MairEl1, MachineSetups.DefaultMair);
@@ -64,7 +65,7 @@ public class HardwareUpdateTests
 
         public ulong Pte => M.Memory.ReadUInt64(S1.SlotFor(Va, 3, allocate: false));
         public ulong S2Pte => M.Memory.ReadUInt64(S2!.SlotFor(Ipa, 3, allocate: false));
-        public ulong S2TablePte => M.Memory.ReadUInt64(S2!.SlotFor(S1.SlotFor(Va, 3, allocate: false), 3, allocate: false));
+        public ulong S2TablePte => M.Memory.ReadUInt64(S2!.SlotFor(new IntermediatePhysicalAddress(S1.SlotFor(Va, 3, allocate: false).Value), 3, allocate: false));
     }
 
     private static ulong S1Leaf(bool af = true, bool readOnly = false, bool dbm = false)
@@ -114,7 +115,7 @@ public class HardwareUpdateTests
         w.Pte.Should().Be(clean, "a read leaves a writable-clean page clean");
         w.Pe.Store(Va, 8, 7).Succeeded.Should().BeTrue();
         w.Pte.Should().Be(clean & ~Descriptor.Ap2, "the first write makes it dirty: AP[2] cleared, DBM kept");
-        w.M.Memory.ReadUInt64(Ipa).Should().Be(7);
+        w.M.Memory.ReadUInt64(new PhysicalAddress(Ipa.Value)).Should().Be(7);
     }
 
     [Fact]
@@ -123,7 +124,7 @@ public class HardwareUpdateTests
         var w = new World(S1Leaf(), ha: false, hd: false, s2Leaf: S2Leaf(af: false), s2Ha: true);
         ulong before = w.S2Pte;
         w.Pe.ChangeExceptionLevel(2);
-        w.Pe.At(AtOperation.S12E1R, Va).Par.Should().Be(Par.Success(Pa, MemoryAttributes.NormalWriteBack, Shareability.Inner),
+        w.Pe.At(AtOperation.S12E1R, Va).Par.Should().Be(Par.Success(Pa.Value, MemoryAttributes.NormalWriteBack, Shareability.Inner),
             "with VTCR_EL2.HA=1 an AF=0 stage-2 entry translates");
         w.Pe.ChangeExceptionLevel(1);
         w.S2Pte.Should().Be(before);
@@ -134,7 +135,7 @@ public class HardwareUpdateTests
     [Fact]
     public void WithoutStage2Ha_AnAf0Stage2Entry_GivesAStage2AccessFlagFault()
         => new World(S1Leaf(), ha: false, hd: false, s2Leaf: S2Leaf(af: false)).Pe.Load(Va, 8).Fault
-            .Should().Be(new Fault(FaultKind.AccessFlag, 3, 2, false, Ipa));
+            .Should().Be(new Fault(FaultKind.AccessFlag, 3, 2, false, Ipa.Value));
 
     [Fact]
     public void Store_ToAWritableCleanStage2Page_SetsS2ApWrite()
@@ -150,13 +151,13 @@ public class HardwareUpdateTests
         w.Pe.Dsb(DsbOption.Nsh);
         w.Pe.Load(Va, 8).Value.Should().Be(9);
         w.Pe.Statistics.TlbConflicts.Should().Be(0);
-        w.Pe.Tlbs.Entries(TlbStructure.IpaCache).Count(t => t.Leaf && t.InputBase == Ipa).Should().Be(1);
+        w.Pe.Tlbs.Entries(TlbStructure.IpaCache).Count(t => t.Leaf && t.InputBase == Ipa.Value).Should().Be(1);
     }
 
     [Fact]
     public void WithoutStage2Hd_AWriteToADbmPageWithoutS2ApWrite_IsAStage2PermissionFault()
         => new World(S1Leaf(), ha: false, hd: false, s2Leaf: S2Leaf(write: false, dbm: true), s2Ha: true).Pe.Store(Va, 8, 1).Fault
-            .Should().Be(new Fault(FaultKind.Permission, 3, 2, false, Ipa));
+            .Should().Be(new Fault(FaultKind.Permission, 3, 2, false, Ipa.Value));
 
     [Fact]
     public void Stage1Update_MakesAWritableCleanTablePageDirtyAtStage2First()
@@ -175,8 +176,8 @@ public class HardwareUpdateTests
     {
         var w = new World(S1Leaf(af: false), ha: true, hd: false, s2Leaf: S2Leaf(), s2TablePage: S2Leaf(write: false));
         ulong before = w.Pte;
-        ulong pteIpa = w.S1.SlotFor(Va, 3, allocate: false); // tables sit at IPA = PA
-        w.Pe.Load(Va, 8).Fault.Should().Be(new Fault(FaultKind.Permission, 3, 2, true, pteIpa),
+        var pteIpa = w.S1.SlotFor(Va, 3, allocate: false); // tables sit at IPA = PA
+        w.Pe.Load(Va, 8).Fault.Should().Be(new Fault(FaultKind.Permission, 3, 2, true, pteIpa.Value),
             "a stage-2 fault on the walk's write: S1PTW=1, IPA of the descriptor (HPFAR_EL2)");
         w.Pte.Should().Be(before);
     }

@@ -10,7 +10,7 @@ internal sealed class RecordingObserver : IMachineObserver
 {
     public List<string> Events { get; } = new();
     public List<int[]> TlbiTargets { get; } = new();
-    public List<(int Pe, ulong Va, bool FromTlb, ulong Descriptor)> Used { get; } = new();
+    public List<(int Pe, VirtualAddress Va, bool FromTlb, ulong Descriptor)> Used { get; } = new();
     public List<(TlbEntryTag First, TlbEntryTag Second)> Conflicts { get; } = new();
 
     public void OnSystemRegisterWrite(int pe, SystemRegister register, ulong value) => Events.Add($"{pe} MSR {SystemRegisters.ArmName(register)}");
@@ -22,8 +22,8 @@ internal sealed class RecordingObserver : IMachineObserver
     }
     public void OnDsb(int pe, DsbOption option) => Events.Add($"{pe} {option}");
     public void OnIsb(int pe) => Events.Add($"{pe} ISB");
-    public void OnTranslationUsed(int pe, ulong va, in WalkResult result, bool fromTlb) => Used.Add((pe, va, fromTlb, result.Descriptor));
-    public void OnTlbConflict(int pe, ulong va, in TlbEntryTag first, in TlbEntryTag second)
+    public void OnTranslationUsed(int pe, VirtualAddress va, in WalkResult result, bool fromTlb) => Used.Add((pe, va, fromTlb, result.Descriptor));
+    public void OnTlbConflict(int pe, VirtualAddress va, in TlbEntryTag first, in TlbEntryTag second)
     {
         Events.Add($"{pe} conflict 0x{va:x}");
         Conflicts.Add((first, second));
@@ -70,15 +70,15 @@ public class ObserverAndConflictTests
     private static (Rig Rig, ulong BlockPa) BlockOverPageWithoutBreak(ProcessorFeatures? features = null)
     {
         var rig = new Rig(pes: 1, features: features);
-        const ulong blockPa = 0x2_0000_0000UL;
-        rig.M.Memory.WriteUInt64(blockPa + 0x1000, blockPa + 0x1000);
-        rig.M.Memory.WriteUInt64(blockPa, blockPa);
+        var blockPa = new PhysicalAddress(0x2_0000_0000UL);
+        rig.M.Memory.WriteUInt64(blockPa + 0x1000, (blockPa + 0x1000).Value);
+        rig.M.Memory.WriteUInt64(blockPa, blockPa.Value);
         rig.Marker(0, Rig.Va).Should().Be(Rig.Pa);
-        rig[0].WriteDescriptor(rig.Slot(Rig.Va, 2), Descriptor.Stage1Leaf(blockPa, page: false, attrIndx: 1));
+        rig[0].WriteDescriptor(rig.Slot(Rig.Va, 2), Descriptor.Stage1Leaf(blockPa.Value, page: false, attrIndx: 1));
         rig[0].Msr(Sysreg.Ttbr0El1, Ttbr.Create(rig.Map.Tables.Root, asid: 2));
         rig[0].Isb();
         rig.Marker(0, Rig.Va + 0x1000).Should().Be(blockPa + 0x1000, "the walk read the new block");
-        return (rig, blockPa);
+        return (rig, blockPa.Value);
     }
 
     [Fact]
@@ -100,6 +100,6 @@ public class ObserverAndConflictTests
     public void WithBbmLevel2_TheConflictIsResolvedByThePe()
     {
         var (rig, blockPa) = BlockOverPageWithoutBreak(CoreProfile.NeoverseV2.Features);
-        rig.Marker(0, Rig.Va).Should().Be(blockPa);
+        rig.Marker(0, Rig.Va).Should().Be(new PhysicalAddress(blockPa));
     }
 }

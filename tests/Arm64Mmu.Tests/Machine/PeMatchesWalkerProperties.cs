@@ -89,29 +89,29 @@ public class PeMatchesWalkerProperties
             M = new MachineBuilder().WithProcessingElements(c.Pes).WithProfile(profile).WithFeatures(ProcessorFeatures.QemuMax)
                 .WithInitialExceptionLevel(2).Build();
             _reference = new Walker(M.Memory);
-            _s1 = new TableBuilder(new TableAllocator(M.Memory, S1Tables, 0x10_0000), Geometries.Stage1(Granule.Size4K, 48));
-            for (int i = 0; i < 16; i++) _s1.Map(Base + (ulong)i * 0x1000, DataIpa + (ulong)_rng.Next(64) * 0x1000, 3, RandomS1Leaf(true));
-            _s1.Map(BlockVa, BlockIpa, 2, RandomS1Leaf(false));
-            _s1.Map(GiantVa, GiantIpa, 1, RandomS1Leaf(false));
+            _s1 = new TableBuilder(new TableAllocator(M.Memory, new PhysicalAddress(S1Tables), 0x10_0000), Geometries.Stage1(Granule.Size4K, 48));
+            for (int i = 0; i < 16; i++) _s1.Map(new VirtualAddress(Base + (ulong)i * 0x1000), new PhysicalAddress(DataIpa + (ulong)_rng.Next(64) * 0x1000), 3, RandomS1Leaf(true));
+            _s1.Map(new VirtualAddress(BlockVa), new PhysicalAddress(BlockIpa), 2, RandomS1Leaf(false));
+            _s1.Map(new VirtualAddress(GiantVa), new PhysicalAddress(GiantIpa), 1, RandomS1Leaf(false));
             // Hierarchical permissions on the table above the 16 pages (APTable, UXNTable, PXNTable): they reach a walk
             // that resumes from a walk-cache entry only through that entry.
             if (_rng.Next(2) == 0)
             {
-                ulong tableSlot = _s1.SlotFor(Base, 2, allocate: false);
+                var tableSlot = _s1.SlotFor(new VirtualAddress(Base), 2, allocate: false);
                 ulong bits = (ulong)_rng.Next(16) << 59;
                 M.Memory.WriteUInt64(tableSlot, M.Memory.ReadUInt64(tableSlot) | bits);
             }
             if (c.Stage2)
             {
-                _s2 = new TableBuilder(new TableAllocator(M.Memory, S2Tables, 0x10_0000), Geometries.Stage2(Granule.Size4K, 48, 0));
+                _s2 = new TableBuilder(new TableAllocator(M.Memory, new PhysicalAddress(S2Tables), 0x10_0000), Geometries.Stage2(Granule.Size4K, 48, 0));
                 // The stage-1 tables at IPA = PA, readable and writable with AF=1 (so table reads need no update).
-                _s2.Map(S1Tables, S1Tables, 2, Descriptor.Stage2Leaf(0, page: false));
-                for (int i = 0; i < 64; i++) _s2.Map(DataIpa + (ulong)i * 0x1000, DataPa + (ulong)i * 0x1000, 3, RandomS2Leaf(true));
+                _s2.Map(new IntermediatePhysicalAddress(S1Tables), new PhysicalAddress(S1Tables), 2, Descriptor.Stage2Leaf(0, page: false));
+                for (int i = 0; i < 64; i++) _s2.Map(new IntermediatePhysicalAddress(DataIpa + (ulong)i * 0x1000), new PhysicalAddress(DataPa + (ulong)i * 0x1000), 3, RandomS2Leaf(true));
                 // The 2 MiB block's IPA range: 4 KiB stage-2 pages (combined entries are cut from the stage-1 block).
-                for (int i = 0; i < 512; i++) _s2.Map(BlockIpa + (ulong)i * 0x1000, DataPa + 0x20_0000 + (ulong)i * 0x1000, 3, RandomS2Leaf(true) | Descriptor.Af);
-                _s2.Map(GiantIpa, 0x1_C000_0000UL, 1, RandomS2Leaf(false) | Descriptor.Af);
+                for (int i = 0; i < 512; i++) _s2.Map(new IntermediatePhysicalAddress(BlockIpa + (ulong)i * 0x1000), new PhysicalAddress(DataPa + 0x20_0000 + (ulong)i * 0x1000), 3, RandomS2Leaf(true) | Descriptor.Af);
+                _s2.Map(new IntermediatePhysicalAddress(GiantIpa), new PhysicalAddress(0x1_C000_0000UL), 1, RandomS2Leaf(false) | Descriptor.Af);
             }
-            for (int i = 0; i < 64; i++) M.Memory.WriteUInt64(Out(DataIpa) + (ulong)i * 0x1000, 0xD000_0000UL + (ulong)i);
+            for (int i = 0; i < 64; i++) M.Memory.WriteUInt64(new PhysicalAddress(Out(DataIpa) + (ulong)i * 0x1000), 0xD000_0000UL + (ulong)i);
             foreach (var pe in M.ProcessingElements)
             {
                 pe.Msr(Sysreg.MairEl1, MachineSetups.DefaultMair);
@@ -183,14 +183,14 @@ public class PeMatchesWalkerProperties
         private void EditStage1Page(ProcessingElement pe)
         {
             ulong va = Base + (ulong)_rng.Next(16) * 0x1000;
-            ulong slot = _s1.SlotFor(va, 3, allocate: false);
+            var slot = _s1.SlotFor(new VirtualAddress(va), 3, allocate: false);
             ulong leaf = RandomS1Leaf(true);
             if (leaf != 0) leaf |= DataIpa + (ulong)_rng.Next(64) * 0x1000;
             AtEl1(pe, () =>
             {
                 pe.WriteDescriptor(slot, 0);
                 pe.Dsb(DsbOption.Ishst);
-                pe.Tlbi(TlbiOp.Vae1Is, TlbiOperand.Va(va, Asid));
+                pe.Tlbi(TlbiOp.Vae1Is, TlbiOperand.Va(new VirtualAddress(va), Asid));
                 pe.Dsb(DsbOption.Ish);
                 pe.WriteDescriptor(slot, leaf);
                 pe.Dsb(DsbOption.Ish);
@@ -203,7 +203,7 @@ public class PeMatchesWalkerProperties
         // Cortex-A53's 512 MiB pieces of the 1 GiB block.
         private void EditBlock(ProcessingElement pe, ulong va, int level)
         {
-            ulong slot = _s1.SlotFor(va, level, allocate: false);
+            var slot = _s1.SlotFor(new VirtualAddress(va), level, allocate: false);
             ulong leaf = RandomS1Leaf(false);
             if (leaf != 0) leaf |= level == 2 ? BlockIpa : GiantIpa;
             AtEl1(pe, () =>
@@ -211,7 +211,7 @@ public class PeMatchesWalkerProperties
                 pe.WriteDescriptor(slot, 0);
                 pe.Dsb(DsbOption.Ishst);
                 ulong named = va + ((ulong)_rng.Next(16) << (level == 2 ? 17 : 26));
-                pe.Tlbi(TlbiOp.Vae1Is, TlbiOperand.Va(named, Asid, ttlLevel: level));
+                pe.Tlbi(TlbiOp.Vae1Is, TlbiOperand.Va(new VirtualAddress(named), Asid, ttlLevel: level));
                 pe.Dsb(DsbOption.Ish);
                 pe.WriteDescriptor(slot, leaf);
                 pe.Dsb(DsbOption.Ish);
@@ -223,14 +223,14 @@ public class PeMatchesWalkerProperties
         private void EditStage2Page(ProcessingElement pe)
         {
             ulong ipa = DataIpa + (ulong)_rng.Next(64) * 0x1000;
-            ulong slot = _s2!.SlotFor(ipa, 3, allocate: false);
+            var slot = _s2!.SlotFor(new IntermediatePhysicalAddress(ipa), 3, allocate: false);
             ulong leaf = RandomS2Leaf(true);
             if (leaf != 0) leaf |= DataPa + (ulong)_rng.Next(64) * 0x1000;
             int el = pe.ExceptionLevel;
             pe.ChangeExceptionLevel(2);
             pe.WriteDescriptor(slot, 0);
             pe.Dsb(DsbOption.Ishst);
-            pe.Tlbi(TlbiOp.Ipas2e1Is, TlbiOperand.Ipa(ipa));
+            pe.Tlbi(TlbiOp.Ipas2e1Is, TlbiOperand.Ipa(new IntermediatePhysicalAddress(ipa)));
             pe.Dsb(DsbOption.Ish);
             pe.Tlbi(TlbiOp.Vmalle1Is);
             pe.Dsb(DsbOption.Ish);
@@ -256,16 +256,16 @@ public class PeMatchesWalkerProperties
             var request = new AccessRequest(kind, el0, pe.Pan && !el0 && kind != AccessKind.Execute);
             var t = pe.Translator;
             WalkResult expected = default;
-            _reference.Translate(t.El10Regime, t.Stage2, va, request, true, ref expected);
+            _reference.Translate(t.El10Regime, t.Stage2, new VirtualAddress(va), request, true, ref expected);
             ulong s1Before = expected.Descriptor, s2Before = expected.Stage2Descriptor;
             long hits = pe.Statistics.L1DataHits + pe.Statistics.L1InstructionHits;
             ulong value = 0xA5A5_0000UL + (ulong)_cov.Accesses;
             Used = null;
             var got = kind switch
             {
-                AccessKind.Read => pe.Load(va, 8),
-                AccessKind.Write => pe.Store(va, 8, value),
-                _ => pe.Fetch(va, 8),
+                AccessKind.Read => pe.Load(new VirtualAddress(va), 8),
+                AccessKind.Write => pe.Store(new VirtualAddress(va), 8, value),
+                _ => pe.Fetch(new VirtualAddress(va), 8),
             };
             string where = $"PE{pe.PeIndex} EL{pe.ExceptionLevel} PAN={pe.Pan} {kind} 0x{va:x}";
             _cov.Accesses++;
@@ -273,9 +273,9 @@ public class PeMatchesWalkerProperties
             if (expected.Succeeded)
             {
                 _cov.Successes++;
-                got.PhysicalAddress.Should().Be(expected.OutputAddress, where);
-                if (kind == AccessKind.Write) M.Memory.ReadUInt64(expected.OutputAddress).Should().Be(value, where);
-                else got.Value.Should().Be(M.Memory.ReadUInt64(expected.OutputAddress), where);
+                got.PhysicalAddress.Should().Be(new PhysicalAddress(expected.OutputAddress), where);
+                if (kind == AccessKind.Write) M.Memory.ReadUInt64(new PhysicalAddress(expected.OutputAddress)).Should().Be(value, where);
+                else got.Value.Should().Be(M.Memory.ReadUInt64(new PhysicalAddress(expected.OutputAddress)), where);
                 // The hardware updates a walk asks for are done, exactly (FEAT_HAFDBS; Arm ARM D8.5.4, D8.5.5).
                 ulong s1After = s1Before;
                 if (expected.Stage1UpdatePending)
@@ -284,7 +284,7 @@ public class PeMatchesWalkerProperties
                     if (kind == AccessKind.Write && t.El10Regime.Hd && (s1Before & Descriptor.Dbm) != 0) s1After &= ~Descriptor.Ap2;
                     _cov.Stage1Updates++;
                 }
-                M.Memory.ReadUInt64(expected.DescriptorAddress).Should().Be(s1After, $"{where}: stage-1 descriptor after the access");
+                M.Memory.ReadUInt64(new PhysicalAddress(expected.DescriptorAddress)).Should().Be(s1After, $"{where}: stage-1 descriptor after the access");
                 if (expected.TwoStage)
                 {
                     ulong s2After = s2Before;
@@ -294,7 +294,7 @@ public class PeMatchesWalkerProperties
                         if (kind == AccessKind.Write && t.Stage2.Hd && (s2Before & Descriptor.Dbm) != 0) s2After |= Descriptor.S2ApWrite;
                         _cov.Stage2Updates++;
                     }
-                    M.Memory.ReadUInt64(expected.Stage2DescriptorAddress).Should().Be(s2After, $"{where}: stage-2 descriptor after the access");
+                    M.Memory.ReadUInt64(new PhysicalAddress(expected.Stage2DescriptorAddress)).Should().Be(s2After, $"{where}: stage-2 descriptor after the access");
                 }
                 if (Used is { } used)
                 {
@@ -312,7 +312,7 @@ public class PeMatchesWalkerProperties
             else
             {
                 _cov.Faults++;
-                M.Memory.ReadUInt64(expected.DescriptorAddress).Should().Be(s1Before, $"{where}: a faulting access updates nothing");
+                M.Memory.ReadUInt64(new PhysicalAddress(expected.DescriptorAddress)).Should().Be(s1Before, $"{where}: a faulting access updates nothing");
             }
             if (pe.Statistics.L1DataHits + pe.Statistics.L1InstructionHits > hits && Used is null) _cov.FastHits++;
             if (!el0) CheckAt(pe, va, where);
@@ -325,18 +325,18 @@ public class PeMatchesWalkerProperties
             var t = pe.Translator;
             var access = op.Access();
             WalkResult expected = default;
-            _reference.Translate(t.El10Regime, t.Stage2, va, access with { Pan = access.Pan && pe.Pan }, false, ref expected);
-            pe.At(op, va).Par.Should().Be(AddressTranslator.ToPar(expected), $"{where}: {op}");
+            _reference.Translate(t.El10Regime, t.Stage2, new VirtualAddress(va), access with { Pan = access.Pan && pe.Pan }, false, ref expected);
+            pe.At(op, new VirtualAddress(va)).Par.Should().Be(AddressTranslator.ToPar(expected), $"{where}: {op}");
             _cov.AtChecks++;
         }
 
-        public void OnTranslationUsed(int pe, ulong va, in WalkResult result, bool fromTlb) => Used = result;
+        public void OnTranslationUsed(int pe, VirtualAddress va, in WalkResult result, bool fromTlb) => Used = result;
         public void OnSystemRegisterWrite(int pe, SystemRegister register, ulong value) { }
         public void OnExceptionLevelChange(int pe, int exceptionLevel) { }
         public void OnTlbi(int pe, in TlbiScope scope, ReadOnlySpan<int> targets) { }
         public void OnDsb(int pe, DsbOption option) { }
         public void OnIsb(int pe) { }
-        public void OnTlbConflict(int pe, ulong va, in TlbEntryTag first, in TlbEntryTag second)
+        public void OnTlbConflict(int pe, VirtualAddress va, in TlbEntryTag first, in TlbEntryTag second)
             => throw new InvalidOperationException($"TLB conflict on PE{pe} at 0x{va:x}: {first} / {second}");
     }
 

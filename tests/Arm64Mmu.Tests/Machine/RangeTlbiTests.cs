@@ -60,7 +60,7 @@ public class RangeTlbiTests
         var rig = LoadedAndRepointed(ds: true);
         ulong operand = TlbiOperand.Range(Rig.Va + 16 * 0x1000, 0, 3, Granule.Size4K, lpa2Format: false);
         var scope = TlbiScope.Decode(TlbiOp.Rvae1, operand, new TlbiContext(false, false, 0, Ds: true));
-        scope.Start.Should().Be((Rig.Va + 16 * 0x1000) << 4);
+        scope.Start.Should().Be((Rig.Va + 16 * 0x1000).Value << 4);
         rig[0].Tlbi(TlbiOp.Rvae1, operand);
         rig[0].Dsb(DsbOption.Nsh);
         FreshPages(rig).Should().BeEmpty();

@@ -11,10 +11,10 @@ namespace Arm64Mmu.Tests.Machine;
 /// </summary>
 internal sealed class S2Rig
 {
-    public const ulong Va = 0x0000_0040_0000_0000UL;
-    public const ulong Ipa = 0x0000_0000_2000_0000UL;
-    public const ulong Pa = 0x0000_0000_8000_0000UL;
-    public const ulong OtherPa = 0x0000_0000_9000_0000UL;
+    public static readonly VirtualAddress Va = new(0x0000_0040_0000_0000UL);
+    public static readonly IntermediatePhysicalAddress Ipa = new(0x0000_0000_2000_0000UL);
+    public static readonly PhysicalAddress Pa = new(0x0000_0000_8000_0000UL);
+    public static readonly PhysicalAddress OtherPa = new(0x0000_0000_9000_0000UL);
     private const ulong S1Tables = 0x4000_0000UL;
 
     public Arm64Mmu.Machine.Machine M { get; }
@@ -23,18 +23,18 @@ internal sealed class S2Rig
     public S2Rig(int pes = 2, bool stage2AccessFlagClear = false, bool hardwareAf = false, Arm64Mmu.Timing.CoreProfile? profile = null)
     {
         M = new MachineBuilder().WithProcessingElements(pes).WithProfile(profile ?? Arm64Mmu.Timing.CoreProfile.NeoverseN1).WithFeatures(ProcessorFeatures.QemuMax).WithInitialExceptionLevel(2).Build();
-        var s1 = new TableBuilder(new TableAllocator(M.Memory, S1Tables, 0x10_0000), Geometries.Stage1(Granule.Size4K, 48));
+        var s1 = new TableBuilder(new TableAllocator(M.Memory, new PhysicalAddress(S1Tables), 0x10_0000), Geometries.Stage1(Granule.Size4K, 48));
         s1.MapRange(Va, Ipa, 0x10000, 3, Descriptor.Stage1Leaf(0, page: true, attrIndx: 1));
-        Stage2 = new TableBuilder(new TableAllocator(M.Memory, 0x5000_0000, 0x10_0000), Geometries.Stage2(Granule.Size4K, 48, 0));
+        Stage2 = new TableBuilder(new TableAllocator(M.Memory, new PhysicalAddress(0x5000_0000), 0x10_0000), Geometries.Stage2(Granule.Size4K, 48, 0));
         // The stage-1 tables are seen at IPA = PA; the data pages at Ipa map to Pa.
-        Stage2.Map(S1Tables, S1Tables, 2, Descriptor.Stage2Leaf(0, page: false));
+        Stage2.Map(new IntermediatePhysicalAddress(S1Tables), new PhysicalAddress(S1Tables), 2, Descriptor.Stage2Leaf(0, page: false));
         ulong s2Leaf = Descriptor.Stage2Leaf(0, page: true);
         if (stage2AccessFlagClear) s2Leaf &= ~Descriptor.Af;
         Stage2.MapRange(Ipa, Pa, 0x10000, 3, s2Leaf);
         for (int i = 0; i < 16; i++)
         {
-            M.Memory.WriteUInt64(Pa + (ulong)i * 0x1000, Pa + (ulong)i * 0x1000);
-            M.Memory.WriteUInt64(OtherPa + (ulong)i * 0x1000, OtherPa + (ulong)i * 0x1000);
+            M.Memory.WriteUInt64(Pa + (ulong)i * 0x1000, (Pa + (ulong)i * 0x1000).Value);
+            M.Memory.WriteUInt64(OtherPa + (ulong)i * 0x1000, (OtherPa + (ulong)i * 0x1000).Value);
         }
         foreach (var pe in M.ProcessingElements)
         {
@@ -50,13 +50,13 @@ internal sealed class S2Rig
         }
     }
 
-    public ulong Marker(int pe, ulong va)
+    public PhysicalAddress Marker(int pe, VirtualAddress va)
     {
         var r = M[pe].Load(va, 8);
-        return r.Succeeded ? r.Value : 0;
+        return new PhysicalAddress(r.Succeeded ? r.Value : 0);
     }
 
-    public void RepointIpa(ulong ipa, ulong pa) => M[0].WriteDescriptor(Stage2.SlotFor(ipa, 3, false), Descriptor.Stage2Leaf(pa, page: true));
+    public void RepointIpa(IntermediatePhysicalAddress ipa, PhysicalAddress pa) => M[0].WriteDescriptor(Stage2.SlotFor(ipa, 3, false), Descriptor.Stage2Leaf(pa.Value, page: true));
 
     public void AtEl2(int pe, Action<ProcessingElement> a)
     {

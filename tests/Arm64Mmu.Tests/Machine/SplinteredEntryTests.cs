@@ -20,9 +20,9 @@ namespace Arm64Mmu.Tests.Machine;
 public class SplinteredEntryTests
 {
     private const ulong S1Tables = 0x4000_0000UL, S2Tables = 0x5000_0000UL;
-    private const ulong BlockVa = 0x0000_0040_0020_0000UL;    // a 2 MiB stage-1 block
-    private const ulong GiantVa = 0x0000_0040_4000_0000UL;    // a 1 GiB stage-1 block
-    private const ulong PageVa = 0x0000_0040_0000_0000UL;     // 4 KiB pages into a 1 GiB stage-2 block
+    private static readonly VirtualAddress BlockVa = new(0x0000_0040_0020_0000UL);    // a 2 MiB stage-1 block
+    private static readonly VirtualAddress GiantVa = new(0x0000_0040_4000_0000UL);    // a 1 GiB stage-1 block
+    private static readonly VirtualAddress PageVa = new(0x0000_0040_0000_0000UL);     // 4 KiB pages into a 1 GiB stage-2 block
 
     private sealed class World
     {
@@ -34,11 +34,11 @@ public class SplinteredEntryTests
         {
             M = new MachineBuilder().WithProcessingElements(2).WithProfile(profile).WithFeatures(ProcessorFeatures.QemuMax)
                 .WithInitialExceptionLevel(2).Build();
-            S1 = new TableBuilder(new TableAllocator(M.Memory, S1Tables, 0x10_0000), Geometries.Stage1(Granule.Size4K, 48));
+            S1 = new TableBuilder(new TableAllocator(M.Memory, new PhysicalAddress(S1Tables), 0x10_0000), Geometries.Stage1(Granule.Size4K, 48));
             if (stage2)
             {
-                S2 = new TableBuilder(new TableAllocator(M.Memory, S2Tables, 0x10_0000), Geometries.Stage2(Granule.Size4K, 48, 0));
-                S2.Map(S1Tables, S1Tables, 2, Descriptor.Stage2Leaf(0, page: false));
+                S2 = new TableBuilder(new TableAllocator(M.Memory, new PhysicalAddress(S2Tables), 0x10_0000), Geometries.Stage2(Granule.Size4K, 48, 0));
+                S2.Map(new IntermediatePhysicalAddress(S1Tables), new PhysicalAddress(S1Tables), 2, Descriptor.Stage2Leaf(0, page: false));
             }
             foreach (var pe in M.ProcessingElements)
             {
@@ -58,7 +58,7 @@ public class SplinteredEntryTests
         }
 
         // A marker word holding its own PA, so a load tells which translation was used.
-        public void Mark(ulong pa) => M.Memory.WriteUInt64(pa, pa);
+        public void Mark(ulong pa) => M.Memory.WriteUInt64(new PhysicalAddress(pa), pa);
 
         /// <summary>
         /// Break-before-make of the stage-1 block at <paramref name="va"/> (a level-<paramref name="level"/> entry) by PE 0,
@@ -67,7 +67,7 @@ public class SplinteredEntryTests
         public void ReplaceBlock(ulong va, int level, ulong output, TlbiOp op, ulong operand)
         {
             var p0 = M[0];
-            ulong slot = S1.SlotFor(va, level, allocate: false);
+            var slot = S1.SlotFor(new VirtualAddress(va), level, allocate: false);
             p0.WriteDescriptor(slot, 0);
             p0.Dsb(DsbOption.Ishst);
             p0.Tlbi(op, operand).Should().Be(InstructionStatus.Executed);
@@ -78,7 +78,7 @@ public class SplinteredEntryTests
 
         public ulong Load(int pe, ulong va)
         {
-            var r = M[pe].Load(va, 8);
+            var r = M[pe].Load(new VirtualAddress(va), 8);
             r.Succeeded.Should().BeTrue($"PE{pe} load 0x{va:x}: {r}");
             return r.Value;
         }
@@ -98,26 +98,26 @@ public class SplinteredEntryTests
     {
         var w = new World(CoreProfile.NeoverseN1, stage2: true);
         const ulong ipa = 0x8020_0000UL, ipa2 = 0x8060_0000UL, pa = 0x1_0020_0000UL, pa2 = 0x1_0060_0000UL;
-        w.S1.Map(BlockVa, ipa, 2, Descriptor.Stage1Leaf(0, page: false, attrIndx: 1));
+        w.S1.Map(BlockVa, new PhysicalAddress(ipa), 2, Descriptor.Stage1Leaf(0, page: false, attrIndx: 1));
         for (ulong off = 0; off < 0x20_0000; off += 0x1000)
         {
-            w.S2!.Map(ipa + off, pa + off, 3, Descriptor.Stage2Leaf(0, page: true));
-            w.S2.Map(ipa2 + off, pa2 + off, 3, Descriptor.Stage2Leaf(0, page: true));
+            w.S2!.Map(new IntermediatePhysicalAddress(ipa + off), new PhysicalAddress(pa + off), 3, Descriptor.Stage2Leaf(0, page: true));
+            w.S2.Map(new IntermediatePhysicalAddress(ipa2 + off), new PhysicalAddress(pa2 + off), 3, Descriptor.Stage2Leaf(0, page: true));
         }
         ulong[] offsets = [0x5000, 0x1F_0000];
         foreach (ulong off in offsets)
         {
             w.Mark(pa + off);
             w.Mark(pa2 + off);
-            for (int pe = 0; pe < 2; pe++) w.Load(pe, BlockVa + off).Should().Be(pa + off);
+            for (int pe = 0; pe < 2; pe++) w.Load(pe, (BlockVa + off).Value).Should().Be(pa + off);
         }
         w.M[0].Tlbs.Entries(TlbStructure.L2).Should().Contain(t => t.SizeShift == 12 && t.DescriptorSizeShift == 21,
             "combined entries are 4 KiB pieces of the 2 MiB stage-1 block");
 
-        w.ReplaceBlock(BlockVa, 2, ipa2, op, operand);
+        w.ReplaceBlock(BlockVa.Value, 2, ipa2, op, operand);
 
         foreach (ulong off in offsets)
-            for (int pe = 0; pe < 2; pe++) w.Load(pe, BlockVa + off).Should().Be(pa2 + off, $"{what}: PE{pe} at block + 0x{off:x}");
+            for (int pe = 0; pe < 2; pe++) w.Load(pe, (BlockVa + off).Value).Should().Be(pa2 + off, $"{what}: PE{pe} at block + 0x{off:x}");
     }
 
     [Fact]
@@ -125,25 +125,25 @@ public class SplinteredEntryTests
     {
         var w = new World(CoreProfile.NeoverseN1, stage2: true);
         const ulong ipa = 0x8020_0000UL, pa = 0x1_0020_0000UL, pa2 = 0x1_0060_0000UL;
-        w.S1.Map(BlockVa, ipa, 2, Descriptor.Stage1Leaf(0, page: false, attrIndx: 1));
-        for (ulong off = 0; off < 0x20_0000; off += 0x1000) w.S2!.Map(ipa + off, pa + off, 3, Descriptor.Stage2Leaf(0, page: true));
+        w.S1.Map(BlockVa, new PhysicalAddress(ipa), 2, Descriptor.Stage1Leaf(0, page: false, attrIndx: 1));
+        for (ulong off = 0; off < 0x20_0000; off += 0x1000) w.S2!.Map(new IntermediatePhysicalAddress(ipa + off), new PhysicalAddress(pa + off), 3, Descriptor.Stage2Leaf(0, page: true));
         w.Mark(pa + 0x1F_0000);
         w.Mark(pa2 + 0x1F_0000);
-        w.Load(0, BlockVa + 0x1F_0000).Should().Be(pa + 0x1F_0000);
+        w.Load(0, (BlockVa + 0x1F_0000).Value).Should().Be(pa + 0x1F_0000);
         // The stage-2 page under the piece moves; the piece is invalidated by a local TLBI naming the block's base.
         var p0 = w.M[0];
         p0.ChangeExceptionLevel(2);
-        ulong s2slot = w.S2!.SlotFor(ipa + 0x1F_0000, 3, allocate: false);
+        var s2slot = w.S2!.SlotFor(new IntermediatePhysicalAddress(ipa + 0x1F_0000), 3, allocate: false);
         p0.WriteDescriptor(s2slot, 0);
         p0.Dsb(DsbOption.Nsh);
-        p0.Tlbi(TlbiOp.Ipas2e1, TlbiOperand.Ipa(ipa + 0x1F_0000));
+        p0.Tlbi(TlbiOp.Ipas2e1, TlbiOperand.Ipa(new IntermediatePhysicalAddress(ipa + 0x1F_0000)));
         p0.Dsb(DsbOption.Nsh);
         p0.Tlbi(TlbiOp.Vae1, TlbiOperand.Va(BlockVa, 1, ttlLevel: 2));
         p0.Dsb(DsbOption.Nsh);
         p0.WriteDescriptor(s2slot, Descriptor.Stage2Leaf(pa2 + 0x1F_0000, page: true));
         p0.Dsb(DsbOption.Nsh);
         p0.ChangeExceptionLevel(1);
-        w.Load(0, BlockVa + 0x1F_0000).Should().Be(pa2 + 0x1F_0000);
+        w.Load(0, (BlockVa + 0x1F_0000).Value).Should().Be(pa2 + 0x1F_0000);
     }
 
     public static TheoryData<TlbiOp, ulong> GiantBlockInvalidations() => new()
@@ -161,17 +161,17 @@ public class SplinteredEntryTests
         profile.Tlbs.MaxEntryShift.Should().Be(29, "the Cortex-A53 holds a 1 GiB block as 512 MiB entries");
         var w = new World(profile, stage2: false);
         const ulong pa = 0x1_4000_0000UL, pa2 = 0x1_8000_0000UL;
-        w.S1.Map(GiantVa, pa, 1, Descriptor.Stage1Leaf(0, page: false, attrIndx: 1));
+        w.S1.Map(GiantVa, new PhysicalAddress(pa), 1, Descriptor.Stage1Leaf(0, page: false, attrIndx: 1));
         ulong[] offsets = [0x100, 0x2000_0100];
         foreach (ulong off in offsets)
         {
             w.Mark(pa + off);
             w.Mark(pa2 + off);
-            for (int pe = 0; pe < 2; pe++) w.Load(pe, GiantVa + off).Should().Be(pa + off);
+            for (int pe = 0; pe < 2; pe++) w.Load(pe, (GiantVa + off).Value).Should().Be(pa + off);
         }
-        w.ReplaceBlock(GiantVa, 1, pa2, op, operand);
+        w.ReplaceBlock(GiantVa.Value, 1, pa2, op, operand);
         foreach (ulong off in offsets)
-            for (int pe = 0; pe < 2; pe++) w.Load(pe, GiantVa + off).Should().Be(pa2 + off, $"{op}: PE{pe} at block + 0x{off:x}");
+            for (int pe = 0; pe < 2; pe++) w.Load(pe, (GiantVa + off).Value).Should().Be(pa2 + off, $"{op}: PE{pe} at block + 0x{off:x}");
     }
 
     [Fact]
@@ -181,9 +181,9 @@ public class SplinteredEntryTests
         // holds the block as two 512 MiB pieces; both must go, or a walk for the other part uses the old output.
         var w = new World(CoreProfile.CortexA53, stage2: true);
         const ulong ipa = 0xC000_0000UL, pa = 0x1_C000_0000UL, pa2 = 0x2_0000_0000UL;
-        w.S2!.Map(ipa, pa, 1, Descriptor.Stage2Leaf(0, page: false));
-        w.S1.Map(PageVa, ipa + 0x100_0000, 3, Descriptor.Stage1Leaf(0, page: true, attrIndx: 1));
-        w.S1.Map(PageVa + 0x1000, ipa + 0x3000_0000, 3, Descriptor.Stage1Leaf(0, page: true, attrIndx: 1));
+        w.S2!.Map(new IntermediatePhysicalAddress(ipa), new PhysicalAddress(pa), 1, Descriptor.Stage2Leaf(0, page: false));
+        w.S1.Map(PageVa, new PhysicalAddress(ipa + 0x100_0000), 3, Descriptor.Stage1Leaf(0, page: true, attrIndx: 1));
+        w.S1.Map(PageVa + 0x1000, new PhysicalAddress(ipa + 0x3000_0000), 3, Descriptor.Stage1Leaf(0, page: true, attrIndx: 1));
         foreach (ulong off in new[] { 0x100_0000UL, 0x3000_0000UL })
         {
             w.Mark(pa + off);
@@ -191,17 +191,17 @@ public class SplinteredEntryTests
         }
         for (int pe = 0; pe < 2; pe++)
         {
-            w.Load(pe, PageVa).Should().Be(pa + 0x100_0000);
-            w.Load(pe, PageVa + 0x1000).Should().Be(pa + 0x3000_0000);
+            w.Load(pe, PageVa.Value).Should().Be(pa + 0x100_0000);
+            w.Load(pe, (PageVa + 0x1000).Value).Should().Be(pa + 0x3000_0000);
         }
         w.M[0].Tlbs.Entries(TlbStructure.IpaCache).Where(t => t.Leaf && t.InputBase >= ipa).Should().HaveCount(2).And.OnlyContain(t => t.SizeShift == 29 && t.DescriptorSizeShift == 30);
 
         var p0 = w.M[0];
         p0.ChangeExceptionLevel(2);
-        ulong slot = w.S2.SlotFor(ipa, 1, allocate: false);
+        var slot = w.S2.SlotFor(new IntermediatePhysicalAddress(ipa), 1, allocate: false);
         p0.WriteDescriptor(slot, 0);
         p0.Dsb(DsbOption.Ishst);
-        p0.Tlbi(TlbiOp.Ipas2e1Is, TlbiOperand.Ipa(ipa + 0x3000_0000, ttlLevel: 1));
+        p0.Tlbi(TlbiOp.Ipas2e1Is, TlbiOperand.Ipa(new IntermediatePhysicalAddress(ipa + 0x3000_0000), ttlLevel: 1));
         p0.Dsb(DsbOption.Ish);
         p0.Tlbi(TlbiOp.Vmalle1Is);
         p0.Dsb(DsbOption.Ish);
@@ -210,8 +210,8 @@ public class SplinteredEntryTests
         p0.ChangeExceptionLevel(1);
         for (int pe = 0; pe < 2; pe++)
         {
-            w.Load(pe, PageVa).Should().Be(pa2 + 0x100_0000, $"PE{pe}: the other piece of the stage-2 block is gone too");
-            w.Load(pe, PageVa + 0x1000).Should().Be(pa2 + 0x3000_0000);
+            w.Load(pe, PageVa.Value).Should().Be(pa2 + 0x100_0000, $"PE{pe}: the other piece of the stage-2 block is gone too");
+            w.Load(pe, (PageVa + 0x1000).Value).Should().Be(pa2 + 0x3000_0000);
         }
     }
 
@@ -221,21 +221,21 @@ public class SplinteredEntryTests
         // The rule widens maintenance to the block and no further: a VA in the next 2 MiB leaves the pieces (stale).
         var w = new World(CoreProfile.NeoverseN1, stage2: true);
         const ulong ipa = 0x8020_0000UL, ipa2 = 0x8060_0000UL, pa = 0x1_0020_0000UL, pa2 = 0x1_0060_0000UL;
-        w.S1.Map(BlockVa, ipa, 2, Descriptor.Stage1Leaf(0, page: false, attrIndx: 1));
+        w.S1.Map(BlockVa, new PhysicalAddress(ipa), 2, Descriptor.Stage1Leaf(0, page: false, attrIndx: 1));
         for (ulong off = 0; off < 0x20_0000; off += 0x1000)
         {
-            w.S2!.Map(ipa + off, pa + off, 3, Descriptor.Stage2Leaf(0, page: true));
-            w.S2.Map(ipa2 + off, pa2 + off, 3, Descriptor.Stage2Leaf(0, page: true));
+            w.S2!.Map(new IntermediatePhysicalAddress(ipa + off), new PhysicalAddress(pa + off), 3, Descriptor.Stage2Leaf(0, page: true));
+            w.S2.Map(new IntermediatePhysicalAddress(ipa2 + off), new PhysicalAddress(pa2 + off), 3, Descriptor.Stage2Leaf(0, page: true));
         }
         w.Mark(pa + 0x5000);
-        w.Load(0, BlockVa + 0x5000).Should().Be(pa + 0x5000);
+        w.Load(0, (BlockVa + 0x5000).Value).Should().Be(pa + 0x5000);
         var p0 = w.M[0];
-        ulong slot = w.S1.SlotFor(BlockVa, 2, allocate: false);
+        var slot = w.S1.SlotFor(BlockVa, 2, allocate: false);
         p0.WriteDescriptor(slot, 0);
         p0.Dsb(DsbOption.Ishst);
         p0.Tlbi(TlbiOp.Vae1Is, TlbiOperand.Va(BlockVa + 0x20_0000, 1, ttlLevel: 2));
         p0.Dsb(DsbOption.Ish);
         p0.WriteDescriptor(slot, Descriptor.Stage1Leaf(ipa2, page: false, attrIndx: 1));
-        w.Load(0, BlockVa + 0x5000).Should().Be(pa + 0x5000, "the stale piece is still used");
+        w.Load(0, (BlockVa + 0x5000).Value).Should().Be(pa + 0x5000, "the stale piece is still used");
     }
 }

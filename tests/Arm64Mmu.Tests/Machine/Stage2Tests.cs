@@ -10,7 +10,9 @@ namespace Arm64Mmu.Tests.Machine;
 // but need not remove combined stage 1+2 entries, so a stage-2 change needs IPAS2E1IS; DSB; VMALLE1IS; DSB.
 public class Stage2Tests
 {
-    private const ulong Va = S2Rig.Va, Ipa = S2Rig.Ipa, Pa = S2Rig.Pa, OtherPa = S2Rig.OtherPa;
+    private static readonly VirtualAddress Va = S2Rig.Va;
+    private static readonly IntermediatePhysicalAddress Ipa = S2Rig.Ipa;
+    private static readonly PhysicalAddress Pa = S2Rig.Pa, OtherPa = S2Rig.OtherPa;
 
     [Fact]
     public void NestedTranslation_FillsCombinedAndIpaCacheEntries()
@@ -19,7 +21,7 @@ public class Stage2Tests
         rig.Marker(0, Va).Should().Be(Pa);
         var tlbs = rig.M[0].Tlbs;
         tlbs.Entries(TlbStructure.L2).Should().ContainSingle().Which.Stage.Should().Be(TranslationStage.Combined);
-        tlbs.Entries(TlbStructure.IpaCache).Should().Contain(t => t.Stage == TranslationStage.Stage2 && t.InputBase == Ipa && t.Vmid == 1);
+        tlbs.Entries(TlbStructure.IpaCache).Should().Contain(t => t.Stage == TranslationStage.Stage2 && t.InputBase == Ipa.Value && t.Vmid == 1);
         tlbs.Entries(TlbStructure.WalkCache).Should().Contain(t => t.Stage == TranslationStage.Stage2).And.Contain(t => t.Stage == TranslationStage.Stage1);
         rig.M[0].Statistics.Stage2DescriptorReads.Should().BeGreaterThan(rig.M[0].Statistics.Stage1DescriptorReads,
             "every stage-1 table read and the final IPA go through stage 2");
@@ -56,10 +58,10 @@ public class Stage2Tests
         // last-level entries, so the next stage-2 walk still starts from the cached (stale) table pointer.
         var rig = new S2Rig(pes: 1);
         rig.Marker(0, Va);
-        var alloc = new TableAllocator(rig.M.Memory, 0x6000_0000, 0x10_0000);
-        ulong table = alloc.Allocate(0x1000, 0x1000);
-        rig.M.Memory.WriteUInt64(table + ((Ipa >> 12) & 511) * 8, Descriptor.Stage2Leaf(OtherPa, page: true));
-        rig.M[0].WriteDescriptor(rig.Stage2.SlotFor(Ipa, 2, false), Descriptor.Table(table));
+        var alloc = new TableAllocator(rig.M.Memory, new PhysicalAddress(0x6000_0000), 0x10_0000);
+        var table = alloc.Allocate(0x1000, 0x1000);
+        rig.M.Memory.WriteUInt64(table + ((Ipa.Value >> 12) & 511) * 8, Descriptor.Stage2Leaf(OtherPa.Value, page: true));
+        rig.M[0].WriteDescriptor(rig.Stage2.SlotFor(Ipa, 2, false), Descriptor.Table(table.Value));
         rig.AtEl2(0, pe => { pe.Tlbi(TlbiOp.Ipas2le1, TlbiOperand.Ipa(Ipa)); pe.Tlbi(TlbiOp.Vmalle1); pe.Dsb(DsbOption.Nsh); });
         rig.Marker(0, Va).Should().Be(Pa);
         rig.AtEl2(0, pe => { pe.Tlbi(TlbiOp.Ipas2e1, TlbiOperand.Ipa(Ipa)); pe.Tlbi(TlbiOp.Vmalle1); pe.Dsb(DsbOption.Nsh); });
@@ -70,10 +72,10 @@ public class Stage2Tests
     public void Stage2AccessFlag_IsSetByHardware_WithVtcrHa()
     {
         var rig = new S2Rig(pes: 1, stage2AccessFlagClear: true, hardwareAf: true);
-        var writes = new List<(ulong Address, WriteOrigin Origin, int Writer)>();
+        var writes = new List<(PhysicalAddress Address, WriteOrigin Origin, int Writer)>();
         rig.M.Memory.Attach(new MemoryRecorder(writes));
         rig.Marker(0, Va).Should().Be(Pa);
-        ulong slot = rig.Stage2.SlotFor(Ipa, 3, false);
+        var slot = rig.Stage2.SlotFor(Ipa, 3, false);
         (rig.M.Memory.ReadUInt64(slot) & Descriptor.Af).Should().NotBe(0UL);
         writes.Should().Contain((slot, WriteOrigin.HardwareUpdate, 0));
     }
@@ -89,7 +91,7 @@ public class Stage2Tests
     }
 }
 
-internal sealed class MemoryRecorder(List<(ulong Address, WriteOrigin Origin, int Writer)> writes) : IPhysicalMemoryObserver
+internal sealed class MemoryRecorder(List<(PhysicalAddress Address, WriteOrigin Origin, int Writer)> writes) : IPhysicalMemoryObserver
 {
-    public void OnWrite(ulong wordAddress, ulong oldValue, ulong newValue, WriteOrigin origin, int writer) => writes.Add((wordAddress, origin, writer));
+    public void OnWrite(PhysicalAddress wordAddress, ulong oldValue, ulong newValue, WriteOrigin origin, int writer) => writes.Add((wordAddress, origin, writer));
 }

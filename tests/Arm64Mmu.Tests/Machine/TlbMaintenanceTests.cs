@@ -107,13 +107,13 @@ public class TlbMaintenanceTests
     public void GlobalEntries_SurviveAsidScopedOperations_NonGlobalOnesDoNot()
     {
         var rig = new Rig(pes: 1, global: true, asid: 5);
-        ulong kernel = Rig.Va, user = Rig.Va + 0x1000;
+        VirtualAddress kernel = Rig.Va, user = Rig.Va + 0x1000;
         rig.Repoint(user, Rig.Pa + 0x1000, notGlobal: true);
         rig.Marker(0, kernel).Should().Be(Rig.Pa);
         rig.Marker(0, user).Should().Be(Rig.Pa + 0x1000);
         rig.Repoint(kernel, Rig.OtherPa);
         rig.Repoint(user, Rig.OtherPa + 0x1000, notGlobal: true);
-        rig[0].Tlbi(TlbiOp.Aside1, TlbiOperand.Va(0, asid: 5));
+        rig[0].Tlbi(TlbiOp.Aside1, TlbiOperand.Va(new VirtualAddress(0), asid: 5));
         rig[0].Dsb(DsbOption.Nsh);
         rig.Marker(0, kernel).Should().Be(Rig.Pa, "ASIDE1 removes only non-global entries");
         rig.Marker(0, user).Should().Be(Rig.OtherPa + 0x1000);
@@ -123,7 +123,7 @@ public class TlbMaintenanceTests
     public void VaTlbi_WithAnotherAsid_RemovesGlobalEntriesButNotNonGlobalOnes()
     {
         var rig = new Rig(pes: 1, asid: 5);
-        ulong kernel = Rig.Va, user = Rig.Va + 0x1000;
+        VirtualAddress kernel = Rig.Va, user = Rig.Va + 0x1000;
         rig.Repoint(user, Rig.Pa + 0x1000, notGlobal: true);
         rig.Marker(0, kernel);
         rig.Marker(0, user);
@@ -158,12 +158,12 @@ public class TlbMaintenanceTests
         // final-level entry, so the next walk starts from the cached level-2 descriptor and reads the old level-3 table.
         var rig = new Rig(pes: 1);
         rig.Marker(0, Rig.Va).Should().Be(Rig.Pa);
-        ulong l2Slot = rig.Slot(Rig.Va, 2);
-        var alloc = new Arm64Mmu.PageTables.TableAllocator(rig.M.Memory, 0x6000_0000, 0x10_0000);
-        ulong newTable = alloc.Allocate(0x1000, 0x1000);
-        int index = (int)((Rig.Va >> 12) & 511);
+        var l2Slot = rig.Slot(Rig.Va, 2);
+        var alloc = new Arm64Mmu.PageTables.TableAllocator(rig.M.Memory, new PhysicalAddress(0x6000_0000), 0x10_0000);
+        var newTable = alloc.Allocate(0x1000, 0x1000);
+        int index = (int)((Rig.Va.Value >> 12) & 511);
         rig.M.Memory.WriteUInt64(newTable + (ulong)index * 8, rig.Page(Rig.OtherPa));
-        rig[0].WriteDescriptor(l2Slot, Descriptor.Table(newTable));
+        rig[0].WriteDescriptor(l2Slot, Descriptor.Table(newTable.Value));
         rig[0].Tlbi(TlbiOp.Vale1, TlbiOperand.Va(Rig.Va, asid: 1));
         rig[0].Dsb(DsbOption.Nsh);
         rig.Marker(0, Rig.Va).Should().Be(Rig.Pa, "the walk used the cached (stale) level-2 table pointer");
@@ -178,11 +178,11 @@ public class TlbMaintenanceTests
         // R_CHVGJ: table entries are non-global even for a global leaf, so a VAE1 with another ASID leaves them; VAAE1 does not.
         var rig = new Rig(pes: 1, global: true, asid: 7);
         rig.Marker(0, Rig.Va);
-        ulong l2Slot = rig.Slot(Rig.Va, 2);
-        var alloc = new Arm64Mmu.PageTables.TableAllocator(rig.M.Memory, 0x6000_0000, 0x10_0000);
-        ulong newTable = alloc.Allocate(0x1000, 0x1000);
-        rig.M.Memory.WriteUInt64(newTable + (ulong)((Rig.Va >> 12) & 511) * 8, rig.Page(Rig.OtherPa));
-        rig[0].WriteDescriptor(l2Slot, Descriptor.Table(newTable));
+        var l2Slot = rig.Slot(Rig.Va, 2);
+        var alloc = new Arm64Mmu.PageTables.TableAllocator(rig.M.Memory, new PhysicalAddress(0x6000_0000), 0x10_0000);
+        var newTable = alloc.Allocate(0x1000, 0x1000);
+        rig.M.Memory.WriteUInt64(newTable + ((Rig.Va.Value >> 12) & 511) * 8, rig.Page(Rig.OtherPa));
+        rig[0].WriteDescriptor(l2Slot, Descriptor.Table(newTable.Value));
         rig[0].Tlbi(TlbiOp.Vae1, TlbiOperand.Va(Rig.Va, asid: 8));
         rig[0].Dsb(DsbOption.Nsh);
         rig.Marker(0, Rig.Va).Should().Be(Rig.Pa, "the global leaf went, but the walk-cache entry is tagged with ASID 7");

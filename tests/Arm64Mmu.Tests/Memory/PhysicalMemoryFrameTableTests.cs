@@ -28,17 +28,17 @@ public class PhysicalMemoryFrameTableTests
         {
             ulong pa = AddressOf(i);
             ulong value = 0xA5A5_0000_0000_0000UL | (uint)i;
-            mem.WriteUInt64(pa, value);
+            mem.WriteUInt64(new PhysicalAddress(pa), value);
             written[pa] = value;
         }
 
-        var wrong = written.Where(w => mem.ReadUInt64(w.Key) != w.Value).Select(w => $"0x{w.Key:x}").ToList();
+        var wrong = written.Where(w => mem.ReadUInt64(new PhysicalAddress(w.Key)) != w.Value).Select(w => $"0x{w.Key:x}").ToList();
         wrong.Should().BeEmpty("every written word reads back");
         var frames = written.Keys.Select(pa => pa >> 12).ToHashSet();
         mem.BackedFrames.Should().Be(frames.Count);
-        mem.BackedFrameAddresses().SequenceEqual(frames.Order().Select(f => f << 12)).Should().BeTrue("the backed frames are exactly those written, in order");
+        mem.BackedFrameAddresses().Select(a => a.Value).SequenceEqual(frames.Order().Select(f => f << 12)).Should().BeTrue("the backed frames are exactly those written, in order");
         var nonZero = frames.Select(f => f + 1)
-            .Where(next => !frames.Contains(next) && next < (1UL << 40) && mem.ReadUInt64(next << 12) != 0)
+            .Where(next => !frames.Contains(next) && next < (1UL << 40) && mem.ReadUInt64(new PhysicalAddress(next << 12)) != 0)
             .ToList();
         nonZero.Should().BeEmpty("unwritten frames read as zero");
     }
@@ -48,10 +48,10 @@ public class PhysicalMemoryFrameTableTests
     {
         var mem = new PhysicalMemory();
         const ulong frame = 0x000F_FFFF_FFFF_F000UL; // the last frame of the 52-bit space
-        for (ulong w = 0; w < 512; w++) mem.WriteUInt64(frame + w * 8, w * 0x0101_0101UL);
-        for (ulong w = 0; w < 512; w++) mem.ReadUInt64(frame + w * 8).Should().Be(w * 0x0101_0101UL);
-        mem.WriteByte(frame + 8 * 511 + 7, 0xEE);
-        mem.ReadUInt64(frame + 8 * 511).Should().Be(0xEE00_0000_0000_0000UL | (511 * 0x0101_0101UL));
+        for (ulong w = 0; w < 512; w++) mem.WriteUInt64(new PhysicalAddress(frame + w * 8), w * 0x0101_0101UL);
+        for (ulong w = 0; w < 512; w++) mem.ReadUInt64(new PhysicalAddress(frame + w * 8)).Should().Be(w * 0x0101_0101UL);
+        mem.WriteByte(new PhysicalAddress(frame + 8 * 511 + 7), 0xEE);
+        mem.ReadUInt64(new PhysicalAddress(frame + 8 * 511)).Should().Be(0xEE00_0000_0000_0000UL | (511 * 0x0101_0101UL));
         mem.BackedFrames.Should().Be(1);
     }
 
@@ -66,11 +66,11 @@ public class PhysicalMemoryFrameTableTests
             GC.Collect();
             GC.WaitForPendingFinalizers();
             // Churn: other memories come and go, their slabs are freed and the allocator may reuse the space.
-            for (int k = 0; k < 20; k++) new PhysicalMemory().WriteUInt64((ulong)k << 12, ulong.MaxValue);
+            for (int k = 0; k < 20; k++) new PhysicalMemory().WriteUInt64(new PhysicalAddress((ulong)k << 12), ulong.MaxValue);
         }
         GC.Collect();
         GC.WaitForPendingFinalizers();
-        var wrong = expected.Where(w => walker.Memory.ReadUInt64(w.Key) != w.Value).Select(w => $"0x{w.Key:x}").ToList();
+        var wrong = expected.Where(w => walker.Memory.ReadUInt64(new PhysicalAddress(w.Key)) != w.Value).Select(w => $"0x{w.Key:x}").ToList();
         wrong.Should().BeEmpty("every word written before the collections reads back");
     }
 
@@ -83,7 +83,7 @@ public class PhysicalMemoryFrameTableTests
         {
             ulong pa = AddressOf(i);
             ulong value = 0x5A5A_0000_0000_0000UL | (uint)i;
-            mem.WriteUInt64(pa, value);
+            mem.WriteUInt64(new PhysicalAddress(pa), value);
             expected[pa] = value;
         }
         return new Arm64Mmu.Translation.Walker(mem);

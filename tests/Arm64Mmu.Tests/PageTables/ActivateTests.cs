@@ -14,8 +14,10 @@ namespace Arm64Mmu.Tests.PageTables;
 /// </summary>
 public class ActivateTests
 {
-    private const ulong UserVa = 0x0000_0012_3456_7000UL, KernelVa = 0xFFFF_8000_1000_0000UL;
-    private const ulong UserPa = 0x8765_4000UL, KernelPa = 0x9000_0000UL;
+    private static readonly VirtualAddress UserVa = new(0x0000_0012_3456_7000UL);
+    private static readonly VirtualAddress KernelVa = new(0xFFFF_8000_1000_0000UL);
+    private static readonly PhysicalAddress UserPa = new(0x8765_4000UL);
+    private static readonly PhysicalAddress KernelPa = new(0x9000_0000UL);
     private static readonly ulong PageAttrs = Descriptor.Stage1Leaf(0, page: true, attrIndx: 1);
 
     private static SimMachine NewMachine(int pes = 2, int el = 1, ProcessorFeatures? features = null)
@@ -25,7 +27,7 @@ public class ActivateTests
         return b.Build();
     }
 
-    private static TableAllocator Tables(SimMachine m) => new(m.Memory, 0x4000_0000, 0x100_0000);
+    private static TableAllocator Tables(SimMachine m) => new(m.Memory, new PhysicalAddress(0x4000_0000), 0x100_0000);
 
     [Fact]
     public void El10Lower_WritesTheRegistersAndTheMmuTranslatesAfterTheIsb()
@@ -63,10 +65,10 @@ public class ActivateTests
         var kernel = AddressSpace.ForEl10(alloc, Geometries.Stage1(Granule.Size4K, 48), upperRange: true);
         var user = AddressSpace.ForEl10(alloc, Geometries.Stage1(Granule.Size16K, 47), asid: 300);
         kernel.Map(m[0], KernelVa, KernelPa, 0x1000, PageAttrs);
-        user.Map(m[0], UserVa16K, UserPa, 0x4000, PageAttrs);
+        user.Map(m[0], new VirtualAddress(UserVa16K), UserPa, 0x4000, PageAttrs);
 
         kernel.Activate(m[0]);
-        m[0].Load(UserVa16K, 8).Succeeded.Should().BeFalse("TTBR0 walks are disabled until the user space is activated");
+        m[0].Load(new VirtualAddress(UserVa16K), 8).Succeeded.Should().BeFalse("TTBR0 walks are disabled until the user space is activated");
         user.Activate(m[0]);
 
         var tcr = new Tcr(m[0].RegisterValue(SystemRegister.TcrEl1));
@@ -75,7 +77,7 @@ public class ActivateTests
         (tcr.Tg0, tcr.Tg1).Should().Be((2, 2), "TG0=0b10 is 16K, TG1=0b10 is 4K");
         tcr.As.Should().BeTrue("ASID 300 needs 16-bit ASIDs");
         m[0].Load(KernelVa + 8, 8).PhysicalAddress.Should().Be(KernelPa + 8);
-        m[0].Load(UserVa16K + 0x2008, 8).PhysicalAddress.Should().Be(UserPa + 0x2008);
+        m[0].Load(new VirtualAddress(UserVa16K + 0x2008), 8).PhysicalAddress.Should().Be(UserPa + 0x2008);
     }
 
     [Fact]
@@ -84,7 +86,7 @@ public class ActivateTests
         var m = NewMachine(pes: 1, features: ProcessorFeatures.QemuMax);
         var space = AddressSpace.ForEl10(Tables(m), Geometries.Stage1(Granule.Size4K, 52, 52, ds: true), asid: 1);
         const ulong va = 0x000A_BCD0_0000_0000UL;
-        space.Map(m[0], va, 0x2_0000_0000UL, 0x1000, Descriptor.Stage1Leaf(0, page: true, attrIndx: 1, format: Descriptor.AddressFormat.Lpa2));
+        space.Map(m[0], new VirtualAddress(va), new PhysicalAddress(0x2_0000_0000UL), 0x1000, Descriptor.Stage1Leaf(0, page: true, attrIndx: 1, format: Descriptor.AddressFormat.Lpa2));
 
         space.Activate(m[0]);
 
@@ -92,7 +94,7 @@ public class ActivateTests
         tcr.Ds.Should().BeTrue();
         tcr.T0sz.Should().Be(12);
         tcr.Ips.Should().Be(6, "IPS=0b110 is 52 bits");
-        m[0].Load(va + 0x18, 8).PhysicalAddress.Should().Be(0x2_0000_0018UL);
+        m[0].Load(new VirtualAddress(va + 0x18), 8).PhysicalAddress.Should().Be(new PhysicalAddress(0x2_0000_0018UL));
     }
 
     [Fact]
@@ -100,7 +102,7 @@ public class ActivateTests
     {
         var m = NewMachine(pes: 1, el: 2);
         var space = AddressSpace.ForEl2(Tables(m), Geometries.Stage1(Granule.Size64K, 42));
-        space.Map(m[0], 0x10_0000, 0x7000_0000, 0x1_0000, Descriptor.Stage1Leaf(0, page: true, attrIndx: 1));
+        space.Map(m[0], new VirtualAddress(0x10_0000), new PhysicalAddress(0x7000_0000), 0x1_0000, Descriptor.Stage1Leaf(0, page: true, attrIndx: 1));
 
         space.Activate(m[0]);
 
@@ -110,7 +112,7 @@ public class ActivateTests
         tcr.Tg0.Should().Be(1, "TG0=0b01 is 64K");
         new Ttbr(m[0].RegisterValue(SystemRegister.Ttbr0El2)).Value.Should().Be(space.Root);
         new Sctlr(m[0].RegisterValue(SystemRegister.SctlrEl2)).M.Should().BeTrue();
-        m[0].Load(0x10_0020, 8).PhysicalAddress.Should().Be(0x7000_0020);
+        m[0].Load(new VirtualAddress(0x10_0020), 8).PhysicalAddress.Should().Be(new PhysicalAddress(0x7000_0020));
     }
 
     [Fact]
@@ -145,7 +147,7 @@ public class ActivateTests
     {
         var m = NewMachine(pes: 1, el: 2);
         var s2 = AddressSpace.ForStage2(Tables(m), Geometries.Stage2(Granule.Size4K, 40, 1), vmid: 7);
-        s2.Map(m[0], 0x8000_0000, 0x1_2345_0000, 0x1000, Descriptor.Stage2Leaf(0, page: true));
+        s2.Map(m[0], new IntermediatePhysicalAddress(0x8000_0000), new PhysicalAddress(0x1_2345_0000), 0x1000, Descriptor.Stage2Leaf(0, page: true));
 
         s2.Activate(m[0]);
 
@@ -156,7 +158,7 @@ public class ActivateTests
         new Hcr(m[0].RegisterValue(SystemRegister.HcrEl2)).Vm.Should().BeTrue();
         // With stage 1 off at EL1 the VA is the IPA; stage 2 maps it.
         m[0].ChangeExceptionLevel(1);
-        m[0].Load(0x8000_0040, 8).PhysicalAddress.Should().Be(0x1_2345_0040);
+        m[0].Load(new VirtualAddress(0x8000_0040), 8).PhysicalAddress.Should().Be(new PhysicalAddress(0x1_2345_0040));
     }
 
     [Fact]

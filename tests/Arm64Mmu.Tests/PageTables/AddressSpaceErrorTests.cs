@@ -6,8 +6,8 @@ namespace Arm64Mmu.Tests.PageTables;
 /// <summary>Refused updates: a clear message naming what is wrong and what is allowed, and not one word of the tables changed.</summary>
 public class AddressSpaceErrorTests
 {
-    private const ulong Va = 0x0000_0040_0012_3000UL;
-    private const ulong Pa = 0x8000_0000UL;
+    private static readonly VirtualAddress Va = new(0x0000_0040_0012_3000UL);
+    private static readonly PhysicalAddress Pa = new(0x8000_0000UL);
     private static readonly ulong Attrs = Descriptor.Stage1Leaf(0, page: true, attrIndx: 1);
 
     private static void ShouldLeaveTablesUntouched(Rig rig, Action refused, ulong returnedBytes = 0)
@@ -32,7 +32,7 @@ public class AddressSpaceErrorTests
         ulong start = 0x0000_003F_FFFF_F000UL;
         ShouldLeaveTablesUntouched(rig, () =>
         {
-            var act = () => rig.Space.PlanMap(start, 0x1_0000_0000UL, Va + 0x1000 - start, Attrs);
+            var act = () => rig.Space.PlanMap(new VirtualAddress(start), new PhysicalAddress(0x1_0000_0000UL), (Va + 0x1000 - start).Value, Attrs);
             act.Should().Throw<PageTableUpdateException>()
                 .Where(e => e.Kind == PageTableErrorKind.Overlap)
                 .WithMessage("0x4000123000 is already mapped by a level-3 page at 0x4000123000*unmap it first*");
@@ -43,9 +43,9 @@ public class AddressSpaceErrorTests
     public void MapInsideABlock_NamesTheBlock()
     {
         var rig = Rig.El10(Granule.Size4K, 48);
-        rig.Space.Map(rig.Pe, 0x0000_0040_0020_0000UL, Pa, 0x20_0000, Attrs);
+        rig.Space.Map(rig.Pe, new VirtualAddress(0x0000_0040_0020_0000UL), Pa, 0x20_0000, Attrs);
         ShouldLeaveTablesUntouched(rig, () =>
-            rig.Invoking(r => r.Space.PlanMap(0x0000_0040_0030_0000UL, Pa, 0x1000, Attrs)).Should().Throw<PageTableUpdateException>()
+            rig.Invoking(r => r.Space.PlanMap(new VirtualAddress(0x0000_0040_0030_0000UL), Pa, 0x1000, Attrs)).Should().Throw<PageTableUpdateException>()
                 .WithMessage("0x4000300000 is already mapped by a level-2 block at 0x4000200000*"));
     }
 
@@ -57,7 +57,7 @@ public class AddressSpaceErrorTests
     {
         var rig = Rig.El10(Granule.Size4K, 48);
         ShouldLeaveTablesUntouched(rig, () =>
-            rig.Invoking(r => r.Space.PlanMap(va, pa, length, Attrs)).Should().Throw<ArgumentException>().WithMessage(message));
+            rig.Invoking(r => r.Space.PlanMap(new VirtualAddress(va), new PhysicalAddress(pa), length, Attrs)).Should().Throw<ArgumentException>().WithMessage(message));
     }
 
     [Fact]
@@ -65,7 +65,7 @@ public class AddressSpaceErrorTests
     {
         var rig = Rig.El10(Granule.Size16K, 47);
         ShouldLeaveTablesUntouched(rig, () =>
-            rig.Invoking(r => r.Space.PlanUnmap(0x1000, 0x4000)).Should().Throw<ArgumentException>()
+            rig.Invoking(r => r.Space.PlanUnmap(new VirtualAddress(0x1000), 0x4000)).Should().Throw<ArgumentException>()
                 .WithMessage("address 0x1000 is not aligned to the 16K granule (0x4000)*"));
     }
 
@@ -75,15 +75,15 @@ public class AddressSpaceErrorTests
         var rig = Rig.El10(Granule.Size4K, 48);
         ShouldLeaveTablesUntouched(rig, () =>
         {
-            rig.Invoking(r => r.Space.PlanMap(1UL << 48, Pa, 0x1000, Attrs)).Should().Throw<ArgumentOutOfRangeException>()
+            rig.Invoking(r => r.Space.PlanMap(new VirtualAddress(1UL << 48), Pa, 0x1000, Attrs)).Should().Throw<ArgumentOutOfRangeException>()
                 .WithMessage("0x1000000000000 is outside the 48-bit input range 0x0-0xffffffffffff*");
-            rig.Invoking(r => r.Space.PlanMap((1UL << 48) - 0x1000, Pa, 0x2000, Attrs)).Should().Throw<ArgumentOutOfRangeException>()
+            rig.Invoking(r => r.Space.PlanMap(new VirtualAddress((1UL << 48) - 0x1000), Pa, 0x2000, Attrs)).Should().Throw<ArgumentOutOfRangeException>()
                 .WithMessage("*runs past the end of the 48-bit input range*");
-            rig.Invoking(r => r.Space.PlanMap(Va, (1UL << 48) - 0x1000, 0x2000, Attrs)).Should().Throw<ArgumentOutOfRangeException>()
+            rig.Invoking(r => r.Space.PlanMap(Va, new PhysicalAddress((1UL << 48) - 0x1000), 0x2000, Attrs)).Should().Throw<ArgumentOutOfRangeException>()
                 .WithMessage("*beyond the 48-bit output size*");
         });
         var upper = Rig.El10(Granule.Size4K, 48, asid: null, upper: true);
-        upper.Invoking(r => r.Space.PlanMap(0x0000_7000_0000_0000UL, Pa, 0x1000, Attrs)).Should().Throw<ArgumentOutOfRangeException>()
+        upper.Invoking(r => r.Space.PlanMap(new VirtualAddress(0x0000_7000_0000_0000UL), Pa, 0x1000, Attrs)).Should().Throw<ArgumentOutOfRangeException>()
             .WithMessage("0x700000000000 is outside the 48-bit input range 0xffff000000000000-0xffffffffffffffff*");
     }
 
@@ -97,8 +97,8 @@ public class AddressSpaceErrorTests
                 .Where(e => e.Kind == PageTableErrorKind.OutOfTableMemory)
                 .WithMessage("the table allocator (0x40000000-0x40002000*has no room for another 4K table*"));
         // What was returned can be used again: a 1 GiB block needs only one new table (level 1).
-        rig.Space.Map(rig.Pe, 0x0000_0040_0000_0000UL, 0x4000_0000UL * 4, 0x4000_0000UL, Attrs);
-        rig.Space.Lookup(0x0000_0040_0000_0000UL)!.Value.Level.Should().Be(1);
+        rig.Space.Map(rig.Pe, new VirtualAddress(0x0000_0040_0000_0000UL), new PhysicalAddress(0x4000_0000UL * 4), 0x4000_0000UL, Attrs);
+        rig.Space.Lookup(new VirtualAddress(0x0000_0040_0000_0000UL))!.Value.Level.Should().Be(1);
     }
 
     [Fact]
@@ -118,7 +118,7 @@ public class AddressSpaceErrorTests
         var rig = Rig.El10(Granule.Size4K, 48);
         rig.Space.Map(rig.Pe, Va, Pa, 0x1000, Attrs);
         ulong blockVa = 0x0000_0040_0040_0000UL;
-        rig.Space.Map(rig.Pe, blockVa, 0x1_0000_0000UL, 0x20_0000, Attrs, MapOptions.PagesOnly);
+        rig.Space.Map(rig.Pe, new VirtualAddress(blockVa), new PhysicalAddress(0x1_0000_0000UL), 0x20_0000, Attrs, MapOptions.PagesOnly);
         ShouldLeaveTablesUntouched(rig, () =>
         {
             rig.Invoking(r => r.Space.PlanSplit(Va)).Should().Throw<PageTableUpdateException>()
@@ -131,13 +131,13 @@ public class AddressSpaceErrorTests
                 .WithMessage("a block is not allowed at level 3 with this geometry (blocks at level 1, level 2)*");
         });
         // Discontiguous output and differing attributes are named.
-        rig.Space.ChangeAttributes(rig.Pe, blockVa + 0x5000, 0x1000, AttributeChange.ReadOnly);
-        rig.Invoking(r => r.Space.PlanMerge(blockVa, 2)).Should().Throw<PageTableUpdateException>()
+        rig.Space.ChangeAttributes(rig.Pe, new VirtualAddress(blockVa + 0x5000), 0x1000, AttributeChange.ReadOnly);
+        rig.Invoking(r => r.Space.PlanMerge(new VirtualAddress(blockVa), 2)).Should().Throw<PageTableUpdateException>()
             .WithMessage("0x4000405000 has attributes 0x* where 0x4000400000 has 0x* (AP[2] differ)");
-        rig.Space.ChangeAttributes(rig.Pe, blockVa + 0x5000, 0x1000, AttributeChange.ReadWrite);
-        rig.Space.Unmap(rig.Pe, blockVa + 0x7000, 0x1000);
-        rig.Space.Map(rig.Pe, blockVa + 0x7000, 0x2_0000_0000UL, 0x1000, Attrs);
-        rig.Invoking(r => r.Space.PlanMerge(blockVa, 2)).Should().Throw<PageTableUpdateException>()
+        rig.Space.ChangeAttributes(rig.Pe, new VirtualAddress(blockVa + 0x5000), 0x1000, AttributeChange.ReadWrite);
+        rig.Space.Unmap(rig.Pe, new VirtualAddress(blockVa + 0x7000), 0x1000);
+        rig.Space.Map(rig.Pe, new VirtualAddress(blockVa + 0x7000), new PhysicalAddress(0x2_0000_0000UL), 0x1000, Attrs);
+        rig.Invoking(r => r.Space.PlanMerge(new VirtualAddress(blockVa), 2)).Should().Throw<PageTableUpdateException>()
             .WithMessage("0x4000407000 maps 0x200000000, not 0x100007000: the output addresses are not contiguous");
     }
 
@@ -161,7 +161,7 @@ public class AddressSpaceErrorTests
     public void AttributesCarryingAnAddress_AreRefused()
     {
         var rig = Rig.El10(Granule.Size4K, 48);
-        rig.Invoking(r => r.Space.PlanMap(Va, Pa, 0x1000, Descriptor.Stage1Leaf(Pa, page: true))).Should().Throw<ArgumentException>()
+        rig.Invoking(r => r.Space.PlanMap(Va, Pa, 0x1000, Descriptor.Stage1Leaf(Pa.Value, page: true))).Should().Throw<ArgumentException>()
             .WithMessage("attributes 0x0000000080000703 carry output-address bits (0x80000000*");
     }
 

@@ -38,40 +38,40 @@ public class AddressSpaceTranslationTests
 
         // Two blocks and three pages: the blocks become block descriptors, the tail level-3 pages.
         ulong length = 2 * block + 3 * page;
-        space.Map(rig.Pe, va, pa, length, rig.NormalAttributes);
-        space.Lookup(va)!.Value.Level.Should().Be(blockLevel);
-        space.Lookup(va + 2 * block)!.Value.Level.Should().Be(3);
+        space.MapInput(rig.Pe, va, new PhysicalAddress(pa), length, rig.NormalAttributes);
+        space.LookupInput(va)!.Value.Level.Should().Be(blockLevel);
+        space.LookupInput(va + 2 * block)!.Value.Level.Should().Be(3);
         foreach (ulong off in new[] { 0UL, page, block - page, block, block + 5 * page, 2 * block, 2 * block + 2 * page })
             ShouldTranslate(rig, va + off, pa + off);
         ShouldFault(rig.Read(va + 2 * block + 3 * page), FaultKind.Translation, "beyond the mapping");
         rig.Write(va + page).Faulted.Should().BeFalse();
 
         // Protect one page inside the first block: the block is split, that page is read-only, its neighbours are not.
-        space.ChangeAttributes(rig.Pe, va + page, page, rig.ReadOnly);
-        space.Lookup(va + page)!.Value.Level.Should().Be(blockLevel + 1 == 3 || !g.BlockAllowed(blockLevel + 1) ? 3 : blockLevel + 1);
+        space.ChangeAttributesInput(rig.Pe, va + page, page, rig.ReadOnly);
+        space.LookupInput(va + page)!.Value.Level.Should().Be(blockLevel + 1 == 3 || !g.BlockAllowed(blockLevel + 1) ? 3 : blockLevel + 1);
         ShouldTranslate(rig, va + page, pa + page);
         ShouldFault(rig.Write(va + page), FaultKind.Permission, "the page was made read-only");
         rig.Write(va).Faulted.Should().BeFalse("the neighbouring page stays writable");
         rig.Write(va + 2 * page).Faulted.Should().BeFalse("the neighbouring page stays writable");
 
         // Unmap one page of the tail: only it faults.
-        space.Unmap(rig.Pe, va + 2 * block + page, page);
+        space.UnmapInput(rig.Pe, va + 2 * block + page, page);
         ShouldFault(rig.Read(va + 2 * block + page), FaultKind.Translation, "the page was unmapped");
         ShouldTranslate(rig, va + 2 * block, pa + 2 * block);
         ShouldTranslate(rig, va + 2 * block + 2 * page, pa + 2 * block + 2 * page);
 
         // Split the second block all the way to pages and merge it back: same translations throughout.
-        space.Split(rig.Pe, va + block);
-        space.Lookup(va + block + 7 * page)!.Value.Level.Should().Be(3);
+        space.SplitInput(rig.Pe, va + block);
+        space.LookupInput(va + block + 7 * page)!.Value.Level.Should().Be(3);
         foreach (ulong off in new[] { 0UL, page, block / 2, block - page })
             ShouldTranslate(rig, va + block + off, pa + block + off);
-        space.Merge(rig.Pe, va + block, blockLevel);
-        space.Lookup(va + block + 7 * page)!.Value.Level.Should().Be(blockLevel);
+        space.MergeInput(rig.Pe, va + block, blockLevel);
+        space.LookupInput(va + block + 7 * page)!.Value.Level.Should().Be(blockLevel);
         foreach (ulong off in new[] { 0UL, page, block / 2, block - page })
             ShouldTranslate(rig, va + block + off, pa + block + off);
 
         // Unmap everything: every address faults and every table but the initial one is back in the allocator.
-        space.Unmap(rig.Pe, va, length);
+        space.UnmapInput(rig.Pe, va, length);
         foreach (ulong off in new[] { 0UL, page, block, 2 * block })
             ShouldFault(rig.Read(va + off), FaultKind.Translation, "everything was unmapped");
         rig.Allocator.BytesInUse.Should().Be(rootBytes);
@@ -89,14 +89,14 @@ public class AddressSpaceTranslationTests
         ulong big = 1UL << g.LevelShift(top);
         ulong vaTop = va & ~(big - 1), paTop = pa & ~(big - 1);
         if ((vaTop | (big - 1)) > rig.Space.InputLast) return;
-        rig.Space.Map(rig.Pe, vaTop, paTop, big, rig.NormalAttributes);
-        rig.Space.Lookup(vaTop)!.Value.Level.Should().Be(top);
-        rig.Space.Split(rig.Pe, vaTop + big / 2, top + 1);
-        rig.Space.Lookup(vaTop + big / 2)!.Value.Level.Should().Be(top + 1);
+        rig.Space.MapInput(rig.Pe, vaTop, new PhysicalAddress(paTop), big, rig.NormalAttributes);
+        rig.Space.LookupInput(vaTop)!.Value.Level.Should().Be(top);
+        rig.Space.SplitInput(rig.Pe, vaTop + big / 2, top + 1);
+        rig.Space.LookupInput(vaTop + big / 2)!.Value.Level.Should().Be(top + 1);
         foreach (ulong off in new[] { 0UL, big / 3 & ~0xFFFFUL, big / 2, big - g.Granule.Bytes() })
             ShouldTranslate(rig, vaTop + off, paTop + off);
-        rig.Space.Merge(rig.Pe, vaTop, top);
-        rig.Space.Lookup(vaTop + big / 2)!.Value.Level.Should().Be(top);
+        rig.Space.MergeInput(rig.Pe, vaTop, top);
+        rig.Space.LookupInput(vaTop + big / 2)!.Value.Level.Should().Be(top);
         ShouldTranslate(rig, vaTop + big / 2, paTop + big / 2);
     }
 
@@ -106,15 +106,15 @@ public class AddressSpaceTranslationTests
         var rig = Rig.El10(Granule.Size4K, 48, asid: null);
         ulong va = 0x0000_0000_4000_0000UL, pa = 0x8000_0000UL;
         // 20 pages from a 64 KiB-aligned address: one group of 16 gets CONT, the 4 after it do not (4K level 3: 16 entries, D8.7.1).
-        rig.Space.Map(rig.Pe, va, pa, 20 * 0x1000, rig.NormalAttributes, MapOptions.PagesOnly with { Contiguous = true });
+        rig.Space.MapInput(rig.Pe, va, new PhysicalAddress(pa), 20 * 0x1000, rig.NormalAttributes, MapOptions.PagesOnly with { Contiguous = true });
         for (int i = 0; i < 20; i++)
-            (rig.Space.Lookup(va + (ulong)i * 0x1000)!.Value.Descriptor & Descriptor.Contiguous).Should().Be(i < 16 ? Descriptor.Contiguous : 0UL, $"page {i}");
+            (rig.Space.LookupInput(va + (ulong)i * 0x1000)!.Value.Descriptor & Descriptor.Contiguous).Should().Be(i < 16 ? Descriptor.Contiguous : 0UL, $"page {i}");
         var par = rig.Read(va + 0x5000);
         par.PhysicalAddress.Should().Be(pa + 0x5000);
         // Making one page of the group read-only clears CONT on all 16 (with break-before-make).
-        rig.Space.ChangeAttributes(rig.Pe, va + 0x3000, 0x1000, AttributeChange.ReadOnly);
+        rig.Space.ChangeAttributesInput(rig.Pe, va + 0x3000, 0x1000, AttributeChange.ReadOnly);
         for (int i = 0; i < 16; i++)
-            (rig.Space.Lookup(va + (ulong)i * 0x1000)!.Value.Descriptor & Descriptor.Contiguous).Should().Be(0UL, $"page {i}");
+            (rig.Space.LookupInput(va + (ulong)i * 0x1000)!.Value.Descriptor & Descriptor.Contiguous).Should().Be(0UL, $"page {i}");
         rig.Write(va + 0x3000).Faulted.Should().BeTrue();
         rig.Write(va + 0x4000).Faulted.Should().BeFalse();
     }

@@ -15,9 +15,9 @@ namespace Arm64Mmu.Tests.PageTables;
 /// </summary>
 public class El20AddressSpaceTests
 {
-    private const ulong UserVa = 0x0000_0000_0040_0000UL;
-    private const ulong KernelVa = 0xFFFF_8000_1000_0000UL;
-    private const ulong Pa = 0x0000_0000_8000_0000UL;
+    private static readonly VirtualAddress UserVa = new(0x0000_0000_0040_0000UL);
+    private static readonly VirtualAddress KernelVa = new(0xFFFF_8000_1000_0000UL);
+    private static readonly PhysicalAddress Pa = new(0x0000_0000_8000_0000UL);
     private const ushort Asid = 9;
 
     private static readonly ulong UserPage = (Descriptor.Stage1Leaf(0, page: true, attrIndx: 1, el0: true) | Descriptor.NotGlobal | Descriptor.Pxn) & ~3UL;
@@ -96,7 +96,7 @@ public class El20AddressSpaceTests
     [Fact]
     public void Definition_RejectsAVmid_ButAcceptsAsidAndUpperRange()
     {
-        var alloc = new TableAllocator(new Arm64Mmu.Memory.PhysicalMemory(), 0x4000_0000, 0x10_0000);
+        var alloc = new TableAllocator(new Arm64Mmu.Memory.PhysicalMemory(), new PhysicalAddress(0x4000_0000), 0x10_0000);
         var geo = Geometries.Stage1(Granule.Size4K, 48);
         FluentActions.Invoking(() => new AddressSpace(alloc, new AddressSpaceDefinition { Regime = Regime.El20, Geometry = geo, Vmid = 3 }))
             .Should().Throw<ArgumentException>().WithMessage("*VMID*");

@@ -17,8 +17,8 @@ namespace Arm64Mmu.Tests.PageTables;
 /// </summary>
 public class HierarchicalPermissionTests
 {
-    private const ulong Va = 0x0000_0040_0020_0000UL;           // a 2 MiB-aligned region: its level-2 table descriptor covers it
-    private const ulong Pa = 0x0000_0000_8000_0000UL;
+    private static readonly VirtualAddress Va = new(0x0000_0040_0020_0000UL);           // a 2 MiB-aligned region: its level-2 table descriptor covers it
+    private static readonly PhysicalAddress Pa = new(0x0000_0000_8000_0000UL);
     private const ushort Asid = 5;
 
     // User-space leaves: EL0 and EL1 read/write, not executable at EL1 (PXN), non-global.
@@ -67,7 +67,7 @@ public class HierarchicalPermissionTests
         space.Map(sm[0], Va, Pa, 0x4000, UserPage, MapOptions.PagesOnly);
         // PE 1 caches a writable translation of the first page (and the walk-cache entry of the level-2 table).
         sm[1].Store(Va, 8, 0x1234).Succeeded.Should().BeTrue();
-        ulong slot = space.DescriptorAddress(Va, 2)!.Value;
+        var slot = space.DescriptorAddress(Va, 2)!.Value;
         ulong old = sm.Memory.ReadUInt64(slot);
 
         var steps = space.ChangeTableAttributes(sm[0], Va, 0x20_0000, 2, new AttributeChange(Descriptor.ApTable1, 0));
@@ -138,7 +138,7 @@ public class HierarchicalPermissionTests
             .Should().Throw<PageTableUpdateException>().Where(e => e.Kind == PageTableErrorKind.NotATable);
         sm.Memory.ReadUInt64(space.DescriptorAddress(Va, 2)!.Value).Should().Be(before);
         var s2 = AddressSpace.ForStage2(sm.Allocator, Geometries.Stage2(Granule.Size4K, 40, 1), vmid: 1);
-        FluentActions.Invoking(() => s2.PlanChangeTableAttributes(0, 0x4000_0000, 1, new AttributeChange(Descriptor.ApTable1, 0)))
+        FluentActions.Invoking(() => s2.PlanChangeTableAttributes(new VirtualAddress(0), 0x4000_0000, 1, new AttributeChange(Descriptor.ApTable1, 0)))
             .Should().Throw<ArgumentException>().WithMessage("*stage-2*");
     }
 

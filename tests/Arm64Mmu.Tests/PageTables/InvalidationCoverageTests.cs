@@ -74,14 +74,14 @@ public class InvalidationCoverageTests
             {
                 update = op.Kind switch
                 {
-                    OpKind.Map => space.PlanMap(va, baseOa + (va - baseVa), len, rig.NormalAttributes),
-                    OpKind.MapPages => space.PlanMap(va, baseOa + (va - baseVa), len, rig.NormalAttributes, MapOptions.PagesOnly),
-                    OpKind.Unmap => space.PlanUnmap(va, len),
-                    OpKind.ReadOnly => space.PlanChangeAttributes(va, len, rig.ReadOnly),
-                    OpKind.ReadWrite => space.PlanChangeAttributes(va, len, stage2 ? AttributeChange.Stage2ReadWrite : AttributeChange.ReadWrite),
-                    OpKind.MemoryType => space.PlanChangeAttributes(va, len, stage2 ? AttributeChange.Stage2MemoryType(0xF) : AttributeChange.MemoryType(2)),
-                    OpKind.Split => space.PlanSplit(va),
-                    _ => space.PlanMerge(va, blockLevel),
+                    OpKind.Map => space.PlanMapInput(va, new PhysicalAddress(baseOa + (va - baseVa)), len, rig.NormalAttributes),
+                    OpKind.MapPages => space.PlanMapInput(va, new PhysicalAddress(baseOa + (va - baseVa)), len, rig.NormalAttributes, MapOptions.PagesOnly),
+                    OpKind.Unmap => space.PlanUnmapInput(va, len),
+                    OpKind.ReadOnly => space.PlanChangeAttributesInput(va, len, rig.ReadOnly),
+                    OpKind.ReadWrite => space.PlanChangeAttributesInput(va, len, stage2 ? AttributeChange.Stage2ReadWrite : AttributeChange.ReadWrite),
+                    OpKind.MemoryType => space.PlanChangeAttributesInput(va, len, stage2 ? AttributeChange.Stage2MemoryType(0xF) : AttributeChange.MemoryType(2)),
+                    OpKind.Split => space.PlanSplitInput(va),
+                    _ => space.PlanMergeInput(va, blockLevel),
                 };
             }
             catch (PageTableUpdateException)
@@ -174,7 +174,7 @@ public class InvalidationCoverageTests
         int childShift = g.LevelShift(level + 1);
         for (ulong i = 0; i < 1UL << g.Stride; i++)
         {
-            ulong cd = rig.Memory.ReadUInt64(next + i * 8);
+            ulong cd = rig.Memory.ReadUInt64(new PhysicalAddress(next + i * 8));
             if ((cd & 1) != 0) Add(rig, tags, cd, level + 1, ia + (i << childShift));
         }
     }

@@ -22,13 +22,13 @@ internal sealed class RecordingPe : ITableMaintenance
     public ProcessorFeatures Features { get; }
     public List<MaintenanceStep> Log { get; } = new();
 
-    public void WriteDescriptor(ulong pa, ulong value)
+    public void WriteDescriptor(PhysicalAddress pa, ulong value)
     {
         _memory.WriteUInt64(pa, value, WriteOrigin.Software, PeIndex);
         Log.Add(MaintenanceStep.Store(pa, value));
     }
 
-    public ulong ReadDescriptor(ulong pa) => _memory.ReadUInt64(pa);
+    public ulong ReadDescriptor(PhysicalAddress pa) => _memory.ReadUInt64(pa);
     public void Dsb(DsbOption option) => Log.Add(MaintenanceStep.Dsb(option));
     public void Isb() => Log.Add(MaintenanceStep.Isb);
     public void Tlbi(TlbiOp op, ulong operand = 0) => Log.Add(MaintenanceStep.Tlbi(op, operand));

@@ -38,7 +38,7 @@ internal sealed class Rig
     {
         var f = features ?? ProcessorFeatures.QemuMax;
         var mem = new PhysicalMemory();
-        var alloc = new TableAllocator(mem, TableRegion, tableRegionSize);
+        var alloc = new TableAllocator(mem, new PhysicalAddress(TableRegion), tableRegionSize);
         var geo = Geometries.Stage1(g, vaBits, ds ? 52 : oaBits, ds);
         var space = AddressSpace.ForEl10(alloc, geo, asid, upper);
         var t = new AddressTranslator(mem, f);
@@ -59,7 +59,7 @@ internal sealed class Rig
     {
         var f = features ?? ProcessorFeatures.QemuMax;
         var mem = new PhysicalMemory();
-        var alloc = new TableAllocator(mem, TableRegion, 0x0400_0000UL);
+        var alloc = new TableAllocator(mem, new PhysicalAddress(TableRegion), 0x0400_0000UL);
         var geo = Geometries.Stage1(g, vaBits, ds ? 52 : 48, ds);
         var space = AddressSpace.ForEl2(alloc, geo);
         var t = new AddressTranslator(mem, f);
@@ -74,7 +74,7 @@ internal sealed class Rig
     {
         var f = features ?? ProcessorFeatures.QemuMax;
         var mem = new PhysicalMemory();
-        var alloc = new TableAllocator(mem, TableRegion, 0x0400_0000UL);
+        var alloc = new TableAllocator(mem, new PhysicalAddress(TableRegion), 0x0400_0000UL);
         var geo = Geometries.Stage2(g, ipaBits, startLevel, ds ? 52 : 48, ds);
         var space = AddressSpace.ForStage2(alloc, geo, vmid);
         var t = new AddressTranslator(mem, f);
@@ -88,21 +88,23 @@ internal sealed class Rig
     }
 
     public Par Read(ulong va) => Translator.At(Space.Definition.Regime == Regime.El2 ? AtOperation.S1E2R
-        : Space.Definition.Regime.IsStage2 ? AtOperation.S12E1R : AtOperation.S1E1R, va);
+        : Space.Definition.Regime.IsStage2 ? AtOperation.S12E1R : AtOperation.S1E1R, new VirtualAddress(va));
+
+    public Par Read(VirtualAddress va) => Read(va.Value);
 
     public Par Write(ulong va) => Translator.At(Space.Definition.Regime == Regime.El2 ? AtOperation.S1E2W
-        : Space.Definition.Regime.IsStage2 ? AtOperation.S12E1W : AtOperation.S1E1W, va);
+        : Space.Definition.Regime.IsStage2 ? AtOperation.S12E1W : AtOperation.S1E1W, new VirtualAddress(va));
 
     /// <summary>Every 64-bit word of the table region, to show that a refused update wrote nothing.</summary>
     public ulong[] SnapshotTables()
     {
         ulong size = Allocator.RegionEnd - Allocator.RegionBase;
         var words = new List<ulong>();
-        foreach (ulong frame in Memory.BackedFrameAddresses())
+        foreach (ulong frame in Memory.BackedFrameAddresses().Select(a => a.Value))
         {
-            if (frame < Allocator.RegionBase || frame >= Allocator.RegionBase + size) continue;
+            if (frame < Allocator.RegionBase.Value || frame >= Allocator.RegionBase.Value + size) continue;
             words.Add(frame);
-            for (ulong off = 0; off < 4096; off += 8) words.Add(Memory.ReadUInt64(frame + off));
+            for (ulong off = 0; off < 4096; off += 8) words.Add(Memory.ReadUInt64(new PhysicalAddress(frame + off)));
         }
         return words.ToArray();
     }

@@ -18,8 +18,8 @@ namespace Arm64Mmu.Tests.PageTables;
 /// </summary>
 public class SizeChangeSequenceTests
 {
-    private const ulong Va = 0x0000_0040_0020_0000UL;   // 2 MiB aligned
-    private const ulong Pa = 0x0000_0000_8020_0000UL;
+    private static readonly VirtualAddress Va = new(0x0000_0040_0020_0000UL);   // 2 MiB aligned
+    private static readonly PhysicalAddress Pa = new(0x0000_0000_8020_0000UL);
     private static readonly ulong Attrs = (Descriptor.Stage1Leaf(0, page: true, attrIndx: 1) | Descriptor.Uxn) & ~3UL;
 
     private static (ScenarioMachine Sm, AddressSpace Space, MaintenanceOptions Options) Setup(int bbm, BreakBeforeMakePolicy policy, int pes = 2)
@@ -48,7 +48,7 @@ public class SizeChangeSequenceTests
     }
 
     private static List<MaintenanceStep> StoresTo(IEnumerable<MaintenanceStep> steps, ulong slot)
-        => steps.Where(s => s.Kind == MaintenanceStepKind.Store && s.Address == slot).ToList();
+        => steps.Where(s => s.Kind == MaintenanceStepKind.Store && s.Address.Value == slot).ToList();
 
     [Fact]
     public void Bbml2_SplitReplacesTheBlockInPlace_ThenInvalidatesTheOldBlock()
@@ -56,12 +56,12 @@ public class SizeChangeSequenceTests
         var (sm, space, o) = Setup(2, BreakBeforeMakePolicy.Architecture);
         space.Map(sm[0], Va, Pa, 0x20_0000, Attrs);
         EveryPeTranslates(sm); // every PE caches the 2 MiB block
-        ulong slot = space.DescriptorAddress(Va, 2)!.Value;
+        var slot = space.DescriptorAddress(Va, 2)!.Value;
         var update = space.PlanSplit(Va);
-        ulong table = update.NewTables.Single();
+        ulong table = update.NewTables.Single().Value;
         var steps = space.Commit(sm[0], update, o);
-        StoresTo(steps, slot).Should().Equal(MaintenanceStep.Store(slot, Descriptor.Table(table)));
-        StoresTo(steps, slot)[0].Role.Should().Be(StoreRole.InPlace);
+        StoresTo(steps, slot.Value).Should().Equal(MaintenanceStep.Store(slot, Descriptor.Table(table)));
+        StoresTo(steps, slot.Value)[0].Role.Should().Be(StoreRole.InPlace);
         int store = steps.ToList().FindIndex(s => s.Kind == MaintenanceStepKind.Store && s.Address == slot);
         steps.Skip(store + 1).Select(s => s.Kind).Should().ContainInOrder(MaintenanceStepKind.Dsb, MaintenanceStepKind.Tlbi, MaintenanceStepKind.Dsb);
         sm.Checker.Violations.Should().BeEmpty();
@@ -75,12 +75,12 @@ public class SizeChangeSequenceTests
         var (sm, space, o) = Setup(1, BreakBeforeMakePolicy.Architecture);
         space.Map(sm[0], Va, Pa, 0x20_0000, Attrs);
         EveryPeTranslates(sm);
-        ulong slot = space.DescriptorAddress(Va, 2)!.Value;
+        var slot = space.DescriptorAddress(Va, 2)!.Value;
         ulong block = sm.Memory.ReadUInt64(slot);
         var update = space.PlanSplit(Va);
-        ulong table = update.NewTables.Single();
+        ulong table = update.NewTables.Single().Value;
         var steps = space.Commit(sm[0], update, o).ToList();
-        StoresTo(steps, slot).Should().Equal(MaintenanceStep.Store(slot, block | Descriptor.Nt), MaintenanceStep.Store(slot, Descriptor.Table(table)));
+        StoresTo(steps, slot.Value).Should().Equal(MaintenanceStep.Store(slot, block | Descriptor.Nt), MaintenanceStep.Store(slot, Descriptor.Table(table)));
         int nt = steps.FindIndex(s => s.Kind == MaintenanceStepKind.Store && s.Address == slot);
         int link = steps.FindLastIndex(s => s.Kind == MaintenanceStepKind.Store && s.Address == slot);
         steps.GetRange(nt + 1, link - nt - 1).Select(s => s.Kind)
@@ -94,9 +94,9 @@ public class SizeChangeSequenceTests
     {
         var (sm, space, o) = Setup(1, BreakBeforeMakePolicy.Linux);
         space.Map(sm[0], Va, Pa, 0x20_0000, Attrs);
-        ulong slot = space.DescriptorAddress(Va, 2)!.Value;
+        var slot = space.DescriptorAddress(Va, 2)!.Value;
         var steps = space.Split(sm[0], Va, options: o);
-        StoresTo(steps, slot).Select(s => s.Role).Should().Equal(StoreRole.Break, StoreRole.Make);
+        StoresTo(steps, slot.Value).Select(s => s.Role).Should().Equal(StoreRole.Break, StoreRole.Make);
         sm.Checker.Violations.Should().BeEmpty();
     }
 
@@ -106,10 +106,10 @@ public class SizeChangeSequenceTests
         var (sm, space, o) = Setup(2, BreakBeforeMakePolicy.Linux);
         space.Map(sm[0], Va, Pa, 0x20_0000, Attrs, MapOptions.PagesOnly);
         EveryPeTranslates(sm);
-        ulong slot = space.DescriptorAddress(Va, 2)!.Value;
+        var slot = space.DescriptorAddress(Va, 2)!.Value;
         var update = space.PlanMerge(Va, 2);
         var steps = space.Commit(sm[0], update, o);
-        StoresTo(steps, slot).Should().ContainSingle().Which.Role.Should().Be(StoreRole.InPlace);
+        StoresTo(steps, slot.Value).Should().ContainSingle().Which.Role.Should().Be(StoreRole.InPlace);
         steps.Where(s => s.Kind == MaintenanceStepKind.Tlbi).Should().OnlyContain(s => !s.Op.Info().LastLevel, "the old table's walk-cache entries go too");
         update.FreedTables.Should().ContainSingle();
         sm.Checker.NotifyTableFreed(0, update.FreedTables[0]);
@@ -123,9 +123,9 @@ public class SizeChangeSequenceTests
         var (sm, space, o) = Setup(1, BreakBeforeMakePolicy.Architecture);
         space.Map(sm[0], Va, Pa, 0x20_0000, Attrs, MapOptions.PagesOnly);
         EveryPeTranslates(sm);
-        ulong slot = space.DescriptorAddress(Va, 2)!.Value;
+        var slot = space.DescriptorAddress(Va, 2)!.Value;
         var steps = space.Merge(sm[0], Va, 2, o).ToList();
-        var stores = StoresTo(steps, slot);
+        var stores = StoresTo(steps, slot.Value);
         stores.Should().HaveCount(2);
         (stores[0].Value & Descriptor.Nt).Should().NotBe(0UL, "the new block carries nT while the old pages may still be cached");
         stores[1].Value.Should().Be(stores[0].Value & ~Descriptor.Nt);
@@ -140,9 +140,9 @@ public class SizeChangeSequenceTests
     {
         var (sm, space, o) = Setup(2, BreakBeforeMakePolicy.Architecture);
         space.Map(sm[0], Va, Pa, 0x20_0000, Attrs);
-        ulong slot = space.DescriptorAddress(Va, 2)!.Value;
+        var slot = space.DescriptorAddress(Va, 2)!.Value;
         var steps = space.Unmap(sm[0], Va + 0x1000, 0x1000, o);
-        StoresTo(steps, slot).Select(s => s.Role).Should().Equal(StoreRole.Break, StoreRole.Make);
+        StoresTo(steps, slot.Value).Select(s => s.Role).Should().Equal(StoreRole.Break, StoreRole.Make);
         var memType = space.ChangeAttributes(sm[0], Va + 0x4000, 0x1000, AttributeChange.MemoryType(2), o);
         memType.Should().NotContain(s => s.Kind == MaintenanceStepKind.Store && s.Role == StoreRole.InPlace && (s.Value & 3) == 3 && s.Address == slot);
         sm.Checker.Violations.Should().BeEmpty();

@@ -24,8 +24,8 @@ public class AddressSpaceCheckerProperties
 
     public sealed record Case(int PeCount, Op[] Prefix, Weakening Weakening);
 
-    private const ulong VaBase = 0x0000_0040_0000_0000UL;
-    private const ulong PaBase = 0x0000_0002_0000_0000UL;
+    private static readonly VirtualAddress VaBase = new(0x0000_0040_0000_0000UL);
+    private static readonly PhysicalAddress PaBase = new(0x0000_0002_0000_0000UL);
     private const int Window = 64;
 
     private static readonly Gen<Op> AnyOp =
@@ -46,7 +46,7 @@ public class AddressSpaceCheckerProperties
         var machine = new MachineBuilder().WithProcessingElements(c.PeCount).WithProfile(CoreProfile.NeoverseN1).WithInitialExceptionLevel(1).Build();
         var checker = BreakBeforeMakeChecker.Observe(machine.Memory, c.PeCount);
         machine.Attach(checker);
-        var allocator = new TableAllocator(machine.Memory, 0x4000_0000UL, 0x100_0000UL);
+        var allocator = new TableAllocator(machine.Memory, new PhysicalAddress(0x4000_0000UL), 0x100_0000UL);
         var space = AddressSpace.ForEl10(allocator, Geometries.Stage1(Granule.Size4K, 48), asid: 9);
         var boot = machine[0];
         MapPages(space, boot, 0, 1, MaintenanceOptions.Default); // tables exist before the roots go live
@@ -73,17 +73,17 @@ public class AddressSpaceCheckerProperties
                     for (int p = op.Page; p < op.Page + op.Pages; p++) mapped[p] = true;
                     break;
                 case 1 when allMapped:
-                    space.Unmap(pe, Va(op.Page), PageBytes(op.Pages));
+                    space.Unmap(pe, new VirtualAddress(Va(op.Page)), PageBytes(op.Pages));
                     for (int p = op.Page; p < op.Page + op.Pages; p++) mapped[p] = false;
                     break;
                 case 2 when allMapped:
-                    space.ChangeAttributes(pe, Va(op.Page), PageBytes(op.Pages), (op.Page & 1) == 0 ? AttributeChange.ReadOnly : AttributeChange.ReadWrite);
+                    space.ChangeAttributes(pe, new VirtualAddress(Va(op.Page)), PageBytes(op.Pages), (op.Page & 1) == 0 ? AttributeChange.ReadOnly : AttributeChange.ReadWrite);
                     break;
                 case 3:
                     // Every PE uses what is mapped (fills its TLBs).
                     foreach (var q in machine.ProcessingElements)
                         for (int p = 0; p < Window; p++)
-                            if (mapped[p]) q.Load(Va(p), 8);
+                            if (mapped[p]) q.Load(new VirtualAddress(Va(p)), 8);
                     break;
             }
         }
@@ -91,7 +91,7 @@ public class AddressSpaceCheckerProperties
         // The final operation on a fresh range R = pages [Window, Window + 2): map it, let every PE use it, then change it.
         var last = machine[turn % c.PeCount];
         MapPages(space, last, Window, 2, MaintenanceOptions.Default);
-        foreach (var q in machine.ProcessingElements) { q.Load(Va(Window), 8); q.Load(Va(Window + 1), 8); }
+        foreach (var q in machine.ProcessingElements) { q.Load(new VirtualAddress(Va(Window)), 8); q.Load(new VirtualAddress(Va(Window + 1)), 8); }
         var correct = MaintenanceOptions.Default with { UseRangeTlbi = false };
         var weak = c.Weakening switch
         {
@@ -106,23 +106,23 @@ public class AddressSpaceCheckerProperties
         if (c.Weakening == Weakening.BreakSkipped)
         {
             // A memory-type change (AttrIndx 1 -> 2) needs a break.
-            space.ChangeAttributes(last, Va(Window), PageBytes(2), new AttributeChange(2UL << Descriptor.AttrIndxShift, 5UL << Descriptor.AttrIndxShift), weak);
+            space.ChangeAttributes(last, new VirtualAddress(Va(Window)), PageBytes(2), new AttributeChange(2UL << Descriptor.AttrIndxShift, 5UL << Descriptor.AttrIndxShift), weak);
         }
         else
         {
             // Unmap R, then map it again elsewhere: the make is where missing invalidation shows.
-            space.Unmap(last, Va(Window), PageBytes(2), weak);
-            space.Map(last, Va(Window), PaBase + 0x10_0000, PageBytes(2), Leaf, MapOptions.PagesOnly);
+            space.Unmap(last, new VirtualAddress(Va(Window)), PageBytes(2), weak);
+            space.Map(last, new VirtualAddress(Va(Window)), PaBase + 0x10_0000, PageBytes(2), Leaf, MapOptions.PagesOnly);
         }
         return checker.Violations;
     }
 
     private static readonly ulong Leaf = (Descriptor.Stage1Leaf(0, true, 1, el0: true) | Descriptor.NotGlobal | Descriptor.Pxn) & ~3UL;
-    private static ulong Va(int page) => VaBase + (ulong)page * 0x1000;
+    private static ulong Va(int page) => (VaBase + (ulong)page * 0x1000).Value;
     private static ulong PageBytes(int pages) => (ulong)pages * 0x1000;
 
     private static void MapPages(AddressSpace space, ProcessingElement pe, int page, int pages, MaintenanceOptions o)
-        => space.Map(pe, Va(page), PaBase + (ulong)page * 0x1000, PageBytes(pages), Leaf, MapOptions.PagesOnly, o);
+        => space.Map(pe, new VirtualAddress(Va(page)), PaBase + (ulong)page * 0x1000, PageBytes(pages), Leaf, MapOptions.PagesOnly, o);
 
     [Fact]
     public void CorrectMaintenance_NeverRaisesAViolation()

@@ -1,3 +1,4 @@
+using Arm64Mmu.Tests.PageTables;
 using Arm64Mmu.Setups;
 using Arm64Mmu.Architecture;
 using Arm64Mmu.Checking;
@@ -14,7 +15,9 @@ namespace Arm64Mmu.Tests.Testing;
 /// </summary>
 public class CheckerAssertionsTests
 {
-    private const ulong Va = 0x40_0000_0000UL, Pa = 0x8000_0000UL, OtherPa = 0x9000_0000UL;
+    private static readonly VirtualAddress Va = new(0x40_0000_0000UL);
+    private static readonly PhysicalAddress Pa = new(0x8000_0000UL);
+    private static readonly PhysicalAddress OtherPa = new(0x9000_0000UL);
 
     private static MachineFixture MappedFixture(int pes = 2)
     {
@@ -55,7 +58,7 @@ public class CheckerAssertionsTests
     public void MakeWithoutInvalidation_FailsWithTheViolationAndItsTrace()
     {
         var f = MappedFixture();
-        ulong slot = f.AddressSpace.DescriptorAddress(Va + 0x1000, 3)!.Value;
+        var slot = f.AddressSpace.DescriptorAddress(Va + 0x1000, 3)!.Value;
         f.AddressSpace.Unmap(f[0], Va + 0x1000, 0x1000, MaintenanceOptions.Default with { InvalidateTlb = false });
         f.AddressSpace.Map(f[0], Va + 0x1000, OtherPa, 0x1000, f.LeafAttributes);
 
@@ -77,9 +80,9 @@ public class CheckerAssertionsTests
     public void HaveViolation_ReturnsTheViolation()
     {
         var f = MappedFixture(pes: 3);
-        ulong slot = f.AddressSpace.DescriptorAddress(Va, 3)!.Value;
+        var slot = f.AddressSpace.DescriptorAddress(Va, 3)!.Value;
         ulong old = f.Memory.ReadUInt64(slot);
-        f[2].WriteDescriptor(slot, (old & ~0x0000_FFFF_FFFF_F000UL) | OtherPa);   // a valid -> valid change of output address
+        f[2].WriteDescriptor(slot, (old & ~0x0000_FFFF_FFFF_F000UL) | OtherPa.Value);   // a valid -> valid change of output address
 
         f.Checker.Should().HaveViolation(ViolationKind.MissingBreak).Which.Reason.Should().Be(BreakReason.OutputAddress);
         f.Checker.Should().HaveViolation(ViolationKind.MissingBreak).Which.Pes.Should().Equal(0, 1, 2);
@@ -108,8 +111,8 @@ public class CheckerAssertionsTests
         var machine = new MachineBuilder().WithProcessingElements(2).Build();
         var mapping = MachineSetups.MapLinearEl1(machine, Va, Pa, 0x4000);
         var blind = BreakBeforeMakeChecker.Observe(machine.Memory, 2);   // registers already written: it never hears of them
-        ulong slot = mapping.Tables.SlotFor(Va, 3, allocate: false);
-        machine[0].WriteDescriptor(slot, (machine.Memory.ReadUInt64(slot) & ~0x0000_FFFF_FFFF_F000UL) | OtherPa);
+        var slot = mapping.Tables.SlotFor(Va, 3, allocate: false);
+        machine[0].WriteDescriptor(slot, (machine.Memory.ReadUInt64(slot) & ~0x0000_FFFF_FFFF_F000UL) | OtherPa.Value);
 
         var noViolations = () => blind.Should().HaveNoViolations();
         noViolations.Should().Throw<XunitException>().WithMessage("*observed nothing it could check (no live translation-table root*BreakBeforeMakeChecker.Attach(machine)*");
@@ -120,8 +123,8 @@ public class CheckerAssertionsTests
         var machine2 = new MachineBuilder().WithProcessingElements(2).Build();
         var mapping2 = MachineSetups.MapLinearEl1(machine2, Va, Pa, 0x4000);
         var attached = BreakBeforeMakeChecker.Attach(machine2);
-        ulong slot2 = mapping2.Tables.SlotFor(Va, 3, allocate: false);
-        machine2[0].WriteDescriptor(slot2, (machine2.Memory.ReadUInt64(slot2) & ~0x0000_FFFF_FFFF_F000UL) | OtherPa);
+        var slot2 = mapping2.Tables.SlotFor(Va, 3, allocate: false);
+        machine2[0].WriteDescriptor(slot2, (machine2.Memory.ReadUInt64(slot2) & ~0x0000_FFFF_FFFF_F000UL) | OtherPa.Value);
         attached.Should().HaveViolation(ViolationKind.MissingBreak);
     }
 
@@ -130,8 +133,8 @@ public class CheckerAssertionsTests
     {
         var f = MappedFixture();
         f.Checker.Source = "trace{7}.log:12";
-        ulong slot = f.AddressSpace.DescriptorAddress(Va, 3)!.Value;
-        f[0].WriteDescriptor(slot, (f.Memory.ReadUInt64(slot) & ~0x0000_FFFF_FFFF_F000UL) | OtherPa);
+        var slot = f.AddressSpace.DescriptorAddress(Va, 3)!.Value;
+        f[0].WriteDescriptor(slot, (f.Memory.ReadUInt64(slot) & ~0x0000_FFFF_FFFF_F000UL) | OtherPa.Value);
 
         var act = () => f.Checker.Should().HaveNoViolations();
         act.Should().Throw<XunitException>().Which.Message.Should().Contain("(trace{7}.log:12)");
@@ -143,8 +146,8 @@ public class CheckerAssertionsTests
         var f = MappedFixture();
         for (int i = 0; i < ViolationText.MaxListed + 2; i++)
         {
-            ulong slot = f.AddressSpace.DescriptorAddress(Va + (ulong)i * 0x1000, 3)!.Value;
-            f[0].WriteDescriptor(slot, (f.Memory.ReadUInt64(slot) & ~0x0000_FFFF_FFFF_F000UL) | (OtherPa + (ulong)i * 0x1000));
+            var slot = f.AddressSpace.DescriptorAddress(Va + (ulong)i * 0x1000, 3)!.Value;
+            f[0].WriteDescriptor(slot, (f.Memory.ReadUInt64(slot) & ~0x0000_FFFF_FFFF_F000UL) | (OtherPa + (ulong)i * 0x1000).Value);
         }
         var act = () => f.Checker.Should().HaveNoViolations();
         act.Should().Throw<XunitException>().Which.Message.Should().Contain($"but it reported {ViolationText.MaxListed + 2}:")
@@ -164,10 +167,10 @@ public class CheckerAssertionsTests
         var f = new MachineFixture(new MachineFixtureOptions { Regime = regime, Granule = granule, InputBits = inputBits, ProcessingElements = 2 });
         ulong page = granule.Bytes();
         const ulong ia = 0x10_0000_0000UL;
-        f.AddressSpace.Map(f[0], ia, Pa, 4 * page, f.LeafAttributes);
-        f.AddressSpace.Unmap(f[1], ia + page, page);
+        f.AddressSpace.MapInput(f[0], ia, Pa, 4 * page, f.LeafAttributes);
+        f.AddressSpace.UnmapInput(f[1], ia + page, page);
         f.Checker.Should().HaveNoViolations();
         f.Checker.Observations.LiveRoots.Should().HaveCount(2);
-        if (!regime.IsStage2) f[1].Load(ia + 2 * page + 8, 8).PhysicalAddress.Should().Be(Pa + 2 * page + 8);
+        if (!regime.IsStage2) f[1].Load(new VirtualAddress(ia + 2 * page + 8), 8).PhysicalAddress.Should().Be(Pa + 2 * page + 8);
     }
 }

@@ -61,11 +61,11 @@ internal static class TlbGenerators
         ulong operand;
         if (info.IsRange)
         {
-            operand = TlbiOperand.Range(va, scale, num, g, lpa2Format, info.HasAsid ? asid : (ushort)0, Math.Max(0, ttl));
+            operand = TlbiOperand.Range(new VirtualAddress(va), scale, num, g, lpa2Format, info.HasAsid ? asid : (ushort)0, Math.Max(0, ttl));
             if (reservedTg) operand &= ~(3UL << 46);
         }
-        else if (info.Kind == TlbiKind.Ipa) operand = TlbiOperand.Ipa(va & 0x000F_FFFF_FFFF_FFFFUL, ttl < 0 ? null : ttl, g);
-        else operand = TlbiOperand.Va(va, info.HasAsid ? asid : (ushort)0, ttl < 0 ? null : ttl, g);
+        else if (info.Kind == TlbiKind.Ipa) operand = TlbiOperand.Ipa(new IntermediatePhysicalAddress(va & 0x000F_FFFF_FFFF_FFFFUL), ttl < 0 ? null : ttl, g);
+        else operand = TlbiOperand.Va(new VirtualAddress(va), info.HasAsid ? asid : (ushort)0, ttl < 0 ? null : ttl, g);
         return TlbiScope.Decode(op, operand, ctx);
     }
 }

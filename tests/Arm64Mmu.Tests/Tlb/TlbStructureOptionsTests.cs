@@ -36,11 +36,11 @@ public class TlbStructureOptionsTests
     {
         var profile = CoreProfile.NeoverseN1 with { Tlbs = CoreProfile.NeoverseN1.Tlbs with { L2 = TlbConfiguration.None } };
         var machine = new MachineBuilder().WithProfile(profile).Build();
-        MachineSetups.MapLinearEl1(machine, 0x10_0000_0000UL, 0x1_0000_0000UL, 0x10_0000);
+        MachineSetups.MapLinearEl1(machine, new VirtualAddress(0x10_0000_0000UL), new PhysicalAddress(0x1_0000_0000UL), 0x10_0000);
         var pe = machine[0];
         pe.Statistics.Reset();
         ulong before = pe.Cycles;
-        pe.Load(0x10_0000_0000UL, 8).Succeeded.Should().BeTrue();
+        pe.Load(new VirtualAddress(0x10_0000_0000UL), 8).Succeeded.Should().BeTrue();
         pe.Statistics.L2Hits.Should().Be(0);
         pe.Statistics.L2Misses.Should().Be(0);
         pe.Statistics.Walks.Should().Be(1);

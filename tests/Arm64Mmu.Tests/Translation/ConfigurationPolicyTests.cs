@@ -22,11 +22,11 @@ public class ConfigurationPolicyTests
     private static Tcr Good => new Tcr(0).WithT0sz(16).WithTg0(Granule.Size4K).WithIps(48).WithTg1(Granule.Size4K).WithT1sz(16);
 
     private static ConfigurationException Rejected(AddressTranslator pe)
-        => FluentActions.Invoking(() => pe.At(AtOperation.S1E1R, 0x1000)).Should().Throw<ConfigurationException>().Which;
+        => FluentActions.Invoking(() => pe.At(AtOperation.S1E1R, new VirtualAddress(0x1000))).Should().Throw<ConfigurationException>().Which;
 
     [Fact]
     public void AWellFormedConfigurationIsAccepted()
-        => Pe(ConfigurationPolicy.Strict, Good).At(AtOperation.S1E1R, 0x1000).FaultStatus.Should().Be(0x04); // empty tables
+        => Pe(ConfigurationPolicy.Strict, Good).At(AtOperation.S1E1R, new VirtualAddress(0x1000)).FaultStatus.Should().Be(0x04); // empty tables
 
     [Theory]
     [InlineData(15, false)] // below 16 without DS=1
@@ -92,7 +92,7 @@ public class ConfigurationPolicyTests
     {
         // 4K, 42-bit VA: 8 entries, 64 bytes.
         var pe = Pe(ConfigurationPolicy.Strict, Good.WithT0sz(22), ttbr0: 0x4000_0040UL);
-        pe.At(AtOperation.S1E1R, 0x1000).FaultStatus.Should().Be(0x04);
+        pe.At(AtOperation.S1E1R, new VirtualAddress(0x1000)).FaultStatus.Should().Be(0x04);
         Rejected(Pe(ConfigurationPolicy.Strict, Good.WithT0sz(22), ttbr0: 0x4000_0020UL)).Field.Should().Be("BADDR");
     }
 
@@ -121,7 +121,7 @@ public class ConfigurationPolicyTests
     [MemberData(nameof(BadStage2))]
     public void BadSl0IsRejectedUnderStrict(string what, ulong vtcr)
     {
-        var e = FluentActions.Invoking(() => S2Pe(ConfigurationPolicy.Strict, new Vtcr(vtcr)).At(AtOperation.S12E1R, 0x1000))
+        var e = FluentActions.Invoking(() => S2Pe(ConfigurationPolicy.Strict, new Vtcr(vtcr)).At(AtOperation.S12E1R, new VirtualAddress(0x1000)))
             .Should().Throw<ConfigurationException>().Which;
         (e.Register, e.Field).Should().Be(("VTCR_EL2", "SL0"), what);
     }
@@ -130,7 +130,7 @@ public class ConfigurationPolicyTests
     [MemberData(nameof(BadStage2))]
     public void BadSl0IsALevel0Stage2TranslationFaultUnderArchitectural(string what, ulong vtcr)
     {
-        var par = S2Pe(ConfigurationPolicy.Architectural, new Vtcr(vtcr)).At(AtOperation.S12E1R, 0x1000);
+        var par = S2Pe(ConfigurationPolicy.Architectural, new Vtcr(vtcr)).At(AtOperation.S12E1R, new VirtualAddress(0x1000));
         (par.FaultStatus, par.Stage2, par.Ptw).Should().Be((0x04, true, false), what);
     }
 
@@ -138,9 +138,9 @@ public class ConfigurationPolicyTests
     public void Stage2T0szOutOfRangeIsRejectedOrFaults()
     {
         var vtcr = new Vtcr(0).WithT0sz(10).WithTg0(Granule.Size4K).WithSl0(2).WithPs(48);
-        FluentActions.Invoking(() => S2Pe(ConfigurationPolicy.Strict, vtcr).At(AtOperation.S12E1R, 0x1000))
+        FluentActions.Invoking(() => S2Pe(ConfigurationPolicy.Strict, vtcr).At(AtOperation.S12E1R, new VirtualAddress(0x1000)))
             .Should().Throw<ConfigurationException>().Which.Field.Should().Be("T0SZ");
-        var par = S2Pe(ConfigurationPolicy.Architectural, vtcr).At(AtOperation.S12E1R, 0x1000);
+        var par = S2Pe(ConfigurationPolicy.Architectural, vtcr).At(AtOperation.S12E1R, new VirtualAddress(0x1000));
         (par.FaultStatus, par.Stage2).Should().Be((0x04, true));
     }
 
@@ -149,9 +149,9 @@ public class ConfigurationPolicyTests
     {
         // 4K, 40-bit IPA from level 1: two concatenated tables, 8 KiB, aligned to 8 KiB.
         var vtcr = new Vtcr(0).WithT0sz(24).WithTg0(Granule.Size4K).WithSl0(1).WithPs(48);
-        FluentActions.Invoking(() => S2Pe(ConfigurationPolicy.Strict, vtcr, vttbr: 0x4000_1000UL).At(AtOperation.S12E1R, 0x1000))
+        FluentActions.Invoking(() => S2Pe(ConfigurationPolicy.Strict, vtcr, vttbr: 0x4000_1000UL).At(AtOperation.S12E1R, new VirtualAddress(0x1000)))
             .Should().Throw<ConfigurationException>().Which.Register.Should().Be("VTTBR_EL2");
-        S2Pe(ConfigurationPolicy.Strict, vtcr, vttbr: 0x4000_2000UL).At(AtOperation.S12E1R, 0x1000).FaultStatus.Should().Be(0x05);
+        S2Pe(ConfigurationPolicy.Strict, vtcr, vttbr: 0x4000_2000UL).At(AtOperation.S12E1R, new VirtualAddress(0x1000)).FaultStatus.Should().Be(0x05);
     }
 
     [Theory]
@@ -180,7 +180,7 @@ public class ConfigurationPolicyTests
     {
         // Reset TCR_EL1 (T0SZ=0) is irrelevant while SCTLR_EL1.M=0; it is rejected once the MMU is turned on.
         var pe = new AddressTranslator(new PhysicalMemory(), ProcessorFeatures.QemuMax, ConfigurationPolicy.Strict);
-        pe.At(AtOperation.S1E1R, 0x1234_5000).PhysicalAddress.Should().Be(0x1234_5000UL);
+        pe.At(AtOperation.S1E1R, new VirtualAddress(0x1234_5000)).PhysicalAddress.Should().Be(0x1234_5000UL);
         pe.Registers.SctlrEl1 = new Sctlr(0).WithM(true);
         Rejected(pe).Field.Should().Be("T0SZ");
     }

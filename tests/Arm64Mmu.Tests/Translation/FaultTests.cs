@@ -176,7 +176,7 @@ public class FaultTests
         var par = rig.At(AtOperation.S12E1R, Va);
         (par.FaultStatus, par.Stage2, par.Ptw).Should().Be((0x04 | level, true, false));
         WalkResult r = default;
-        rig.Pe.Walk(AtOperation.S12E1R, Va, ref r);
+        rig.Pe.Walk(AtOperation.S12E1R, new VirtualAddress(Va), ref r);
         r.Fault.Ipa.Should().Be(Va, "HPFAR_EL2 reports the faulting IPA");
     }
 
@@ -235,11 +235,11 @@ public class FaultTests
     public void Stage2LevelMinusOneFaultOnAStage1WalkHasS1Ptw()
     {
         var n = new NestedRig(Granule.Size4K, 52, Granule.Size4K, 52, -1, ds: true, psBits: 52);
-        n.S1.Map(Page, 0x4000_0000UL, 3, n.S1Leaf(3));
+        n.S1.Map(new VirtualAddress(Page), new PhysicalAddress(0x4000_0000UL), 3, n.S1Leaf(3));
         n.MapStage1Tables();
-        n.S2.Map(0x4000_0000UL, 0x2_0000_0000UL, 3, n.S2Leaf(3));
+        n.S2.Map(new IntermediatePhysicalAddress(0x4000_0000UL), new PhysicalAddress(0x2_0000_0000UL), 3, n.S2Leaf(3));
         n.At(AtOperation.S12E1R, Va).Faulted.Should().BeFalse();
-        Walks.Patch(n.Memory, n.S2.SlotFor(NestedRig.S1TablesIpa, -1, false), _ => 0);
+        Walks.Patch(n.Memory, (n.S2.SlotFor(new IntermediatePhysicalAddress(NestedRig.S1TablesIpa), -1, false)).Value, _ => 0);
         var par = n.At(AtOperation.S12E1R, Va);
         (par.FaultStatus, par.Stage2, par.Ptw).Should().Be((0x2B, true, true));
     }
@@ -257,9 +257,9 @@ public class FaultTests
     private static NestedRig Nested(int ps = 48)
     {
         var n = new NestedRig(Granule.Size4K, 48, Granule.Size4K, 48, 0, psBits: ps);
-        n.S1.Map(Page, 0x4000_0000UL, 3, n.S1Leaf(3));
+        n.S1.Map(new VirtualAddress(Page), new PhysicalAddress(0x4000_0000UL), 3, n.S1Leaf(3));
         n.MapStage1Tables();
-        n.S2.Map(0x4000_0000UL, 0x2_0000_0000UL, 3, n.S2Leaf(3));
+        n.S2.Map(new IntermediatePhysicalAddress(0x4000_0000UL), new PhysicalAddress(0x2_0000_0000UL), 3, n.S2Leaf(3));
         return n;
     }
 
@@ -281,7 +281,7 @@ public class FaultTests
     {
         var n = Nested();
         ulong tableIpa = n.S1TableIpa(Va, s1Level);
-        Walks.Patch(n.Memory, n.S2.SlotFor(tableIpa, 3, false), _ => 0);
+        Walks.Patch(n.Memory, (n.S2.SlotFor(new IntermediatePhysicalAddress(tableIpa), 3, false)).Value, _ => 0);
         var r = n.Walk(AtOperation.S12E1R, Va);
         r.Fault.Kind.Should().Be(FaultKind.Translation);
         (r.Fault.Stage, r.Fault.Level, r.Fault.S1Ptw).Should().Be(((byte)2, (sbyte)3, true), "the level is the stage-2 level");
@@ -300,7 +300,7 @@ public class FaultTests
     public void Stage2TranslationFaultOnAStage1WalkReportsTheStage2Level(int s2Level)
     {
         var n = Nested();
-        Walks.Patch(n.Memory, n.S2.SlotFor(n.S1TableIpa(Va, 2), s2Level, false), _ => 0);
+        Walks.Patch(n.Memory, (n.S2.SlotFor(new IntermediatePhysicalAddress(n.S1TableIpa(Va, 2)), s2Level, false)).Value, _ => 0);
         var par = n.At(AtOperation.S12E1R, Va);
         (par.FaultStatus, par.Stage2, par.Ptw).Should().Be((0x04 | s2Level, true, true));
     }
@@ -314,7 +314,7 @@ public class FaultTests
     {
         var n = Nested(ps: 40);
         n.At(AtOperation.S12E1R, Va).Faulted.Should().BeFalse();
-        Walks.Patch(n.Memory, n.S2.SlotFor(n.S1TableIpa(Va, 1), s2Level, false), d => d | Beyond40);
+        Walks.Patch(n.Memory, (n.S2.SlotFor(new IntermediatePhysicalAddress(n.S1TableIpa(Va, 1)), s2Level, false)).Value, d => d | Beyond40);
         var par = n.At(AtOperation.S12E1R, Va);
         (par.FaultStatus, par.Stage2, par.Ptw).Should().Be((0x00 | s2Level, true, true));
     }
@@ -324,9 +324,9 @@ public class FaultTests
     {
         // With TCR_EL1.HA=1 an AF=0 leaf is updated by hardware, a write through stage 2 (QEMU arm_casq_ptw; R_PNHHK).
         var n = new NestedRig(Granule.Size4K, 48, Granule.Size4K, 48, 0);
-        n.S1.Map(Page, 0x4000_0000UL, 3, n.S1Leaf(3) & ~Descriptor.Af);
+        n.S1.Map(new VirtualAddress(Page), new PhysicalAddress(0x4000_0000UL), 3, n.S1Leaf(3) & ~Descriptor.Af);
         n.MapStage1Tables(read: true, write: false);
-        n.S2.Map(0x4000_0000UL, 0x2_0000_0000UL, 3, n.S2Leaf(3));
+        n.S2.Map(new IntermediatePhysicalAddress(0x4000_0000UL), new PhysicalAddress(0x2_0000_0000UL), 3, n.S2Leaf(3));
         n.Pe.Registers.TcrEl1 = n.Pe.Registers.TcrEl1.WithHaHd(true, false);
         var r = n.Walk(AtOperation.S12E1R, Va);
         (r.Fault.Kind, r.Fault.Stage, r.Fault.Level, r.Fault.S1Ptw).Should().Be((FaultKind.Permission, (byte)2, (sbyte)3, true));
@@ -337,7 +337,7 @@ public class FaultTests
     public void Stage2AccessFlagFaultOnAStage1WalkHasS1Ptw()
     {
         var n = Nested();
-        Walks.Patch(n.Memory, n.S2.SlotFor(n.S1TableIpa(Va, 3), 3, false), d => d & ~Descriptor.Af);
+        Walks.Patch(n.Memory, (n.S2.SlotFor(new IntermediatePhysicalAddress(n.S1TableIpa(Va, 3)), 3, false)).Value, d => d & ~Descriptor.Af);
         var par = n.At(AtOperation.S12E1R, Va);
         (par.FaultStatus, par.Stage2, par.Ptw).Should().Be((0x0B, true, true));
     }
@@ -348,7 +348,7 @@ public class FaultTests
     public void Stage1TableReadWithoutStage2ReadPermissionIsAStage2PermissionFaultWithS1Ptw(bool read, bool write)
     {
         var n = Nested();
-        Walks.Patch(n.Memory, n.S2.SlotFor(n.S1TableIpa(Va, 0), 3, false), d => d & ~(Descriptor.S2ApRead | Descriptor.S2ApWrite)
+        Walks.Patch(n.Memory, (n.S2.SlotFor(new IntermediatePhysicalAddress(n.S1TableIpa(Va, 0)), 3, false)).Value, d => d & ~(Descriptor.S2ApRead | Descriptor.S2ApWrite)
             | (read ? Descriptor.S2ApRead : 0) | (write ? Descriptor.S2ApWrite : 0));
         var par = n.At(AtOperation.S12E1R, Va);
         (par.FaultStatus, par.Stage2, par.Ptw).Should().Be((0x0F, true, true));
@@ -358,7 +358,7 @@ public class FaultTests
     public void Stage1TableReadFromStage2DeviceMemoryWithHcrPtwIsAStage2PermissionFault()
     {
         var n = Nested();
-        Walks.Patch(n.Memory, n.S2.SlotFor(n.S1TableIpa(Va, 1), 3, false), d => d & ~(0xFUL << 2) | 0b0001UL << 2);
+        Walks.Patch(n.Memory, (n.S2.SlotFor(new IntermediatePhysicalAddress(n.S1TableIpa(Va, 1)), 3, false)).Value, d => d & ~(0xFUL << 2) | 0b0001UL << 2);
         n.At(AtOperation.S12E1R, Va).Faulted.Should().BeFalse("HCR_EL2.PTW=0 allows table walks to Device memory");
         n.Pe.Registers.HcrEl2 = new Hcr(n.Pe.Registers.HcrEl2.Value | 1UL << 2);
         var par = n.At(AtOperation.S12E1R, Va);
@@ -369,7 +369,7 @@ public class FaultTests
     public void Stage2FaultOnTheFinalIpaHasNoS1Ptw()
     {
         var n = Nested();
-        Walks.Patch(n.Memory, n.S2.SlotFor(0x4000_0000UL, 3, false), _ => 0);
+        Walks.Patch(n.Memory, (n.S2.SlotFor(new IntermediatePhysicalAddress(0x4000_0000UL), 3, false)).Value, _ => 0);
         var par = n.At(AtOperation.S12E1R, Va);
         (par.FaultStatus, par.Stage2, par.Ptw).Should().Be((0x07, true, false));
         // AT S1E1R stops at the IPA: stage 2 of the output is not applied.
@@ -382,9 +382,9 @@ public class FaultTests
     public void Stage1FaultsComeBeforeStage2FaultsOnTheOutput()
     {
         var n = Nested();
-        Walks.Patch(n.Memory, n.S2.SlotFor(0x4000_0000UL, 3, false), _ => 0);
+        Walks.Patch(n.Memory, (n.S2.SlotFor(new IntermediatePhysicalAddress(0x4000_0000UL), 3, false)).Value, _ => 0);
         // The neighbouring page shares the last-level stage-1 table, which stage 2 already maps.
-        n.S1.Map(Page + 0x1000, 0x4000_0000UL, 3, n.S1Leaf(3, readOnly: true));
+        n.S1.Map(new VirtualAddress(Page + 0x1000), new PhysicalAddress(0x4000_0000UL), 3, n.S1Leaf(3, readOnly: true));
         var par = n.At(AtOperation.S12E1W, Page + 0x1000);
         (par.FaultStatus, par.Stage2).Should().Be((0x0F, false));
     }
@@ -394,10 +394,10 @@ public class FaultTests
     {
         var n = Nested();
         n.Pe.Registers.TcrEl1 = n.Pe.Registers.TcrEl1.WithHaHd(true, false);
-        Walks.Patch(n.Memory, n.S1.SlotFor(Va, 3, false), d => d & ~Descriptor.Af);
+        Walks.Patch(n.Memory, (n.S1.SlotFor(new VirtualAddress(Va), 3, false)).Value, d => d & ~Descriptor.Af);
         n.At(AtOperation.S12E1R, Va).Faulted.Should().BeFalse("HA=1 sets the Access flag instead of faulting");
         // The last-level stage-1 table is read-only at stage 2: the AF update is a write there.
-        Walks.Patch(n.Memory, n.S2.SlotFor(n.S1TableIpa(Va, 3), 3, false), d => d & ~Descriptor.S2ApWrite);
+        Walks.Patch(n.Memory, (n.S2.SlotFor(new IntermediatePhysicalAddress(n.S1TableIpa(Va, 3)), 3, false)).Value, d => d & ~Descriptor.S2ApWrite);
         var par = n.At(AtOperation.S12E1R, Va);
         (par.FaultStatus, par.Stage2, par.Ptw).Should().Be((0x0F, true, true));
     }

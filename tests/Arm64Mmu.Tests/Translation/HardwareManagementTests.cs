@@ -40,7 +40,7 @@ public class HardwareManagementTests
         r.Succeeded.Should().BeTrue();
         r.OutputAddress.Should().Be(0x8000_0000UL);
         r.Stage1UpdatePending.Should().BeTrue();
-        rig.Walk(AtOperation.S1E1R, Va).Descriptor.Should().Be(rig.Memory.ReadUInt64(rig.Slot(Va, 3)), "the walk itself does not write");
+        rig.Walk(AtOperation.S1E1R, Va).Descriptor.Should().Be(rig.Memory.ReadUInt64(new PhysicalAddress(rig.Slot(Va, 3))), "the walk itself does not write");
     }
 
     [Fact]

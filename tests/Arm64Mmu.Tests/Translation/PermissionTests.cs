@@ -161,7 +161,7 @@ public class PermissionTests
     {
         var rig = Rig(ap: 0b11);
         WalkResult r = default;
-        rig.Pe.Walker.Translate(rig.Pe.El10, rig.Pe.Stage2, Va, new AccessRequest(AccessKind.Execute, false, Pan: true), true, ref r);
+        rig.Pe.Walker.Translate(rig.Pe.El10, rig.Pe.Stage2, new VirtualAddress(Va), new AccessRequest(AccessKind.Execute, false, Pan: true), true, ref r);
         r.Succeeded.Should().BeTrue();
     }
 
@@ -289,11 +289,11 @@ public class PermissionTests
     public void AnAccessMustPassBothStages()
     {
         var n = new NestedRig(Granule.Size4K, 48, Granule.Size4K, 40, 1);
-        n.S1.Map(0x1000, 0x10_0000, 3, n.S1Leaf(3, el0: true));                 // stage 1 EL0 RW
-        n.S1.Map(0x2000, 0x20_0000, 3, n.S1Leaf(3, el0: true, readOnly: true)); // stage 1 read-only
+        n.S1.Map(new VirtualAddress(0x1000), new PhysicalAddress(0x10_0000), 3, n.S1Leaf(3, el0: true));                 // stage 1 EL0 RW
+        n.S1.Map(new VirtualAddress(0x2000), new PhysicalAddress(0x20_0000), 3, n.S1Leaf(3, el0: true, readOnly: true)); // stage 1 read-only
         n.MapStage1Tables();
-        n.S2.Map(0x10_0000, 0x3000_0000UL, 3, n.S2Leaf(3, write: false));        // stage 2 read-only
-        n.S2.Map(0x20_0000, 0x3010_0000UL, 3, n.S2Leaf(3));
+        n.S2.Map(new IntermediatePhysicalAddress(0x10_0000), new PhysicalAddress(0x3000_0000UL), 3, n.S2Leaf(3, write: false));        // stage 2 read-only
+        n.S2.Map(new IntermediatePhysicalAddress(0x20_0000), new PhysicalAddress(0x3010_0000UL), 3, n.S2Leaf(3));
         n.At(AtOperation.S12E0R, 0x1000).Faulted.Should().BeFalse();
         var w = n.At(AtOperation.S12E0W, 0x1000);
         (w.FaultStatus, w.Stage2).Should().Be((0x0F, true));

@@ -18,21 +18,21 @@ internal static class Walks
     public static WalkResult Translate(AddressTranslator pe, ulong va, AccessKind kind, bool unprivileged = false, bool stage12 = true)
     {
         WalkResult r = default;
-        pe.Walker.Translate(pe.El10, pe.Stage2, va, new AccessRequest(kind, unprivileged), stage12, ref r);
+        pe.Walker.Translate(pe.El10, pe.Stage2, new VirtualAddress(va), new AccessRequest(kind, unprivileged), stage12, ref r);
         return r;
     }
 
     public static WalkResult At(AddressTranslator pe, AtOperation op, ulong va)
     {
         WalkResult r = default;
-        pe.Walk(op, va, ref r);
+        pe.Walk(op, new VirtualAddress(va), ref r);
         return r;
     }
 
     public static void Patch(PhysicalMemory m, ulong slot, Func<ulong, ulong> change)
     {
         slot.Should().NotBe(0, "the descriptor slot must exist");
-        m.WriteUInt64(slot, change(m.ReadUInt64(slot)));
+        m.WriteUInt64(new PhysicalAddress(slot), change(m.ReadUInt64(new PhysicalAddress(slot))));
     }
 }
 
@@ -54,7 +54,7 @@ internal sealed class Stage1Rig
         features ??= ProcessorFeatures.QemuMax;
         Granule = g;
         Memory = new PhysicalMemory();
-        Allocator = new TableAllocator(Memory, tableRegion, 0x0100_0000UL);
+        Allocator = new TableAllocator(Memory, new PhysicalAddress(tableRegion), 0x0100_0000UL);
         // 64K with FEAT_LPA carries OA[51:48] in descriptor bits [15:12] whatever IPS says.
         int formatBits = ds || (g == Granule.Size64K && features.Lpa) ? 52 : 48;
         Tables = new TableBuilder(Allocator, Geometries.Stage1(g, vaBits, formatBits, ds));
@@ -72,15 +72,15 @@ internal sealed class Stage1Rig
     public ulong Leaf(int level, int attrIndx = Attr.Wb, bool el0 = false, bool readOnly = false)
         => Descriptor.Stage1Leaf(0, page: level == 3, attrIndx, el0, readOnly, Format);
 
-    public void Map(ulong va, ulong oa, int level, ulong? attributes = null) => Tables.Map(va, oa, level, attributes ?? Leaf(level));
+    public void Map(ulong va, ulong oa, int level, ulong? attributes = null) => Tables.Map(new VirtualAddress(va), new PhysicalAddress(oa), level, attributes ?? Leaf(level));
 
-    public ulong Slot(ulong va, int level) => Tables.SlotFor(va, level, allocate: false);
+    public ulong Slot(ulong va, int level) => Tables.SlotFor(new VirtualAddress(va), level, allocate: false).Value;
 
     public void Patch(ulong va, int level, Func<ulong, ulong> change) => Walks.Patch(Memory, Slot(va, level), change);
 
     public Tcr Tcr { get => Pe.Registers.TcrEl1; set => Pe.Registers.TcrEl1 = value; }
 
-    public Par At(AtOperation op, ulong va) => Pe.At(op, va);
+    public Par At(AtOperation op, ulong va) => Pe.At(op, new VirtualAddress(va));
 
     public WalkResult Walk(AtOperation op, ulong va) => Walks.At(Pe, op, va);
 
@@ -102,7 +102,7 @@ internal sealed class Stage2Rig
     {
         features ??= ProcessorFeatures.QemuMax;
         Memory = new PhysicalMemory();
-        var alloc = new TableAllocator(Memory, tableRegion, 0x0100_0000UL);
+        var alloc = new TableAllocator(Memory, new PhysicalAddress(tableRegion), 0x0100_0000UL);
         int formatBits = ds || (g == Granule.Size64K && features.Lpa) ? 52 : 48;
         Tables = new TableBuilder(alloc, Geometries.Stage2(g, ipaBits, startLevel, formatBits, ds));
         Pe = new AddressTranslator(Memory, features);
@@ -117,13 +117,13 @@ internal sealed class Stage2Rig
     public ulong Leaf(int level, int memAttr = 0xF, bool read = true, bool write = true)
         => Descriptor.Stage2Leaf(0, page: level == 3, memAttr, read, write, Format);
 
-    public void Map(ulong ipa, ulong pa, int level, ulong? attributes = null) => Tables.Map(ipa, pa, level, attributes ?? Leaf(level));
+    public void Map(ulong ipa, ulong pa, int level, ulong? attributes = null) => Tables.Map(new VirtualAddress(ipa), new PhysicalAddress(pa), level, attributes ?? Leaf(level));
 
-    public ulong Slot(ulong ipa, int level) => Tables.SlotFor(ipa, level, allocate: false);
+    public ulong Slot(ulong ipa, int level) => Tables.SlotFor(new IntermediatePhysicalAddress(ipa), level, allocate: false).Value;
 
     public void Patch(ulong ipa, int level, Func<ulong, ulong> change) => Walks.Patch(Memory, Slot(ipa, level), change);
 
-    public Par At(AtOperation op, ulong ipa) => Pe.At(op, ipa);
+    public Par At(AtOperation op, ulong ipa) => Pe.At(op, new VirtualAddress(ipa));
 }
 
 /// <summary>
@@ -145,8 +145,8 @@ internal sealed class NestedRig
     {
         var features = ProcessorFeatures.QemuMax;
         int fmt1 = ds || g1 == Granule.Size64K ? 52 : 48, fmt2 = ds || g2 == Granule.Size64K ? 52 : 48;
-        S2 = new TableBuilder(new TableAllocator(Memory, 0x4000_0000UL, 0x0400_0000UL), Geometries.Stage2(g2, ipaBits, s2Start, fmt2, ds));
-        S1Allocator = new TableAllocator(Memory, S1TablesPa, 0x0040_0000UL);
+        S2 = new TableBuilder(new TableAllocator(Memory, new PhysicalAddress(0x4000_0000UL), 0x0400_0000UL), Geometries.Stage2(g2, ipaBits, s2Start, fmt2, ds));
+        S1Allocator = new TableAllocator(Memory, new PhysicalAddress(S1TablesPa), 0x0040_0000UL);
         S1 = new TableBuilder(S1Allocator, Geometries.Stage1(g1, vaBits, fmt1, ds), S1TablesPa - S1TablesIpa);
         Pe = new AddressTranslator(Memory, features);
         Pe.Registers.TcrEl1 = new Tcr(0).WithT0sz(64 - vaBits).WithTg0(g1).WithIps(ds ? 52 : 48).WithDs(ds).WithWalkAttributesInnerWb()
@@ -171,17 +171,17 @@ internal sealed class NestedRig
     /// so that every stage-1 table read costs a full stage-2 walk.
     /// </summary>
     public void MapStage1Tables(bool read = true, bool write = true, int memAttr = 0xF)
-        => S2.MapRange(S1TablesIpa, S1TablesPa, S1Allocator.RegionEnd - S1Allocator.RegionBase, 3, S2Leaf(3, memAttr, read, write));
+        => S2.MapRange(new IntermediatePhysicalAddress(S1TablesIpa), new PhysicalAddress(S1TablesPa), S1Allocator.RegionEnd - S1Allocator.RegionBase, 3, S2Leaf(3, memAttr, read, write));
 
     /// <summary>The IPA of the stage-1 table that holds the level-<paramref name="level"/> descriptor for <paramref name="va"/>.</summary>
     public ulong S1TableIpa(ulong va, int level)
     {
-        ulong slotPa = S1.SlotFor(va, level, allocate: false);
-        slotPa.Should().NotBe(0);
-        return (slotPa - (S1TablesPa - S1TablesIpa)) & ~(S1.Geometry.Granule.Bytes() - 1);
+        var slotPa = S1.SlotFor(new VirtualAddress(va), level, allocate: false);
+        slotPa.Should().NotBe(new PhysicalAddress(0));
+        return (slotPa - (S1TablesPa - S1TablesIpa)).AlignDown(S1.Geometry.Granule.Bytes()).Value;
     }
 
-    public Par At(AtOperation op, ulong va) => Pe.At(op, va);
+    public Par At(AtOperation op, ulong va) => Pe.At(op, new VirtualAddress(va));
 
     public WalkResult Walk(AtOperation op, ulong va) => Walks.At(Pe, op, va);
 }

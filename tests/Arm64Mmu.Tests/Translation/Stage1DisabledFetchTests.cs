@@ -16,7 +16,7 @@ public class Stage1DisabledFetchTests
         var t = new AddressTranslator(new PhysicalMemory(), ProcessorFeatures.QemuMax);
         t.Registers.SctlrEl1 = new Sctlr(i ? 1UL << 12 : 0);
         WalkResult r = default;
-        t.Walker.Translate(t.El10, Stage2Regime.Disabled, 0x1234_5678, new AccessRequest(kind, false), false, ref r);
+        t.Walker.Translate(t.El10, Stage2Regime.Disabled, new VirtualAddress(0x1234_5678), new AccessRequest(kind, false), false, ref r);
         r.Succeeded.Should().BeTrue();
         r.OutputAddress.Should().Be(0x1234_5678UL);
         r.Attributes.Should().Be((byte)expected);

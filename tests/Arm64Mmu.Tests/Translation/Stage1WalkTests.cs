@@ -87,7 +87,7 @@ public class Stage1WalkTests
     {
         var rig = new Stage1Rig(g, vaBits, ds, ipsBits: ds ? 52 : 48);
         const ulong va = 0x1234;
-        ulong slot = rig.Tables.SlotFor(va, level, allocate: true);
+        var slot = rig.Tables.SlotFor(new VirtualAddress(va), level, allocate: true);
         // A well-formed block at address 0: valid, bits[1:0] = 0b01, AF, AttrIndx 1.
         rig.Memory.WriteUInt64(slot, Descriptor.Valid | Descriptor.Af | (ulong)Attr.Wb << 2);
 
@@ -101,7 +101,7 @@ public class Stage1WalkTests
     {
         var features = ProcessorFeatures.QemuMax with { PaRangeBits = 48 };
         var rig = new Stage1Rig(Granule.Size64K, 48, features: features);
-        rig.Memory.WriteUInt64(rig.Tables.SlotFor(0x1234, 1, allocate: true), Descriptor.Valid | Descriptor.Af | 4);
+        rig.Memory.WriteUInt64(rig.Tables.SlotFor(new VirtualAddress(0x1234), 1, allocate: true), Descriptor.Valid | Descriptor.Af | 4);
         rig.At(AtOperation.S1E1R, 0x1234).FaultStatus.Should().Be(0x05);
     }
 
@@ -126,7 +126,7 @@ public class Stage1WalkTests
         const ulong oa = 0x000E_0000_1234_5000UL;
         rig.Map(va & ~0xFFFUL, oa, 3);
         // The level -1 entry is a table descriptor whose bits [9:8] and [49:48] hold the next table's address bits [51:48].
-        ulong lm1 = rig.Memory.ReadUInt64(rig.Slot(va, -1));
+        ulong lm1 = rig.Memory.ReadUInt64(new PhysicalAddress(rig.Slot(va, -1)));
         Descriptor.TypeAt(lm1, -1).Should().Be(DescriptorType.Table);
         (((lm1 >> 8) & 3) << 2 | ((lm1 >> 48) & 3)).Should().Be(0xD);
         var par = rig.At(AtOperation.S1E1R, va);
@@ -143,7 +143,7 @@ public class Stage1WalkTests
         const ulong va = 0x000F_0000_1234_5678UL;
         const ulong oa = 0x000B_0000_4321_0000UL;
         rig.Map(va & ~0xFFFFUL, oa, 3);
-        ulong leaf = rig.Memory.ReadUInt64(rig.Slot(va, 3));
+        ulong leaf = rig.Memory.ReadUInt64(new PhysicalAddress(rig.Slot(va, 3)));
         ((leaf >> 12) & 0xF).Should().Be(0xB);
         rig.At(AtOperation.S1E1R, va).PhysicalAddress.Should().Be(oa | 0x5000);
     }
@@ -153,9 +153,9 @@ public class Stage1WalkTests
     {
         var rig = new Stage1Rig(Granule.Size4K, 48);
         // A TTBR1 half: 16K granule, 39-bit (T1SZ 25): VA range [2^64 − 2^39, 2^64).
-        var tables1 = new Arm64Mmu.PageTables.TableBuilder(new Arm64Mmu.PageTables.TableAllocator(rig.Memory, 0x5000_0000UL, 0x10_0000), Geometries.Stage1(Granule.Size16K, 39));
+        var tables1 = new Arm64Mmu.PageTables.TableBuilder(new Arm64Mmu.PageTables.TableAllocator(rig.Memory, new PhysicalAddress(0x5000_0000UL), 0x10_0000), Geometries.Stage1(Granule.Size16K, 39));
         const ulong va = 0xFFFF_FF80_1234_5678UL;
-        tables1.Map(va & ((1UL << 39) - 1) & ~0x3FFFUL, 0x7700_0000UL, 3, Descriptor.Stage1Leaf(0, true, Attr.Nc));
+        tables1.Map(new VirtualAddress(va & ((1UL << 39) - 1) & ~0x3FFFUL), new PhysicalAddress(0x7700_0000UL), 3, Descriptor.Stage1Leaf(0, true, Attr.Nc));
         rig.Tcr = rig.Tcr.WithEpd(false, false).WithTg1(Granule.Size16K).WithT1sz(25);
         rig.Pe.Registers.Ttbr1El1 = Ttbr.Create(tables1.Root);
         var par = rig.At(AtOperation.S1E1R, va);
@@ -170,7 +170,7 @@ public class Stage1WalkTests
     public void Stage1DisabledIsAFlatDeviceMapping()
     {
         var pe = new AddressTranslator(new Arm64Mmu.Memory.PhysicalMemory(), ProcessorFeatures.QemuMax);
-        var par = pe.At(AtOperation.S1E1R, 0x0000_1234_5678_9ABCUL);
+        var par = pe.At(AtOperation.S1E1R, new VirtualAddress(0x0000_1234_5678_9ABCUL));
         par.Faulted.Should().BeFalse();
         par.PhysicalAddress.Should().Be(0x0000_1234_5678_9000UL);
         par.Attributes.Should().Be(0x00); // Device-nGnRnE for data accesses
@@ -197,8 +197,8 @@ public class Stage1WalkTests
     public void Stage1DisabledAddressAbovePaRangeIsALevel0AddressSizeFault(int paRange, ulong va)
     {
         var pe = new AddressTranslator(new Arm64Mmu.Memory.PhysicalMemory(), ProcessorFeatures.QemuMax with { PaRangeBits = paRange });
-        pe.At(AtOperation.S1E1R, va).FaultStatus.Should().Be(0x00);
-        pe.At(AtOperation.S1E1R, va - 0x1000).Faulted.Should().BeFalse();
+        pe.At(AtOperation.S1E1R, new VirtualAddress(va)).FaultStatus.Should().Be(0x00);
+        pe.At(AtOperation.S1E1R, new VirtualAddress(va - 0x1000)).Faulted.Should().BeFalse();
     }
 
     [Fact]
@@ -236,10 +236,10 @@ public class Stage1WalkTests
     public void El2RegimeUsesTtbr0El2AndAp2Only()
     {
         var rig = new Stage1Rig(Granule.Size4K, 48);
-        var b = new Arm64Mmu.PageTables.TableBuilder(new Arm64Mmu.PageTables.TableAllocator(rig.Memory, 0x6000_0000UL, 0x10_0000), Geometries.Stage1(Granule.Size64K, 42, 52));
+        var b = new Arm64Mmu.PageTables.TableBuilder(new Arm64Mmu.PageTables.TableAllocator(rig.Memory, new PhysicalAddress(0x6000_0000UL), 0x10_0000), Geometries.Stage1(Granule.Size64K, 42, 52));
         // AP[1] is RES1 in a one-privilege regime; AP[2] selects read-only.
-        b.Map(0x1_0000, 0x8000_0000UL, 3, Descriptor.Stage1Leaf(0, true, Attr.Wb, el0: true));
-        b.Map(0x2_0000, 0x9000_0000UL, 3, Descriptor.Stage1Leaf(0, true, Attr.Wb, el0: true, readOnly: true));
+        b.Map(new VirtualAddress(0x1_0000), new PhysicalAddress(0x8000_0000UL), 3, Descriptor.Stage1Leaf(0, true, Attr.Wb, el0: true));
+        b.Map(new VirtualAddress(0x2_0000), new PhysicalAddress(0x9000_0000UL), 3, Descriptor.Stage1Leaf(0, true, Attr.Wb, el0: true, readOnly: true));
         rig.Pe.Registers.TcrEl2 = new TcrEl2(TcrEl2.Res1).WithT0sz(22).WithTg0(Granule.Size64K).WithPs(48);
         rig.Pe.Registers.Ttbr0El2 = Ttbr.Create(b.Root);
         rig.Pe.Registers.MairEl2 = Attr.Mair;

@@ -249,7 +249,7 @@ public class TranslationProperties
             var geo1 = n.S1.Geometry;
             // Stage-1 leaves output IPAs inside the window (so leaves of at most 512 MiB).
             var leaves = Place(geo1, c.Maps, 48, l => geo1.LevelShift(l) <= 29, WindowIpa, WindowSize);
-            foreach (var l in leaves) n.S1.Map(l.Input, l.Output, l.Level, n.S1Leaf(l.Level));
+            foreach (var l in leaves) n.S1.Map(new VirtualAddress(l.Input), new PhysicalAddress(l.Output), l.Level, n.S1Leaf(l.Level));
             // One more stage-1 page whose IPA stage 2 does not map.
             ulong page1 = c.G1.Bytes();
             ulong? stray = null;
@@ -257,13 +257,13 @@ public class TranslationProperties
             {
                 ulong va = p & ((1UL << c.VaBits) - 1) & ~(page1 - 1);
                 if (leaves.Any(l => l.Overlaps(va, page1))) continue;
-                n.S1.Map(va, UnmappedIpa, 3, n.S1Leaf(3));
+                n.S1.Map(new VirtualAddress(va), new PhysicalAddress(UnmappedIpa), 3, n.S1Leaf(3));
                 stray = va;
                 break;
             }
             n.MapStage1Tables();
             int s2Shift = n.S2.Geometry.LevelShift(2);
-            n.S2.MapRange(WindowIpa, c.WindowPa, WindowSize, 2, n.S2Leaf(2));
+            n.S2.MapRange(new IntermediatePhysicalAddress(WindowIpa), new PhysicalAddress(c.WindowPa), WindowSize, 2, n.S2Leaf(2));
             int s2Levels = 4 - c.S2Start;
 
             foreach (var l in leaves)

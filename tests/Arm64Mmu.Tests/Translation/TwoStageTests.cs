@@ -23,9 +23,9 @@ public class TwoStageTests
         ulong page1 = g1.Bytes(), page2 = g2.Bytes();
         const ulong ipa = 0x4000_0000UL;
         ulong pa = ds ? 0x000C_0000_1230_0000UL : 0x0000_0012_3400_0000UL;
-        n.S1.Map(va & ~(page1 - 1), ipa, 3, n.S1Leaf(3));
+        n.S1.Map(new VirtualAddress(va & ~(page1 - 1)), new PhysicalAddress(ipa), 3, n.S1Leaf(3));
         n.MapStage1Tables();
-        n.S2.MapRange(ipa, pa, Math.Max(page1, page2), 3, n.S2Leaf(3));
+        n.S2.MapRange(new IntermediatePhysicalAddress(ipa), new PhysicalAddress(pa), Math.Max(page1, page2), 3, n.S2Leaf(3));
         var r = n.Walk(AtOperation.S12E1R, va);
         r.Succeeded.Should().BeTrue(r.Fault.ToString());
         (r.Stage1Reads, r.Stage2Reads).Should().Be(((byte)s1Reads, (byte)s2Reads));
@@ -38,9 +38,9 @@ public class TwoStageTests
     private static NestedRig AttributeRig(int s1Attr, ulong s1Sh, int s2MemAttr, ulong s2Sh)
     {
         var n = new NestedRig(Granule.Size4K, 48, Granule.Size4K, 40, 1);
-        n.S1.Map(0x1000, 0x10_0000, 3, n.S1Leaf(3, s1Attr) & ~(3UL << 8) | s1Sh << 8);
+        n.S1.Map(new VirtualAddress(0x1000), new PhysicalAddress(0x10_0000), 3, n.S1Leaf(3, s1Attr) & ~(3UL << 8) | s1Sh << 8);
         n.MapStage1Tables();
-        n.S2.Map(0x10_0000, 0x3000_0000UL, 3, n.S2Leaf(3, s2MemAttr) & ~(3UL << 8) | s2Sh << 8);
+        n.S2.Map(new IntermediatePhysicalAddress(0x10_0000), new PhysicalAddress(0x3000_0000UL), 3, n.S2Leaf(3, s2MemAttr) & ~(3UL << 8) | s2Sh << 8);
         return n;
     }
 
@@ -130,7 +130,7 @@ public class TwoStageTests
         rig.Map(top, 0x7000_0000UL, 3);
         rig.Map(0, 0x7100_0000UL, 3);
         int tables = 1 << (ipaBits - 39);
-        rig.Slot(top, 1).Should().Be(rig.Tables.RootPhysical + (ulong)(tables * 512 - 1) * 8);
+        rig.Slot(top, 1).Should().Be((rig.Tables.RootPhysical + (ulong)(tables * 512 - 1) * 8).Value);
         rig.At(AtOperation.S12E1R, top + 0x123).PhysicalAddress.Should().Be(0x7000_0000UL);
         rig.At(AtOperation.S12E1R, 0x123).PhysicalAddress.Should().Be(0x7100_0000UL);
         var r = Walks.At(rig.Pe, AtOperation.S12E1R, top);

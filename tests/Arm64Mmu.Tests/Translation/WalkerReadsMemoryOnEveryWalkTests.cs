@@ -33,7 +33,7 @@ public class WalkerReadsMemoryOnEveryWalkTests
     private static ulong OutputOf(AddressTranslator pe, AtOperation op, ulong va)
     {
         WalkResult r = default;
-        pe.Walk(op, va, ref r);
+        pe.Walk(op, new VirtualAddress(va), ref r);
         r.Fault.Should().Be(Fault.None, "0x{0:x} is mapped", va);
         return r.OutputAddress;
     }
@@ -42,17 +42,17 @@ public class WalkerReadsMemoryOnEveryWalkTests
     public void LeafRewrittenBetweenWalks_NextWalkUsesTheNewOutputAddress()
     {
         var mem = new PhysicalMemory();
-        var b = new TableBuilder(new TableAllocator(mem, TableRegion, 0x10_0000), Geometries.Stage1(Granule.Size4K, 48));
+        var b = new TableBuilder(new TableAllocator(mem, new PhysicalAddress(TableRegion), 0x10_0000), Geometries.Stage1(Granule.Size4K, 48));
         const ulong va = 0x0000_1234_5678_9000UL;
-        b.Map(va, 0x8000_0000UL, 3, Page(0));
+        b.Map(new VirtualAddress(va), new PhysicalAddress(0x8000_0000UL), 3, Page(0));
         var pe = Stage1Pe(mem, b.Root);
 
         OutputOf(pe, AtOperation.S1E1R, va + 0x10).Should().Be(0x8000_0010UL);
-        mem.WriteUInt64(b.SlotFor(va, 3, allocate: false), Page(0x9000_0000UL));
+        mem.WriteUInt64(b.SlotFor(new VirtualAddress(va), 3, allocate: false), Page(0x9000_0000UL));
         OutputOf(pe, AtOperation.S1E1R, va + 0x10).Should().Be(0x9000_0010UL);
 
-        mem.WriteUInt64(b.SlotFor(va, 3, allocate: false), 0);
-        var par = pe.At(AtOperation.S1E1R, va);
+        mem.WriteUInt64(b.SlotFor(new VirtualAddress(va), 3, allocate: false), 0);
+        var par = pe.At(AtOperation.S1E1R, new VirtualAddress(va));
         par.Faulted.Should().BeTrue();
         par.FaultStatus.Should().Be(0x07, "an invalid level-3 descriptor is a level-3 Translation fault (DFSC 0b000111)");
     }
@@ -63,15 +63,15 @@ public class WalkerReadsMemoryOnEveryWalkTests
         var mem = new PhysicalMemory();
         const ulong l0 = 0x10_0000, l1 = 0x20_0000, l2 = 0x30_0000, l3 = 0x40_0000;
         const ulong va = 0x0000_0000_4020_3000UL; // L0 index 0, L1 index 1, L2 index 1, L3 index 3
-        mem.WriteUInt64(l0, Descriptor.Table(l1));
+        mem.WriteUInt64(new PhysicalAddress(l0), Descriptor.Table(l1));
         var pe = Stage1Pe(mem, l0);
 
         // The level-1 table's frame has never been written: it reads as zero, an invalid descriptor.
-        pe.At(AtOperation.S1E1R, va).FaultStatus.Should().Be(0x05, "a zero level-1 descriptor is a level-1 Translation fault");
+        pe.At(AtOperation.S1E1R, new VirtualAddress(va)).FaultStatus.Should().Be(0x05, "a zero level-1 descriptor is a level-1 Translation fault");
 
-        mem.WriteUInt64(l1 + 1 * 8, Descriptor.Table(l2));
-        mem.WriteUInt64(l2 + 1 * 8, Descriptor.Table(l3));
-        mem.WriteUInt64(l3 + 3 * 8, Page(0x7777_0000UL));
+        mem.WriteUInt64(new PhysicalAddress(l1 + 1 * 8), Descriptor.Table(l2));
+        mem.WriteUInt64(new PhysicalAddress(l2 + 1 * 8), Descriptor.Table(l3));
+        mem.WriteUInt64(new PhysicalAddress(l3 + 3 * 8), Page(0x7777_0000UL));
         OutputOf(pe, AtOperation.S1E1R, va + 0x44).Should().Be(0x7777_0044UL);
     }
 
@@ -81,18 +81,18 @@ public class WalkerReadsMemoryOnEveryWalkTests
         var mem = new PhysicalMemory();
         const ulong l0 = 0x10_0000, l1 = 0x20_0000, l2a = 0x30_0000, l2b = 0x31_0000, l3a = 0x40_0000, l3b = 0x41_0000;
         const ulong va = 0x0000_0000_4020_3000UL;
-        mem.WriteUInt64(l0, Descriptor.Table(l1));
-        mem.WriteUInt64(l1 + 1 * 8, Descriptor.Table(l2a));
-        mem.WriteUInt64(l2a + 1 * 8, Descriptor.Table(l3a));
-        mem.WriteUInt64(l3a + 3 * 8, Page(0xA000_0000UL));
-        mem.WriteUInt64(l2b + 1 * 8, Descriptor.Table(l3b));
-        mem.WriteUInt64(l3b + 3 * 8, Page(0xB000_0000UL));
+        mem.WriteUInt64(new PhysicalAddress(l0), Descriptor.Table(l1));
+        mem.WriteUInt64(new PhysicalAddress(l1 + 1 * 8), Descriptor.Table(l2a));
+        mem.WriteUInt64(new PhysicalAddress(l2a + 1 * 8), Descriptor.Table(l3a));
+        mem.WriteUInt64(new PhysicalAddress(l3a + 3 * 8), Page(0xA000_0000UL));
+        mem.WriteUInt64(new PhysicalAddress(l2b + 1 * 8), Descriptor.Table(l3b));
+        mem.WriteUInt64(new PhysicalAddress(l3b + 3 * 8), Page(0xB000_0000UL));
         var pe = Stage1Pe(mem, l0);
 
         OutputOf(pe, AtOperation.S1E1R, va).Should().Be(0xA000_0000UL);
-        mem.WriteUInt64(l1 + 1 * 8, Descriptor.Table(l2b));
+        mem.WriteUInt64(new PhysicalAddress(l1 + 1 * 8), Descriptor.Table(l2b));
         OutputOf(pe, AtOperation.S1E1R, va).Should().Be(0xB000_0000UL);
-        mem.WriteUInt64(l1 + 1 * 8, Descriptor.Table(l2a));
+        mem.WriteUInt64(new PhysicalAddress(l1 + 1 * 8), Descriptor.Table(l2a));
         OutputOf(pe, AtOperation.S1E1R, va).Should().Be(0xA000_0000UL);
     }
 
@@ -100,13 +100,13 @@ public class WalkerReadsMemoryOnEveryWalkTests
     public void WalksAlternatingBetweenTablesAtEveryLevel_EachGetsItsOwnMapping()
     {
         var mem = new PhysicalMemory();
-        var b = new TableBuilder(new TableAllocator(mem, TableRegion, 0x100_0000), Geometries.Stage1(Granule.Size4K, 48));
+        var b = new TableBuilder(new TableAllocator(mem, new PhysicalAddress(TableRegion), 0x100_0000), Geometries.Stage1(Granule.Size4K, 48));
         // Each VA is in its own level-0 entry, so no two share a table below the root.
         var vas = new ulong[8];
         for (int i = 0; i < vas.Length; i++)
         {
             vas[i] = ((ulong)i << 39) | ((ulong)i << 30) | ((ulong)i << 21) | ((ulong)i << 12);
-            b.Map(vas[i], 0x1_0000_0000UL + ((ulong)i << 12), 3, Page(0));
+            b.Map(new VirtualAddress(vas[i]), new PhysicalAddress(0x1_0000_0000UL + ((ulong)i << 12)), 3, Page(0));
         }
         var pe = Stage1Pe(mem, b.Root);
 
@@ -120,21 +120,21 @@ public class WalkerReadsMemoryOnEveryWalkTests
     {
         var mem = new PhysicalMemory();
         // Stage 2: 4K, 40-bit IPA starting at level 1. Stage-1 tables are seen at IPA 0x8000_0000.
-        var s2 = new TableBuilder(new TableAllocator(mem, TableRegion, 0x10_0000), Geometries.Stage2(Granule.Size4K, 40, 1, 40));
+        var s2 = new TableBuilder(new TableAllocator(mem, new PhysicalAddress(TableRegion), 0x10_0000), Geometries.Stage2(Granule.Size4K, 40, 1, 40));
         const ulong tablesIpa = 0x8000_0000UL, copyA = 0x1_0000_0000UL, copyB = 0x2_0000_0000UL;
         const ulong va = 0x0000_0000_0000_5000UL, ipaA = 0x5_0000_0000UL, ipaB = 0x6_0000_0000UL;
         // Two physical copies of a 4-level stage-1 table set (root, L1, L2, L3 in consecutive frames), the leaf differing.
         foreach (var (pa, leafIpa) in new[] { (copyA, ipaA), (copyB, ipaB) })
         {
-            mem.WriteUInt64(pa + 0x0000, Descriptor.Table(tablesIpa + 0x1000));
-            mem.WriteUInt64(pa + 0x1000, Descriptor.Table(tablesIpa + 0x2000));
-            mem.WriteUInt64(pa + 0x2000, Descriptor.Table(tablesIpa + 0x3000));
-            mem.WriteUInt64(pa + 0x3000 + 5 * 8, Page(leafIpa));
+            mem.WriteUInt64(new PhysicalAddress(pa + 0x0000), Descriptor.Table(tablesIpa + 0x1000));
+            mem.WriteUInt64(new PhysicalAddress(pa + 0x1000), Descriptor.Table(tablesIpa + 0x2000));
+            mem.WriteUInt64(new PhysicalAddress(pa + 0x2000), Descriptor.Table(tablesIpa + 0x3000));
+            mem.WriteUInt64(new PhysicalAddress(pa + 0x3000 + 5 * 8), Page(leafIpa));
         }
         for (ulong off = 0; off < 0x4000; off += 0x1000)
-            s2.Map(tablesIpa + off, copyA + off, 3, Descriptor.Stage2Leaf(0, page: true));
-        s2.Map(ipaA, 0x3_0000_0000UL, 3, Descriptor.Stage2Leaf(0, page: true));
-        s2.Map(ipaB, 0x4_0000_0000UL, 3, Descriptor.Stage2Leaf(0, page: true));
+            s2.Map(new IntermediatePhysicalAddress(tablesIpa + off), new PhysicalAddress(copyA + off), 3, Descriptor.Stage2Leaf(0, page: true));
+        s2.Map(new IntermediatePhysicalAddress(ipaA), new PhysicalAddress(0x3_0000_0000UL), 3, Descriptor.Stage2Leaf(0, page: true));
+        s2.Map(new IntermediatePhysicalAddress(ipaB), new PhysicalAddress(0x4_0000_0000UL), 3, Descriptor.Stage2Leaf(0, page: true));
 
         var pe = Stage1Pe(mem, tablesIpa);
         pe.Registers.VtcrEl2 = new Vtcr(0).WithT0sz(24).WithSl0(Vtcr.Sl0ForStartLevel(Granule.Size4K, 1)).WithTg0(Granule.Size4K).WithPs(40).WithWalkAttributesInnerWb();
@@ -143,7 +143,7 @@ public class WalkerReadsMemoryOnEveryWalkTests
 
         OutputOf(pe, AtOperation.S12E1R, va + 0x20).Should().Be(0x3_0000_0020UL);
         // Move the stage-1 level-3 table: its IPA now maps to copy B, whose leaf points at ipaB.
-        mem.WriteUInt64(s2.SlotFor(tablesIpa + 0x3000, 3, allocate: false), Descriptor.Stage2Leaf(copyB + 0x3000, page: true));
+        mem.WriteUInt64(s2.SlotFor(new IntermediatePhysicalAddress(tablesIpa + 0x3000), 3, allocate: false), Descriptor.Stage2Leaf(copyB + 0x3000, page: true));
         OutputOf(pe, AtOperation.S12E1R, va + 0x20).Should().Be(0x4_0000_0020UL);
     }
 }

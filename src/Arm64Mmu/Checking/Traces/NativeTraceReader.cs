@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Arm64Mmu.Memory;
 using Arm64Mmu.Architecture;
 using Arm64Mmu.Machine;
 using Arm64Mmu.Tlb;
@@ -246,8 +247,8 @@ public static partial class NativeTraceReader
                 }
             }
             if (info.IsRange) throw err($"{info.Name} takes a raw range operand (use tlbi {info.Name} <operand>)");
-            if (info.Kind == TlbiKind.Ipa) operand = TlbiOperand.Ipa(ipa ?? throw err($"{info.Name} needs ipa=…"), level);
-            else operand = TlbiOperand.Va(va ?? 0, asid, level);
+            if (info.Kind == TlbiKind.Ipa) operand = TlbiOperand.Ipa(new IntermediatePhysicalAddress(ipa ?? throw err($"{info.Name} needs ipa=…")), level);
+            else operand = TlbiOperand.Va(new VirtualAddress(va ?? 0), asid, level);
             if (info.Kind != TlbiKind.Ipa && ipa is not null) throw err($"{info.Name} takes va=…, not ipa=…");
         }
         return new TraceRecord(TraceRecordKind.Tlbi, pe, line) { Op = op, Operand = operand };

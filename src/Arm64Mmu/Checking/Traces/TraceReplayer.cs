@@ -51,13 +51,13 @@ public static class TraceReplayer
             switch (r.Kind)
             {
                 case TraceRecordKind.Store:
-                    memory.WriteUInt64(r.Address, r.Value, WriteOrigin.Software, r.Pe);
+                    memory.WriteWord(r.Address, r.Value, WriteOrigin.Software, r.Pe);
                     break;
                 case TraceRecordKind.HardwareUpdate:
-                    memory.WriteUInt64(r.Address, r.Value, WriteOrigin.HardwareUpdate, r.Pe);
+                    memory.WriteWord(r.Address, r.Value, WriteOrigin.HardwareUpdate, r.Pe);
                     break;
                 case TraceRecordKind.Initial:
-                    memory.WriteUInt64(r.Address, r.Value, WriteOrigin.Software, -1);
+                    memory.WriteWord(r.Address, r.Value, WriteOrigin.Software, -1);
                     break;
                 case TraceRecordKind.Fill:
                     Fill(memory, r, maxFrames, trace.Name, lim);
@@ -85,7 +85,7 @@ public static class TraceReplayer
                     break;
                 }
                 case TraceRecordKind.TableFreed:
-                    checker.NotifyTablesFreed(r.Pe, r.Address, Math.Max(r.Size, 1));
+                    checker.NotifyTablesFreed(r.Pe, new PhysicalAddress(r.Address), Math.Max(r.Size, 1));
                     break;
                 case TraceRecordKind.Lock:
                     checker.OnLock(r.Pe, r.Address);
@@ -127,7 +127,7 @@ public static class TraceReplayer
             if (word == 0 && !memory.IsBacked(frame >> 12)) continue;
             if (word != 0 && memory.BackedFrames >= maxFrames && !memory.IsBacked(frame >> 12)) throw MemoryLimit(name, r.Line, lim);
             for (ulong a = Math.Max(frame, start); a < Math.Min(frame + PhysicalMemory.FrameSize, end); a += 8)
-                if (memory.ReadUInt64(a) != word) memory.WriteUInt64(a, word, WriteOrigin.Software, r.Pe);
+                if (memory.ReadWord(a) != word) memory.WriteWord(a, word, WriteOrigin.Software, r.Pe);
         }
     }
 
@@ -147,7 +147,7 @@ public static class TraceReplayer
         ulong first = start & ~(ulong)(PhysicalMemory.FrameSize - 1);
         ulong frames = (end - first + PhysicalMemory.FrameSize - 1) / PhysicalMemory.FrameSize;
         if (backedOnly && frames > (ulong)memory.BackedFrames)
-            return memory.BackedFrameAddresses().Where(f => f >= first && f < end);
+            return memory.BackedFrameAddresses().Select(f => f.Value).Where(f => f >= first && f < end);
         return Frames(first, end);
 
         static IEnumerable<ulong> Frames(ulong first, ulong end)

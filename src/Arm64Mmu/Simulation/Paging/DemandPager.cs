@@ -139,7 +139,7 @@ internal sealed class DemandPager
         if (++b.Touched == 1 << (_policy.BlockShift - _granuleShift) && b.Reserved != ulong.MaxValue)
         {
             ulong blockVa = input & ~((1UL << _policy.BlockShift) - 1);
-            _space.Merge(_os, blockVa, _blockLevel);
+            _space.Commit(_os, _space.PlanMergeRaw(blockVa, _blockLevel));
             b.Promoted = true;
             Promotions++;
             b.Pages = [];
@@ -154,7 +154,7 @@ internal sealed class DemandPager
     {
         try
         {
-            _space.Map(_os, va, pa, size, _attributes, new MapOptions { LargestLeafLevel = level });
+            _space.Commit(_os, _space.PlanMapRaw(va, pa, size, _attributes, new MapOptions { LargestLeafLevel = level }));
         }
         catch (PageTableUpdateException e) when (e.Kind == PageTableErrorKind.OutOfTableMemory)
         {
