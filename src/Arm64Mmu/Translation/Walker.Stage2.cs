@@ -130,8 +130,8 @@ public sealed partial class Walker
 
         int level = geo.StartLevel;
         int stride = geo.Stride;
-        ulong strideMask = (1UL << stride) - 1;
-        ulong tableMask = Descriptor.AddressMask(geo.GranuleBits);
+        ulong strideMask = geo.StrideMask;
+        ulong tableMask = geo.TableAddressMask;
         var format = geo.Format;
         int outputBits = geo.OutputBits;
         ulong table = s2.TableBase;
@@ -148,8 +148,8 @@ public sealed partial class Walker
         }
         else
         {
-            shift = TranslationGeometry.LevelShift(geo.Granule, level);
-            indexMask = (1UL << geo.InitialIndexBits) - 1;
+            shift = geo.InitialShift;
+            indexMask = geo.InitialIndexMask;
             tableWord = (table >> 3) & (PhysicalMemory.WordsPerFrame - 1); // as in Stage1Walk
         }
         int slots = forStage1Table ? Stage2TableSlots : Stage2OutputSlots;
@@ -181,7 +181,7 @@ public sealed partial class Walker
         }
         r.Stage2Reads += (byte)(level - firstRead + 1);
 
-        if (Classify(desc, level, geo.BlockLevels) == DescriptorType.Invalid)
+        if (!geo.IsLeaf(desc, level)) // Classify(…) == DescriptorType.Invalid, in one shift
         {
             leaf.Fault = new Fault(FaultKind.Translation, (sbyte)level, 2, false, ipa);
             return Status.Fault;
