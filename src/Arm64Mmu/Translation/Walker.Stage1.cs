@@ -87,7 +87,8 @@ public sealed partial class Walker
             if (st != Status.Ok) return st;
             descPa = page.PhysicalAddress;
         }
-        ulong desc = ReadDescriptor(Stage1Slots + 1 + level, descPa, (tableWord | index) & (PhysicalMemory.WordsPerFrame - 1));
+        ref CachedFrame frame = ref FrameSlot(Stage1Slots + 1 + level);
+        ulong desc = ReadDescriptor(ref frame, descPa, (tableWord | index) & (PhysicalMemory.WordsPerFrame - 1));
         // Reads are counted when the walk leaves the loop (from the level it got to): a count kept in r would be one more
         // memory update per level, and one more register.
         int firstRead = level;
@@ -120,7 +121,8 @@ public sealed partial class Walker
                 }
                 descPa = page.PhysicalAddress;
             }
-            desc = ReadDescriptor(Stage1Slots + 1 + level, descPa, index & (PhysicalMemory.WordsPerFrame - 1));
+            frame = ref Unsafe.Add(ref frame, 1); // the next level's slot
+            desc = ReadDescriptor(ref frame, descPa, index & (PhysicalMemory.WordsPerFrame - 1));
             c.RecordRead(descPa, 1);
             if (TTrace.On) Notes.Step(trace!, 1, level, next, index, descAddr, descPa, desc, geo.BlockLevels, false);
         }

@@ -157,7 +157,8 @@ public sealed partial class Walker
         // word is the index, and the reads are counted when the walk leaves the loop.
         ulong index = (ipa >> shift) & indexMask;
         ulong descPa = table | (index << 3);
-        ulong desc = ReadDescriptor(slots + 1 + level, descPa, (tableWord | index) & (PhysicalMemory.WordsPerFrame - 1));
+        ref CachedFrame frame = ref FrameSlot(slots + 1 + level);
+        ulong desc = ReadDescriptor(ref frame, descPa, (tableWord | index) & (PhysicalMemory.WordsPerFrame - 1));
         int firstRead = level;
         c.RecordRead(descPa, 2);
         if (TTrace.On) Notes.Step(trace!, 2, level, table, index, descPa, descPa, desc, geo.BlockLevels, forStage1Table);
@@ -175,7 +176,8 @@ public sealed partial class Walker
             shift -= stride;
             index = (ipa >> shift) & strideMask;
             descPa = next | (index << 3);
-            desc = ReadDescriptor(slots + 1 + level, descPa, index & (PhysicalMemory.WordsPerFrame - 1));
+            frame = ref Unsafe.Add(ref frame, 1); // the next level's slot
+            desc = ReadDescriptor(ref frame, descPa, index & (PhysicalMemory.WordsPerFrame - 1));
             c.RecordRead(descPa, 2);
             if (TTrace.On) Notes.Step(trace!, 2, level, next, index, descPa, descPa, desc, geo.BlockLevels, forStage1Table);
         }
