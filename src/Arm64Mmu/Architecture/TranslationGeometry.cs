@@ -30,6 +30,8 @@ public readonly struct TranslationGeometry
     internal readonly ulong InitialIndexMask;
     internal readonly ulong StrideMask;
     internal readonly ulong TableAddressMask;
+    // Address bits at or above OutputBits: a table or output address with any of them set is an Address size fault.
+    internal readonly ulong AboveOutputMask;
     // Bit 4·(level + 1) + descriptor[1:0] set where a walk may end on that descriptor: a page at level 3, a block where
     // BlockLevels allows one (Descriptor.TypeAt with BlockAllowed), so the walker classifies the last descriptor with
     // one shift.
@@ -49,6 +51,7 @@ public readonly struct TranslationGeometry
         InitialIndexMask = (1UL << InitialIndexBits) - 1;
         StrideMask = (1UL << ((int)granule - 3)) - 1;
         TableAddressMask = Descriptor.AddressMask((int)granule);
+        AboveOutputMask = ~((1UL << outputBits) - 1);
         uint leafTypes = 1u << (4 * 4 + 3);
         for (int level = -1; level < 3; level++)
             if ((blockLevels & (1 << (level + 1))) != 0) leafTypes |= 1u << (4 * (level + 1) + 1);

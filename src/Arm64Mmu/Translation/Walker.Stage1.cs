@@ -50,7 +50,7 @@ public sealed partial class Walker
         ulong strideMask = geo.StrideMask;
         ulong tableMask = geo.TableAddressMask;
         var format = geo.Format;
-        int outputBits = geo.OutputBits;
+        ulong aboveOutput = geo.AboveOutputMask;
         ulong table = half.TableBase;
         ulong tableAttrs = 0;
         int shift;
@@ -97,11 +97,11 @@ public sealed partial class Walker
         while (level != 3 && (desc & (Descriptor.Valid | Descriptor.TableOrPage)) == (Descriptor.Valid | Descriptor.TableOrPage))
         {
             ulong next = Descriptor.AddressMasked(desc, tableMask, format);
-            if ((next >> outputBits) != 0)
+            if ((next & aboveOutput) != 0)
             {
                 r.Stage1Reads = (byte)(level - firstRead + 1);
                 r.Fault = Fault.Make(FaultKind.AddressSize, level, 1);
-                if (TTrace.On) Notes.TableAddressSize(trace!, next, outputBits, level);
+                if (TTrace.On) Notes.TableAddressSize(trace!, next, geo.OutputBits, level);
                 return Status.Fault;
             }
             tableAttrs |= desc;
@@ -135,10 +135,10 @@ public sealed partial class Walker
             return Status.Fault;
         }
         ulong oa = Descriptor.Address(desc, shift, format);
-        if ((oa >> outputBits) != 0)
+        if ((oa & aboveOutput) != 0)
         {
             r.Fault = Fault.Make(FaultKind.AddressSize, level, 1);
-            if (TTrace.On) Notes.OutputAddressSize(trace!, oa, outputBits, level);
+            if (TTrace.On) Notes.OutputAddressSize(trace!, oa, geo.OutputBits, level);
             return Status.Fault;
         }
         r.OutputAddress = oa | (va & ((1UL << shift) - 1));

@@ -133,7 +133,7 @@ public sealed partial class Walker
         ulong strideMask = geo.StrideMask;
         ulong tableMask = geo.TableAddressMask;
         var format = geo.Format;
-        int outputBits = geo.OutputBits;
+        ulong aboveOutput = geo.AboveOutputMask;
         ulong table = s2.TableBase;
         int shift;
         ulong indexMask, tableWord;
@@ -165,7 +165,7 @@ public sealed partial class Walker
         while (level != 3 && (desc & (Descriptor.Valid | Descriptor.TableOrPage)) == (Descriptor.Valid | Descriptor.TableOrPage))
         {
             ulong next = Descriptor.AddressMasked(desc, tableMask, format);
-            if ((next >> outputBits) != 0)
+            if ((next & aboveOutput) != 0)
             {
                 r.Stage2Reads += (byte)(level - firstRead + 1);
                 leaf.Fault = new Fault(FaultKind.AddressSize, (sbyte)level, 2, false, ipa);
@@ -189,7 +189,7 @@ public sealed partial class Walker
             return Status.Fault;
         }
         ulong oa = Descriptor.Address(desc, shift, format);
-        if ((oa >> outputBits) != 0)
+        if ((oa & aboveOutput) != 0)
         {
             leaf.Fault = new Fault(FaultKind.AddressSize, (sbyte)level, 2, false, ipa);
             return Status.Fault;
