@@ -12,6 +12,9 @@ internal sealed partial class SetAssociativeTlb<T>
     public void Clear()
     {
         FastPages?.Clear();
+        if (Filter is not null)
+            for (int j = 0; j < _tags.Length; j++)
+                if (_tags[j].Key != 0) Filter.Remove(_tags[j].Key, _tags[j].Context);
         Array.Clear(_tags);
         Array.Clear(_fps);
         Array.Clear(_classCount);

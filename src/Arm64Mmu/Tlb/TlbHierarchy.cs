@@ -40,7 +40,11 @@ public sealed class TlbHierarchy
         Ipa = new(configuration.IpaCache, "IPA cache");
         L1D.FastPages = DataPages = new FastPageTable(2);
         L1I.FastPages = InstructionPages = new FastPageTable(1);
+        L1I.Filter = L1D.Filter = L2.Filter = Walks.Filter = Filter = new AddressFilter();
     }
+
+    /// <summary>The regions the stage-1 entries of L1I, L1D, L2 and the walk cache cover (a TLBI's first, cheap test).</summary>
+    internal readonly AddressFilter Filter;
 
     /// <summary>Memoised L1 data TLB hits: table 0 for reads, 1 for writes.</summary>
     internal readonly FastPageTable DataPages;
@@ -98,8 +102,11 @@ public sealed class TlbHierarchy
     internal int Invalidate(in TlbiMatcher m)
     {
         if (m.Never) return 0;
-        int removed = 0;
         int stages = m.StageMask;
+        // A stage-1 TLBI of one address removes nothing from a PE whose stage-1 entries cover no descriptor containing
+        // it: the filter says so from one line, and nothing else of the PE is read (most PEs a broadcast reaches).
+        if (m.SinglePage && (stages & (1 << (int)TranslationStage.Stage2)) == 0 && !Filter.MayCover(m.Start)) return 0;
+        int removed = 0;
         const int stage1Kinds = (1 << (int)TranslationStage.Stage1) | (1 << (int)TranslationStage.Combined);
         if ((stages & stage1Kinds) != 0)
         {
