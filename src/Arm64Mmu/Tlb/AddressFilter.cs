@@ -11,10 +11,10 @@ internal struct FilterWords
 }
 
 /// <summary>
-/// Which address regions the stage-1 entries of one PE's TLBs can cover (the leaf entries of the L1 and L2 TLBs and the
-/// walk cache's stage-1 table entries), summarised in 512 bits: a TLBI by one address tests one bit per region size
-/// present and, when every such bit is clear, the PE holds nothing that TLBI removes, so none of its structures is probed
-/// (most PEs a broadcast reaches do not hold the page). Exact counts per bit follow every insert and removal, so a bit is
+/// Which address regions the stage-1 entries of the structures that share it can cover (a PE's L2 TLB leaf entries and
+/// walk-cache stage-1 table entries), summarised in 512 bits: a TLBI by one address tests one bit per region size
+/// present and, when every such bit is clear, none of those entries is one that TLBI removes, so the structures are not
+/// probed (most PEs a broadcast reaches do not hold the page). Exact counts per bit follow every insert and removal, so a bit is
 /// never clear while an entry it stands for exists; a set bit only means "probe". Allocates nothing after construction.
 /// </summary>
 /// <remarks>
