@@ -35,6 +35,26 @@ internal sealed partial class SetAssociativeTlb<T>
     }
 
     /// <summary>
+    /// False when a single-page TLBI of <paramref name="address"/> cannot select an entry of <paramref name="space"/> here:
+    /// empty, or (where keys are counted per bucket and no entry is a piece of a larger block) no key of any size class
+    /// present has an entry. The caller then skips <see cref="Invalidate"/>, which would read the same lines and more.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool MayHoldPage(ulong address, int space)
+    {
+        if (Count == 0) return false;
+        if (!_presence || _classMask[PieceShifts] != 0) return true;
+        ulong classes = _classMask[space];
+        while (classes != 0)
+        {
+            int shift = BitOperations.TrailingZeroCount(classes);
+            classes &= classes - 1;
+            if (_present[Bucket(TlbTags.Key(address, shift, space))] != 0) return true;
+        }
+        return false;
+    }
+
+    /// <summary>
     /// Removes the entries of the spaces in <paramref name="spaceMask"/> that the TLBI matches. An address-based TLBI
     /// probes only the sets that can hold its addresses, per size class present; others scan every way.
     /// </summary>
