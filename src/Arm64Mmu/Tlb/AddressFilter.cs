@@ -10,6 +10,20 @@ internal struct FilterWords
     private ulong _element;
 }
 
+/// <summary>Per tier, how many entries stand in it.</summary>
+[InlineArray(8)]
+internal struct TierCounts
+{
+    private int _element;
+}
+
+/// <summary>Per bit, how many entries stand for it.</summary>
+[InlineArray(512)]
+internal struct BitCounts
+{
+    private int _element;
+}
+
 /// <summary>
 /// Which address regions the stage-1 entries of the structures that share it can cover (a PE's L2 TLB leaf entries and
 /// walk-cache stage-1 table entries), summarised in 512 bits: a TLBI by one address tests one bit per region size
@@ -24,11 +38,11 @@ internal struct FilterWords
 /// </remarks>
 internal sealed class AddressFilter
 {
-    private const int Bits = 512;
-    private const int Tiers = 6;
-    private readonly int[] _counts = new int[Bits];
-    private readonly int[] _tierCounts = new int[Tiers];
+    // All inline, the bits first: a delivery reads the bits; an insert or removal adds one line of counts (no further
+    // dependent load: removing held pages is the shootdown's other half).
     private FilterWords _words;
+    private TierCounts _tierCounts;
+    private BitCounts _counts;
 
     // log2 of each tier's region size: 64 KiB holds the pages and contiguous runs of pages of every granule, 2 MiB the
     // level-2 blocks and tables of 4K, 1 GiB the level-1 ones, 512 GiB and 256 TiB the upper walk levels; the last
@@ -95,8 +109,8 @@ internal sealed class AddressFilter
     /// <summary>Forgets every entry (the structures were emptied together).</summary>
     public void Clear()
     {
-        Array.Clear(_counts);
-        Array.Clear(_tierCounts);
+        _counts = default;
+        _tierCounts = default;
         _words = default;
     }
 }

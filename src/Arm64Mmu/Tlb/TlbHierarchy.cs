@@ -114,8 +114,8 @@ public sealed class TlbHierarchy
             if (single ? L1D.MayHoldPage(m.Start, TlbTags.SpaceLeaf) : L1D.Count != 0) removed += L1D.Invalidate(in m, leaf);
             // A TLBI of one address removes nothing from the L2 TLB and the walk cache when none of their stage-1
             // entries covers a descriptor containing it: the filter says so from one line, so most PEs a broadcast
-            // reaches read neither structure.
-            if (!single || Filter.MayCover(m.Start))
+            // reaches read neither structure. When an L1 TLB held the page, the L2 TLB very likely does too: no test.
+            if (!single || removed != 0 || Filter.MayCover(m.Start))
             {
                 if (L2.Count != 0) removed += L2.Invalidate(in m, leaf);
                 if (Walks.ClassMask(TlbTags.SpaceStage1Table) != 0) removed += Walks.Invalidate(in m, 1 << TlbTags.SpaceStage1Table);
