@@ -24,6 +24,19 @@ public readonly struct TranslationGeometry
     /// <summary>Bit (level + 1) set where a block descriptor is legal.</summary>
     public byte BlockLevels { get; }
 
+    // Derived once here for the walker's set-up (docs/performance.md): the initial level's shift and index mask, the
+    // index mask of a full stride, and the mask of a table descriptor's address bits [47:G].
+    internal readonly int InitialShift;
+    internal readonly ulong InitialIndexMask;
+    internal readonly ulong StrideMask;
+    internal readonly ulong TableAddressMask;
+    // Address bits at or above OutputBits: a table or output address with any of them set is an Address size fault.
+    internal readonly ulong AboveOutputMask;
+    // Bit 4·(level + 1) + descriptor[1:0] set where a walk may end on that descriptor: a page at level 3, a block where
+    // BlockLevels allows one (Descriptor.TypeAt with BlockAllowed), so the walker classifies the last descriptor with
+    // one shift.
+    internal readonly uint LeafTypes;
+
     /// <summary>Creates a geometry; the caller has validated the combination.</summary>
     public TranslationGeometry(Granule granule, int inputBits, int startLevel, int outputBits, Descriptor.AddressFormat format, byte blockLevels)
     {
@@ -33,7 +46,16 @@ public readonly struct TranslationGeometry
         OutputBits = outputBits;
         Format = format;
         BlockLevels = blockLevels;
-        InitialIndexBits = inputBits - LevelShift(granule, startLevel);
+        InitialShift = LevelShift(granule, startLevel);
+        InitialIndexBits = inputBits - InitialShift;
+        InitialIndexMask = (1UL << InitialIndexBits) - 1;
+        StrideMask = (1UL << ((int)granule - 3)) - 1;
+        TableAddressMask = Descriptor.AddressMask((int)granule);
+        AboveOutputMask = ~((1UL << outputBits) - 1);
+        uint leafTypes = 1u << (4 * 4 + 3);
+        for (int level = -1; level < 3; level++)
+            if ((blockLevels & (1 << (level + 1))) != 0) leafTypes |= 1u << (4 * (level + 1) + 1);
+        LeafTypes = leafTypes;
     }
 
     /// <summary>log2 of the granule.</summary>
@@ -68,6 +90,10 @@ public readonly struct TranslationGeometry
     /// <summary>True when a block descriptor is legal at <paramref name="level"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool BlockAllowed(int level) => (BlockLevels & (1 << (level + 1))) != 0;
+
+    /// <summary>Whether a walk at <paramref name="level"/> may end on <paramref name="desc"/> (a page, or an allowed block).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool IsLeaf(ulong desc, int level) => ((LeafTypes >> ((level + 1) * 4 + (int)(desc & 3))) & 1) != 0;
 
     /// <summary>
     /// The levels where a block is legal for a granule (Arm ARM AArch64.BlockDescSupported): 4K L1–L2 (L0 with DS=1);

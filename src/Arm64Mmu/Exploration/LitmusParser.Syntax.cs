@@ -102,7 +102,11 @@ public static partial class LitmusParser
             bool negated;
             if (Eat("<>")) negated = true;
             else if (Eat("=")) negated = false;
-            else throw new LitmusFormatException($"condition: expected '=' after '{Excerpt(loc)}' at '{Rest()}'");
+            else if (loc.Length == 0)
+                throw new LitmusFormatException(_pos >= text.Length
+                    ? "condition: it ends where a term was expected (a location = value, fault(...), true or false)"
+                    : $"condition: expected a term (a location = value, fault(...), true or false) at '{Rest()}'");
+            else throw new LitmusFormatException($"condition: expected '=' or '<>' after '{Excerpt(loc)}'{(_pos >= text.Length ? " (the condition ends there)" : $" at '{Rest()}'")}");
             Skip();
             int vstart = _pos;
             depth = 0;

@@ -60,13 +60,27 @@ public static partial class LitmusParser
         int close = MatchingBrace(src, open) ?? throw new LitmusFormatException($"{name}: the initial state '{{' is never closed");
 
         var builder = new Builder(name);
-        builder.ParseHeader(headerText);
-        builder.ParseInit(src[(open + 1)..close]);
+        // Comments were replaced by their line breaks, so an offset in src has the line it has in the file.
+        int Line(int offset) => src.AsSpan(0, Math.Min(offset, src.Length)).Count('\n') + 1;
+        Located(name, "header", Line(brace), Line(open), () => builder.ParseHeader(headerText));
+        Located(name, "initial state", Line(open), Line(close), () => builder.ParseInit(src[(open + 1)..close]));
         string rest = src[(close + 1)..];
-        int condAt = FindConditionStart(rest) ?? throw new LitmusFormatException($"{name}: no final condition or locations (exists, ~exists, forall, locations)");
-        builder.ParseCode(rest[..condAt]);
-        builder.ParseFinal(rest[condAt..]);
+        int condAt = FindConditionStart(rest) ?? throw new LitmusFormatException($"{name}: no final condition or locations (exists, ~exists, forall, locations) after line {Line(close)}");
+        Located(name, "code", Line(close), Line(close + 1 + condAt), () => builder.ParseCode(rest[..condAt]));
+        Located(name, "final condition", Line(close + 1 + condAt), Line(src.TrimEnd().Length), () => builder.ParseFinal(rest[condAt..]));
         return builder.Build();
+    }
+
+    // Runs one section's parser; a format error from it says which lines of the file the section spans.
+    private static void Located(string name, string section, int firstLine, int lastLine, Action parse)
+    {
+        try { parse(); }
+        catch (LitmusFormatException e)
+        {
+            string what = e.Message.StartsWith(name + ": ", StringComparison.Ordinal) ? e.Message[(name.Length + 2)..] : e.Message;
+            string where = firstLine == lastLine ? $"line {firstLine}" : $"lines {firstLine}-{lastLine}";
+            throw new LitmusFormatException($"{name}: {where} ({section}): {what}");
+        }
     }
 
     /// <summary>

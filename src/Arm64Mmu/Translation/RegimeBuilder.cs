@@ -98,6 +98,7 @@ public static class RegimeBuilder
         h.Geometry = new TranslationGeometry(g, ia, start, oa, format, TranslationGeometry.BlockLevelsFor(g, dsEff, f.Lpa));
         h.TableBase = TableBase(ttbrName, ttbr, h.Geometry, dsEff || (g == Granule.Size64K && f.Lpa && psRaw == 6), policy);
         h.BaseOutOfRange = (h.TableBase >> oa) != 0;
+        h.Precompute();
         return h;
     }
 

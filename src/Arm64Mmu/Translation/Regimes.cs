@@ -43,6 +43,22 @@ public sealed class Stage1Half
     /// <summary>The highest VA bit that takes part in translation: 55 when the top byte is ignored (TBI; for a fetch only without TBID), else 63.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public int TopAddressBit(bool fetch) => Tbi && !(fetch && Tbid) ? 55 : 63;
+
+    // Derived once when the half is built (never per walk), for the walker's set-up: VA bits [top:IA] as a mask, for data
+    // accesses and for fetches (TranslationRegime.InputInRange), and whether every walk of the half faults before its
+    // first read (DisabledReason, BaseOutOfRange), so that a usable half costs one test for both.
+    internal ulong DataRangeMask, FetchRangeMask;
+    internal bool FaultsBeforeFirstRead;
+
+    internal void Precompute()
+    {
+        DataRangeMask = RangeMask(TopAddressBit(false), GeometryRef.InputBits);
+        FetchRangeMask = RangeMask(TopAddressBit(true), GeometryRef.InputBits);
+        FaultsBeforeFirstRead = DisabledReason is not null || BaseOutOfRange;
+    }
+
+    private static ulong RangeMask(int top, int ia)
+        => (top == 63 ? ulong.MaxValue : (1UL << (top + 1)) - 1) & ~((1UL << ia) - 1);
 }
 
 /// <summary>
@@ -53,7 +69,17 @@ public sealed class TranslationRegime
     internal TranslationRegime() { }
 
     /// <summary>The regime: <see cref="Regime.El10"/>, <see cref="Regime.El2"/> or <see cref="Regime.El20"/>.</summary>
-    public Regime Kind { get; internal set; }
+    public Regime Kind
+    {
+        get => _kind;
+        internal set
+        {
+            _kind = value;
+            _twoPrivilege = value.HasTwoRanges;
+        }
+    }
+    private Regime _kind;
+    private bool _twoPrivilege; // a field: the walker tests it twice per walk
     /// <summary>Stage 1 enabled (SCTLR.M, and not forced off by HCR_EL2.TGE/DC).</summary>
     public bool Enabled { get; internal set; }
     /// <summary>HCR_EL2.DC: stage 1 off but Normal WB attributes.</summary>
@@ -61,7 +87,7 @@ public sealed class TranslationRegime
     /// <summary>SCTLR.I: with stage 1 disabled, instruction fetches are Normal Write-Through (else Non-cacheable).</summary>
     public bool InstructionCacheable { get; internal set; }
     /// <summary>Two privilege levels (EL1&amp;0, EL2&amp;0) with ASIDs and nG.</summary>
-    public bool TwoPrivilege => Kind.HasTwoRanges;
+    public bool TwoPrivilege => _twoPrivilege;
     /// <summary>TTBR0 half.</summary>
     public Stage1Half Half0 { get; internal set; } = new();
     /// <summary>TTBR1 half (two-range regimes only).</summary>
@@ -92,7 +118,13 @@ public sealed class TranslationRegime
     /// <summary>The index of a leaf's permission bits into <see cref="LeafPermissionTable"/> (table bits dropped with HPD).</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static int LeafPermissionIndex(ulong desc, ulong tableAttrs, bool hpd)
-        => (int)(((desc >> 6) & 3) | ((desc >> 49) & 4) | ((desc >> 50) & 0x18) | (hpd ? 0 : (tableAttrs >> 54) & 0x1E0));
+    {
+        ulong table = hpd ? 0 : (tableAttrs >> 54) & 0x1E0;
+        // AP[2:1] (bits 7:6), DBM (51), PXN (53) and UXN (54) gathered into bits 4:0 in one instruction where BMI2 exists.
+        if (System.Runtime.Intrinsics.X86.Bmi2.X64.IsSupported)
+            return (int)(System.Runtime.Intrinsics.X86.Bmi2.X64.ParallelBitExtract(desc, 0x0068_0000_0000_00C0UL) | table);
+        return (int)(((desc >> 6) & 3) | ((desc >> 49) & 4) | ((desc >> 50) & 0x18) | table);
+    }
 
     internal void Precompute()
     {
@@ -130,10 +162,15 @@ public sealed class TranslationRegime
     public static bool InputInRange(Stage1Half half, ulong va, ulong select, bool fetch, out int top)
     {
         top = half.TopAddressBit(fetch);
-        int ia = half.GeometryRef.InputBits;
-        int width = top - ia + 1;
-        ulong topMask = width >= 64 ? ulong.MaxValue : (1UL << width) - 1;
-        return ((va >> ia) & topMask) == (select != 0 ? topMask : 0);
+        return InputInRange(half, va, select, fetch);
+    }
+
+    /// <summary><see cref="InputInRange(Stage1Half, ulong, ulong, bool, out int)"/> from the half's precomputed masks.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal static bool InputInRange(Stage1Half half, ulong va, ulong select, bool fetch)
+    {
+        ulong mask = fetch ? half.FetchRangeMask : half.DataRangeMask;
+        return (va & mask) == (select != 0 ? mask : 0);
     }
 }
 

@@ -17,13 +17,13 @@ public sealed partial class Walker
     {
         Stage1Half half = s1.HalfFor(va, out ulong select);
         ref readonly TranslationGeometry geo = ref half.GeometryRef;
-        if (!TranslationRegime.InputInRange(half, va, select, access.Kind == AccessKind.Execute, out int top))
+        if (!TranslationRegime.InputInRange(half, va, select, access.Kind == AccessKind.Execute))
         {
             r.Fault = Fault.Make(FaultKind.Translation, 0, 1);
-            if (TTrace.On) Notes.VaOutOfRange(trace!, top, geo.InputBits, select);
+            if (TTrace.On) Notes.VaOutOfRange(trace!, half.TopAddressBit(access.Kind == AccessKind.Execute), geo.InputBits, select);
             return Status.Fault;
         }
-        if (half.DisabledReason is not null)
+        if (half.FaultsBeforeFirstRead && half.DisabledReason is not null)
         {
             r.Fault = Fault.Make(FaultKind.Translation, 0, 1);
             if (TTrace.On) trace!.Notes.Add(half.DisabledReason + ": translation fault, level 0");
@@ -35,7 +35,7 @@ public sealed partial class Walker
             if (TTrace.On) Notes.E0pd(trace!, select);
             return Status.Fault;
         }
-        if (half.BaseOutOfRange)
+        if (half.FaultsBeforeFirstRead && half.BaseOutOfRange)
         {
             r.Fault = Fault.Make(FaultKind.AddressSize, 0, 1);
             if (TTrace.On) Notes.BaseOutOfRange(trace!, half.TableBase, geo.OutputBits);
@@ -47,10 +47,10 @@ public sealed partial class Walker
         // The loop follows table descriptors only; the descriptor that ends it is classified after it.
         int level = geo.StartLevel;
         int stride = geo.Stride;
-        ulong strideMask = (1UL << stride) - 1;
-        ulong tableMask = Descriptor.AddressMask(geo.GranuleBits);
+        ulong strideMask = geo.StrideMask;
+        ulong tableMask = geo.TableAddressMask;
         var format = geo.Format;
-        int outputBits = geo.OutputBits;
+        ulong aboveOutput = geo.AboveOutputMask;
         ulong table = half.TableBase;
         ulong tableAttrs = 0;
         int shift;
@@ -68,8 +68,8 @@ public sealed partial class Walker
         }
         else
         {
-            shift = TranslationGeometry.LevelShift(geo.Granule, level);
-            indexMask = (1UL << geo.InitialIndexBits) - 1;
+            shift = geo.InitialShift;
+            indexMask = geo.InitialIndexMask;
             // Word offset of the table within its 4 KiB frame: the word read is (tableWord | index) mod 512. Tables
             // below the initial one are granule-aligned (Descriptor.Address clears the bits below the granule), so it
             // is 0 from the second level on; a stage-2 output keeps the low 12 bits of the IPA, so it holds there too.
@@ -87,7 +87,8 @@ public sealed partial class Walker
             if (st != Status.Ok) return st;
             descPa = page.PhysicalAddress;
         }
-        ulong desc = ReadDescriptor(Stage1Slots + 1 + level, descPa, (tableWord | index) & (PhysicalMemory.WordsPerFrame - 1));
+        ref CachedFrame frame = ref FrameSlot(Stage1Slots + 1 + level);
+        ulong desc = ReadDescriptor(ref frame, descPa, (tableWord | index) & (PhysicalMemory.WordsPerFrame - 1));
         // Reads are counted when the walk leaves the loop (from the level it got to): a count kept in r would be one more
         // memory update per level, and one more register.
         int firstRead = level;
@@ -96,11 +97,11 @@ public sealed partial class Walker
         while (level != 3 && (desc & (Descriptor.Valid | Descriptor.TableOrPage)) == (Descriptor.Valid | Descriptor.TableOrPage))
         {
             ulong next = Descriptor.AddressMasked(desc, tableMask, format);
-            if ((next >> outputBits) != 0)
+            if ((next & aboveOutput) != 0)
             {
                 r.Stage1Reads = (byte)(level - firstRead + 1);
                 r.Fault = Fault.Make(FaultKind.AddressSize, level, 1);
-                if (TTrace.On) Notes.TableAddressSize(trace!, next, outputBits, level);
+                if (TTrace.On) Notes.TableAddressSize(trace!, next, geo.OutputBits, level);
                 return Status.Fault;
             }
             tableAttrs |= desc;
@@ -120,23 +121,24 @@ public sealed partial class Walker
                 }
                 descPa = page.PhysicalAddress;
             }
-            desc = ReadDescriptor(Stage1Slots + 1 + level, descPa, index & (PhysicalMemory.WordsPerFrame - 1));
+            frame = ref Unsafe.Add(ref frame, 1); // the next level's slot
+            desc = ReadDescriptor(ref frame, descPa, index & (PhysicalMemory.WordsPerFrame - 1));
             c.RecordRead(descPa, 1);
             if (TTrace.On) Notes.Step(trace!, 1, level, next, index, descAddr, descPa, desc, geo.BlockLevels, false);
         }
         r.Stage1Reads = (byte)(level - firstRead + 1);
 
-        if (Classify(desc, level, geo.BlockLevels) == DescriptorType.Invalid)
+        if (!geo.IsLeaf(desc, level)) // Classify(…) == DescriptorType.Invalid, in one shift
         {
             r.Fault = Fault.Make(FaultKind.Translation, level, 1);
             if (TTrace.On) Notes.InvalidDescriptor(trace!, desc, level, geo.Granule);
             return Status.Fault;
         }
         ulong oa = Descriptor.Address(desc, shift, format);
-        if ((oa >> outputBits) != 0)
+        if ((oa & aboveOutput) != 0)
         {
             r.Fault = Fault.Make(FaultKind.AddressSize, level, 1);
-            if (TTrace.On) Notes.OutputAddressSize(trace!, oa, outputBits, level);
+            if (TTrace.On) Notes.OutputAddressSize(trace!, oa, geo.OutputBits, level);
             return Status.Fault;
         }
         r.OutputAddress = oa | (va & ((1UL << shift) - 1));
@@ -156,7 +158,7 @@ public sealed partial class Walker
             TranslationRegime.LeafPermissionIndex(desc, tableAttrs, half.Hpd));
         r.Permissions = r.Stage1Permissions = perms;
         LeafAttributes(s1, half, desc, ref r);
-        int accessClass = (int)access.Kind * 4 + (access.Unprivileged ? 2 : 0) + (access.Pan ? 1 : 0);
+        int accessClass = ((int)access.Kind << 2) | (Unsafe.BitCast<bool, byte>(access.Unprivileged) << 1) | Unsafe.BitCast<bool, byte>(access.Pan);
         if (((Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(s1.PermitMasks), accessClass & 15) >> (int)perms) & 1) == 0)
         {
             r.Fault = Fault.Make(FaultKind.Permission, level, 1);
@@ -221,15 +223,16 @@ public sealed partial class Walker
             if (TTrace.On) Notes.Stage2FaultOnTableRead(trace!, level, descAddr);
             return Status.Fault;
         }
-        var p2 = Stage2Permissions(s2, leaf.Descriptor, false);
-        if ((p2 & AccessPermissions.PrivilegedRead) == 0
+        // Of Stage2Permissions, a table read needs only read (S2AP[0]) and, for a hardware update, write (S2AP[1] or DBM with HD).
+        ulong d2 = leaf.Descriptor;
+        if ((d2 & Descriptor.S2ApRead) == 0
             || (s2.Ptw && MemoryAttributes.IsDevice(MemoryAttributes.Stage2ToMair((int)((leaf.Descriptor >> 2) & 0xF)))))
         {
             r.Fault = new Fault(FaultKind.Permission, (sbyte)leaf.Level, 2, true, descAddr);
             if (TTrace.On) Notes.Stage2DeniesTableRead(trace!, descAddr);
             return Status.Fault;
         }
-        read.Stage2Writable = (p2 & AccessPermissions.PrivilegedWrite) != 0;
+        read.Stage2Writable = (d2 & Descriptor.S2ApWrite) != 0 || (s2.Hd && (d2 & Descriptor.Dbm) != 0);
         read.Stage2Level = leaf.Level;
         read.DescriptorIpa = descAddr;
         read.Stage2Descriptor = leaf.Descriptor;

@@ -130,10 +130,10 @@ public sealed partial class Walker
 
         int level = geo.StartLevel;
         int stride = geo.Stride;
-        ulong strideMask = (1UL << stride) - 1;
-        ulong tableMask = Descriptor.AddressMask(geo.GranuleBits);
+        ulong strideMask = geo.StrideMask;
+        ulong tableMask = geo.TableAddressMask;
         var format = geo.Format;
-        int outputBits = geo.OutputBits;
+        ulong aboveOutput = geo.AboveOutputMask;
         ulong table = s2.TableBase;
         int shift;
         ulong indexMask, tableWord;
@@ -148,8 +148,8 @@ public sealed partial class Walker
         }
         else
         {
-            shift = TranslationGeometry.LevelShift(geo.Granule, level);
-            indexMask = (1UL << geo.InitialIndexBits) - 1;
+            shift = geo.InitialShift;
+            indexMask = geo.InitialIndexMask;
             tableWord = (table >> 3) & (PhysicalMemory.WordsPerFrame - 1); // as in Stage1Walk
         }
         int slots = forStage1Table ? Stage2TableSlots : Stage2OutputSlots;
@@ -157,14 +157,15 @@ public sealed partial class Walker
         // word is the index, and the reads are counted when the walk leaves the loop.
         ulong index = (ipa >> shift) & indexMask;
         ulong descPa = table | (index << 3);
-        ulong desc = ReadDescriptor(slots + 1 + level, descPa, (tableWord | index) & (PhysicalMemory.WordsPerFrame - 1));
+        ref CachedFrame frame = ref FrameSlot(slots + 1 + level);
+        ulong desc = ReadDescriptor(ref frame, descPa, (tableWord | index) & (PhysicalMemory.WordsPerFrame - 1));
         int firstRead = level;
         c.RecordRead(descPa, 2);
         if (TTrace.On) Notes.Step(trace!, 2, level, table, index, descPa, descPa, desc, geo.BlockLevels, forStage1Table);
         while (level != 3 && (desc & (Descriptor.Valid | Descriptor.TableOrPage)) == (Descriptor.Valid | Descriptor.TableOrPage))
         {
             ulong next = Descriptor.AddressMasked(desc, tableMask, format);
-            if ((next >> outputBits) != 0)
+            if ((next & aboveOutput) != 0)
             {
                 r.Stage2Reads += (byte)(level - firstRead + 1);
                 leaf.Fault = new Fault(FaultKind.AddressSize, (sbyte)level, 2, false, ipa);
@@ -175,19 +176,20 @@ public sealed partial class Walker
             shift -= stride;
             index = (ipa >> shift) & strideMask;
             descPa = next | (index << 3);
-            desc = ReadDescriptor(slots + 1 + level, descPa, index & (PhysicalMemory.WordsPerFrame - 1));
+            frame = ref Unsafe.Add(ref frame, 1); // the next level's slot
+            desc = ReadDescriptor(ref frame, descPa, index & (PhysicalMemory.WordsPerFrame - 1));
             c.RecordRead(descPa, 2);
             if (TTrace.On) Notes.Step(trace!, 2, level, next, index, descPa, descPa, desc, geo.BlockLevels, forStage1Table);
         }
         r.Stage2Reads += (byte)(level - firstRead + 1);
 
-        if (Classify(desc, level, geo.BlockLevels) == DescriptorType.Invalid)
+        if (!geo.IsLeaf(desc, level)) // Classify(…) == DescriptorType.Invalid, in one shift
         {
             leaf.Fault = new Fault(FaultKind.Translation, (sbyte)level, 2, false, ipa);
             return Status.Fault;
         }
         ulong oa = Descriptor.Address(desc, shift, format);
-        if ((oa >> outputBits) != 0)
+        if ((oa & aboveOutput) != 0)
         {
             leaf.Fault = new Fault(FaultKind.AddressSize, (sbyte)level, 2, false, ipa);
             return Status.Fault;

@@ -67,16 +67,19 @@ public sealed partial class Walker
     /// <summary>The memory the walker reads.</summary>
     public PhysicalMemory Memory => _memory;
 
+    /// <summary>Frame-cache slot <paramref name="slot"/>: the walk loops step from one level's slot to the next by reference.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ref CachedFrame FrameSlot(int slot) => ref Unsafe.Add(ref Unsafe.As<FrameCache, CachedFrame>(ref _frameCache), slot);
+
     /// <summary>
     /// Reads the descriptor at <paramref name="pa"/>, whose word index within its frame is <paramref name="word"/>
     /// (computed from the VA and the table's offset, so the load does not depend on the previous level's table
-    /// address). The frame comes from cache slot <paramref name="slot"/> when its number matches; otherwise from
+    /// address). The frame comes from the cache slot <paramref name="cached"/> when its number matches; otherwise from
     /// <see cref="PhysicalMemory.FindFrame"/>, inline and call-free like it, so that the walk loops contain no call.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private unsafe ulong ReadDescriptor(int slot, ulong pa, ulong word)
+    private unsafe ulong ReadDescriptor(ref CachedFrame cached, ulong pa, ulong word)
     {
-        ref CachedFrame cached = ref Unsafe.Add(ref Unsafe.As<FrameCache, CachedFrame>(ref _frameCache), slot);
         ulong number = pa >> PhysicalMemory.FrameShift;
         if (cached.Number == number) return *(ulong*)(cached.Address + (nint)(word * 8));
         nint frame = _memory.FindFrame(number);

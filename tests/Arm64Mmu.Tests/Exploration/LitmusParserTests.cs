@@ -257,11 +257,21 @@ public class LitmusParserTests
     [InlineData("AArch64 T\n{ }\nP0 ;\nB L9 ;\nexists(x=1)", "undefined label L9")]
     [InlineData("AArch64 T\n{ 0:X1=(oa:PA(x), valid:2); }\nP0 ;\nNOP ;\nexists(x=1)", "0 or 1")]
     [InlineData("AArch64 T\n{ 0:X1=(oa:PA(x), colour:1); }\nP0 ;\nNOP ;\nexists(x=1)", "unknown descriptor field")]
-    [InlineData("AArch64 T\n{ }\nP0 ;\nNOP ;\nexists(x=1 /\\ )", "expected '='")]
+    [InlineData("AArch64 T\n{ }\nP0 ;\nNOP ;\nexists(x=1 /\\ )", "expected a term")]
+    [InlineData("AArch64 T\n{ }\nP0 ;\nNOP ;\nexists(x /\\ y=1)", "expected '=' or '<>' after 'x'")]
     [InlineData("AArch64 T\n{ }\nP0 ;\nNOP ;\nexists(fault(Q0))", "not a thread")]
     [InlineData("AArch64 T\n(* never closed\n{ }", "never closed")]
     public void Malformed_AreFormatErrorsSayingWhat(string text, string what)
         => FluentActions.Invoking(() => LitmusParser.Parse(text)).Should().Throw<LitmusFormatException>().WithMessage($"*{what}*");
+
+    [Theory]
+    // Line numbers of the file, comments included (a comment spanning lines keeps them).
+    [InlineData("AArch64 T\n\"cycle\"\nBogus\n{ }\nP0 ;\nNOP ;\nexists(x=1)", "T: lines 2-4 (header):")]
+    [InlineData("AArch64 T\n(* a\n comment *)\n{\n 0:X1=;\n}\nP0 ;\nNOP ;\nexists(x=1)", "T: lines 4-6 (initial state):")]
+    [InlineData("AArch64 T\n{ }\nP0 ;\nLDR X0,[X1 ;\nexists(x=1)", "T: lines 2-5 (code):")]
+    [InlineData("AArch64 T\n{ }\nP0 ;\nNOP ;\n\nexists(x=1\n /\\ )", "T: lines 6-7 (final condition):")]
+    public void Malformed_SayWhichLinesOfTheFile(string text, string where)
+        => FluentActions.Invoking(() => LitmusParser.Parse(text)).Should().Throw<LitmusFormatException>().WithMessage($"{where}*");
 
     [Theory]
     [InlineData("X86 T\n{ }\nP0 ;\nNOP ;\nexists(x=1)", "AArch64")]
