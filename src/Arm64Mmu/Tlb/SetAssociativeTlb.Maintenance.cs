@@ -12,6 +12,9 @@ internal sealed partial class SetAssociativeTlb<T>
     public void Clear()
     {
         FastPages?.Clear();
+        if (Filter is not null)
+            for (int j = 0; j < _tags.Length; j++)
+                if (_tags[j].Key != 0) Filter.Remove(_tags[j].Key, _tags[j].Context);
         Array.Clear(_tags);
         Array.Clear(_fps);
         Array.Clear(_classCount);
@@ -29,6 +32,26 @@ internal sealed partial class SetAssociativeTlb<T>
         }
         Count = 0;
         _mayConflict = false;
+    }
+
+    /// <summary>
+    /// False when a single-page TLBI of <paramref name="address"/> cannot select an entry of <paramref name="space"/> here:
+    /// empty, or (where keys are counted per bucket and no entry is a piece of a larger block) no key of any size class
+    /// present has an entry. The caller then skips <see cref="Invalidate"/>, which would read the same lines and more.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool MayHoldPage(ulong address, int space)
+    {
+        if (Count == 0) return false;
+        if (!_presence || _classMask[PieceShifts] != 0) return true;
+        ulong classes = _classMask[space];
+        while (classes != 0)
+        {
+            int shift = BitOperations.TrailingZeroCount(classes);
+            classes &= classes - 1;
+            if (_present[Bucket(TlbTags.Key(address, shift, space))] != 0) return true;
+        }
+        return false;
     }
 
     /// <summary>

@@ -141,6 +141,9 @@ internal sealed partial class SetAssociativeTlb<T> where T : struct, ITlbPayload
 
     /// <summary>The memo of hits over this (L1) structure, kept coherent with its entries; null for other structures.</summary>
     internal FastPageTable? FastPages { get; set; }
+
+    /// <summary>The PE's summary of the regions its stage-1 entries cover, kept exact by every insert and removal; null when not kept.</summary>
+    internal AddressFilter? Filter { get; set; }
     public int Capacity => _absent ? 0 : _sets * _ways;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -342,6 +345,7 @@ internal sealed partial class SetAssociativeTlb<T> where T : struct, ITlbPayload
             && ((_classMask[space] & ~(1UL << shift)) != 0 || !_presence || _present[Bucket(key)] != 0))
             _mayConflict = OverlapsExisting(key, context);
         FastPages?.InvalidateKey(key);
+        Filter?.Add(key, context);
         _tags[victim].Key = key;
         _tags[victim].Context = context;
         _fps[victim] = Fingerprint(key);
@@ -433,6 +437,7 @@ internal sealed partial class SetAssociativeTlb<T> where T : struct, ITlbPayload
         _tags[index].Key = 0;
         _fps[index] = 0;
         FastPages?.InvalidateKey(key);
+        Filter?.Remove(key, _tags[index].Context);
         if (_presence) _present[Bucket(key)]--;
         if (_hintOf is not null && _hintOf[index] >= 0)
         {

@@ -22,6 +22,8 @@ public enum TlbStructure : byte
 /// </summary>
 public sealed class TlbHierarchy
 {
+    /// <summary>The regions the stage-1 entries of the L2 TLB and the walk cache cover (a TLBI's first, cheap test; first, so on the object's first line).</summary>
+    internal readonly AddressFilter Filter;
     internal readonly SetAssociativeTlb<LeafEntry> L1I, L1D, L2;
     internal readonly SetAssociativeTlb<TableEntry> Walks;
     internal readonly SetAssociativeTlb<Stage2Entry> Ipa;
@@ -40,6 +42,9 @@ public sealed class TlbHierarchy
         Ipa = new(configuration.IpaCache, "IPA cache");
         L1D.FastPages = DataPages = new FastPageTable(2);
         L1I.FastPages = InstructionPages = new FastPageTable(1);
+        // Not the L1 TLBs: their refills are the L2-hit path, which the filter's counting would slow (47 -> 52 ns), and
+        // their own presence counts already answer a probe for a key they cannot hold.
+        L2.Filter = Walks.Filter = Filter = new AddressFilter();
     }
 
     /// <summary>Memoised L1 data TLB hits: table 0 for reads, 1 for writes.</summary>
@@ -104,10 +109,17 @@ public sealed class TlbHierarchy
         if ((stages & stage1Kinds) != 0)
         {
             const int leaf = 1 << TlbTags.SpaceLeaf;
-            if (L1I.Count != 0) removed += L1I.Invalidate(in m, leaf);
-            if (L1D.Count != 0) removed += L1D.Invalidate(in m, leaf);
-            if (L2.Count != 0) removed += L2.Invalidate(in m, leaf);
-            if (Walks.ClassMask(TlbTags.SpaceStage1Table) != 0) removed += Walks.Invalidate(in m, 1 << TlbTags.SpaceStage1Table);
+            bool single = m.SinglePage;
+            if (single ? L1I.MayHoldPage(m.Start, TlbTags.SpaceLeaf) : L1I.Count != 0) removed += L1I.Invalidate(in m, leaf);
+            if (single ? L1D.MayHoldPage(m.Start, TlbTags.SpaceLeaf) : L1D.Count != 0) removed += L1D.Invalidate(in m, leaf);
+            // A TLBI of one address removes nothing from the L2 TLB and the walk cache when none of their stage-1
+            // entries covers a descriptor containing it: the filter says so from one line, so most PEs a broadcast
+            // reaches read neither structure. When an L1 TLB held the page, the L2 TLB very likely does too: no test.
+            if (!single || removed != 0 || Filter.MayCover(m.Start))
+            {
+                if (L2.Count != 0) removed += L2.Invalidate(in m, leaf);
+                if (Walks.ClassMask(TlbTags.SpaceStage1Table) != 0) removed += Walks.Invalidate(in m, 1 << TlbTags.SpaceStage1Table);
+            }
         }
         if ((stages & (1 << (int)TranslationStage.Stage2)) != 0)
         {
