@@ -16,8 +16,9 @@ internal sealed partial class SetAssociativeTlb<T>
     [MethodImpl(MethodImplOptions.NoInlining)]
     public void Refill(ulong address, int shift, int space, ulong context, in T payload)
     {
-        // The fast case needs the clock word, the hint and the presence counts (a small fully associative structure).
-        if (!_clockBits || Count != Capacity || _hint is null || !_presence)
+        // The fast case needs the clock word, the hint and the presence counts (a small fully associative structure), and
+        // no address filter (kept over the L2 TLB and walk cache only) to tell of the swap.
+        if (!_clockBits || Count != Capacity || _hint is null || !_presence || Filter is not null)
         {
             Insert(address, shift, space, context, in payload, out _);
             return;
