@@ -99,6 +99,24 @@ internal sealed class FastPageTable
         _filled[bit >> 6] &= ~(1UL << bit);
     }
 
+    /// <summary>
+    /// <see cref="InvalidateKey"/> of two 4 KiB entries' keys (an L1 refill's victim, then its new entry), with one look
+    /// at the filled bits when neither page is memoised, the common case.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void InvalidatePages(ulong oldKey, ulong newKey)
+    {
+        int a = (int)(oldKey >> TlbTags.VpnShift) & (Slots - 1), b = (int)(newKey >> TlbTags.VpnShift) & (Slots - 1);
+        ref ulong filled = ref MemoryMarshal.GetArrayDataReference(_filled);
+        // Kind 0 (read or fetch) always exists; kind 1 (write) only in the data memo.
+        ulong any = (Unsafe.Add(ref filled, a >> 6) >> a) | (Unsafe.Add(ref filled, b >> 6) >> b);
+        if (_tables.Length > 1)
+            any |= (Unsafe.Add(ref filled, (Slots + a) >> 6) >> a) | (Unsafe.Add(ref filled, (Slots + b) >> 6) >> b);
+        if ((any & 1) == 0) return;
+        InvalidateKey(oldKey);
+        InvalidateKey(newKey);
+    }
+
     /// <summary>Empties the slots of every page in [<paramref name="first"/>, <paramref name="last"/>].</summary>
     public void Invalidate(ulong first, ulong last)
     {

@@ -42,13 +42,15 @@ internal sealed partial class SetAssociativeTlb<T>
             Place(victim, key, shift, space, context, in payload);
             return;
         }
+        // The memo slots of the victim's page, then of the new entry's (both 4 KiB: one look at the filled bits for both).
         var fast = FastPages;
-        fast?.InvalidateKey(old);
+        if (shift == 12) fast?.InvalidatePages(old, key);
+        else fast?.InvalidateKey(old);
         Unsafe.Add(ref present, oldBucket)--;
         ref int hintOf = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_hintOf!), victim);
         ref Hint first = ref MemoryMarshal.GetArrayDataReference(_hint);
         if (hintOf >= 0) Unsafe.Add(ref first, hintOf).Key = 0;
-        fast?.InvalidateKey(key);
+        if (shift != 12) fast?.InvalidateKey(key);
         t.Key = key;
         t.Context = context;
         Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_fps), victim) = Fingerprint(key);
