@@ -31,11 +31,15 @@ internal sealed class FastPageTable
     }
 
     private readonly Slot[][] _tables;
+    // Bit (kind * Slots + slot) set while that slot is filled: an L1 insertion or eviction asks this one small line
+    // whether a page's slots need emptying, instead of reading a slot line per access kind (an L1 refill does it twice).
+    private readonly ulong[] _filled;
 
     /// <param name="kinds">Access kinds served by the L1 structure this belongs to (data: read and write; instruction: fetch).</param>
     public FastPageTable(int kinds)
     {
         _tables = new Slot[kinds][];
+        _filled = new ulong[kinds * Slots / 64];
         for (int k = 0; k < kinds; k++)
         {
             _tables[k] = new Slot[Slots];
@@ -60,6 +64,8 @@ internal sealed class FastPageTable
         s.Page = page;
         s.Addend = (pa & ~0xFFFUL) - page;
         s.Way = way;
+        int bit = kind * Slots + (int)((va >> 12) & (Slots - 1));
+        Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_filled), bit >> 6) |= 1UL << bit;
     }
 
     /// <summary>Empties the slots of the pages an L1 entry with TLB key <paramref name="key"/> covers.</summary>
@@ -71,34 +77,66 @@ internal sealed class FastPageTable
             Invalidate(TlbTags.KeyBase(key), TlbTags.KeyLast(key));
             return;
         }
-        // A 4 KiB entry: one slot per access kind.
+        // A 4 KiB entry: one slot per access kind, read only when filled.
         ulong page = TlbTags.KeyBase(key);
-        foreach (var t in _tables)
+        int index = (int)((page >> 12) & (Slots - 1));
+        ref ulong filled = ref MemoryMarshal.GetArrayDataReference(_filled);
+        for (int k = 0, bit = index; k < _tables.Length; k++, bit += Slots)
         {
-            ref Slot s = ref SlotFor(t, page);
-            if (s.Page == page) s.Page = Empty;
+            ref ulong word = ref Unsafe.Add(ref filled, bit >> 6);
+            if ((word & (1UL << bit)) == 0) continue;
+            ref Slot s = ref SlotFor(_tables[k], page);
+            if (s.Page != page) continue;
+            s.Page = Empty;
+            word &= ~(1UL << bit);
         }
+    }
+
+    private void EmptySlot(int kind, int slot)
+    {
+        _tables[kind][slot].Page = Empty;
+        int bit = kind * Slots + slot;
+        _filled[bit >> 6] &= ~(1UL << bit);
+    }
+
+    /// <summary>
+    /// <see cref="InvalidateKey"/> of two 4 KiB entries' keys (an L1 refill's victim, then its new entry), with one look
+    /// at the filled bits when neither page is memoised, the common case.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void InvalidatePages(ulong oldKey, ulong newKey)
+    {
+        int a = (int)(oldKey >> TlbTags.VpnShift) & (Slots - 1), b = (int)(newKey >> TlbTags.VpnShift) & (Slots - 1);
+        ref ulong filled = ref MemoryMarshal.GetArrayDataReference(_filled);
+        // Kind 0 (read or fetch) always exists; kind 1 (write) only in the data memo.
+        ulong any = (Unsafe.Add(ref filled, a >> 6) >> a) | (Unsafe.Add(ref filled, b >> 6) >> b);
+        if (_tables.Length > 1)
+            any |= (Unsafe.Add(ref filled, (Slots + a) >> 6) >> a) | (Unsafe.Add(ref filled, (Slots + b) >> 6) >> b);
+        if ((any & 1) == 0) return;
+        InvalidateKey(oldKey);
+        InvalidateKey(newKey);
     }
 
     /// <summary>Empties the slots of every page in [<paramref name="first"/>, <paramref name="last"/>].</summary>
     public void Invalidate(ulong first, ulong last)
     {
         ulong pages = (last >> 12) - (first >> 12);
-        foreach (var t in _tables)
+        for (int k = 0; k < _tables.Length; k++)
         {
+            var t = _tables[k];
             if (pages < Slots)
             {
                 for (ulong p = first >> 12; ; p++)
                 {
-                    ref Slot s = ref t[(int)(p & (Slots - 1))];
-                    if (s.Page == p << 12) s.Page = Empty;
+                    int i = (int)(p & (Slots - 1));
+                    if (t[i].Page == p << 12) EmptySlot(k, i);
                     if (p == last >> 12) break;
                 }
             }
             else
             {
                 for (int i = 0; i < Slots; i++)
-                    if (t[i].Page >= first && t[i].Page <= last) t[i].Page = Empty;
+                    if (t[i].Page >= first && t[i].Page <= last) EmptySlot(k, i);
             }
         }
     }
@@ -108,5 +146,6 @@ internal sealed class FastPageTable
     {
         foreach (var t in _tables)
             for (int i = 0; i < t.Length; i++) t[i].Page = Empty;
+        Array.Clear(_filled);
     }
 }

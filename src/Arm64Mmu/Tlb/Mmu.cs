@@ -114,7 +114,7 @@ internal sealed class Mmu
             || ((uint)e.Flags & access.DenyFlags) != 0) return L2HitOutcome.Other;
         l2.Touch(j);
         int shift = TlbTags.KeyShift(l2.KeyAt(j));
-        l1.Insert(key, shift, TlbTags.SpaceLeaf, l2.ContextAt(j), in e, out _);
+        l1.Refill(key, shift, TlbTags.SpaceLeaf, l2.ContextAt(j), in e);
         pa = e.OutputBase + (key & ((1UL << shift) - 1));
         return L2HitOutcome.Hit;
     }
@@ -165,7 +165,7 @@ internal sealed class Mmu
                 {
                     rec.Source = TranslationSource.L2Tlb;
                     if (r.Fault.Kind != FaultKind.TlbConflict)
-                        l1.Insert(key, TlbTags.KeyShift(Tlbs.L2.KeyAt(j)), TlbTags.SpaceLeaf, Tlbs.L2.ContextAt(j), in Tlbs.L2.Payload(j), out _);
+                        l1.Refill(key, TlbTags.KeyShift(Tlbs.L2.KeyAt(j)), TlbTags.SpaceLeaf, Tlbs.L2.ContextAt(j), in Tlbs.L2.Payload(j));
                     return;
                 }
             }

@@ -273,6 +273,14 @@ internal sealed partial class SetAssociativeTlb<T> where T : struct, ITlbPayload
     {
         ref byte f = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_fps), b);
         ulong mask;
+        if (count == 8 && BitConverter.IsLittleEndian)
+        {
+            // A set of eight ways (e.g. a 5-way L2 TLB): one 8-byte word, bytes equal to fp found by the exact SWAR
+            // zero-byte test, their flags gathered into the low byte by one multiply — no vector load across two lines.
+            ulong x = Unsafe.ReadUnaligned<ulong>(ref f) ^ (fp * 0x0101_0101_0101_0101UL);
+            ulong zero = ~(((x & 0x7F7F_7F7F_7F7F_7F7FUL) + 0x7F7F_7F7F_7F7F_7F7FUL) | x) & 0x8080_8080_8080_8080UL;
+            return ((zero >> 7) * 0x0102_0408_1020_4080UL) >> 56;
+        }
         if (Vector512.IsHardwareAccelerated)
         {
             mask = Vector512.Equals(Vector512.LoadUnsafe(ref f), Vector512.Create(fp)).ExtractMostSignificantBits();
@@ -322,7 +330,15 @@ internal sealed partial class SetAssociativeTlb<T> where T : struct, ITlbPayload
         // The steady state of a busy clock structure (every way valid): the victim by bit operations, inline.
         int victim = _clockBits && Count == Capacity ? set * _stride + ClockVictim(set) : Victim(set);
         evicted = _tags[victim].Key != 0;
-        if (evicted) Remove(victim);
+        Place(victim, key, shift, space, context, in payload);
+        return victim;
+    }
+
+    // Insert after the victim is chosen: the victim out, the new entry in.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Place(int victim, ulong key, int shift, int space, ulong context, in T payload)
+    {
+        Remove(victim);
         // The new entry can overlap another only if its size class is not the only one present, or if an entry of its
         // class may have its key (the presence count of the key's bucket, where kept, says none can).
         if (_hint is not null && !_mayConflict
@@ -345,7 +361,6 @@ internal sealed partial class SetAssociativeTlb<T> where T : struct, ITlbPayload
         }
         Count++;
         Touch(victim);
-        return victim;
     }
 
     // True when some entry could match a lookup together with the new one: same space, regime, VMID and stage,
